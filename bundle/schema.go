@@ -1,0 +1,98 @@
+package bundle
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/spec"
+)
+
+// MetaNative is the field metadata key holding the source engine's column
+// type (SPEC.md §4): what a same-engine importer needs beyond the Arrow type.
+const MetaNative = "imbundle.native"
+
+// ColumnsOf describes an Arrow schema for the manifest.
+func ColumnsOf(s *arrow.Schema) []spec.Column {
+	cols := make([]spec.Column, s.NumFields())
+	for i, f := range s.Fields() {
+		c := spec.Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
+		if f.Type.ID() == arrow.EXTENSION {
+			c.Type = f.Type.(arrow.ExtensionType).ExtensionName() + "<" + f.Type.(arrow.ExtensionType).StorageType().String() + ">"
+		}
+		for j, k := range f.Metadata.Keys() {
+			if k == MetaNative {
+				c.Native = f.Metadata.Values()[j]
+				continue
+			}
+			if c.Metadata == nil {
+				c.Metadata = map[string]string{}
+			}
+			c.Metadata[k] = f.Metadata.Values()[j]
+		}
+		cols[i] = c
+	}
+	return cols
+}
+
+// CheckColumns reports the first difference between a part's Arrow schema and
+// the manifest's columns.
+func CheckColumns(s *arrow.Schema, cols []spec.Column) error {
+	got := ColumnsOf(s)
+	if len(got) != len(cols) {
+		return fmt.Errorf("part has %d columns, manifest declares %d", len(got), len(cols))
+	}
+	for i := range got {
+		if got[i].Name != cols[i].Name || got[i].Type != cols[i].Type || got[i].Nullable != cols[i].Nullable {
+			return fmt.Errorf("column %d is %s %s in the part, %s %s in the manifest", i, got[i].Name, got[i].Type, cols[i].Name, cols[i].Type)
+		}
+	}
+	return nil
+}
+
+func keyColumns(s *arrow.Schema, names []string) ([]int, error) {
+	idx := make([]int, 0, len(names))
+	for _, n := range names {
+		found := s.FieldIndices(n)
+		if len(found) != 1 {
+			return nil, fmt.Errorf("primary key column %q is not in the schema exactly once", n)
+		}
+		idx = append(idx, found[0])
+	}
+	return idx, nil
+}
+
+func keyStrings(rec arrow.RecordBatch, cols []int, row int) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = KeyString(rec.Column(c), row)
+	}
+	return out
+}
+
+// KeyString renders one key value as text for reports and key ranges; binary
+// values are shown as hex with a 0x prefix.
+func KeyString(a arrow.Array, row int) string {
+	if a.IsNull(row) {
+		return "NULL"
+	}
+	switch v := a.GetOneForMarshal(row).(type) {
+	case []byte:
+		return fmt.Sprintf("0x%x", v)
+	default:
+		return a.ValueStr(row)
+	}
+}
+
+func containsUserinfo(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return strings.Contains(raw, "@")
+	}
+	return u.User != nil
+}

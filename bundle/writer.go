@@ -1,0 +1,428 @@
+package bundle
+
+import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Options tune a Writer. The zero value is usable.
+type Options struct {
+	PartBytes int64 // uncompressed Arrow bytes per part; DefaultPartBytes if 0
+	Tool      spec.Tool
+	Now       func() time.Time
+}
+
+// Writer writes a bundle in one streaming pass. Parts are staged in
+// temporary files (so several datasets can be written in parallel while the
+// container stays a single sequential stream) and copied in when complete.
+// Close writes the manifest and renames the file into place: until then only
+// "<path>.partial" exists, so a partial bundle is never mistaken for one.
+type Writer struct {
+	path, tmp string
+	opts      Options
+	f         *os.File
+	zw        *zip.Writer
+
+	mu       sync.Mutex // guards zw, manifest, err
+	manifest spec.Manifest
+	open     int // datasets created and not closed
+	err      error
+	done     bool
+}
+
+// Create starts a bundle at path.
+func Create(path string, opts Options) (*Writer, error) {
+	if opts.PartBytes <= 0 {
+		opts.PartBytes = DefaultPartBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create bundle: %w", err)
+	}
+	w := &Writer{path: path, tmp: tmp, opts: opts, f: f, zw: zip.NewWriter(f)}
+	w.manifest = spec.Manifest{
+		Format:    spec.FormatName,
+		Version:   spec.FormatVersion,
+		Tool:      opts.Tool,
+		CreatedAt: opts.Now().UTC(),
+		Sources:   []spec.Source{},
+		Datasets:  []spec.Dataset{},
+	}
+	if err := w.writeSmall(MarkerEntry, []byte(markerContent(spec.FormatVersion))); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
+}
+
+// AddSource records a source descriptor. Callers must have removed
+// credentials; AddSource refuses a URL with user info as a last guard.
+func (w *Writer) AddSource(s spec.Source) error {
+	if containsUserinfo(s.URL) {
+		return fmt.Errorf("source %s: URL still holds credentials; redact it before writing", s.ID)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.manifest.Sources = append(w.manifest.Sources, s)
+	return nil
+}
+
+// AddRelations records relation edges.
+func (w *Writer) AddRelations(rs ...spec.Relation) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.manifest.Relations = append(w.manifest.Relations, rs...)
+}
+
+// AddNote records a free-text note in the manifest (e.g. a weaker snapshot).
+func (w *Writer) AddNote(n string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.manifest.Notes = append(w.manifest.Notes, n)
+}
+
+// CreateDataset starts a dataset. ds carries name, source, kind, key and DDL;
+// Columns, Rows, Parts and Digest are filled in by the writer.
+func (w *Writer) CreateDataset(ds spec.Dataset, schema *arrow.Schema) (*DatasetWriter, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, errors.New("bundle writer is closed")
+	}
+	for _, o := range w.manifest.Datasets {
+		if o.Name == ds.Name {
+			return nil, fmt.Errorf("dataset %q written twice", ds.Name)
+		}
+	}
+	ds.Columns = ColumnsOf(schema)
+	ds.Parts = []spec.Part{}
+	idx := len(w.manifest.Datasets)
+	w.manifest.Datasets = append(w.manifest.Datasets, ds)
+	w.open++
+	keys, err := keyColumns(schema, ds.PrimaryKey)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %q: %w", ds.Name, err)
+	}
+	return &DatasetWriter{w: w, idx: idx, name: ds.Name, schema: schema, keys: keys}, nil
+}
+
+// Close finalises the bundle: manifest, checksum entry, central directory,
+// fsync and rename. Every dataset must have been closed.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errors.New("bundle writer already closed")
+	}
+	w.done = true
+	if w.err != nil {
+		w.abortLocked()
+		return w.err
+	}
+	if w.open != 0 {
+		w.abortLocked()
+		return fmt.Errorf("bundle closed with %d dataset(s) still open", w.open)
+	}
+	body, err := MarshalManifest(&w.manifest)
+	if err != nil {
+		w.abortLocked()
+		return err
+	}
+	sum := sha256.Sum256(body)
+	if err := w.writeSmallLocked(ManifestEntry, body); err != nil {
+		w.abortLocked()
+		return err
+	}
+	if err := w.writeSmallLocked(ManifestSumEntry, []byte(hex.EncodeToString(sum[:])+"\n")); err != nil {
+		w.abortLocked()
+		return err
+	}
+	if err := w.zw.Close(); err != nil {
+		w.abortLocked()
+		return fmt.Errorf("finish bundle: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		w.abortLocked()
+		return fmt.Errorf("sync bundle: %w", err)
+	}
+	if err := w.f.Close(); err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("close bundle: %w", err)
+	}
+	if err := os.Rename(w.tmp, w.path); err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("rename bundle into place: %w", err)
+	}
+	return nil
+}
+
+// ID returns the bundle id (SHA-256 of the manifest bytes); valid after Close.
+func (w *Writer) Manifest() *spec.Manifest { return &w.manifest }
+
+// Abort removes the partial file. Safe to call after a failed Close.
+func (w *Writer) Abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	w.abortLocked()
+}
+
+func (w *Writer) abortLocked() {
+	if w.f != nil {
+		w.f.Close()
+		os.Remove(w.tmp)
+		w.f = nil
+	}
+}
+
+func (w *Writer) fail(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+	return err
+}
+
+func (w *Writer) writeSmall(name string, body []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writeSmallLocked(name, body)
+}
+
+func (w *Writer) writeSmallLocked(name string, body []byte) error {
+	hdr := &zip.FileHeader{
+		Name:               name,
+		Method:             zip.Store,
+		CRC32:              crc32.ChecksumIEEE(body),
+		CompressedSize64:   uint64(len(body)),
+		UncompressedSize64: uint64(len(body)),
+		Modified:           w.manifest.CreatedAt,
+	}
+	out, err := w.zw.CreateRaw(hdr)
+	if err != nil {
+		return fmt.Errorf("write entry %s: %w", name, err)
+	}
+	if _, err := out.Write(body); err != nil {
+		return fmt.Errorf("write entry %s: %w", name, err)
+	}
+	return nil
+}
+
+// MarshalManifest gives the canonical manifest bytes: indented JSON in the
+// field order of the Go types, ending in a newline.
+func MarshalManifest(m *spec.Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// DatasetWriter writes the record batches of one dataset, cutting parts at
+// Options.PartBytes. It is not safe for concurrent use; distinct datasets
+// may be written from distinct goroutines.
+type DatasetWriter struct {
+	w      *Writer
+	idx    int
+	name   string
+	schema *arrow.Schema
+	keys   []int
+
+	digest Digest
+	parts  []spec.Part
+	rows   int64
+	cur    *partFile
+	closed bool
+}
+
+type partFile struct {
+	f      *os.File
+	sha    hash.Hash
+	crc    hash.Hash32
+	n      int64
+	ipc    *ipc.FileWriter
+	rows   int64
+	raw    int64
+	digest Digest
+	first  []string
+	last   []string
+}
+
+func (p *partFile) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	p.sha.Write(b[:n])
+	p.crc.Write(b[:n])
+	p.n += int64(n)
+	return n, err
+}
+
+// Write appends rec. The record's schema must equal the dataset's.
+func (d *DatasetWriter) Write(rec arrow.RecordBatch) error {
+	if d.closed {
+		return fmt.Errorf("dataset %q: write after close", d.name)
+	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	if !rec.Schema().Equal(d.schema) {
+		return d.w.fail(fmt.Errorf("dataset %q: record schema %s differs from dataset schema %s", d.name, rec.Schema(), d.schema))
+	}
+	if d.cur == nil {
+		if err := d.startPart(); err != nil {
+			return d.w.fail(err)
+		}
+	}
+	p := d.cur
+	if err := p.ipc.Write(rec); err != nil {
+		return d.w.fail(fmt.Errorf("dataset %q: write part: %w", d.name, err))
+	}
+	p.digest.AddRecord(rec)
+	if len(d.keys) > 0 {
+		if p.rows == 0 {
+			p.first = keyStrings(rec, d.keys, 0)
+		}
+		p.last = keyStrings(rec, d.keys, int(rec.NumRows())-1)
+	}
+	p.rows += rec.NumRows()
+	p.raw += RecordBytes(rec)
+	if p.raw >= d.w.opts.PartBytes {
+		return d.finishPart()
+	}
+	return nil
+}
+
+// Close finishes the last part and records the dataset in the manifest.
+func (d *DatasetWriter) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.cur != nil {
+		if err := d.finishPart(); err != nil {
+			return err
+		}
+	}
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	ds := &d.w.manifest.Datasets[d.idx]
+	ds.Parts = d.parts
+	ds.Rows = d.rows
+	ds.Digest = d.digest.Spec()
+	d.w.open--
+	return nil
+}
+
+// SetCounters records exporter counters (skipped, vanished keys, ...) in the
+// dataset's manifest entry.
+func (d *DatasetWriter) SetCounters(skipped int64, counters map[string]int64) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	ds := &d.w.manifest.Datasets[d.idx]
+	ds.Skipped = skipped
+	ds.Counters = counters
+}
+
+func (d *DatasetWriter) startPart() error {
+	f, err := os.CreateTemp(filepath.Dir(d.w.tmp), ".imbundle-part-*")
+	if err != nil {
+		return fmt.Errorf("dataset %q: stage part: %w", d.name, err)
+	}
+	p := &partFile{f: f, sha: sha256.New(), crc: crc32.NewIEEE()}
+	p.ipc, err = ipc.NewFileWriter(p, ipc.WithSchema(d.schema), ipc.WithZstd(), ipc.WithCompressConcurrency(2))
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("dataset %q: start part: %w", d.name, err)
+	}
+	d.cur = p
+	return nil
+}
+
+func (d *DatasetWriter) finishPart() error {
+	p := d.cur
+	d.cur = nil
+	defer func() {
+		p.f.Close()
+		os.Remove(p.f.Name())
+	}()
+	if err := p.ipc.Close(); err != nil {
+		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
+	}
+	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
+		return d.w.fail(err)
+	}
+	name := partPath(d.idx, len(d.parts))
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	if d.w.err != nil {
+		return d.w.err
+	}
+	hdr := &zip.FileHeader{
+		Name:               name,
+		Method:             zip.Store,
+		CRC32:              p.crc.Sum32(),
+		CompressedSize64:   uint64(p.n),
+		UncompressedSize64: uint64(p.n),
+		Modified:           d.w.manifest.CreatedAt,
+	}
+	out, err := d.w.zw.CreateRaw(hdr)
+	if err == nil {
+		_, err = io.Copy(out, p.f)
+	}
+	if err != nil {
+		d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
+		return d.w.err
+	}
+	part := spec.Part{Path: name, Rows: p.rows, Bytes: p.n, SHA256: hex.EncodeToString(p.sha.Sum(nil))}
+	if p.first != nil {
+		part.KeyRange = &spec.KeyRange{First: p.first, Last: p.last}
+	}
+	d.parts = append(d.parts, part)
+	d.rows += p.rows
+	d.digest.Merge(&p.digest)
+	return nil
+}
+
+// RecordBytes is the uncompressed size of rec's buffers, the measure parts
+// and batches are cut by.
+func RecordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		n += arrayBytes(c.Data())
+	}
+	return n
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	return n
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/importer"
+)
+
+func newImportCmd() *cobra.Command {
+	var (
+		target, mode, rejectsPath string
+		jobs                      int
+		maps, datasets, params    []string
+		nsFrom, nsTo              string
+		keyPrefix, ttl            string
+	)
+	cmd := &cobra.Command{
+		Use:   "import FILE --target URL",
+		Short: "Verify a bundle, then load it into a database",
+		Long: `Verify every part of the bundle, then load the datasets the target engine
+takes. Nothing is written unless the whole bundle checks out. --mode fail
+(the default) refuses to write into non-empty tables; re-running an
+interrupted import of the same bundle resumes it without duplicating rows.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if target == "" {
+				return withCode(exitUsage, fmt.Errorf("need --target URL"))
+			}
+			m, err := importer.ParseMode(mode)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			rename, err := parseMap(maps)
+			if err != nil {
+				return err
+			}
+			if nsFrom != "" || nsTo != "" {
+				if nsFrom == "" || nsTo == "" {
+					return withCode(exitUsage, fmt.Errorf("--ns-from and --ns-to go together"))
+				}
+				rename[nsFrom] = nsTo
+			}
+			p, err := parseMap(params)
+			if err != nil {
+				return err
+			}
+			if keyPrefix != "" {
+				p["key-prefix"] = keyPrefix
+			}
+			if ttl != "" {
+				p["ttl"] = ttl
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			log := logger()
+			r, err := bundle.Open(args[0])
+			if err != nil {
+				return withCode(exitMismatch, fmt.Errorf("%w\nnothing was written to the target; re-copy the bundle and run imbundle verify", err))
+			}
+			defer r.Close()
+			if rejectsPath == "" {
+				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z"))
+			}
+			rejects := importer.NewRejects(rejectsPath)
+			defer rejects.Close()
+			prog := startProgress("import", log)
+			opts := importer.Options{Mode: m, Jobs: jobs, Params: p, Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
+			t, err := importer.Open(ctx, target, opts)
+			if err != nil {
+				prog.Stop()
+				return err
+			}
+			defer t.Close()
+			rep, err := importer.Import(ctx, r, t, opts)
+			prog.Stop()
+			if rep != nil {
+				printImportReport(cmd, rep, rejects)
+			}
+			if err != nil {
+				if strings.Contains(err.Error(), "failed verification") {
+					return withCode(exitMismatch, err)
+				}
+				return err
+			}
+			if n := rejects.Total(); n > 0 {
+				rejects.Close()
+				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&target, "target", "", "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port")
+	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
+	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
+	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable)")
+	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
+	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
+	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
+	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to load (comma-separated); default all the target takes")
+	f.StringVar(&rejectsPath, "rejects", "", "reject file (JSON lines); default FILE.rejects-TIME.jsonl, created only if needed")
+	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: import only keys with this prefix")
+	f.StringVar(&ttl, "ttl", "", "Redis: absolute (default: restore the exported expiry time) or relative (same remaining TTL from now)")
+	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
+	return cmd
+}
+
+func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *importer.Rejects) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "bundle %s\n", rep.BundleID)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "dataset\ttarget\tbundle rows\twritten\trejected\texpired\tparts resumed\t")
+	for _, d := range rep.Datasets {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", d.Dataset, d.Target, d.Rows, d.Written, d.Rejected, d.Expired, d.PartsResumed)
+	}
+	tw.Flush()
+	for _, n := range rep.Left {
+		fmt.Fprintf(out, "not loaded (this target does not take it): %s\n", n)
+	}
+	if rejects.Total() > 0 {
+		fmt.Fprintf(out, "rejects: %d, in %s\n", rejects.Total(), rejects.Path())
+	}
+}

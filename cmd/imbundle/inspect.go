@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/progress"
+)
+
+func newInspectCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect FILE",
+		Short: "Print a bundle's sources, datasets, sizes and relations",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := bundle.Open(args[0])
+			if err != nil {
+				return withCode(exitMismatch, err)
+			}
+			defer r.Close()
+			m := r.Manifest()
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					ID       string `json:"id"`
+					Size     int64  `json:"size"`
+					Manifest any    `json:"manifest"`
+				}{r.ID(), r.Size(), m})
+			}
+			fmt.Fprintf(out, "bundle   %s\nid       %s\nformat   %s %s, written by %s %s at %s\nsize     %s\n",
+				args[0], r.ID(), m.Format, m.Version, m.Tool.Name, m.Tool.Version, m.CreatedAt.Format("2006-01-02 15:04:05Z07:00"), progress.HumanBytes(r.Size()))
+			fmt.Fprintln(out, "\nsources:")
+			for _, s := range m.Sources {
+				var snap []string
+				for k, v := range s.Snapshot {
+					snap = append(snap, k+"="+v)
+				}
+				fmt.Fprintf(out, "  %s  %s %s  %s  %s\n", s.ID, s.Engine, s.ServerVersion, s.URL, strings.Join(snap, " "))
+			}
+			fmt.Fprintln(out, "\ndatasets:")
+			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "name\tkind\trows\tparts\tbytes\tkey\t")
+			var rows, bytes int64
+			for _, ds := range m.Datasets {
+				var b int64
+				for _, p := range ds.Parts {
+					b += p.Bytes
+				}
+				rows += ds.Rows
+				bytes += b
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", ds.Name, ds.Kind, ds.Rows, len(ds.Parts), progress.HumanBytes(b), strings.Join(ds.PrimaryKey, ","))
+			}
+			fmt.Fprintf(tw, "total\t\t%d\t\t%s\t\t\n", rows, progress.HumanBytes(bytes))
+			tw.Flush()
+			if len(m.Relations) > 0 {
+				fmt.Fprintln(out, "\nrelations:")
+				for _, rel := range m.Relations {
+					fmt.Fprintf(out, "  %s(%s) -> %s(%s)  [%s]\n", rel.From.Dataset, strings.Join(rel.From.Columns, ","), rel.To.Dataset, strings.Join(rel.To.Columns, ","), rel.Origin)
+				}
+			}
+			for _, n := range m.Notes {
+				fmt.Fprintf(out, "note: %s\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the manifest and id as JSON")
+	return cmd
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/verify"
+)
+
+func newVerifyCmd() *cobra.Command {
+	var (
+		against  string
+		deep     bool
+		asJSON   bool
+		jobs     int
+		maps     []string
+		datasets []string
+		params   []string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify FILE [--against URL]",
+		Short: "Prove a bundle whole (offline), or a database equal to it",
+		Long: `Without --against: check the container, the manifest and every part's SHA-256,
+with no database (--deep also decodes every row and recomputes the content
+digests). With --against URL: read each dataset back from the database and
+compare row counts and content digests, naming the first differing keys.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			out := cmd.OutOrStdout()
+			start := time.Now()
+			r, err := bundle.Open(args[0])
+			if err != nil {
+				return withCode(exitMismatch, err)
+			}
+			defer r.Close()
+			if against == "" {
+				bad := 0
+				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
+					status := "ok"
+					if pr.Err != nil {
+						status = "FAILED: " + pr.Err.Error()
+						bad++
+					}
+					if !asJSON {
+						fmt.Fprintf(out, "%-60s %6d rows %10s  %s\n", fmt.Sprintf("%s #%d (%s)", pr.Dataset, pr.Index, pr.Part.Path), pr.Part.Rows, progress.HumanBytes(pr.Part.Bytes), status)
+					}
+				})
+				el := time.Since(start)
+				if asJSON {
+					json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "ok": err == nil, "error": errString(err), "seconds": el.Seconds()})
+				}
+				if err != nil {
+					return withCode(exitMismatch, fmt.Errorf("bundle is damaged (%d bad part(s)): %w\nre-copy the file from the source and verify again", bad, err))
+				}
+				if !asJSON {
+					fmt.Fprintf(out, "OK: bundle %s is whole (%s in %.2fs, %.0f MB/s)\n", r.ID(), progress.HumanBytes(r.Size()), el.Seconds(), float64(r.Size())/1e6/el.Seconds())
+				}
+				return nil
+			}
+
+			rename, err := parseMap(maps)
+			if err != nil {
+				return err
+			}
+			p, err := parseMap(params)
+			if err != nil {
+				return err
+			}
+			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
+				return withCode(exitMismatch, fmt.Errorf("bundle is damaged, not comparing: %w", err))
+			}
+			log := logger()
+			src, err := exporter.Open(ctx, against, exporter.Options{Params: p, Log: log})
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			u, _ := url.Parse(against)
+			engine := engineOf(u.Scheme)
+			mismatches := 0
+			results, err := verify.Against(ctx, r, src, verify.AgainstOptions{
+				Map: rename, Engine: engine, Datasets: splitList(datasets),
+				OnDataset: func(d verify.DatasetResult) {
+					if !d.Match {
+						mismatches++
+					}
+					if asJSON {
+						return
+					}
+					switch {
+					case d.Err != nil && !d.Match:
+						fmt.Fprintf(out, "MISMATCH %s -> %s: %v\n", d.Dataset, d.Target, d.Err)
+					case d.Match:
+						fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16])
+					default:
+						fmt.Fprintf(out, "MISMATCH %s -> %s: bundle %d rows %s, target %d rows %s\n", d.Dataset, d.Target, d.BundleRows, short(d.BundleSum), d.TargetRows, short(d.TargetSum))
+						for _, df := range d.Differences {
+							fmt.Fprintf(out, "    at row %d: bundle key %s, target key %s\n", df.Row, keyText(df.BundleKey), keyText(df.TargetKey))
+						}
+					}
+				},
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				type jr struct {
+					verify.DatasetResult
+					Error string `json:"error,omitempty"`
+				}
+				var list []jr
+				for _, d := range results {
+					list = append(list, jr{d, errString(d.Err)})
+				}
+				json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "against": exporter.Redact(against), "datasets": list, "ok": mismatches == 0})
+			}
+			if len(results) == 0 {
+				return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", engine))
+			}
+			if mismatches > 0 {
+				return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle", mismatches, len(results)))
+			}
+			if !asJSON {
+				fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(against), r.ID())
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&against, "against", "", "database URL to compare with the bundle")
+	f.BoolVar(&deep, "deep", false, "offline: also decode every row and recompute content digests")
+	f.BoolVar(&asJSON, "json", false, "print results as JSON")
+	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
+	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable)")
+	f.StringArrayVar(&maps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
+	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
+	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
+	return cmd
+}
+
+// engineOf maps a URL scheme to the engine name sources record.
+func engineOf(scheme string) string {
+	switch strings.ToLower(scheme) {
+	case "mysql", "mariadb":
+		return "mysql"
+	case "mongodb", "mongodb+srv":
+		return "mongodb"
+	case "redis", "rediss":
+		return "redis"
+	}
+	return scheme
+}
+
+func short(s string) string {
+	if len(s) > 16 {
+		return s[:16]
+	}
+	return s
+}
+
+func keyText(k []string) string {
+	if k == nil {
+		return "(none)"
+	}
+	return "(" + strings.Join(k, ", ") + ")"
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

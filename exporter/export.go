@@ -1,0 +1,133 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Export describes every source, then reads their datasets with jobs
+// goroutines into w. On error the caller aborts w; nothing is renamed into
+// place.
+func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) error {
+	if jobs < 1 {
+		jobs = 1
+	}
+	type job struct {
+		src Source
+		ds  Dataset
+	}
+	var work []job
+	names := map[string]bool{}
+	for i, src := range sources {
+		desc, err := src.Describe(ctx)
+		if err != nil {
+			return err
+		}
+		desc.Source.ID = fmt.Sprintf("s%d", i)
+		if err := w.AddSource(desc.Source); err != nil {
+			return err
+		}
+		for _, n := range desc.Notes {
+			w.AddNote(desc.Source.ID + ": " + n)
+		}
+		rename := map[string]string{}
+		for _, d := range desc.Datasets {
+			d.Spec.Source = desc.Source.ID
+			if names[d.Spec.Name] {
+				// Two sources hold a dataset of the same name: qualify it.
+				old := d.Spec.Name
+				d.Spec.Name = desc.Source.ID + "/" + old
+				rename[old] = d.Spec.Name
+			}
+			names[d.Spec.Name] = true
+			work = append(work, job{src, d})
+		}
+		for _, r := range desc.Relations {
+			if n, ok := rename[r.From.Dataset]; ok {
+				r.From.Dataset = n
+			}
+			if n, ok := rename[r.To.Dataset]; ok {
+				r.To.Dataset = n
+			}
+			w.AddRelations(r)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan job)
+	var (
+		wg   sync.WaitGroup
+		once sync.Once
+		ferr error
+	)
+	for i := 0; i < jobs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				if err := exportDataset(ctx, j.src, j.ds, w); err != nil {
+					once.Do(func() { ferr = err; cancel() })
+				}
+			}
+		}()
+	}
+	for _, j := range work {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if ferr != nil {
+		return ferr
+	}
+	return ctx.Err()
+}
+
+// CounterReporter is implemented by sources that count per-dataset events
+// (skipped unsupported keys, keys vanished during the scan, ...).
+type CounterReporter interface {
+	Counters(ds *spec.Dataset) (skipped int64, counters map[string]int64)
+}
+
+func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer) error {
+	dw, err := w.CreateDataset(d.Spec, d.Schema)
+	if err != nil {
+		return err
+	}
+	err = src.Read(ctx, &d.Spec, func(rec arrow.RecordBatch) error {
+		if !rec.Schema().Equal(d.Schema) {
+			return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
+		}
+		return dw.Write(rec)
+	})
+	if err != nil {
+		var ee *DatasetError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return &DatasetError{Dataset: d.Spec.Name, Err: err}
+	}
+	if cr, ok := src.(CounterReporter); ok {
+		dw.SetCounters(cr.Counters(&d.Spec))
+	}
+	return dw.Close()
+}
+
+// DatasetError names the dataset an export or verify failed on.
+type DatasetError struct {
+	Dataset string
+	Err     error
+}
+
+func (e *DatasetError) Error() string { return fmt.Sprintf("dataset %q: %v", e.Dataset, e.Err) }
+func (e *DatasetError) Unwrap() error { return e.Err }

@@ -1,0 +1,113 @@
+// Package exporter turns live databases into datasets of Arrow record
+// batches. Engines register a Opener by URL scheme, as database/sql drivers
+// register by name; the mysql, mongo and redis subpackages do so in init.
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Source is one live database opened for reading.
+type Source interface {
+	// Describe returns the source descriptor and the datasets this source
+	// exports, each with its Arrow schema. For a consistent export it also
+	// establishes the snapshot that later Reads see.
+	Describe(ctx context.Context) (*Description, error)
+	// Read streams the rows of a dataset in primary-key order (where there is
+	// one) through emit, in record batches of about bundle.DefaultBatchBytes.
+	// ds names the dataset as Describe did, or as a bundle's manifest records
+	// it with Namespace and Object mapped to this source: verify --against
+	// reads a target through the same function that exported the bundle.
+	// Read is safe for concurrent use on distinct datasets.
+	Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.RecordBatch) error) error
+	// Close releases connections and ends the snapshot.
+	Close() error
+}
+
+// Description is what a Source will export.
+type Description struct {
+	Source    spec.Source
+	Datasets  []Dataset
+	Relations []spec.Relation
+	Notes     []string // e.g. "no RELOAD privilege: single-connection snapshot"
+}
+
+// Dataset is a dataset to export and the Arrow schema of its records.
+type Dataset struct {
+	Spec   spec.Dataset
+	Schema *arrow.Schema
+}
+
+// Options are the engine-independent settings of a source.
+type Options struct {
+	Objects   []string          // tables, collections; empty = all
+	Params    map[string]string // engine-specific settings (e.g. "db", "match", "skip-unsupported")
+	Log       *slog.Logger
+	Progress  *progress.Counter
+	BatchRows int // upper bound on rows per record batch; 0 = engine default
+}
+
+// Param returns an engine-specific setting.
+func (o Options) Param(k string) string { return o.Params[k] }
+
+// Opener opens a Source for a parsed URL.
+type Opener func(ctx context.Context, u *url.URL, opts Options) (Source, error)
+
+var (
+	mu      sync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes an engine available for the URL schemes given. It panics on
+// a duplicate, as database/sql.Register does.
+func Register(o Opener, schemes ...string) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range schemes {
+		if _, dup := openers[s]; dup {
+			panic("exporter: Register called twice for scheme " + s)
+		}
+		openers[s] = o
+	}
+}
+
+// Schemes lists the registered URL schemes.
+func Schemes() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var s []string
+	for k := range openers {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Open opens the source at rawURL with the engine registered for its scheme.
+// Errors never repeat the URL's password.
+func Open(ctx context.Context, rawURL string, opts Options) (Source, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("source URL %s: cannot parse (check quoting of special characters in the password)", Redact(rawURL))
+	}
+	mu.RLock()
+	o, ok := openers[u.Scheme]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("source URL %s: unknown scheme %q (known: %v)", Redact(rawURL), u.Scheme, Schemes())
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return o(ctx, u, opts)
+}

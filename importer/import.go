@@ -1,0 +1,192 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Report is what an import did, per dataset.
+type Report struct {
+	BundleID string
+	Datasets []DatasetReport
+	Left     []string // datasets of the bundle this target does not take
+}
+
+// DatasetReport counts one dataset's import.
+type DatasetReport struct {
+	Dataset      string
+	Target       string // namespace.object on the target
+	Rows         int64  // rows in the bundle
+	Written      int64
+	Rejected     int64
+	Expired      int64
+	PartsResumed int
+}
+
+// Import verifies every part of the bundle, then loads the datasets t
+// accepts. Nothing is written to the target unless the whole bundle checks
+// out: a corrupt bundle is rejected before any target is touched.
+func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Report, error) {
+	if opts.Mode == "" {
+		opts.Mode = ModeFail
+	}
+	if opts.Jobs < 1 {
+		opts.Jobs = 2
+	}
+	m := r.Manifest()
+	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log}
+	rep := &Report{BundleID: r.ID()}
+	want := map[string]bool{}
+	for _, n := range opts.Datasets {
+		want[n] = true
+	}
+	srcs := map[string]*spec.Source{}
+	for i := range m.Sources {
+		srcs[m.Sources[i].ID] = &m.Sources[i]
+	}
+	for i := range m.Datasets {
+		ds := &m.Datasets[i]
+		if len(want) > 0 && !want[ds.Name] {
+			continue
+		}
+		delete(want, ds.Name)
+		src := srcs[ds.Source]
+		if src == nil {
+			return nil, fmt.Errorf("dataset %q names source %q, which the manifest lacks", ds.Name, ds.Source)
+		}
+		if !t.Accepts(ds, src) {
+			rep.Left = append(rep.Left, ds.Name)
+			continue
+		}
+		it := &Item{Dataset: ds, Source: src, Namespace: ds.Namespace, Object: ds.Object}
+		if n, ok := opts.Map[it.Namespace]; ok {
+			it.Namespace = n
+		}
+		plan.Items = append(plan.Items, it)
+	}
+	for n := range want {
+		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
+	}
+
+	if err := VerifyParts(ctx, r, plan.Items, opts); err != nil {
+		return nil, fmt.Errorf("bundle failed verification, nothing was written to the target: %w", err)
+	}
+	var total int64
+	for _, it := range plan.Items {
+		total += it.Dataset.Rows
+	}
+	opts.Progress.SetTotal(total, 0)
+	if err := t.Prepare(ctx, plan); err != nil {
+		return nil, err
+	}
+
+	type job struct {
+		item *Item
+		idx  int
+		part int
+	}
+	reports := make([]DatasetReport, len(plan.Items))
+	for i, it := range plan.Items {
+		reports[i] = DatasetReport{Dataset: it.Dataset.Name, Target: it.Namespace + "." + it.Object, Rows: it.Dataset.Rows}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		rmu  sync.Mutex
+		once sync.Once
+		ferr error
+	)
+	ch := make(chan job)
+	for w := 0; w < opts.Jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				res, err := loadPart(ctx, r, t, plan, j.item, j.part)
+				if err != nil {
+					once.Do(func() {
+						ferr = fmt.Errorf("dataset %q part %d (%s): %w", j.item.Dataset.Name, j.part, j.item.Dataset.Parts[j.part].Path, err)
+						cancel()
+					})
+					continue
+				}
+				rmu.Lock()
+				dr := &reports[j.idx]
+				dr.Written += res.Rows
+				dr.Rejected += res.Rejected
+				dr.Expired += res.Expired
+				if res.Resumed {
+					dr.PartsResumed++
+				}
+				rmu.Unlock()
+				opts.Progress.Add(j.item.Dataset.Parts[j.part].Rows, j.item.Dataset.Parts[j.part].Bytes)
+			}
+		}()
+	}
+feed:
+	for i, it := range plan.Items {
+		for p := range it.Dataset.Parts {
+			select {
+			case ch <- job{it, i, p}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(ch)
+	wg.Wait()
+	rep.Datasets = reports
+	if ferr != nil {
+		return rep, ferr
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if err := t.Finish(ctx, plan); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, error) {
+	pr, err := r.OpenPart(it.Dataset, part)
+	if err != nil {
+		return PartResult{}, err
+	}
+	defer pr.Close()
+	return t.LoadPart(ctx, plan, it, part, pr)
+}
+
+// VerifyParts checks the SHA-256 of every part of the items, jobs at a time.
+func VerifyParts(ctx context.Context, r *bundle.Reader, items []*Item, opts Options) error {
+	var parts []spec.Part
+	for _, it := range items {
+		parts = append(parts, it.Dataset.Parts...)
+	}
+	return bundle.VerifyAll(ctx, r, parts, opts.Jobs, nil)
+}
+
+// Drain reads a RecordSource to the end, calling fn on each batch. It is a
+// convenience for targets.
+func Drain(recs RecordSource, fn func(arrow.RecordBatch) error) error {
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}

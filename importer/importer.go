@@ -1,0 +1,150 @@
+// Package importer replays a bundle's datasets into a live database. Engines
+// register an Opener by URL scheme; the mysql, mongo and redis subpackages do
+// so in init.
+package importer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Mode says what to do with target objects that already hold data.
+type Mode string
+
+const (
+	// ModeFail refuses to write into a non-empty table, collection or key,
+	// except one this same bundle was being imported into (a resumed run).
+	ModeFail Mode = "fail"
+	// ModeAppend adds to existing data (upserting where the engine has keys).
+	ModeAppend Mode = "append"
+	// ModeReplace empties (or drops and recreates) each target object first.
+	ModeReplace Mode = "replace"
+)
+
+// ParseMode checks a --mode value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeFail, ModeAppend, ModeReplace:
+		return m, nil
+	}
+	return "", fmt.Errorf("--mode %q: want fail, append or replace", s)
+}
+
+// Target is one live database opened for writing.
+type Target interface {
+	// Accepts reports whether this target loads datasets exported from src
+	// (by engine and kind); others are left out of the plan and reported.
+	Accepts(ds *spec.Dataset, src *spec.Source) bool
+	// Prepare runs once, after the bundle has been verified and before any
+	// LoadPart: it enforces the mode and creates schema objects. It may set
+	// Item.Namespace and Item.Object to the names the target will use.
+	Prepare(ctx context.Context, p *Plan) error
+	// LoadPart writes one part's records. It must be safe to call again for a
+	// part whose earlier load was interrupted or completed: no row may end up
+	// twice. Rows the target refuses go to p.Rejects, never nowhere.
+	LoadPart(ctx context.Context, p *Plan, it *Item, part int, recs RecordSource) (PartResult, error)
+	// Finish runs once after every part is loaded (deferred indexes, ...).
+	Finish(ctx context.Context, p *Plan) error
+	Close() error
+}
+
+// RecordSource yields a part's record batches until io.EOF.
+type RecordSource interface {
+	Next() (arrow.RecordBatch, error)
+}
+
+// Plan is what an import will do.
+type Plan struct {
+	BundleID string
+	Manifest *spec.Manifest
+	Items    []*Item
+	Mode     Mode
+	Rejects  *Rejects
+	Log      *slog.Logger
+}
+
+// Item is one dataset to load and the names it gets on the target.
+type Item struct {
+	Dataset   *spec.Dataset
+	Source    *spec.Source
+	Namespace string // target database (or Redis db number), after mapping
+	Object    string // target table or collection
+}
+
+// PartResult counts what LoadPart did.
+type PartResult struct {
+	Rows     int64 // rows written
+	Rejected int64 // rows sent to the reject file
+	Expired  int64 // keys already expired at import time, skipped
+	Resumed  bool  // the part was already loaded by an earlier run: nothing written
+}
+
+// Options are the engine-independent settings of an import.
+type Options struct {
+	Mode     Mode
+	Jobs     int
+	Params   map[string]string // engine-specific settings
+	Map      map[string]string // namespace renames, old -> new
+	Datasets []string          // dataset names to load; empty = all accepted
+	Log      *slog.Logger
+	Progress *progress.Counter
+	Rejects  *Rejects
+}
+
+// Param returns an engine-specific setting.
+func (o Options) Param(k string) string { return o.Params[k] }
+
+// Opener opens a Target for a parsed URL.
+type Opener func(ctx context.Context, u *url.URL, opts Options) (Target, error)
+
+var (
+	mu      sync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes an engine available for the URL schemes given.
+func Register(o Opener, schemes ...string) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range schemes {
+		if _, dup := openers[s]; dup {
+			panic("importer: Register called twice for scheme " + s)
+		}
+		openers[s] = o
+	}
+}
+
+// Open opens the target at rawURL.
+func Open(ctx context.Context, rawURL string, opts Options) (Target, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("target URL %s: cannot parse", exporter.Redact(rawURL))
+	}
+	mu.RLock()
+	o, ok := openers[u.Scheme]
+	mu.RUnlock()
+	if !ok {
+		var known []string
+		mu.RLock()
+		for k := range openers {
+			known = append(known, k)
+		}
+		mu.RUnlock()
+		sort.Strings(known)
+		return nil, fmt.Errorf("target URL %s: unknown scheme %q (known: %v)", exporter.Redact(rawURL), u.Scheme, known)
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return o(ctx, u, opts)
+}

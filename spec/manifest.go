@@ -1,0 +1,114 @@
+// Package spec holds the Go types of the bundle manifest. SPEC.md beside this
+// file is the normative description of the format; these types are its JSON
+// encoding. The package does no I/O.
+package spec
+
+import "time"
+
+// Manifest is the content of the manifest.json entry of a bundle.
+type Manifest struct {
+	Format    string     `json:"format"`         // always FormatName
+	Version   string     `json:"format_version"` // "major.minor"
+	Tool      Tool       `json:"tool"`
+	CreatedAt time.Time  `json:"created_at"`
+	Sources   []Source   `json:"sources"`
+	Datasets  []Dataset  `json:"datasets"`
+	Relations []Relation `json:"relations,omitempty"`
+	Notes     []string   `json:"notes,omitempty"`
+}
+
+// Tool names the program that wrote the bundle.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Source describes one database the bundle was exported from. It never holds
+// credentials: URL is the redacted form (no user info).
+type Source struct {
+	ID            string            `json:"id"`     // "s0", "s1", ... unique in the bundle
+	Engine        string            `json:"engine"` // "mysql", "mongodb", "redis"
+	URL           string            `json:"url"`    // redacted: scheme://host:port/db
+	ServerVersion string            `json:"server_version,omitempty"`
+	Database      string            `json:"database,omitempty"`
+	Snapshot      map[string]string `json:"snapshot,omitempty"` // e.g. gtid, binlog_file, binlog_pos, consistent
+	Settings      map[string]string `json:"settings,omitempty"` // e.g. sql_mode, time_zone
+	ExportedAt    time.Time         `json:"exported_at"`
+}
+
+// Dataset kinds.
+const (
+	KindTable      = "table"
+	KindCollection = "collection"
+	KindKeyspace   = "keyspace"
+)
+
+// Dataset is one table, collection or keyspace.
+type Dataset struct {
+	Name       string            `json:"name"`   // unique in the bundle
+	Source     string            `json:"source"` // Source.ID
+	Kind       string            `json:"kind"`
+	Namespace  string            `json:"namespace,omitempty"` // database (or redis db number)
+	Object     string            `json:"object,omitempty"`    // table or collection name
+	Columns    []Column          `json:"columns"`
+	PrimaryKey []string          `json:"primary_key,omitempty"` // column names; empty = none
+	DDL        string            `json:"ddl,omitempty"`         // native DDL for same-engine restore
+	Options    map[string]string `json:"options,omitempty"`     // engine-specific (indexes JSON, collection options, ...)
+	Rows       int64             `json:"rows"`
+	Parts      []Part            `json:"parts"`
+	Digest     Digest            `json:"digest"`
+	Skipped    int64             `json:"skipped,omitempty"` // records the exporter skipped on request (e.g. --skip-unsupported)
+	Counters   map[string]int64  `json:"counters,omitempty"`
+}
+
+// Column describes one Arrow column of a dataset's parts.
+type Column struct {
+	Name     string            `json:"name"`
+	Type     string            `json:"type"` // Arrow type as printed by arrow-go (e.g. "int64", "decimal256(65, 30)")
+	Nullable bool              `json:"nullable"`
+	Native   string            `json:"native,omitempty"` // the source engine's column type, e.g. "bigint(20) unsigned"
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Part is one Arrow IPC file inside the bundle.
+type Part struct {
+	Path     string    `json:"path"`
+	Rows     int64     `json:"rows"`
+	Bytes    int64     `json:"bytes"` // size of the entry in the container
+	SHA256   string    `json:"sha256"`
+	KeyRange *KeyRange `json:"key_range,omitempty"`
+}
+
+// KeyRange holds the first and last primary key of a part, in the order the
+// exporter read them. Each element is one key column rendered as text.
+type KeyRange struct {
+	First []string `json:"first"`
+	Last  []string `json:"last"`
+}
+
+// Digest is the order-independent content digest of a dataset (SPEC.md §6).
+type Digest struct {
+	Algorithm string `json:"algorithm"` // DigestAlgorithm
+	Rows      int64  `json:"rows"`
+	Sum       string `json:"sum"` // 64 hex digits
+}
+
+// Relation origins.
+const (
+	RelationDeclared   = "declared"
+	RelationDiscovered = "discovered"
+)
+
+// Relation is a foreign-key-like edge between datasets.
+type Relation struct {
+	Name   string      `json:"name,omitempty"`
+	From   RelationEnd `json:"from"`
+	To     RelationEnd `json:"to"`
+	Origin string      `json:"origin"`
+}
+
+// RelationEnd is a dataset and an ordered list of its columns.
+type RelationEnd struct {
+	Dataset string   `json:"dataset"`
+	Columns []string `json:"columns"`
+}
