@@ -41,7 +41,8 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		opts.Jobs = 2
 	}
 	m := r.Manifest()
-	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log}
+	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log,
+		ReadPart: func(ds *spec.Dataset, part int) (PartRecords, error) { return r.OpenPart(ds, part) }}
 	rep := &Report{BundleID: r.ID()}
 	want := map[string]bool{}
 	for _, n := range opts.Datasets {

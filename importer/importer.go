@@ -71,6 +71,17 @@ type Plan struct {
 	Mode     Mode
 	Rejects  *Rejects
 	Log      *slog.Logger
+	// ReadPart opens a part of the bundle (already verified) for a Prepare
+	// that must see rows before anything is written: Redis --mode fail
+	// checks that none of the bundle's keys exists on the target. The
+	// caller closes it.
+	ReadPart func(ds *spec.Dataset, part int) (PartRecords, error)
+}
+
+// PartRecords is a RecordSource that must be closed.
+type PartRecords interface {
+	RecordSource
+	Close() error
 }
 
 // Item is one dataset to load and the names it gets on the target.
