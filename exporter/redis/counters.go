@@ -1,0 +1,41 @@
+package redis
+
+import "sync"
+
+// counters are what one dataset's read counted: they reach the manifest
+// through exporter.CounterReporter, so nothing is dropped unseen.
+type counters struct {
+	mu         sync.Mutex
+	keys       int64 // keys exported
+	vanished   int64 // deleted between SCAN and read
+	retyped    int64 // type changed between TYPE and read: read again
+	duplicates int64 // returned more than once by SCAN: exported once
+	groups     int64 // stream consumer groups (not exported)
+	skipped    map[string]int64
+}
+
+func (c *counters) add(f func(c *counters)) {
+	c.mu.Lock()
+	f(c)
+	c.mu.Unlock()
+}
+
+func (c *counters) snapshot() (int64, map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[string]int64{
+		"keys":            c.keys,
+		"vanished":        c.vanished,
+		"retyped":         c.retyped,
+		"scan_duplicates": c.duplicates,
+	}
+	if c.groups > 0 {
+		m["stream_groups_not_exported"] = c.groups
+	}
+	var skipped int64
+	for t, n := range c.skipped {
+		m["skipped_type:"+t] = n
+		skipped += n
+	}
+	return skipped, m
+}

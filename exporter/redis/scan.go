@@ -1,0 +1,86 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/internal/redistype/resp"
+)
+
+// scan walks the database with SCAN (never KEYS) and sends batches of new
+// keys. A key SCAN returns twice (a rehash on Redis, a cursor that Pika or
+// Kvrocks silently restarted) is sent once: the KeySet remembers every key
+// sent, by 128-bit hash, about 32 bytes per key.
+func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, out chan<- [][]byte) error {
+	var seen redistype.KeySet
+	pattern := s.matchPattern()
+	var buf resp.Buf
+	cursor := "0"
+	batch := make([][]byte, 0, s.batchKeys)
+	for {
+		buf.Reset()
+		buf.Begin("SCAN")
+		buf.ArgString(cursor)
+		if pattern != "" {
+			buf.ArgString("MATCH")
+			buf.ArgString(pattern)
+		}
+		buf.ArgString("COUNT")
+		buf.ArgString(strconv.Itoa(s.scanCount))
+		buf.End()
+		var reply resp.Value
+		if err := c.Round(ctx, &buf, func(_ int, v resp.Value) error { reply = v; return nil }); err != nil {
+			return fmt.Errorf("SCAN db %d: %w", db, err)
+		}
+		if err := reply.Err(); err != nil {
+			return fmt.Errorf("SCAN db %d cursor %s: %w", db, cursor, err)
+		}
+		if reply.Kind != resp.KindArray || len(reply.Elems) != 2 || reply.Elems[1].Kind != resp.KindArray {
+			return fmt.Errorf("SCAN db %d: unexpected reply shape", db)
+		}
+		cursor = string(reply.Elems[0].Str)
+		page := make([][]byte, 0, len(reply.Elems[1].Elems))
+		for _, k := range reply.Elems[1].Elems {
+			if len(s.prefix) > 0 && !bytes.HasPrefix(k.Str, s.prefix) {
+				continue
+			}
+			page = append(page, k.Str)
+		}
+		if s.onScanPage != nil {
+			page = s.onScanPage(db, page)
+		}
+		dups := 0
+		for _, k := range page {
+			if !seen.Add(k) {
+				dups++
+				continue
+			}
+			batch = append(batch, k)
+			if len(batch) >= s.batchKeys {
+				select {
+				case out <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				batch = make([][]byte, 0, s.batchKeys)
+			}
+		}
+		if dups > 0 {
+			cnt.add(func(c *counters) { c.duplicates += int64(dups) })
+		}
+		if cursor == "0" {
+			break
+		}
+	}
+	if len(batch) > 0 {
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

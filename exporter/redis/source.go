@@ -1,0 +1,230 @@
+// Package redis exports Redis-protocol keyspaces (Redis, Valkey, Pika,
+// Kvrocks, and anything else that speaks SCAN, TYPE, PTTL and the
+// type-specific read commands) into the keyspace layout of SPEC.md §8. It
+// never uses DUMP/RESTORE, KEYS, PSYNC or Lua, so servers without them (Pika,
+// miniredis, proxies) export the same way Redis does.
+package redis
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/spec"
+)
+
+func init() {
+	exporter.Register(Open, "redis", "rediss")
+}
+
+// Defaults of the tunables (Params).
+const (
+	defaultConns     = 4    // reader connections per database
+	defaultScanCount = 1000 // SCAN COUNT hint
+	defaultBatchKeys = 500  // keys per pipelined read round
+	defaultPage      = 1000 // elements per page of a big key
+	maxAttempts      = 5    // reads of a key whose type keeps changing
+	maxListed        = 10   // unsupported keys named in the error
+)
+
+// Source exports the databases of one server.
+type Source struct {
+	conn            resp.Options
+	redacted        string
+	dbs             []int // explicit (--db or URL path); nil = discover
+	match           string
+	prefix          []byte
+	skipUnsupported bool
+	conns           int
+	scanCount       int
+	batchKeys       int
+	page            int
+	batchRows       int
+	opts            exporter.Options
+
+	mu       sync.Mutex
+	counters map[string]*counters // by dataset name
+
+	// Test hooks: called by the scanner with each SCAN page (after
+	// filtering, before dedupe); may return a different page.
+	onScanPage func(db int, keys [][]byte) [][]byte
+}
+
+// Open parses the URL and parameters; it connects on Describe or Read.
+func Open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Source, error) {
+	return open(ctx, u, opts)
+}
+
+func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error) {
+	co, err := resp.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("source URL %s: %w", exporter.RedactURL(u), err)
+	}
+	s := &Source{
+		conn:      co,
+		redacted:  exporter.RedactURL(u),
+		match:     opts.Param("match"),
+		prefix:    []byte(opts.Param("key-prefix")),
+		conns:     defaultConns,
+		scanCount: defaultScanCount,
+		batchKeys: defaultBatchKeys,
+		page:      defaultPage,
+		batchRows: opts.BatchRows,
+		opts:      opts,
+		counters:  map[string]*counters{},
+	}
+	switch v := opts.Param("skip-unsupported"); v {
+	case "", "false":
+	case "true":
+		s.skipUnsupported = true
+	default:
+		return nil, fmt.Errorf("skip-unsupported=%q: want true or false", v)
+	}
+	if v := opts.Param("db"); v != "" {
+		if s.dbs, err = parseDBList(v); err != nil {
+			return nil, err
+		}
+	} else if resp.HasDB(u) {
+		s.dbs = []int{co.DB}
+	}
+	s.conn.DB = 0
+	for name, dst := range map[string]*int{"connections": &s.conns, "scan-count": &s.scanCount, "batch": &s.batchKeys, "page": &s.page} {
+		if v := opts.Param(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: want a positive integer", name, v)
+			}
+			*dst = n
+		}
+	}
+	return s, nil
+}
+
+// Describe finds the databases to export and describes one keyspace dataset
+// for each.
+func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
+	c, err := resp.Dial(ctx, s.conn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.redacted, err)
+	}
+	defer c.Close()
+	now := time.Now().UTC()
+	d := &exporter.Description{Source: spec.Source{
+		Engine:     "redis",
+		URL:        s.redacted,
+		Snapshot:   map[string]string{"consistent": "false", "method": "scan"},
+		Settings:   map[string]string{},
+		ExportedAt: now,
+	}}
+	info, err := c.Do(ctx, "INFO", "server")
+	if err != nil {
+		return nil, fmt.Errorf("%s: INFO server: %w", s.redacted, err)
+	}
+	if info.Kind == resp.KindBulk {
+		kind, ver := serverKind(string(info.Str))
+		d.Source.ServerVersion = ver
+		d.Source.Settings["server"] = kind
+	} else {
+		d.Source.Settings["server"] = "unknown"
+	}
+	dbs := s.dbs
+	if dbs == nil {
+		v, err := c.Do(ctx, "INFO", "keyspace")
+		if err != nil {
+			return nil, fmt.Errorf("%s: INFO keyspace: %w", s.redacted, err)
+		}
+		if v.Kind == resp.KindBulk {
+			dbs = parseKeyspace(string(v.Str))
+			d.Source.Settings["databases_from"] = "INFO keyspace"
+		} else {
+			if dbs, err = probeDatabases(ctx, c); err != nil {
+				return nil, fmt.Errorf("%s: INFO keyspace is not supported (%s) and probing with SELECT/DBSIZE failed: %w; name the databases with --db", s.redacted, v.String(), err)
+			}
+			d.Source.Settings["databases_from"] = "SELECT/DBSIZE probe of 0..15 (no INFO keyspace)"
+			d.Notes = append(d.Notes, "the server has no INFO keyspace; databases 0..15 were probed with DBSIZE")
+		}
+	} else {
+		d.Source.Settings["databases_from"] = "--db or URL path"
+	}
+	d.Notes = append(d.Notes, "keyspaces were read with SCAN and type-specific commands: not a point-in-time snapshot; a key present and unchanged for the whole export is exported exactly once, keys written or deleted meanwhile may or may not appear (see the vanished/retyped counters)")
+	for _, db := range dbs {
+		ds := spec.Dataset{
+			Name:      DatasetName(db),
+			Kind:      spec.KindKeyspace,
+			Namespace: strconv.Itoa(db),
+			Object:    "keyspace",
+			Options:   map[string]string{"layout": redistype.LayoutName},
+		}
+		if s.match != "" {
+			ds.Options["match"] = s.match
+		}
+		if len(s.prefix) > 0 {
+			ds.Options["key-prefix"] = string(s.prefix)
+		}
+		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.Schema})
+	}
+	return d, nil
+}
+
+// DatasetName is the dataset of logical database db.
+func DatasetName(db int) string { return "redis.db" + strconv.Itoa(db) }
+
+// Close releases nothing: connections live only inside Read.
+func (s *Source) Close() error { return nil }
+
+// Counters reports what the read of ds counted (exporter.CounterReporter).
+func (s *Source) Counters(ds *spec.Dataset) (int64, map[string]int64) {
+	s.mu.Lock()
+	c := s.counters[ds.Name]
+	s.mu.Unlock()
+	if c == nil {
+		return 0, nil
+	}
+	return c.snapshot()
+}
+
+func (s *Source) dbOf(ds *spec.Dataset) (int, error) {
+	db, err := strconv.Atoi(ds.Namespace)
+	if err != nil || db < 0 {
+		return 0, fmt.Errorf("dataset %q: namespace %q is not a Redis database number", ds.Name, ds.Namespace)
+	}
+	return db, nil
+}
+
+func (s *Source) dial(ctx context.Context, db int) (*resp.Conn, error) {
+	o := s.conn
+	o.DB = db
+	c, err := resp.Dial(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.redacted, err)
+	}
+	return c, nil
+}
+
+// matchPattern is the SCAN MATCH pattern: --match, else the key prefix
+// followed by * when the prefix has no glob characters (servers such as
+// Kvrocks only honour a literal prefix). Keys are filtered on the prefix
+// again client-side, so the pattern only narrows what the server sends.
+func (s *Source) matchPattern() string {
+	if s.match != "" {
+		return s.match
+	}
+	if len(s.prefix) > 0 && !strings.ContainsAny(string(s.prefix), `*?[]\`) {
+		return string(s.prefix) + "*"
+	}
+	return ""
+}
+
+func showKey(k []byte) string {
+	if len(k) > 100 {
+		return fmt.Sprintf("%q...(%d bytes)", k[:100], len(k))
+	}
+	return fmt.Sprintf("%q", k)
+}

@@ -1,0 +1,309 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/internal/redistype/resp"
+)
+
+// worker reads batches of keys on its own connection into its own builder.
+type worker struct {
+	s     *Source
+	ctx   context.Context
+	c     *resp.Conn
+	b     *redistype.Builder
+	em    *emitter
+	cnt   *counters
+	unsup *unsupported
+	buf   resp.Buf
+	seen  redistype.KeySet // members of the big key being paged
+	// keyDone, if set, is called after each key's rows are appended
+	// (verify uses it to digest keys one by one).
+	keyDone func(key []byte)
+}
+
+// probed is a key after TYPE and PTTL.
+type probed struct {
+	key []byte
+	typ redistype.Type
+	exp int64
+}
+
+// batch reads keys: TYPE+PTTL in one pipelined round, the values in a
+// second; keys that vanished or changed type in between are probed again.
+func (w *worker) batch(keys [][]byte) error {
+	for attempt := 1; len(keys) > 0; attempt++ {
+		if attempt > maxAttempts {
+			return fmt.Errorf("key %s changed type %d times while being read; stop the writers or export it later", showKey(keys[0]), maxAttempts)
+		}
+		ps, err := w.probe(keys)
+		if err != nil {
+			return err
+		}
+		if keys, err = w.read(ps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *worker) probe(keys [][]byte) ([]probed, error) {
+	w.buf.Reset()
+	for _, k := range keys {
+		w.buf.CmdKey("TYPE", k)
+		w.buf.CmdKey("PTTL", k)
+	}
+	types := make([]string, len(keys))
+	ttls := make([]int64, len(keys))
+	err := w.c.Round(w.ctx, &w.buf, func(i int, v resp.Value) error {
+		k := i / 2
+		if err := v.Err(); err != nil {
+			cmd := "TYPE"
+			if i%2 == 1 {
+				cmd = "PTTL"
+			}
+			return fmt.Errorf("%s %s: %w", cmd, showKey(keys[k]), err)
+		}
+		if i%2 == 0 {
+			types[k] = string(v.Str)
+		} else {
+			ttls[k] = v.Int
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixMilli()
+	out := make([]probed, 0, len(keys))
+	var vanished int64
+	unsup := false
+	for i, k := range keys {
+		t := types[i]
+		if t == "none" || ttls[i] == -2 {
+			vanished++
+			continue
+		}
+		if !redistype.Known(redistype.Type(t)) {
+			if w.s.skipUnsupported {
+				w.cnt.add(func(c *counters) { c.skipped[t]++ })
+				w.s.opts.Log.Warn("skipped key of unsupported type", "db", w.c.DB(), "key", showKey(k), "type", t)
+			} else {
+				w.unsup.add(k, t)
+				unsup = true
+			}
+			continue
+		}
+		exp := redistype.NoExpiry
+		if ttls[i] >= 0 {
+			exp = now + ttls[i]
+		}
+		out = append(out, probed{key: k, typ: redistype.Type(t), exp: exp})
+	}
+	if vanished > 0 {
+		w.cnt.add(func(c *counters) { c.vanished += vanished })
+	}
+	if unsup {
+		return nil, w.unsup.err()
+	}
+	return out, nil
+}
+
+// read fetches the values of probed keys and appends their rows. It returns
+// the keys to probe again.
+func (w *worker) read(ps []probed) ([][]byte, error) {
+	page := strconv.Itoa(w.s.page)
+	pageEnd := strconv.Itoa(w.s.page - 1)
+	w.buf.Reset()
+	var strs []int
+	for i, p := range ps {
+		if p.typ == redistype.String {
+			strs = append(strs, i)
+		}
+	}
+	if len(strs) > 0 {
+		w.buf.Begin("MGET")
+		for _, i := range strs {
+			w.buf.Arg(ps[i].key)
+		}
+		w.buf.End()
+	}
+	for _, p := range ps {
+		switch p.typ {
+		case redistype.Hash:
+			w.buf.CmdKey("HSCAN", p.key, "0", "COUNT", page)
+		case redistype.Set:
+			w.buf.CmdKey("SSCAN", p.key, "0", "COUNT", page)
+		case redistype.ZSet:
+			w.buf.CmdKey("ZSCAN", p.key, "0", "COUNT", page)
+		case redistype.List:
+			w.buf.CmdKey("LRANGE", p.key, "0", pageEnd)
+		case redistype.Stream:
+			w.buf.Begin("XINFO")
+			w.buf.ArgString("STREAM")
+			w.buf.Arg(p.key)
+			w.buf.End()
+			w.buf.CmdKey("XRANGE", p.key, "-", "+", "COUNT", page)
+		}
+	}
+	replies := make([]resp.Value, 0, w.buf.Cmds())
+	if err := w.c.Round(w.ctx, &w.buf, func(_ int, v resp.Value) error {
+		replies = append(replies, v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	var again [][]byte
+	var retyped int64
+	redo := func(p probed, v resp.Value) error {
+		if err := v.Err(); err != nil {
+			if !resp.IsServerError(err, "WRONGTYPE") && !resp.IsServerError(err, "ERR no such key") {
+				return fmt.Errorf("read %s %s: %w", p.typ, showKey(p.key), err)
+			}
+			retyped++
+		}
+		again = append(again, p.key)
+		return nil
+	}
+	r := 0
+	if len(strs) > 0 {
+		v := replies[r]
+		r++
+		if err := v.Err(); err != nil {
+			return nil, fmt.Errorf("MGET: %w", err)
+		}
+		if v.Kind != resp.KindArray || len(v.Elems) != len(strs) {
+			return nil, fmt.Errorf("MGET of %d keys: unexpected reply", len(strs))
+		}
+		for j, i := range strs {
+			e := v.Elems[j]
+			if e.Kind == resp.KindNil {
+				// Deleted, or no longer a string: MGET cannot tell.
+				again = append(again, ps[i].key)
+				continue
+			}
+			w.b.StringKey(ps[i].key, e.Str, ps[i].exp)
+			if err := w.keyAppended(ps[i].key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var bigs []bigKey
+	for _, p := range ps {
+		if p.typ == redistype.String {
+			continue
+		}
+		v := replies[r]
+		r++
+		var lastID string
+		if p.typ == redistype.Stream {
+			info := v
+			v = replies[r]
+			r++
+			if info.Kind == resp.KindError {
+				if err := redo(p, info); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			var groups int64
+			lastID, groups = streamInfo(info)
+			if groups > 0 {
+				w.cnt.add(func(c *counters) { c.groups += groups })
+				w.s.opts.Log.Warn("stream consumer groups are not exported", "db", w.c.DB(), "key", showKey(p.key), "groups", groups)
+			}
+		}
+		if v.Kind == resp.KindError {
+			if err := redo(p, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		first, cursor, err := firstPage(p, v)
+		if err != nil {
+			return nil, err
+		}
+		if len(first) == 0 && cursor == "0" && p.typ != redistype.Stream {
+			// Empty hashes, sets, lists and sorted sets do not exist: the key
+			// went away after TYPE.
+			again = append(again, p.key)
+			continue
+		}
+		more := cursor != "0"
+		if p.typ == redistype.List || p.typ == redistype.Stream {
+			more = len(first) == w.s.page
+		}
+		if more {
+			bigs = append(bigs, bigKey{probed: p, first: first, cursor: cursor, lastID: lastID})
+			continue
+		}
+		n, err := w.appendElems(p, first, 0, false)
+		if err != nil {
+			return nil, err
+		}
+		w.b.KeyRow(p.key, p.typ, n, lastID, p.exp)
+		if err := w.keyAppended(p.key); err != nil {
+			return nil, err
+		}
+	}
+	if retyped > 0 {
+		w.cnt.add(func(c *counters) { c.retyped += retyped })
+	}
+	for _, bk := range bigs {
+		if err := w.big(bk); err != nil {
+			return nil, err
+		}
+	}
+	return again, nil
+}
+
+// keyAppended counts a finished key and cuts a record batch when the
+// builder is full (only ever between keys, outside big keys).
+func (w *worker) keyAppended(key []byte) error {
+	w.cnt.add(func(c *counters) { c.keys++ })
+	if w.keyDone != nil {
+		w.keyDone(key)
+	}
+	if w.b.Full() {
+		return w.em.send(w.b.Flush())
+	}
+	return nil
+}
+
+// firstPage splits a first-page reply into its elements and, for the
+// *SCAN commands, the next cursor.
+func firstPage(p probed, v resp.Value) ([]resp.Value, string, error) {
+	if v.Kind != resp.KindArray {
+		return nil, "", fmt.Errorf("read %s %s: unexpected reply %s", p.typ, showKey(p.key), v.String())
+	}
+	switch p.typ {
+	case redistype.Hash, redistype.Set, redistype.ZSet:
+		if len(v.Elems) != 2 || v.Elems[1].Kind != resp.KindArray {
+			return nil, "", fmt.Errorf("scan %s %s: unexpected reply shape", p.typ, showKey(p.key))
+		}
+		return v.Elems[1].Elems, string(v.Elems[0].Str), nil
+	}
+	return v.Elems, "0", nil
+}
+
+// streamInfo reads last-generated-id and the number of consumer groups from
+// an XINFO STREAM reply (a flat list of name/value pairs in RESP2).
+func streamInfo(v resp.Value) (lastID string, groups int64) {
+	for i := 0; i+1 < len(v.Elems); i += 2 {
+		switch string(v.Elems[i].Str) {
+		case "last-generated-id":
+			lastID = string(v.Elems[i+1].Str)
+		case "groups":
+			groups = v.Elems[i+1].Int
+		}
+	}
+	if lastID == "" {
+		lastID = "0-0"
+	}
+	return lastID, groups
+}

@@ -1,0 +1,229 @@
+// Package redis loads keyspace datasets (SPEC.md §8) into Redis-protocol
+// servers with plain commands (SET, HSET, RPUSH, SADD, ZADD, XADD,
+// PEXPIREAT), pipelined over several connections: no RESTORE, no Lua, so
+// Pika, Kvrocks and miniredis take the same bundle Redis does.
+package redis
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/spec"
+)
+
+func init() {
+	importer.Register(Open, "redis", "rediss")
+}
+
+// Defaults of the tunables (Params).
+const (
+	defaultConns = 4
+	defaultBatch = 1000 // commands per pipeline round
+	defaultElems = 512  // elements per HSET/SADD/ZADD/RPUSH
+	batchBytes   = 4 << 20
+)
+
+// Target is one Redis-protocol server opened for writing.
+type Target struct {
+	conn        resp.Options
+	redacted    string
+	mode        importer.Mode
+	ttlRelative bool
+	prefix      []byte
+	conns       int
+	batch       int
+	elems       int
+	log         interface {
+		Warn(msg string, args ...any)
+	}
+
+	mu      sync.Mutex
+	pools   map[int]*pool
+	gates   map[gateKey]chan struct{}
+	carries map[gateKey]carry
+	markers map[int]string // target db -> marker key of this import
+
+	now func() time.Time // the import clock (tests move it)
+}
+
+type gateKey struct {
+	dataset string
+	part    int
+}
+
+// Open parses the URL and parameters.
+func Open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {
+	return open(u, opts)
+}
+
+func open(u *url.URL, opts importer.Options) (*Target, error) {
+	co, err := resp.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("target URL %s: %w", exporter.RedactURL(u), err)
+	}
+	t := &Target{
+		conn:     co,
+		redacted: exporter.RedactURL(u),
+		mode:     opts.Mode,
+		prefix:   []byte(opts.Param("key-prefix")),
+		conns:    defaultConns,
+		batch:    defaultBatch,
+		elems:    defaultElems,
+		log:      opts.Log,
+		pools:    map[int]*pool{},
+		gates:    map[gateKey]chan struct{}{},
+		carries:  map[gateKey]carry{},
+		markers:  map[int]string{},
+		now:      time.Now,
+	}
+	if t.mode == "" {
+		t.mode = importer.ModeFail
+	}
+	if opts.Jobs > t.conns {
+		t.conns = opts.Jobs
+	}
+	switch v := opts.Param("ttl"); v {
+	case "", "absolute":
+	case "relative":
+		t.ttlRelative = true
+	default:
+		return nil, fmt.Errorf("--ttl %q: want absolute or relative", v)
+	}
+	for name, dst := range map[string]*int{"connections": &t.conns, "batch": &t.batch, "elements": &t.elems} {
+		if v := opts.Param(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("%s=%q: want a positive integer", name, v)
+			}
+			*dst = n
+		}
+	}
+	return t, nil
+}
+
+// Accepts takes keyspace datasets in the layout of SPEC.md §8.
+func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
+	if ds.Kind != spec.KindKeyspace {
+		return false
+	}
+	if l := ds.Options["layout"]; l != "" && l != redistype.LayoutName {
+		return false
+	}
+	return len(ds.Columns) == redistype.NumCols
+}
+
+func dbOf(it *importer.Item) (int, error) {
+	db, err := strconv.Atoi(it.Namespace)
+	if err != nil || db < 0 {
+		return 0, fmt.Errorf("dataset %q: target database %q is not a number (use --db-map SRC:DST with numbers)", it.Dataset.Name, it.Namespace)
+	}
+	return db, nil
+}
+
+func (t *Target) pool(ctx context.Context, db int) (*pool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.pools[db]; p != nil {
+		return p, nil
+	}
+	p, err := t.newPool(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	t.pools[db] = p
+	return p, nil
+}
+
+// markerKey names the hash that marks an import of bundle id in progress in
+// a target database: a rerun of the same bundle in --mode fail recognises
+// its own keys by it, and append-mode lists keep their original length in
+// it. Finish deletes it.
+func markerKey(bundleID string) string {
+	if len(bundleID) > 16 {
+		bundleID = bundleID[:16]
+	}
+	return "imbundle:import:" + bundleID
+}
+
+// Prepare checks the mode (fail: no key of the bundle may exist, unless an
+// earlier run of this same bundle left its marker), then marks each target
+// database and sets up the part gates.
+func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
+	dbs := map[int][]*importer.Item{}
+	var order []int
+	for _, it := range p.Items {
+		db, err := dbOf(it)
+		if err != nil {
+			return err
+		}
+		if dbs[db] == nil {
+			order = append(order, db)
+		}
+		dbs[db] = append(dbs[db], it)
+	}
+	marker := markerKey(p.BundleID)
+	for _, db := range order {
+		pl, err := t.pool(ctx, db)
+		if err != nil {
+			return err
+		}
+		c := pl.conns[0]
+		v, err := c.Do(ctx, "EXISTS", marker)
+		if err != nil {
+			return err
+		}
+		resumed := v.Int == 1
+		if t.mode == importer.ModeFail && !resumed {
+			if err := t.checkAbsent(ctx, p, c, db, dbs[db]); err != nil {
+				return err
+			}
+		}
+		v, err = c.Do(ctx, "HSET", marker, "bundle", p.BundleID, "mode", string(t.mode), "started", t.now().UTC().Format(time.RFC3339Nano))
+		if err == nil {
+			err = v.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("db %d: write import marker %s: %w", db, marker, err)
+		}
+		t.markers[db] = marker
+	}
+	for _, it := range p.Items {
+		for i := range it.Dataset.Parts {
+			t.gates[gateKey{it.Dataset.Name, i}] = make(chan struct{})
+		}
+	}
+	return nil
+}
+
+// Finish removes the import markers.
+func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
+	for db, m := range t.markers {
+		pl, err := t.pool(ctx, db)
+		if err != nil {
+			return err
+		}
+		if _, err := pl.conns[0].Do(ctx, "DEL", m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (t *Target) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.pools {
+		p.close()
+	}
+	t.pools = map[int]*pool{}
+	return nil
+}

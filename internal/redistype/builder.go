@@ -1,0 +1,175 @@
+package redistype
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// rowOverhead approximates the fixed bytes a row costs in the record's
+// buffers (offsets, validity, the fixed-width columns).
+const rowOverhead = 64
+
+// Builder appends keyspace rows and cuts record batches of about Target
+// bytes. It is not safe for concurrent use.
+type Builder struct {
+	Target  int64 // bytes per record batch; flushes happen at key or element boundaries
+	MaxRows int   // rows per record batch, 0 = no limit
+
+	rb       *array.RecordBuilder
+	key      *array.BinaryBuilder
+	typ      *array.StringBuilder
+	field    *array.BinaryBuilder
+	value    *array.BinaryBuilder
+	score    *array.Float64Builder
+	index    *array.Int64Builder
+	streamID *array.StringBuilder
+	elements *array.Int64Builder
+	expire   *array.Int64Builder
+	seq      *array.Int64Builder
+
+	bytes int64
+	rows  int
+}
+
+// NewBuilder returns a builder cutting batches at target bytes.
+func NewBuilder(target int64) *Builder {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
+	return &Builder{
+		Target:   target,
+		rb:       rb,
+		key:      rb.Field(ColKey).(*array.BinaryBuilder),
+		typ:      rb.Field(ColType).(*array.StringBuilder),
+		field:    rb.Field(ColField).(*array.BinaryBuilder),
+		value:    rb.Field(ColValue).(*array.BinaryBuilder),
+		score:    rb.Field(ColScore).(*array.Float64Builder),
+		index:    rb.Field(ColIndex).(*array.Int64Builder),
+		streamID: rb.Field(ColStreamID).(*array.StringBuilder),
+		elements: rb.Field(ColElements).(*array.Int64Builder),
+		expire:   rb.Field(ColExpireAt).(*array.Int64Builder),
+		seq:      rb.Field(ColSeq).(*array.Int64Builder),
+	}
+}
+
+// Rows is the number of rows not yet flushed.
+func (b *Builder) Rows() int { return b.rows }
+
+// Full reports whether the pending rows have reached Target bytes.
+func (b *Builder) Full() bool {
+	return b.bytes >= b.Target || (b.MaxRows > 0 && b.rows >= b.MaxRows)
+}
+
+// Flush returns the pending rows as a record batch (nil when there are
+// none). The caller releases it.
+func (b *Builder) Flush() arrow.RecordBatch {
+	if b.rows == 0 {
+		return nil
+	}
+	b.bytes, b.rows = 0, 0
+	return b.rb.NewRecordBatch()
+}
+
+// Release frees the builder's memory.
+func (b *Builder) Release() { b.rb.Release() }
+
+func (b *Builder) common(key []byte, t Type, exp, seq int64) {
+	b.key.Append(key)
+	b.typ.Append(string(t))
+	if exp == NoExpiry {
+		b.expire.AppendNull()
+	} else {
+		b.expire.Append(exp)
+	}
+	b.seq.Append(seq)
+	b.rows++
+	b.bytes += int64(len(key)) + rowOverhead
+}
+
+// StringKey appends the only row of a string key.
+func (b *Builder) StringKey(key, value []byte, exp int64) {
+	b.common(key, String, exp, 0)
+	b.field.AppendNull()
+	b.value.Append(value)
+	b.score.AppendNull()
+	b.index.AppendNull()
+	b.streamID.AppendNull()
+	b.elements.Append(0)
+	b.bytes += int64(len(value))
+}
+
+// KeyRow appends the row closing a non-string key: elements is the number
+// of element rows before it, lastID a stream's last generated ID ("" for
+// other types).
+func (b *Builder) KeyRow(key []byte, t Type, elements int64, lastID string, exp int64) {
+	b.common(key, t, exp, elements)
+	b.field.AppendNull()
+	b.value.AppendNull()
+	b.score.AppendNull()
+	b.index.AppendNull()
+	if t == Stream {
+		b.streamID.Append(lastID)
+	} else {
+		b.streamID.AppendNull()
+	}
+	b.elements.Append(elements)
+}
+
+// HashField appends a hash field.
+func (b *Builder) HashField(key, field, value []byte, exp, seq int64) {
+	b.common(key, Hash, exp, seq)
+	b.field.Append(field)
+	b.value.Append(value)
+	b.score.AppendNull()
+	b.index.AppendNull()
+	b.streamID.AppendNull()
+	b.elements.AppendNull()
+	b.bytes += int64(len(field) + len(value))
+}
+
+// SetMember appends a set member.
+func (b *Builder) SetMember(key, member []byte, exp, seq int64) {
+	b.common(key, Set, exp, seq)
+	b.field.Append(member)
+	b.value.AppendNull()
+	b.score.AppendNull()
+	b.index.AppendNull()
+	b.streamID.AppendNull()
+	b.elements.AppendNull()
+	b.bytes += int64(len(member))
+}
+
+// ZMember appends a sorted-set member and its score.
+func (b *Builder) ZMember(key, member []byte, score float64, exp, seq int64) {
+	b.common(key, ZSet, exp, seq)
+	b.field.Append(member)
+	b.value.AppendNull()
+	b.score.Append(score)
+	b.index.AppendNull()
+	b.streamID.AppendNull()
+	b.elements.AppendNull()
+	b.bytes += int64(len(member))
+}
+
+// ListElem appends the list element at position idx.
+func (b *Builder) ListElem(key, value []byte, idx, exp, seq int64) {
+	b.common(key, List, exp, seq)
+	b.field.AppendNull()
+	b.value.Append(value)
+	b.score.AppendNull()
+	b.index.Append(idx)
+	b.streamID.AppendNull()
+	b.elements.AppendNull()
+	b.bytes += int64(len(value))
+}
+
+// StreamPair appends field/value pair number pos of stream entry id.
+func (b *Builder) StreamPair(key []byte, id string, pos int64, field, value []byte, exp, seq int64) {
+	b.common(key, Stream, exp, seq)
+	b.field.Append(field)
+	b.value.Append(value)
+	b.score.AppendNull()
+	b.index.Append(pos)
+	b.streamID.Append(id)
+	b.elements.AppendNull()
+	b.bytes += int64(len(id) + len(field) + len(value))
+}
