@@ -103,7 +103,8 @@ func IsTTL(ix bson.Raw) bool {
 var validationKeys = []string{"validator", "validationLevel", "validationAction"}
 
 // SplitOptions divides collection options into those given to create and
-// those applied by collMod once the documents are in.
+// those applied by collMod once the documents are in; either is nil when
+// there are none.
 func SplitOptions(opts bson.Raw) (create, validation bson.Raw, err error) {
 	if len(opts) == 0 {
 		return nil, nil, nil
@@ -144,10 +145,15 @@ func filter(doc bson.Raw, keep func(string) bool) (bson.Raw, error) {
 		return nil, err
 	}
 	idx, out := bsoncore.AppendDocumentStart(nil)
+	kept := 0
 	for _, el := range els {
 		if keep(el.Key()) {
 			out = append(out, el...)
+			kept++
 		}
+	}
+	if kept == 0 {
+		return nil, nil // nothing left: no options to send
 	}
 	out, err = bsoncore.AppendDocumentEnd(out, idx)
 	return bson.Raw(out), err

@@ -1,0 +1,162 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// systemDatabases are never exported when the URL names no database.
+var systemDatabases = map[string]bool{"admin": true, "local": true, "config": true}
+
+func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
+	desc := &exporter.Description{
+		Source: spec.Source{
+			Engine:        "mongodb",
+			URL:           s.redacted,
+			ServerVersion: serverVersion(ctx, s.client),
+			Database:      s.database,
+			Snapshot:      map[string]string{"consistent": "false", "read": "one cursor per collection, sorted by _id"},
+			ExportedAt:    time.Now().UTC(),
+		},
+		Notes: []string{"MongoDB: documents written during the export may or may not be in the bundle (no snapshot across collections); quiesce writers for a point-in-time copy"},
+	}
+	dbs := []string{s.database}
+	if s.database == "" {
+		names, err := s.client.ListDatabaseNames(ctx, bson.D{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: listDatabases: %w (name a database in the URL: mongodb://host:port/DB)", s.redacted, err)
+		}
+		dbs = dbs[:0]
+		for _, n := range names {
+			if !systemDatabases[n] {
+				dbs = append(dbs, n)
+			}
+		}
+		sort.Strings(dbs)
+	}
+	want := map[string]bool{}
+	for _, o := range s.opts.Objects {
+		want[o] = true
+	}
+	found := map[string]bool{}
+	for _, db := range dbs {
+		colls, notes, err := s.collections(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		desc.Notes = append(desc.Notes, notes...)
+		for _, c := range colls {
+			full := db + "." + c.name
+			if len(want) > 0 && !want[c.name] && !want[full] {
+				continue
+			}
+			found[c.name], found[full] = true, true
+			ds, err := s.dataset(ctx, db, c)
+			if err != nil {
+				return nil, err
+			}
+			desc.Datasets = append(desc.Datasets, ds)
+		}
+	}
+	var missing []string
+	for o := range want {
+		if !found[o] {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (views and system collections are not exported)", s.redacted, strings.Join(missing, ", "))
+	}
+	return desc, nil
+}
+
+type collInfo struct {
+	name, typ string
+	options   bson.Raw
+}
+
+// collections lists the collections of db that hold documents: views and
+// system collections are left out (and named in the notes).
+func (s *source) collections(ctx context.Context, db string) ([]collInfo, []string, error) {
+	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+	}
+	defer cur.Close(ctx)
+	var out []collInfo
+	var notes []string
+	for cur.Next(ctx) {
+		name, _ := cur.Current.Lookup("name").StringValueOK()
+		typ, _ := cur.Current.Lookup("type").StringValueOK()
+		if typ == "" {
+			typ = "collection"
+		}
+		opts, _ := cur.Current.Lookup("options").DocumentOK()
+		switch {
+		case strings.HasPrefix(name, "system.") || name == ProgressCollection:
+			continue
+		case typ == "view":
+			notes = append(notes, fmt.Sprintf("MongoDB: view %s.%s not exported (views hold no documents; recreate it from its definition: %s)", db, name, opts))
+			continue
+		case typ != "collection" && typ != "timeseries":
+			notes = append(notes, fmt.Sprintf("MongoDB: %s.%s of type %q not exported", db, name, typ))
+			continue
+		}
+		out = append(out, collInfo{name: name, typ: typ, options: append(bson.Raw(nil), opts...)})
+	}
+	if err := cur.Err(); err != nil {
+		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, notes, nil
+}
+
+func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.Dataset, error) {
+	coll := s.client.Database(db).Collection(c.name)
+	cur, err := coll.Indexes().List(ctx)
+	if err != nil {
+		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+	}
+	info := mongotype.Collection{Type: c.typ, Options: c.options}
+	for cur.Next(ctx) {
+		ix, err := mongotype.CleanIndexSpec(cur.Current)
+		if err != nil {
+			cur.Close(ctx)
+			return exporter.Dataset{}, fmt.Errorf("%s.%s: index spec %s: %w", db, c.name, cur.Current, err)
+		}
+		info.Indexes = append(info.Indexes, ix)
+	}
+	err = cur.Err()
+	cur.Close(ctx)
+	if err != nil {
+		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+	}
+	opts, err := info.ToOptions()
+	if err != nil {
+		return exporter.Dataset{}, fmt.Errorf("%s.%s: %w", db, c.name, err)
+	}
+	if n, err := coll.EstimatedDocumentCount(ctx); err == nil {
+		s.opts.Progress.AddTotal(n, 0)
+	}
+	return exporter.Dataset{
+		Spec: spec.Dataset{
+			Name:       db + "." + c.name,
+			Kind:       spec.KindCollection,
+			Namespace:  db,
+			Object:     c.name,
+			PrimaryKey: mongotype.PrimaryKey,
+			Options:    opts,
+		},
+		Schema: mongotype.Schema(),
+	}, nil
+}

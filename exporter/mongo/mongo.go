@@ -1,0 +1,103 @@
+// Package mongo exports MongoDB databases (and servers speaking its wire
+// protocol, such as FerretDB) into bundles: one dataset per collection, each
+// document stored as the raw BSON bytes the server sent (SPEC.md §9).
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/imbundle/imbundle/exporter"
+)
+
+func init() {
+	exporter.Register(open, "mongodb", "mongodb+srv")
+}
+
+// ProgressCollection is where the importer keeps its resume markers; the
+// exporter leaves it out, since it is imbundle's bookkeeping, not data.
+const ProgressCollection = "imbundle_progress"
+
+type source struct {
+	client   *mongo.Client
+	redacted string
+	database string // from the URL path; "" = every database but admin, local, config
+	opts     exporter.Options
+}
+
+func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Source, error) {
+	s, err := Connect(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return &source{client: s, redacted: exporter.RedactURL(u), database: Database(u), opts: opts}, nil
+}
+
+// Connect opens a client on u and checks that the server answers. Errors
+// name the URL without its password.
+func Connect(ctx context.Context, u *url.URL) (*mongo.Client, error) {
+	red := exporter.RedactURL(u)
+	co := options.Client().ApplyURI(u.String()).SetAppName("imbundle")
+	if err := co.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %s", red, scrub(err.Error(), u))
+	}
+	if co.ServerSelectionTimeout == nil {
+		co.SetServerSelectionTimeout(15 * time.Second)
+	}
+	c, err := mongo.Connect(co)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", red, scrub(err.Error(), u))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx, readpref.Primary()); err != nil {
+		c.Disconnect(context.Background())
+		return nil, fmt.Errorf("%s does not answer: %s (check host, port and credentials)", red, scrub(err.Error(), u))
+	}
+	return c, nil
+}
+
+// Database is the database a mongodb:// URL names in its path, or "".
+func Database(u *url.URL) string {
+	return strings.TrimPrefix(u.Path, "/")
+}
+
+// scrub removes the URL's password from a driver message, in case the
+// driver quoted the connection string.
+func scrub(msg string, u *url.URL) string {
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "REDACTED")
+			msg = strings.ReplaceAll(msg, url.QueryEscape(p), "REDACTED")
+		}
+	}
+	return msg
+}
+
+func (s *source) Close() error {
+	return s.client.Disconnect(context.Background())
+}
+
+// serverVersion asks buildInfo for the version, naming FerretDB when the
+// server is one.
+func serverVersion(ctx context.Context, c *mongo.Client) string {
+	var bi struct {
+		Version         string `bson:"version"`
+		FerretDBVersion string `bson:"ferretdbVersion"`
+	}
+	if err := c.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&bi); err != nil {
+		return ""
+	}
+	if bi.FerretDBVersion != "" {
+		return bi.Version + " (FerretDB " + bi.FerretDBVersion + ")"
+	}
+	return bi.Version
+}

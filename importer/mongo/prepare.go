@@ -1,0 +1,137 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mongotype"
+)
+
+// Prepare names each collection on the target, enforces the mode and
+// creates the collections (without validators: those come after the data).
+//
+// Target database: the URL's when it names one, else the dataset's
+// namespace after --map / --ns-from/--ns-to. Naming both, differently, is
+// refused as ambiguous.
+func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
+	seen := map[string]string{}
+	for _, it := range p.Items {
+		if t.database != "" {
+			if n, mapped := t.opts.Map[it.Dataset.Namespace]; mapped && n != t.database {
+				return fmt.Errorf("dataset %q: the target URL names database %q but the namespace mapping sends %q to %q; give one of them", it.Dataset.Name, t.database, it.Dataset.Namespace, n)
+			}
+			it.Namespace = t.database
+		}
+		if it.Namespace == "" {
+			return fmt.Errorf("dataset %q has no database; name one in the target URL (mongodb://host:port/DB)", it.Dataset.Name)
+		}
+		full := it.Namespace + "." + it.Object
+		if other, dup := seen[full]; dup {
+			return fmt.Errorf("datasets %q and %q would both load into %s; map their databases apart (--map OLD=NEW)", other, it.Dataset.Name, full)
+		}
+		seen[full] = it.Dataset.Name
+		info, err := mongotype.CollectionFromOptions(it.Dataset.Options)
+		if err != nil {
+			return fmt.Errorf("dataset %q: %w", it.Dataset.Name, err)
+		}
+		db := t.client.Database(it.Namespace)
+		t.state[it] = &itemState{coll: db.Collection(it.Object), info: info, markers: p.Mode != importer.ModeAppend}
+	}
+
+	// Mode fail: refuse every non-empty collection this bundle did not
+	// begin loading, before creating or writing anything.
+	if p.Mode == importer.ModeFail {
+		var busy []string
+		for _, it := range p.Items {
+			st := t.state[it]
+			n, err := st.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
+			if err != nil {
+				return fmt.Errorf("%s.%s: count: %w", it.Namespace, it.Object, err)
+			}
+			if n == 0 {
+				continue
+			}
+			ms, err := markerState(ctx, st.coll.Database(), p.BundleID, it.Object, collectionPart)
+			if err != nil {
+				return fmt.Errorf("%s.%s: read resume marker: %w", it.Namespace, it.Object, err)
+			}
+			if ms == "" {
+				busy = append(busy, it.Namespace+"."+it.Object)
+			} else {
+				p.Log.Info("resuming an interrupted import of this bundle", "collection", it.Namespace+"."+it.Object)
+			}
+		}
+		if len(busy) > 0 {
+			sort.Strings(busy)
+			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents: %s; nothing was written. Use --mode append (upsert by _id) or --mode replace (drop and recreate), or another database (--ns-from/--ns-to)", len(busy), strings.Join(busy, ", "))
+		}
+	}
+
+	for _, it := range p.Items {
+		st := t.state[it]
+		db := st.coll.Database()
+		if p.Mode == importer.ModeReplace {
+			if err := st.coll.Drop(ctx); err != nil {
+				return fmt.Errorf("%s.%s: drop: %w", it.Namespace, it.Object, err)
+			}
+			if err := clearMarkers(ctx, db, "", it.Object); err != nil {
+				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
+			}
+		}
+		if err := createCollection(ctx, db, it.Object, st.info); err != nil {
+			return fmt.Errorf("%s.%s: %w", it.Namespace, it.Object, err)
+		}
+		if st.markers {
+			if err := setMarker(ctx, db, p.BundleID, it.Object, collectionPart, stateStarted, 0); err != nil {
+				return fmt.Errorf("%s.%s: write resume marker: %w", it.Namespace, it.Object, err)
+			}
+		}
+	}
+	return nil
+}
+
+// createCollection creates coll with the exported options (capped, time
+// series, collation, clustered index, ...) unless it exists.
+func createCollection(ctx context.Context, db *mongo.Database, coll string, info mongotype.Collection) error {
+	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: coll}})
+	if err != nil {
+		return fmt.Errorf("listCollections: %w", err)
+	}
+	if len(names) > 0 {
+		return nil
+	}
+	create, _, err := mongotype.SplitOptions(info.Options)
+	if err != nil {
+		return fmt.Errorf("collection options: %w", err)
+	}
+	idx, cmd := bsoncore.AppendDocumentStart(nil)
+	cmd = bsoncore.AppendStringElement(cmd, "create", coll)
+	if len(create) > 0 {
+		els, err := create.Elements()
+		if err != nil {
+			return err
+		}
+		for _, el := range els {
+			cmd = append(cmd, el...)
+		}
+	}
+	cmd, _ = bsoncore.AppendDocumentEnd(cmd, idx)
+	err = db.RunCommand(ctx, bson.Raw(cmd)).Err()
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && ce.Code == 48 { // NamespaceExists: created meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create with options %s: %w", create, err)
+	}
+	return nil
+}
