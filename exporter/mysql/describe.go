@@ -1,0 +1,210 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Describe opens the snapshot and describes every base table of the URL's
+// database (or the --tables list).
+func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.snap != nil {
+		return nil, fmt.Errorf("%s: Describe called twice", s.url)
+	}
+	desc := &exporter.Description{Source: spec.Source{
+		Engine:     mysqltype.Engine,
+		URL:        s.url,
+		Database:   s.dbName,
+		Settings:   map[string]string{"time_zone": "+00:00"},
+		ExportedAt: time.Now().UTC(),
+	}}
+	var version, comment, sqlMode string
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, @@GLOBAL.sql_mode").Scan(&version, &comment, &sqlMode); err != nil {
+		return nil, fmt.Errorf("%s: read server version: %w", s.url, err)
+	}
+	flavor := "mysql"
+	if strings.Contains(strings.ToLower(version+" "+comment), "mariadb") {
+		flavor = "mariadb"
+	}
+	desc.Source.ServerVersion = version
+	desc.Source.Settings["flavor"] = flavor
+	desc.Source.Settings["sql_mode"] = sqlMode
+	for _, v := range []string{"character_set_server", "collation_server", "lower_case_table_names", "explicit_defaults_for_timestamp", "system_time_zone"} {
+		var val sql.NullString
+		if s.db.QueryRowContext(ctx, "SELECT @@GLOBAL."+v).Scan(&val) == nil && val.Valid {
+			desc.Source.Settings[v] = val.String
+		}
+	}
+
+	names, notes, err := s.listTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	desc.Notes = append(desc.Notes, notes...)
+	dbs := map[string]bool{}
+	for _, n := range names {
+		dbs[n.db] = true
+	}
+	// The database's defaults go with each dataset, so that an importer
+	// creating the database gives it the same ones.
+	dbDefaults := map[string][2]string{}
+	for db := range dbs {
+		var cs, coll string
+		if s.db.QueryRowContext(ctx, "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&cs, &coll) == nil {
+			dbDefaults[db] = [2]string{cs, coll}
+		}
+	}
+
+	snap, err := startSnapshot(ctx, s.db, s.readers, flavor, s.lockWait)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.url, err)
+	}
+	s.snap = snap
+	desc.Source.Snapshot = snap.info
+	if snap.note != "" {
+		desc.Notes = append(desc.Notes, snap.note)
+	}
+	// Definitions are read on a snapshot connection: the snapshot's
+	// transaction then holds metadata locks on each table it has touched.
+	c, err := snap.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer snap.release(c)
+	byName := map[string]*table{}
+	for _, n := range names {
+		t, err := loadTable(ctx, c, n.db, n.name)
+		if err != nil {
+			return nil, err
+		}
+		ddl, err := showCreate(ctx, c, n.db, n.name)
+		if err != nil {
+			return nil, err
+		}
+		s.tables[n.db+"."+n.name] = t
+		byName[n.db+"."+n.name] = t
+		ds := spec.Dataset{
+			Name:       datasetName(n.db, n.name),
+			Kind:       spec.KindTable,
+			Namespace:  n.db,
+			Object:     n.name,
+			PrimaryKey: t.pk,
+			DDL:        ddl,
+			Options:    map[string]string{},
+		}
+		if n.engine != "" {
+			ds.Options["engine"] = n.engine
+		}
+		if n.collation != "" {
+			ds.Options["table_collation"] = n.collation
+		}
+		if d, ok := dbDefaults[n.db]; ok {
+			ds.Options["database_charset"], ds.Options["database_collation"] = d[0], d[1]
+		}
+		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
+		s.opts.Progress.AddTotal(n.rows, n.bytes)
+	}
+	rels, err := s.relations(ctx, c, byName)
+	if err != nil {
+		return nil, err
+	}
+	desc.Relations = rels
+	return desc, nil
+}
+
+// datasetName is "database.table": unambiguous when several databases or
+// sources go into one bundle.
+func datasetName(db, table string) string { return db + "." + table }
+
+type tableName struct {
+	db, name          string
+	engine, collation string
+	rows, bytes       int64
+}
+
+// listTables lists the base tables to export. Views, sequences and
+// system-versioned tables are left out and named in a note.
+func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) {
+	want := map[string]bool{} // "db.table"
+	dbs := map[string]bool{}
+	for _, o := range s.opts.Objects {
+		db, name, ok := strings.Cut(o, ".")
+		if !ok {
+			if s.dbName == "" {
+				return nil, nil, fmt.Errorf("--tables %s: the URL %s names no database; write database.table", o, s.url)
+			}
+			db, name = s.dbName, o
+		}
+		want[db+"."+name] = true
+		dbs[db] = true
+	}
+	if s.dbName != "" {
+		dbs[s.dbName] = true
+	}
+	if len(dbs) == 0 {
+		return nil, nil, fmt.Errorf("%s names no database: add /dbname to the URL or list --tables database.table", s.url)
+	}
+	var list []string
+	for db := range dbs {
+		list = append(list, db)
+	}
+	sort.Strings(list)
+	var out []tableName
+	var skipped []string
+	found := map[string]bool{}
+	for _, db := range list {
+		rows, err := s.db.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(TABLE_COLLATION, ''),
+			COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0)
+			FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, db)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: list tables of %s: %w", s.url, db, err)
+		}
+		for rows.Next() {
+			var t tableName
+			var typ string
+			if err := rows.Scan(&t.name, &typ, &t.engine, &t.collation, &t.rows, &t.bytes); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			t.db = db
+			key := db + "." + t.name
+			if len(want) > 0 && !want[key] {
+				continue
+			}
+			found[key] = true
+			if t.name == mysqltype.ProgressTable {
+				continue
+			}
+			if typ != "BASE TABLE" {
+				skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
+				continue
+			}
+			out = append(out, t)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	for k := range want {
+		if !found[k] {
+			return nil, nil, fmt.Errorf("%s: table %s not found", s.url, k)
+		}
+	}
+	var notes []string
+	if len(skipped) > 0 {
+		notes = append(notes, "not exported (only base tables are): "+strings.Join(skipped, ", "))
+	}
+	return out, notes, nil
+}

@@ -1,0 +1,187 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Read streams one table in primary-key order (storage order without a
+// primary key) as record batches of about bundle.DefaultBatchBytes. It reads
+// <URL database, else ds.Namespace>.<ds.Object>: verify --against reads a
+// target through here with the bundle's dataset.
+func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.RecordBatch) error) error {
+	db := s.dbName
+	if db == "" {
+		db = ds.Namespace
+	}
+	if db == "" || ds.Object == "" {
+		return fmt.Errorf("dataset %q names no database and table", ds.Name)
+	}
+	s.mu.Lock()
+	snap := s.snap
+	t := s.tables[db+"."+ds.Object]
+	s.mu.Unlock()
+
+	var conn *sql.Conn
+	var err error
+	if snap != nil {
+		conn, err = snap.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer snap.release(conn)
+	} else {
+		// No Describe (verify --against): this table alone is read in a
+		// snapshot of its own.
+		conn, err = s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", s.url, err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
+			return fmt.Errorf("%s: start snapshot: %w", s.url, err)
+		}
+		defer conn.ExecContext(context.Background(), "ROLLBACK")
+	}
+	if t == nil {
+		t, err = loadTable(ctx, conn, db, ds.Object)
+		if err != nil {
+			return err
+		}
+	}
+	return s.stream(ctx, conn, t, emit)
+}
+
+// selectQuery selects every column (invisible ones included, by name) in
+// key order. FORCE INDEX keeps the walk on the clustered index: a covering
+// secondary index would return rows in its own order or need a sort.
+func selectQuery(t *table) string {
+	cols := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		cols[i] = mysqltype.QuoteIdent(c.Name)
+	}
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + t.qualified()
+	if len(t.pk) > 0 {
+		keys := make([]string, len(t.pk))
+		for i, k := range t.pk {
+			keys[i] = mysqltype.QuoteIdent(k)
+		}
+		q += " FORCE INDEX (PRIMARY) ORDER BY " + strings.Join(keys, ", ")
+	}
+	return q
+}
+
+func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func(arrow.RecordBatch) error) error {
+	dec, err := mysqltype.NewDecoder(t.cols, t.schema, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+	}
+	defer dec.Release()
+	maxRows := s.opts.BatchRows
+	flush := func() error {
+		if dec.Rows() == 0 {
+			return nil
+		}
+		n, b := int64(dec.Rows()), dec.Bytes()
+		rec := dec.Flush()
+		defer rec.Release()
+		if err := emit(rec); err != nil {
+			return err
+		}
+		s.opts.Progress.Add(n, b)
+		return nil
+	}
+	// Cancelling before rows.Close makes the driver drop the connection
+	// instead of draining a large remaining result after an error.
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var row int64
+	err = conn.Raw(func(dc any) (rerr error) {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare statements", dc)
+		}
+		// A prepared statement makes the server answer in the binary
+		// protocol: FLOAT and DOUBLE arrive as their exact bits.
+		st, err := pc.PrepareContext(qctx, selectQuery(t))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		sq, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			return fmt.Errorf("driver statement %T cannot query", st)
+		}
+		rows, err := sq.QueryContext(qctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr != nil {
+				cancel()
+			}
+			rows.Close()
+		}()
+		if got := len(rows.Columns()); got != len(t.cols) {
+			return fmt.Errorf("query returned %d columns, table has %d", got, len(t.cols))
+		}
+		vals := make([]driver.Value, len(t.cols))
+		for {
+			err := rows.Next(vals)
+			if errors.Is(err, io.EOF) {
+				return flush()
+			}
+			if err != nil {
+				return err
+			}
+			if err := dec.Append(vals); err != nil {
+				return fmt.Errorf("row %d%s: %w", row+1, keyOf(t, vals), err)
+			}
+			row++
+			if dec.Bytes() >= bundle.DefaultBatchBytes || (maxRows > 0 && dec.Rows() >= maxRows) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("read %s.%s: %w", t.db, t.name, err)
+	}
+	return nil
+}
+
+// keyOf renders a row's primary key for error messages.
+func keyOf(t *table, vals []driver.Value) string {
+	if len(t.pk) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range t.pk {
+		for i, c := range t.cols {
+			if c.Name == k {
+				v := vals[i]
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+			}
+		}
+	}
+	return " (key " + strings.Join(parts, ", ") + ")"
+}
