@@ -1,0 +1,212 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+)
+
+// q quotes an identifier.
+var q = mysqltype.QuoteIdent
+
+const progressDDL = "CREATE TABLE IF NOT EXISTS %s (" +
+	"bundle_id CHAR(64) CHARACTER SET ascii NOT NULL, " +
+	"dataset VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"part INT NOT NULL, " +
+	"`rows` BIGINT NOT NULL, " +
+	"rejected BIGINT NOT NULL DEFAULT 0, " +
+	"loaded_at DATETIME(6) NOT NULL, " +
+	"PRIMARY KEY (bundle_id, dataset, part)" +
+	") ENGINE=InnoDB"
+
+// Prepare maps every item to its target database, enforces the mode and
+// creates what is missing: databases, the progress table, tables.
+func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", t.url, err)
+	}
+	defer conn.Close()
+	seen := map[string]string{}
+	dbs := map[string]*importer.Item{}
+	for _, it := range p.Items {
+		if t.dbName != "" {
+			it.Namespace = t.dbName
+		}
+		if it.Namespace == "" {
+			return fmt.Errorf("dataset %q has no database: put one in the target URL (%s/DBNAME)", it.Dataset.Name, t.url)
+		}
+		it.Object = it.Dataset.Object
+		key := it.Namespace + "." + it.Object
+		if other, dup := seen[key]; dup {
+			return fmt.Errorf("datasets %q and %q would both load into table %s; import them into different databases (--map or separate runs)", other, it.Dataset.Name, key)
+		}
+		seen[key] = it.Dataset.Name
+		if dbs[it.Namespace] == nil {
+			dbs[it.Namespace] = it
+		}
+	}
+	names := make([]string, 0, len(dbs))
+	for n := range dbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, db := range names {
+		it := dbs[db]
+		create := "CREATE DATABASE IF NOT EXISTS " + q(db)
+		if cs := it.Dataset.Options["database_charset"]; cs != "" {
+			create += " CHARACTER SET " + cs
+			if coll := it.Dataset.Options["database_collation"]; coll != "" {
+				create += " COLLATE " + coll
+			}
+		}
+		if _, err := conn.ExecContext(ctx, create); err != nil {
+			return fmt.Errorf("%s: create database %s: %w", t.url, db, err)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(progressDDL, q(db)+"."+q(mysqltype.ProgressTable))); err != nil {
+			return fmt.Errorf("%s: create %s.%s: %w", t.url, db, mysqltype.ProgressTable, err)
+		}
+	}
+
+	var refused []string
+	for _, it := range p.Items {
+		if err := t.session(ctx, conn, it); err != nil {
+			return err
+		}
+		exists, err := tableExists(ctx, conn, it.Namespace, it.Object)
+		if err != nil {
+			return err
+		}
+		target := q(it.Namespace) + "." + q(it.Object)
+		switch p.Mode {
+		case importer.ModeReplace:
+			if exists {
+				if _, err := conn.ExecContext(ctx, "DROP TABLE "+target); err != nil {
+					return fmt.Errorf("replace %s.%s: %w", it.Namespace, it.Object, err)
+				}
+				exists = false
+			}
+			// The table starts over: no part of any earlier run counts.
+			if _, err := conn.ExecContext(ctx, "DELETE FROM "+q(it.Namespace)+"."+q(mysqltype.ProgressTable)+" WHERE dataset = ?", it.Dataset.Name); err != nil {
+				return err
+			}
+		case importer.ModeFail:
+			if exists {
+				var one int
+				err := conn.QueryRowContext(ctx, "SELECT 1 FROM "+target+" LIMIT 1").Scan(&one)
+				if err != nil && err != sql.ErrNoRows {
+					return fmt.Errorf("check %s.%s: %w", it.Namespace, it.Object, err)
+				}
+				if err == nil {
+					resumed, err := t.hasProgress(ctx, conn, p.BundleID, it)
+					if err != nil {
+						return err
+					}
+					if !resumed {
+						refused = append(refused, it.Namespace+"."+it.Object)
+					}
+				}
+			}
+		}
+		if !exists {
+			if err := t.createTable(ctx, conn, it); err != nil {
+				return err
+			}
+		}
+		if err := checkColumns(ctx, conn, it); err != nil {
+			return err
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("target table(s) already hold rows: %s; nothing was written. Use --mode append to add to them, --mode replace to drop and reload them, or import into another database", strings.Join(refused, ", "))
+	}
+	return nil
+}
+
+// session puts conn in the import session state for its source.
+func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+	mode := sessionSQLMode(it.Source.Settings["sql_mode"])
+	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", mode); err != nil {
+		return fmt.Errorf("%s: set sql_mode %q: %w", t.url, mode, err)
+	}
+	if _, err := conn.ExecContext(ctx, "USE "+q(it.Namespace)); err != nil {
+		return fmt.Errorf("%s: use database %s: %w", t.url, it.Namespace, err)
+	}
+	return nil
+}
+
+func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, table).Scan(&n)
+	return n > 0, err
+}
+
+func (t *Target) hasProgress(ctx context.Context, conn *sql.Conn, bundleID string, it *importer.Item) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q(it.Namespace)+"."+q(mysqltype.ProgressTable)+" WHERE bundle_id = ? AND dataset = ?", bundleID, it.Dataset.Name).Scan(&n)
+	return n > 0, err
+}
+
+// createPrefix matches the start of SHOW CREATE TABLE output, up to the
+// table name.
+var createPrefix = regexp.MustCompile("^CREATE TABLE `(?:[^`]|``)+`")
+
+// createTable runs the dataset's DDL in the target database. Only the table
+// name is rewritten (to the target's); the AUTO_INCREMENT counter, charset,
+// collations, generated columns, indexes and foreign keys stay as captured.
+func (t *Target) createTable(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+	ddl := it.Dataset.DDL
+	if ddl == "" {
+		return fmt.Errorf("dataset %q carries no DDL; create table %s.%s yourself and import with --mode append", it.Dataset.Name, it.Namespace, it.Object)
+	}
+	loc := createPrefix.FindStringIndex(ddl)
+	if loc == nil {
+		return fmt.Errorf("dataset %q: DDL does not start with CREATE TABLE `name`: %.60q", it.Dataset.Name, ddl)
+	}
+	ddl = "CREATE TABLE " + q(it.Object) + ddl[loc[1]:]
+	// MySQL 8 may refuse a table without a primary key
+	// (sql_require_primary_key); the source had it, so it is allowed here.
+	conn.ExecContext(ctx, "SET SESSION sql_require_primary_key = 0")
+	if _, err := conn.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("create table %s.%s from the bundle's DDL: %w (if the target server is another flavour or version, create the table yourself and import with --mode append)", it.Namespace, it.Object, err)
+	}
+	return nil
+}
+
+// checkColumns makes sure the target table has every column the bundle
+// loads, so that a schema mismatch fails before any row is sent.
+func checkColumns(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+	rows, err := conn.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", it.Namespace, it.Object)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		have[strings.ToLower(c)] = true
+	}
+	rows.Close()
+	var missing []string
+	for _, c := range it.Dataset.Columns {
+		if c.Metadata[mysqltype.MetaRawOf] != "" || c.Metadata[mysqltype.MetaGenerated] != "" {
+			continue
+		}
+		if !have[strings.ToLower(c.Name)] {
+			missing = append(missing, c.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("target table %s.%s lacks column(s) %s of dataset %q; add them or import into another database", it.Namespace, it.Object, strings.Join(missing, ", "), it.Dataset.Name)
+	}
+	return nil
+}
