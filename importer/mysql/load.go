@@ -154,7 +154,7 @@ func (l *partLoader) loadGroup(ctx context.Context, recs []arrow.RecordBatch) er
 		clean, err = l.loadData(ctx, recs, n)
 		if err != nil && localInfileRefused(err) && l.t.method == loadAuto {
 			l.t.noLocal.Store(true)
-			l.plan.Log.Warn("the server refuses LOAD DATA LOCAL INFILE; loading with multi-row INSERT instead (slower)", "target", l.t.url, "error", err)
+			l.t.opts.Log.Warn("the server refuses LOAD DATA LOCAL INFILE; loading with multi-row INSERT instead (slower)", "target", l.t.url, "error", err)
 			useInsert = true
 			if _, err := l.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT imbundle_group"); err != nil {
 				return err
@@ -172,7 +172,7 @@ func (l *partLoader) loadGroup(ctx context.Context, recs []arrow.RecordBatch) er
 		l.rows += n
 		return nil
 	}
-	l.plan.Log.Info("bulk load refused some values; reloading the group row by row", "dataset", l.it.Dataset.Name, "part", l.part, "rows", n, "reason", errString(err))
+	l.t.opts.Log.Info("bulk load refused some values; reloading the group row by row", "dataset", l.it.Dataset.Name, "part", l.part, "rows", n, "reason", errString(err))
 	if _, err := l.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT imbundle_group"); err != nil {
 		return err
 	}
