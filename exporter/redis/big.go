@@ -70,7 +70,7 @@ func (w *worker) big(bk bigKey) error {
 			// The key was deleted or replaced while being paged: keep what
 			// was read, as a SCAN-based export does for any key written
 			// during the export.
-			w.cnt.add(func(c *counters) { c.retyped++ })
+			w.cnt.add(func(c *counters) { c.changed++ })
 			goto done
 		}
 		elems, next, err := firstPage(p, v)

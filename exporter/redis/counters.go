@@ -10,6 +10,7 @@ type counters struct {
 	vanished   int64 // deleted between SCAN and read
 	retyped    int64 // type changed between TYPE and read: read again
 	duplicates int64 // returned more than once by SCAN: exported once
+	changed    int64 // deleted or retyped while being paged: partly read
 	groups     int64 // stream consumer groups (not exported)
 	skipped    map[string]int64
 }
@@ -28,6 +29,9 @@ func (c *counters) snapshot() (int64, map[string]int64) {
 		"vanished":        c.vanished,
 		"retyped":         c.retyped,
 		"scan_duplicates": c.duplicates,
+	}
+	if c.changed > 0 {
+		m["changed_while_paged"] = c.changed
 	}
 	if c.groups > 0 {
 		m["stream_groups_not_exported"] = c.groups

@@ -55,6 +55,8 @@ type Source struct {
 	// Test hooks: called by the scanner with each SCAN page (after
 	// filtering, before dedupe); may return a different page.
 	onScanPage func(db int, keys [][]byte) [][]byte
+	// Called after a batch's TYPE/PTTL round, before its values are read.
+	afterProbe func(db int, keys [][]byte)
 }
 
 // Open parses the URL and parameters; it connects on Describe or Read.

@@ -36,6 +36,7 @@ type probed struct {
 // batch reads keys: TYPE+PTTL in one pipelined round, the values in a
 // second; keys that vanished or changed type in between are probed again.
 func (w *worker) batch(keys [][]byte) error {
+	var prev map[string]redistype.Type // type seen by the previous attempt
 	for attempt := 1; len(keys) > 0; attempt++ {
 		if attempt > maxAttempts {
 			return fmt.Errorf("key %s changed type %d times while being read; stop the writers or export it later", showKey(keys[0]), maxAttempts)
@@ -44,8 +45,26 @@ func (w *worker) batch(keys [][]byte) error {
 		if err != nil {
 			return err
 		}
+		var retyped int64
+		for _, p := range ps {
+			if t, ok := prev[string(p.key)]; ok && t != p.typ {
+				retyped++
+			}
+		}
+		if retyped > 0 {
+			w.cnt.add(func(c *counters) { c.retyped += retyped })
+		}
+		if w.s.afterProbe != nil {
+			w.s.afterProbe(w.c.DB(), keys)
+		}
 		if keys, err = w.read(ps); err != nil {
 			return err
+		}
+		if len(keys) > 0 {
+			prev = make(map[string]redistype.Type, len(keys))
+			for _, p := range ps {
+				prev[string(p.key)] = p.typ
+			}
 		}
 	}
 	return nil
@@ -159,13 +178,9 @@ func (w *worker) read(ps []probed) ([][]byte, error) {
 	}
 
 	var again [][]byte
-	var retyped int64
 	redo := func(p probed, v resp.Value) error {
-		if err := v.Err(); err != nil {
-			if !resp.IsServerError(err, "WRONGTYPE") && !resp.IsServerError(err, "ERR no such key") {
-				return fmt.Errorf("read %s %s: %w", p.typ, showKey(p.key), err)
-			}
-			retyped++
+		if err := v.Err(); err != nil && !resp.IsServerError(err, "WRONGTYPE") && !resp.IsServerError(err, "ERR no such key") {
+			return fmt.Errorf("read %s %s: %w", p.typ, showKey(p.key), err)
 		}
 		again = append(again, p.key)
 		return nil
@@ -250,9 +265,6 @@ func (w *worker) read(ps []probed) ([][]byte, error) {
 		if err := w.keyAppended(p.key); err != nil {
 			return nil, err
 		}
-	}
-	if retyped > 0 {
-		w.cnt.add(func(c *counters) { c.retyped += retyped })
 	}
 	for _, bk := range bigs {
 		if err := w.big(bk); err != nil {

@@ -98,6 +98,11 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	}
 	res.Rows = st.written
 	res.Rejected = st.rejected
+	if t.afterPart != nil {
+		if err := t.afterPart(ctx); err != nil {
+			return res, err
+		}
+	}
 	if cur != nil {
 		t.setCarry(it.Dataset.Name, part, carry{skip: cur.skip, expired: cur.expired})
 	}

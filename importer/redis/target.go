@@ -51,7 +51,8 @@ type Target struct {
 	carries map[gateKey]carry
 	markers map[int]string // target db -> marker key of this import
 
-	now func() time.Time // the import clock (tests move it)
+	now       func() time.Time                // the import clock (tests move it)
+	afterPart func(ctx context.Context) error // test hook: an interruption
 }
 
 type gateKey struct {

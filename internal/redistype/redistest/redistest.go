@@ -1,0 +1,210 @@
+// Package redistest holds the round-trip helpers of the Redis tests: real
+// servers (the machine's Redis, an embedded miniredis on loopback), and
+// export, import and verify through the same code paths as the CLI.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/internal/testenv"
+	"github.com/imbundle/imbundle/spec"
+	"github.com/imbundle/imbundle/verify"
+
+	_ "github.com/imbundle/imbundle/exporter/redis" // the engines under test
+	_ "github.com/imbundle/imbundle/importer/redis"
+)
+
+// Redis returns the URL of logical database db on the machine's Redis,
+// flushed, and a connection to it. Tests use a database of their own
+// (9..13), never db 0 and never FLUSHALL: the server is shared.
+func Redis(t testing.TB, db int) (string, *resp.Conn) {
+	t.Helper()
+	if db == 0 {
+		t.Fatal("redistest: db 0 is shared; use 9..13")
+	}
+	c := testenv.Redis(t, db)
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("FLUSHDB %d: %v", db, err)
+	}
+	u := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), db)
+	return u, Conn(t, u)
+}
+
+// Miniredis starts an embedded miniredis on loopback: the server that is not
+// Redis (no DUMP/RESTORE beyond strings, no XSETID, TTLs that do not tick).
+func Miniredis(t testing.TB) (string, *miniredis.Miniredis) {
+	t.Helper()
+	m, err := miniredis.Run()
+	if err != nil {
+		t.Fatalf("start miniredis: %v", err)
+	}
+	t.Cleanup(m.Close)
+	return "redis://" + m.Addr(), m
+}
+
+// Conn opens a connection to the database of rawURL.
+func Conn(t testing.TB, rawURL string) *resp.Conn {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := resp.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := resp.Dial(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Do runs a command and fails the test on an error.
+func Do(t testing.TB, c *resp.Conn, args ...string) resp.Value {
+	t.Helper()
+	v, err := c.Do(context.Background(), args...)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	return v
+}
+
+// ExportOptions tune Export.
+type ExportOptions struct {
+	Params    map[string]string
+	PartBytes int64 // small values make keys straddle parts
+	Jobs      int
+	BatchRows int                   // rows per record batch (0 = about 4 MiB)
+	Setup     func(exporter.Source) // test hooks
+}
+
+// Export writes a bundle of src into t's temp dir and returns its path and
+// manifest. A failed export returns the error with no path.
+func Export(t testing.TB, src string, o ExportOptions) (string, *spec.Manifest, error) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := exporter.Open(ctx, src, exporter.Options{Params: o.Params, BatchRows: o.BatchRows})
+	if err != nil {
+		return "", nil, err
+	}
+	defer s.Close()
+	if o.Setup != nil {
+		o.Setup(s)
+	}
+	path := filepath.Join(t.TempDir(), "b.imb")
+	w, err := bundle.Create(path, bundle.Options{PartBytes: o.PartBytes, Tool: spec.Tool{Name: "imbundle", Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exporter.Export(ctx, []exporter.Source{s}, w, max(o.Jobs, 1)); err != nil {
+		w.Abort()
+		return "", nil, err
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, w.Manifest(), nil
+}
+
+// MustExport is Export that fails the test on error.
+func MustExport(t testing.TB, src string, o ExportOptions) (string, *spec.Manifest) {
+	t.Helper()
+	p, m, err := Export(t, src, o)
+	if err != nil {
+		t.Fatalf("export %s: %v", src, err)
+	}
+	return p, m
+}
+
+// Import loads the bundle at path into target. Setup, if set, may adjust
+// the opened target (test hooks) before the import runs.
+func Import(t testing.TB, path, target string, o importer.Options, setup func(importer.Target)) (*importer.Report, error) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if o.Rejects == nil {
+		o.Rejects = importer.NewRejects(filepath.Join(t.TempDir(), "rejects.jsonl"))
+		defer o.Rejects.Close()
+	}
+	tg, err := importer.Open(ctx, target, o)
+	if err != nil {
+		return nil, err
+	}
+	defer tg.Close()
+	if setup != nil {
+		setup(tg)
+	}
+	return importer.Import(ctx, r, tg, o)
+}
+
+// MustImport is Import that fails the test on error or rejects.
+func MustImport(t testing.TB, path, target string, o importer.Options) *importer.Report {
+	t.Helper()
+	rep, err := Import(t, path, target, o, nil)
+	if err != nil {
+		t.Fatalf("import into %s: %v", target, err)
+	}
+	for _, d := range rep.Datasets {
+		if d.Rejected != 0 {
+			t.Fatalf("import into %s: %s: %d rows rejected", target, d.Dataset, d.Rejected)
+		}
+	}
+	return rep
+}
+
+// Verify compares the bundle with target (verify --against).
+func Verify(t testing.TB, path, target string, dbMap map[string]string, params map[string]string) []verify.DatasetResult {
+	t.Helper()
+	ctx := context.Background()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	src, err := exporter.Open(ctx, target, exporter.Options{Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	res, err := verify.Against(ctx, r, src, verify.AgainstOptions{Map: dbMap, Engine: "redis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// RequireMatch fails the test unless every dataset of the bundle matches
+// target (and there is at least one).
+func RequireMatch(t testing.TB, path, target string, dbMap map[string]string) {
+	t.Helper()
+	res := Verify(t, path, target, dbMap, nil)
+	if len(res) == 0 {
+		t.Fatalf("verify %s: no dataset compared", target)
+	}
+	for _, d := range res {
+		if !d.Match {
+			t.Fatalf("verify %s: %s -> %s differs: bundle %d rows %s, target %d rows %s, err %v, first differences %+v",
+				target, d.Dataset, d.Target, d.BundleRows, d.BundleSum, d.TargetRows, d.TargetSum, d.Err, d.Differences)
+		}
+	}
+}
