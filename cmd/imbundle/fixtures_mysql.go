@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/fixtures"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 )
 
 func init() { fixtureCmds = append(fixtureCmds, newFixturesMySQLCmd) }
@@ -148,27 +148,13 @@ func openConfig(cfg *mysql.Config) (*sql.DB, error) {
 }
 
 // fixtureMySQLConfig turns mysql://user:pass@host:port/db into a driver
-// configuration.
+// configuration, the same way the MySQL exporter and importer do.
 func fixtureMySQLConfig(raw string) (*mysql.Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "mysql" && u.Scheme != "mariadb") {
 		return nil, fmt.Errorf("%s: want mysql://user[:pass]@host:port/db", exporter.Redact(raw))
 	}
-	cfg := mysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1"
-	}
-	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-		cfg.Addr = net.JoinHostPort(cfg.Addr, "3306")
-	}
-	if u.User != nil {
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-	}
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	return cfg, nil
+	return mysqltype.Config(u, nil)
 }
 
 func printTableCounts(ctx context.Context, db *sql.DB, out interface{ Write([]byte) (int, error) }) error {
