@@ -38,10 +38,10 @@ func TestParseDBList(t *testing.T) {
 
 func TestServerKind(t *testing.T) {
 	for info, want := range map[string]string{
-		"redis_version:7.0.15\r\n":                       "redis",
-		"redis_version:2.8.0\r\npika_version:3.5.4\r\n":  "pika",
+		"redis_version:7.0.15\r\n":                        "redis",
+		"redis_version:2.8.0\r\npika_version:3.5.4\r\n":   "pika",
 		"redis_version:4.0.0\r\nkvrocks_version:2.10\r\n": "kvrocks",
-		"nothing:here\r\n":                               "unknown",
+		"nothing:here\r\n":                                "unknown",
 	} {
 		if got, _ := serverKind(info); got != want {
 			t.Errorf("%q: got %s, want %s", info, got, want)
