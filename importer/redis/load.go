@@ -22,9 +22,12 @@ import (
 //     length it had before this import (kept in the import marker);
 //   - a key that began in the previous part (its first row has seq > 0)
 //     waits until that part is loaded, then continues: a list is first cut
-//     to the index its rows start at, a stream loses entries from its first
-//     ID on, hashes, sets and sorted sets need nothing (their writes are
-//     idempotent);
+//     to the index its rows start at; a stream entry that is already there
+//     (XADD refuses its ID) is compared with the bundle's and counted as
+//     loaded when equal; hashes, sets and sorted sets need nothing (their
+//     writes are idempotent). A part is never complete before the one
+//     before it, so a resumed import replays parts from the first
+//     incomplete one on, in order, and every key comes out whole;
 //   - the TTL is set when the key row (the key's last row) is written.
 //
 // Keys already expired at import time are skipped and counted.
@@ -278,8 +281,6 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 		} else {
 			l.control("LTRIM", r.key, "0", strconv.FormatInt(rows.Index(i)-1, 10))
 		}
-	case !head && r.typ == redistype.Stream && !appendMode:
-		l.streamCut(r, rows.StreamID(i))
 	}
 	return r
 }

@@ -67,36 +67,6 @@ func sameEntry(ctx context.Context, c *resp.Conn, m *cmdMeta) (bool, error) {
 	return true, nil
 }
 
-// streamCut deletes the entries from firstID on: a stream continued from
-// the previous part is replayed without duplicates.
-func (l *loader) streamCut(r *run, firstID string) {
-	key := r.key
-	l.op(func(ctx context.Context, c *resp.Conn) error {
-		for {
-			v, err := c.Do(ctx, "XRANGE", string(key), firstID, "+", "COUNT", "1000")
-			if err != nil {
-				return err
-			}
-			if err := v.Err(); err != nil {
-				return fmt.Errorf("XRANGE %s: %w", showKey(key), err)
-			}
-			if len(v.Elems) == 0 {
-				return nil
-			}
-			args := []string{"XDEL", string(key)}
-			for _, e := range v.Elems {
-				args = append(args, string(e.Elems[0].Str))
-			}
-			if v, err = c.Do(ctx, args...); err == nil {
-				err = v.Err()
-			}
-			if err != nil {
-				return fmt.Errorf("XDEL %s: %w", showKey(key), err)
-			}
-		}
-	})
-}
-
 // streamLastID restores a stream's last generated ID (what XADD * counts
 // from), and creates an empty stream. XSETID where the server has it;
 // elsewhere (miniredis, old servers) an entry at the last ID is added and
