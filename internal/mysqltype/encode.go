@@ -63,8 +63,8 @@ func (e *Encoder) InsertColumns() string {
 
 // LoadDataColumns gives the column list and SET clause of a LOAD DATA
 // statement. BIT values travel as decimal text and need CAST (LOAD DATA
-// would store the characters' bytes); JSON needs a character set (MySQL
-// refuses JSON from a binary string).
+// would store the characters' bytes); JSON, UUID and INET values need a
+// character set (Target.AsText).
 func (e *Encoder) LoadDataColumns() (list, set string) {
 	var l, s []string
 	for i, f := range e.load {
@@ -75,7 +75,7 @@ func (e *Encoder) LoadDataColumns() (list, set string) {
 		case t.Kind == KindBit:
 			l = append(l, v)
 			s = append(s, name+" = CAST("+v+" AS UNSIGNED)")
-		case t.JSON:
+		case t.AsText:
 			l = append(l, v)
 			s = append(s, name+" = CONVERT("+v+" USING utf8mb4)")
 		default:
@@ -245,7 +245,7 @@ func (e *Encoder) appendLiteral(dst []byte, f, row int) []byte {
 	// NO_BACKSLASH_ESCAPES is off, as the importer's session ensures.
 	val := append([]byte(nil), dst[start:]...)
 	dst = dst[:start]
-	if t.JSON {
+	if t.AsText {
 		dst = append(dst, "CONVERT("...)
 	}
 	dst = append(dst, "_binary'"...)
@@ -268,7 +268,7 @@ func (e *Encoder) appendLiteral(dst []byte, f, row int) []byte {
 		}
 	}
 	dst = append(dst, '\'')
-	if t.JSON {
+	if t.AsText {
 		dst = append(dst, " USING utf8mb4)"...)
 	}
 	return dst

@@ -137,6 +137,10 @@ type Target struct {
 	RawOf     string // non-empty: this is the companion of column RawOf
 	Raw       int    // index of this column's companion field, -1 if none
 	JSON      bool
+	// AsText: the server must receive the value as UTF-8 text, not as a
+	// binary string: MySQL refuses JSON from binary, and MariaDB reads a
+	// binary string into UUID/INET4/INET6 as the 16- or 4-byte form.
+	AsText bool
 }
 
 // Targets recovers the codec of each field of a bundle's schema.
@@ -153,6 +157,7 @@ func Targets(s *arrow.Schema) ([]Target, error) {
 		t.Generated = md(MetaGenerated) != ""
 		t.RawOf = md(MetaRawOf)
 		t.JSON = md(MetaJSON) == "true"
+		t.AsText = t.JSON || strings.HasPrefix(t.Native, "uuid") || strings.HasPrefix(t.Native, "inet")
 		if r := md(MetaRawColumn); r != "" {
 			j, ok := byName[r]
 			if !ok {
