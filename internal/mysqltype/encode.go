@@ -154,7 +154,15 @@ func (e *Encoder) value(dst []byte, f, row int) (out []byte, str, null bool) {
 		// The float32 widened to float64 and printed exactly: the server
 		// parses that double and narrows it to the same float32, with no
 		// double rounding through a shortest float32 decimal form.
-		return appendFloat(dst, float64(a.(*array.Float32).Value(row))), false, false
+		v := a.(*array.Float32).Value(row)
+		if v == 0 && math.Signbit(float64(v)) {
+			// The server stores "-0" as +0; a negative double below the
+			// float range narrows to -0, which is how a FLOAT holds one.
+			// (MariaDB reads such a -0 back as +0, so its exports never
+			// carry one; this keeps an Arrow -0 from other writers exact.)
+			return append(dst, "-1e-50"...), false, false
+		}
+		return appendFloat(dst, float64(v)), false, false
 	case KindFloat64:
 		return appendFloat(dst, a.(*array.Float64).Value(row)), false, false
 	case KindDecimal128:
