@@ -171,6 +171,9 @@ func TestExportTypeEdges(t *testing.T) {
 			t.Errorf("f32 row %d = %g (%08x), want %g", row, f32.Value(row), math.Float32bits(f32.Value(row)), want)
 		}
 	}
+	if v := f32.Value(5); v != 0 || !math.Signbit(float64(v)) {
+		t.Errorf("f32 row 6 = %g, want the stored -0 (the server sends it as +0)", v)
+	}
 	f64 := column(t, rec, "f64").(*array.Float64)
 	if f64.Value(1) != math.MaxFloat64 || f64.Value(2) != math.SmallestNonzeroFloat64 || f64.Value(5) != 1.0/3.0 {
 		t.Errorf("f64 values %v", f64)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -67,12 +68,23 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 // selectQuery selects every column (invisible ones included, by name) in
 // key order. FORCE INDEX keeps the walk on the clustered index: a covering
 // secondary index would return rows in its own order or need a sort.
-func selectQuery(t *table) string {
+//
+// The server sends a stored FLOAT -0 as +0 (in both protocols), so each
+// FLOAT/DOUBLE column gets a trailing flag column that is 1 for -0; floats
+// lists those columns' indexes, in flag order.
+func selectQuery(t *table) (q string, floats []int) {
 	cols := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		cols[i] = mysqltype.QuoteIdent(c.Name)
 	}
-	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + t.qualified()
+	for i, c := range t.cols {
+		if c.Kind == mysqltype.KindFloat32 || c.Kind == mysqltype.KindFloat64 {
+			n := mysqltype.QuoteIdent(c.Name)
+			cols = append(cols, "("+n+" = 0 AND ATAN2("+n+", -1) < 0)")
+			floats = append(floats, i)
+		}
+	}
+	q = "SELECT " + strings.Join(cols, ", ") + " FROM " + t.qualified()
 	if len(t.pk) > 0 {
 		keys := make([]string, len(t.pk))
 		for i, k := range t.pk {
@@ -80,7 +92,7 @@ func selectQuery(t *table) string {
 		}
 		q += " FORCE INDEX (PRIMARY) ORDER BY " + strings.Join(keys, ", ")
 	}
-	return q
+	return q, floats
 }
 
 func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func(arrow.RecordBatch) error) error {
@@ -115,7 +127,8 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 		}
 		// A prepared statement makes the server answer in the binary
 		// protocol: FLOAT and DOUBLE arrive as their exact bits.
-		st, err := pc.PrepareContext(qctx, selectQuery(t))
+		query, floats := selectQuery(t)
+		st, err := pc.PrepareContext(qctx, query)
 		if err != nil {
 			return err
 		}
@@ -134,10 +147,11 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 			}
 			rows.Close()
 		}()
-		if got := len(rows.Columns()); got != len(t.cols) {
-			return fmt.Errorf("query returned %d columns, table has %d", got, len(t.cols))
+		n := len(t.cols)
+		if got := len(rows.Columns()); got != n+len(floats) {
+			return fmt.Errorf("query returned %d columns, want %d", got, n+len(floats))
 		}
-		vals := make([]driver.Value, len(t.cols))
+		vals := make([]driver.Value, n+len(floats))
 		for {
 			err := rows.Next(vals)
 			if errors.Is(err, io.EOF) {
@@ -146,7 +160,12 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 			if err != nil {
 				return err
 			}
-			if err := dec.Append(vals); err != nil {
+			for k, ci := range floats {
+				if flag, ok := vals[n+k].(int64); ok && flag == 1 {
+					vals[ci] = negativeZero(vals[ci])
+				}
+			}
+			if err := dec.Append(vals[:n]); err != nil {
 				return fmt.Errorf("row %d%s: %w", row+1, keyOf(t, vals), err)
 			}
 			row++
@@ -164,6 +183,16 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 		return fmt.Errorf("read %s.%s: %w", t.db, t.name, err)
 	}
 	return nil
+}
+
+func negativeZero(v driver.Value) driver.Value {
+	switch v.(type) {
+	case float32:
+		return float32(math.Copysign(0, -1))
+	case float64:
+		return math.Copysign(0, -1)
+	}
+	return v
 }
 
 // keyOf renders a row's primary key for error messages.

@@ -21,6 +21,14 @@ import (
 // exportBundle exports url into a new bundle file and returns its path.
 func exportBundle(t testing.TB, url string, opts exporter.Options, bopts bundle.Options) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "b.imb")
+	exportTo(t, path, url, opts, bopts)
+	return path
+}
+
+// exportTo exports url into a bundle at path.
+func exportTo(t testing.TB, path, url string, opts exporter.Options, bopts bundle.Options) {
+	t.Helper()
 	ctx := context.Background()
 	opts.Params = withLockWait(opts.Params)
 	src, err := exporter.Open(ctx, url, opts)
@@ -28,7 +36,7 @@ func exportBundle(t testing.TB, url string, opts exporter.Options, bopts bundle.
 		t.Fatal(err)
 	}
 	defer src.Close()
-	path := filepath.Join(t.TempDir(), "b.imb")
+	os.Remove(path)
 	bopts.Tool = spec.Tool{Name: "test", Version: "0"}
 	w, err := bundle.Create(path, bopts)
 	if err != nil {
@@ -41,7 +49,6 @@ func exportBundle(t testing.TB, url string, opts exporter.Options, bopts bundle.
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 // withLockWait keeps FLUSH TABLES WITH READ LOCK from waiting long behind

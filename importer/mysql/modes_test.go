@@ -168,7 +168,7 @@ func genTable(t testing.TB, db *sql.DB, table string, n int, withPK bool) {
 	if withPK {
 		key = ", PRIMARY KEY (id)"
 	}
-	exec(t, db, "CREATE TABLE "+table+" (id BIGINT NOT NULL, user_id VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, content VARCHAR(1000), created DATETIME(3) NOT NULL, score DOUBLE, KEY k_user (user_id, seq)"+key+") ENGINE=InnoDB")
+	exec(t, db, "CREATE TABLE "+table+" (id BIGINT NOT NULL, user_id VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, content VARCHAR(1000), created DATETIME(3) NOT NULL, score DOUBLE, KEY k_user (user_id, seq), KEY k_created (created)"+key+") ENGINE=InnoDB")
 	const batch = 500
 	for start := 0; start < n; start += batch {
 		var sb strings.Builder

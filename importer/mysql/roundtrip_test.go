@@ -186,6 +186,10 @@ func checkKnownValues(t *testing.T, dst *sql.DB) {
 	if f32max != math.MaxFloat32 || f32min != float32(1.17549435e-38) || f64sub != math.SmallestNonzeroFloat64 {
 		t.Errorf("floats: %g %g %g", f32max, f32min, f64sub)
 	}
+	// The server reports a FLOAT -0 as +0; its sign shows in ATAN2.
+	if n := count(t, dst, "SELECT COUNT(*) FROM type_edges WHERE id = 6 AND f32 = 0 AND ATAN2(f32, -1) < 0"); n != 1 {
+		t.Errorf("FLOAT -0 of row 6 arrived as +0")
+	}
 }
 
 // checkNullRow checks that row 7 is NULL in every nullable column.
