@@ -351,7 +351,10 @@ func (l *loader) endCmd(r *run) {
 // finish writes the key row: the string value, a stream's last ID, the
 // TTL; and counts an expired key.
 func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *importer.PartResult) {
-	l.open = nil
+	// The key stays open (its batches stay on one connection) until its
+	// last command: a TTL sent on another connection could run before the
+	// SET or RPUSH it belongs after.
+	defer func() { l.open = nil }()
 	if r.expired {
 		res.Expired++
 		return

@@ -266,3 +266,21 @@ func TestVerifyNamesDifferences(t *testing.T) {
 		t.Fatal("verify matched a changed target")
 	}
 }
+
+// TestTTLsSurviveBatchBoundaries imports with two commands per batch over
+// four connections, so a key's write and its PEXPIREAT land in different
+// batches: they must still run in order, on one connection.
+func TestTTLsSurviveBatchBoundaries(t *testing.T) {
+	u, c := redistest.Redis(t, 9)
+	for i := 0; i < 100; i++ {
+		is := strconv.Itoa(i)
+		redistest.Do(t, c, "SET", "s"+is, is, "PX", "3600000")
+		redistest.Do(t, c, "RPUSH", "l"+is, "a", is)
+		redistest.Do(t, c, "PEXPIRE", "l"+is, "7200000")
+	}
+	path, _ := redistest.MustExport(t, u, redistest.ExportOptions{})
+	redistest.Redis(t, 10)
+	toTen := map[string]string{"9": "10"}
+	redistest.MustImport(t, path, server, importer.Options{Map: toTen, Params: map[string]string{"batch": "2", "connections": "4"}})
+	redistest.RequireMatch(t, path, server, toTen)
+}
