@@ -42,7 +42,7 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, err
 	}
 	st := &partState{plan: p, dataset: it.Dataset.Name, part: part}
-	l := &loader{t: t, ctx: ctx, st: st, pool: pl, it: it, marker: t.markers[db], exportedAt: it.Source.ExportedAt.UnixMilli()}
+	l := &loader{t: t, ctx: ctx, st: st, pool: pl, it: it, marker: t.markers[db], exportedAt: it.Source.ExportedAt.UnixMilli(), fresh: t.fresh[db]}
 	l.part = part
 	l.conn = part % len(pl.queues)
 	var (
@@ -183,10 +183,11 @@ type loader struct {
 	marker     string
 	exportedAt int64
 
-	part int
-	cur  *batch
-	conn int // queue the current batch goes to
-	open *run
+	part  int
+	fresh bool // --mode fail checked that no key exists: nothing to delete first
+	cur   *batch
+	conn  int // queue the current batch goes to
+	open  *run
 }
 
 func (l *loader) batch() *batch {
@@ -202,7 +203,7 @@ func (l *loader) seg() *segment {
 	if n := len(b.segs); n > 0 && b.segs[n-1].op == nil {
 		return b.segs[n-1]
 	}
-	s := &segment{}
+	s := newSegment()
 	b.segs = append(b.segs, s)
 	return s
 }
@@ -222,7 +223,9 @@ func (l *loader) cmdDone(m cmdMeta) {
 // op appends a synchronous operation.
 func (l *loader) op(f func(ctx context.Context, c *resp.Conn) error) {
 	b := l.batch()
-	b.segs = append(b.segs, &segment{op: f})
+	s := newSegment()
+	s.op = f
+	b.segs = append(b.segs, s)
 	b.cmds++
 }
 
@@ -273,7 +276,7 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 	switch {
 	case head && r.typ == redistype.List && appendMode:
 		l.listBase(r, 0)
-	case head && r.typ != redistype.String && !appendMode:
+	case head && r.typ != redistype.String && !appendMode && !l.fresh:
 		l.control("DEL", r.key)
 	case !head && r.typ == redistype.List:
 		if appendMode {

@@ -63,7 +63,24 @@ func (p *pool) serve(c *resp.Conn, q <-chan *batch) {
 			b.st.fail(fmt.Errorf("connection to db %d failed earlier: %w", p.db, broken))
 		}
 		b.st.wg.Done()
+		b.recycle()
 	}
+}
+
+// segments are recycled: a batch's buffers grow to megabytes, and
+// allocating them afresh for every batch cost more CPU than encoding.
+var segPool = sync.Pool{New: func() any { return new(segment) }}
+
+func newSegment() *segment { return segPool.Get().(*segment) }
+
+func (b *batch) recycle() {
+	for _, s := range b.segs {
+		s.buf.Reset()
+		clear(s.meta)
+		s.meta, s.op = s.meta[:0], nil
+		segPool.Put(s)
+	}
+	b.segs = nil
 }
 
 // Kinds of command whose replies the loader cares about.

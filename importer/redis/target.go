@@ -50,6 +50,7 @@ type Target struct {
 	gates   map[gateKey]chan struct{}
 	carries map[gateKey]carry
 	markers map[int]string // target db -> marker key of this import
+	fresh   map[int]bool   // target db -> --mode fail found none of the keys (not a resumed run)
 
 	now       func() time.Time                // the import clock (tests move it)
 	afterPart func(ctx context.Context) error // test hook: an interruption
@@ -83,6 +84,7 @@ func open(u *url.URL, opts importer.Options) (*Target, error) {
 		gates:    map[gateKey]chan struct{}{},
 		carries:  map[gateKey]carry{},
 		markers:  map[int]string{},
+		fresh:    map[int]bool{},
 		now:      time.Now,
 	}
 	if t.mode == "" {
@@ -186,6 +188,10 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 			if err := t.checkAbsent(ctx, p, c, db, dbs[db]); err != nil {
 				return err
 			}
+			// No key exists, and no earlier run wrote any: keys need no
+			// DEL before they are written. A rerun finds the marker and
+			// deletes first.
+			t.fresh[db] = true
 		}
 		v, err = c.Do(ctx, "HSET", marker, "bundle", p.BundleID, "mode", string(t.mode), "started", t.now().UTC().Format(time.RFC3339Nano))
 		if err == nil {
