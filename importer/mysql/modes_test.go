@@ -26,6 +26,9 @@ func TestModes(t *testing.T) {
 	exec(t, src, "CREATE TABLE nk (v VARCHAR(20))")
 	exec(t, src, "INSERT INTO k VALUES (1, 'a'), (2, 'b')")
 	exec(t, src, "INSERT INTO nk VALUES ('x'), ('x')")
+	// An empty table, and one whose foreign key names a table that sorts
+	// after it (tables are created in any order).
+	exec(t, src, "CREATE TABLE a_child (id INT PRIMARY KEY, k_id INT, CONSTRAINT fk_k FOREIGN KEY (k_id) REFERENCES k (id))")
 	bundleA := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
 	exec(t, src, "INSERT INTO k VALUES (3, 'c')")
 	exec(t, src, "INSERT INTO nk VALUES ('y')")
@@ -36,6 +39,9 @@ func TestModes(t *testing.T) {
 		t.Fatal(run.err)
 	}
 	mustMatch(t, bundleA, dstURL)
+	if n := count(t, dst, "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'fk_k' AND REFERENCED_TABLE_NAME = 'k'"); n != 1 {
+		t.Errorf("foreign key fk_k not recreated")
+	}
 
 	// The same bundle again: a resumed run, every part already there.
 	run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, nil, nil)
@@ -43,6 +49,9 @@ func TestModes(t *testing.T) {
 		t.Fatalf("re-running the same bundle in fail mode: %v", run.err)
 	}
 	for _, d := range run.report.Datasets {
+		if strings.HasSuffix(d.Dataset, ".a_child") {
+			continue // empty: no part
+		}
 		if d.PartsResumed != 1 || d.Written != 0 {
 			t.Errorf("%s: resumed %d parts, wrote %d rows; want 1 part resumed, 0 rows", d.Dataset, d.PartsResumed, d.Written)
 		}
