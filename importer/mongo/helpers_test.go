@@ -202,3 +202,7 @@ func writeBundle(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.
 }
 
 func exporterOptions() exporter.Options { return exporter.Options{} }
+
+func mongoIndex(name string) mongo.IndexModel {
+	return mongo.IndexModel{Keys: bson.D{{Key: "stale", Value: 1}}, Options: options.Index().SetName(name)}
+}

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
@@ -19,14 +20,34 @@ import (
 // message limit (the driver would split it anyway; this bounds memory).
 const maxBatchBytes = 16 << 20
 
+// How a batch is written.
+type writeMode int
+
+const (
+	// insertAll: one unordered insert; the target holds none of the batch.
+	insertAll writeMode = iota
+	// insertMissing: insert the documents whose _id the target lacks. For
+	// a replayed part (an earlier run of the same bundle may have loaded
+	// some of it, with these very bytes) and for retries of a batch whose
+	// insert may be partly in.
+	insertMissing
+	// replaceExisting: insert the missing ones, replace the others by _id
+	// (mode append: the bundle's version wins).
+	replaceExisting
+)
+
 // LoadPart inserts one part's documents in unordered batches, t.workers
 // commands in flight. Documents the server refuses go to the reject file
 // with the server's reason. A part an earlier run finished is skipped; one
-// it began is replayed with upserts by _id (see markers.go).
+// it began is replayed inserting only the documents not yet in (see
+// markers.go).
 func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	st := t.item(it)
 	db := st.coll.Database()
-	upsert := p.Mode == importer.ModeAppend
+	mode := insertAll
+	if p.Mode == importer.ModeAppend {
+		mode = replaceExisting
+	}
 	if st.markers {
 		ms, err := markerState(ctx, db, p.BundleID, it.Object, part)
 		if err != nil {
@@ -36,15 +57,15 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		case stateDone:
 			return importer.PartResult{Resumed: true}, nil
 		case stateStarted:
-			p.Log.Info("replaying a part an earlier run began, with upserts by _id", "collection", it.Namespace+"."+it.Object, "part", part)
-			upsert = true
+			p.Log.Info("replaying a part an earlier run began: inserting the documents not yet in", "collection", it.Namespace+"."+it.Object, "part", part)
+			mode = insertMissing
 		}
 		if err := setMarker(ctx, db, p.BundleID, it.Object, part, stateStarted, 0); err != nil {
 			return importer.PartResult{}, fmt.Errorf("write resume marker: %w", err)
 		}
 	}
 
-	l := &partLoader{t: t, p: p, it: it, part: part, coll: st.coll, upsert: upsert}
+	l := &partLoader{t: t, p: p, it: it, part: part, coll: st.coll, mode: mode}
 	res, err := l.run(ctx, recs)
 	if err != nil {
 		return res, err
@@ -58,12 +79,12 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 }
 
 type partLoader struct {
-	t      *target
-	p      *importer.Plan
-	it     *importer.Item
-	part   int
-	coll   *mongo.Collection
-	upsert bool
+	t    *target
+	p    *importer.Plan
+	it   *importer.Item
+	part int
+	coll *mongo.Collection
+	mode writeMode
 
 	mu       sync.Mutex
 	written  int64
@@ -76,6 +97,8 @@ type batch struct {
 	docs []bson.Raw
 	rows []int64
 }
+
+func (b batch) slice(from, to int) batch { return batch{b.docs[from:to], b.rows[from:to]} }
 
 func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (importer.PartResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -95,7 +118,7 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := l.write(ctx, b, l.upsert); err != nil {
+			if err := l.write(ctx, b, l.mode); err != nil {
 				once.Do(func() { ferr = err; cancel() })
 			}
 		}()
@@ -116,7 +139,12 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 				}
 				continue
 			}
-			doc := append(bson.Raw(nil), rows.Doc(i)...) // the record's buffers are not ours to keep
+			var doc bson.Raw
+			if _, has := rows.ID(i); has {
+				doc = append(bson.Raw(nil), rows.Doc(i)...) // the record's buffers are not ours to keep
+			} else {
+				doc = withObjectID(rows.Doc(i))
+			}
 			cur.docs = append(cur.docs, doc)
 			cur.rows = append(cur.rows, row)
 			curBytes += len(doc)
@@ -137,14 +165,33 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 	return importer.PartResult{Rows: l.written, Rejected: l.rejected}, err
 }
 
-// write sends one batch. On a document-level refusal the server names the
-// document (write errors carry its index); when the server instead drops
-// the connection (FerretDB does, on a value it cannot decode) or fails the
-// command as a whole, the batch is split in halves until the refused
-// documents stand alone. Halves are retried with upserts, since a batch
-// cut off by a dropped connection may be partly in.
-func (l *partLoader) write(ctx context.Context, b batch, upsert bool) error {
-	err := l.send(ctx, b, upsert)
+// withObjectID prepends a new ObjectId _id to a document that has none, as
+// the driver and the server would on insert; doing it once, here, makes
+// every retry of the document idempotent.
+func withObjectID(doc bson.Raw) bson.Raw {
+	idx, out := bsoncore.AppendDocumentStart(make([]byte, 0, len(doc)+17))
+	out = bsoncore.AppendObjectIDElement(out, "_id", bson.NewObjectID())
+	out = append(out, doc[4:len(doc)-1]...)
+	out, _ = bsoncore.AppendDocumentEnd(out, idx)
+	return bson.Raw(out)
+}
+
+// write sends one batch and accounts for every document: written, or in
+// the reject file with the server's reason.
+//
+// A document-level refusal names the document (write errors carry its
+// index). The documents after the first refused one are then sent again
+// with insertMissing: a server that stops at the first error although the
+// command is unordered (FerretDB 1.24 does, for updates) would otherwise
+// lose them silently; on a server that went on, the resend finds them all
+// present and writes nothing.
+//
+// When the server drops the connection instead (FerretDB does, on a value
+// it cannot decode) or fails the command as a whole, the batch is split in
+// halves, retried with insertMissing (a cut-off batch may be partly in),
+// until the refused documents stand alone.
+func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
+	err := l.send(ctx, b, mode)
 	if err == nil {
 		l.count(int64(len(b.docs)), 0)
 		return nil
@@ -155,35 +202,63 @@ func (l *partLoader) write(ctx context.Context, b batch, upsert bool) error {
 	var bwe mongo.BulkWriteException
 	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
 		refused := map[int]bool{}
+		first := len(b.docs)
+		var dups []int
 		for _, we := range bwe.WriteErrors {
 			if we.Index < 0 || we.Index >= len(b.docs) || refused[we.Index] {
 				return fmt.Errorf("server reported a write error for document %d of a batch of %d: %w", we.Index, len(b.docs), err)
 			}
 			refused[we.Index] = true
+			first = min(first, we.Index)
+			if we.Code == 11000 && l.mode == replaceExisting {
+				// Append: the _id is there under a numerically equal value
+				// of another type (1 vs 1.0); replace it.
+				dups = append(dups, we.Index)
+				continue
+			}
 			reason := fmt.Sprintf("server refused the document (code %d): %s", we.Code, we.Message)
 			if err := l.reject("", b.docs[we.Index], b.rows[we.Index], reason); err != nil {
 				return err
 			}
 		}
-		l.count(int64(len(b.docs)-len(refused)), 0)
-		return nil
+		l.count(int64(first), 0) // before the first error every server went through
+		var again batch
+		for _, i := range dups {
+			again.docs, again.rows = append(again.docs, b.docs[i]), append(again.rows, b.rows[i])
+		}
+		if len(again.docs) > 0 {
+			if err := l.write(ctx, again, replaceExisting); err != nil {
+				return err
+			}
+		}
+		var rest batch
+		for i := first + 1; i < len(b.docs); i++ {
+			if !refused[i] {
+				rest.docs, rest.rows = append(rest.docs, b.docs[i]), append(rest.rows, b.rows[i])
+			}
+		}
+		if len(rest.docs) == 0 {
+			return nil
+		}
+		return l.write(ctx, rest, max(mode, insertMissing))
 	}
 	if fatal(err) {
 		return fmt.Errorf("insert into %s.%s: %w", l.it.Namespace, l.it.Object, err)
 	}
+	retry := max(mode, insertMissing)
 	if len(b.docs) > 1 {
 		h := len(b.docs) / 2
-		if err := l.write(ctx, batch{b.docs[:h], b.rows[:h]}, true); err != nil {
+		if err := l.write(ctx, b.slice(0, h), retry); err != nil {
 			return err
 		}
-		return l.write(ctx, batch{b.docs[h:], b.rows[h:]}, true)
+		return l.write(ctx, b.slice(h, len(b.docs)), retry)
 	}
 	// One document, refused as a whole command or with a dropped
 	// connection. Is the server still there? Then it is this document.
 	if perr := l.coll.Database().Client().Ping(ctx, nil); perr != nil {
 		return fmt.Errorf("insert into %s.%s failed (%v) and the server no longer answers: %w", l.it.Namespace, l.it.Object, err, perr)
 	}
-	if err2 := l.send(ctx, b, true); err2 == nil {
+	if err2 := l.send(ctx, b, retry); err2 == nil {
 		l.count(1, 0)
 		return nil
 	}
@@ -194,34 +269,95 @@ func (l *partLoader) write(ctx context.Context, b batch, upsert bool) error {
 	return l.reject("", b.docs[0], b.rows[0], reason)
 }
 
-// send is one unordered insert (or upsert-by-_id) command. Validation is
-// bypassed as mongorestore does: documents that predate a validator on the
-// source must load (validators are applied after the data anyway).
-func (l *partLoader) send(ctx context.Context, b batch, upsert bool) error {
-	if !upsert {
-		docs := make([]any, len(b.docs))
-		for i, d := range b.docs {
-			docs[i] = d
-		}
-		_, err := l.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false).SetBypassDocumentValidation(true))
-		return err
-	}
-	models := make([]mongo.WriteModel, len(b.docs))
-	for i, d := range b.docs {
-		id, err := d.LookupErr("_id")
+// send writes a batch in one or two commands. Validation is bypassed as
+// mongorestore does: documents that predate a validator on the source must
+// load (validators are applied after the data anyway).
+func (l *partLoader) send(ctx context.Context, b batch, mode writeMode) error {
+	docs := b.docs
+	var existing []bson.Raw
+	if mode != insertAll {
+		have, err := l.present(ctx, b.docs)
 		if err != nil {
-			models[i] = mongo.NewInsertOneModel().SetDocument(d)
-			continue
+			return err
 		}
+		docs = nil
+		for _, d := range b.docs {
+			id := d.Lookup("_id")
+			if have[string(mongotype.EncodeID(id))] {
+				existing = append(existing, d)
+			} else {
+				docs = append(docs, d)
+			}
+		}
+	}
+	if len(docs) > 0 {
+		anyDocs := make([]any, len(docs))
+		for i, d := range docs {
+			anyDocs[i] = d
+		}
+		if _, err := l.coll.InsertMany(ctx, anyDocs, options.InsertMany().SetOrdered(false).SetBypassDocumentValidation(true)); err != nil {
+			return remapIndexes(err, b.docs, docs)
+		}
+	}
+	if mode != replaceExisting || len(existing) == 0 {
+		return nil
+	}
+	// Upserts are slow on some servers (FerretDB: one transaction each), so
+	// only the documents already present are replaced.
+	models := make([]mongo.WriteModel, len(existing))
+	for i, d := range existing {
 		// $eq: an _id that is itself a document is matched as a value,
 		// never read as query operators.
 		models[i] = mongo.NewReplaceOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: id}}}}).
+			SetFilter(bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: d.Lookup("_id")}}}}).
 			SetReplacement(d).
 			SetUpsert(true)
 	}
 	_, err := l.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false).SetBypassDocumentValidation(true))
-	return err
+	return remapIndexes(err, b.docs, existing)
+}
+
+// present returns the _ids (as EncodeID bytes) of docs the target holds.
+func (l *partLoader) present(ctx context.Context, docs []bson.Raw) (map[string]bool, error) {
+	ids := make(bson.A, len(docs))
+	for i, d := range docs {
+		ids[i] = d.Lookup("_id")
+	}
+	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(int32(len(docs)+1)))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	have := map[string]bool{}
+	for cur.Next(ctx) {
+		have[string(mongotype.EncodeID(cur.Current.Lookup("_id")))] = true
+	}
+	return have, cur.Err()
+}
+
+// remapIndexes turns write-error indexes into sub (a subset of all, in
+// order) into indexes into all.
+func remapIndexes(err error, all, sub []bson.Raw) error {
+	var bwe mongo.BulkWriteException
+	if err == nil || len(sub) == len(all) || !errors.As(err, &bwe) {
+		return err
+	}
+	pos := make([]int, 0, len(sub))
+	j := 0
+	for i := range all {
+		if j < len(sub) && &all[i][0] == &sub[j][0] {
+			pos = append(pos, i)
+			j++
+		}
+	}
+	out := bwe
+	out.WriteErrors = append([]mongo.BulkWriteError(nil), bwe.WriteErrors...)
+	for k := range out.WriteErrors {
+		if ix := out.WriteErrors[k].Index; ix >= 0 && ix < len(pos) {
+			out.WriteErrors[k].Index = pos[ix]
+		}
+	}
+	return out
 }
 
 // fatal errors end the import: they are about the connection's rights or
