@@ -72,6 +72,7 @@ type Conn struct {
 	r   *bufio.Reader
 	db  int
 	buf Buf
+	dec decoder
 }
 
 const dialTimeout = 10 * time.Second
@@ -167,7 +168,7 @@ func (c *Conn) Round(ctx context.Context, b *Buf, fn func(i int, v Value) error)
 	}
 	var ferr error
 	for i := 0; i < b.cmds; i++ {
-		v, err := ReadValue(c.r)
+		v, err := c.dec.read(c.r)
 		if err != nil {
 			return c.wrap(ctx, err)
 		}

@@ -113,8 +113,60 @@ func parseInt(b []byte) (int64, error) {
 	return n, nil
 }
 
+// decoder reads replies, carving bulk strings and arrays out of slabs so
+// that a pipeline of thousands of small replies costs a few allocations,
+// not thousands. Slabs are never reused: a Value stays valid for as long as
+// it is referenced.
+type decoder struct {
+	bytes  []byte
+	values []Value
+}
+
+const (
+	byteSlab  = 64 << 10
+	valueSlab = 1024
+)
+
+func (d *decoder) allocBytes(n int) []byte {
+	if n > byteSlab/4 {
+		return make([]byte, n)
+	}
+	if len(d.bytes)+n > cap(d.bytes) {
+		d.bytes = make([]byte, 0, byteSlab)
+	}
+	b := d.bytes[len(d.bytes) : len(d.bytes)+n : len(d.bytes)+n]
+	d.bytes = d.bytes[:len(d.bytes)+n]
+	return b
+}
+
+func (d *decoder) allocValues(n int) []Value {
+	if n > valueSlab/4 {
+		return make([]Value, n)
+	}
+	if len(d.values)+n > cap(d.values) {
+		d.values = make([]Value, 0, valueSlab)
+	}
+	v := d.values[len(d.values) : len(d.values)+n : len(d.values)+n]
+	d.values = d.values[:len(d.values)+n]
+	return v
+}
+
+// Simple replies that come by the million (TYPE, OK) share one copy.
+var interned = map[string][]byte{}
+
+func init() {
+	for _, s := range []string{"OK", "string", "hash", "list", "set", "zset", "stream", "none", "QUEUED", "PONG"} {
+		interned[s] = []byte(s)
+	}
+}
+
 // ReadValue reads one complete reply.
 func ReadValue(r *bufio.Reader) (Value, error) {
+	var d decoder
+	return d.read(r)
+}
+
+func (d *decoder) read(r *bufio.Reader) (Value, error) {
 	line, err := readLine(r)
 	if err != nil {
 		return Value{}, err
@@ -123,7 +175,12 @@ func ReadValue(r *bufio.Reader) (Value, error) {
 		return Value{}, errors.New("resp: empty reply line")
 	}
 	switch k := Kind(line[0]); k {
-	case KindSimple, KindError:
+	case KindSimple:
+		if b, ok := interned[string(line[1:])]; ok {
+			return Value{Kind: k, Str: b[:len(b):len(b)]}, nil
+		}
+		return Value{Kind: k, Str: append(d.allocBytes(0), line[1:]...)}, nil
+	case KindError:
 		return Value{Kind: k, Str: append([]byte(nil), line[1:]...)}, nil
 	case KindInt:
 		n, err := parseInt(line[1:])
@@ -139,7 +196,7 @@ func ReadValue(r *bufio.Reader) (Value, error) {
 		if n > maxBulk {
 			return Value{}, fmt.Errorf("resp: bulk string of %d bytes exceeds %d", n, maxBulk)
 		}
-		b := make([]byte, n+2)
+		b := d.allocBytes(int(n) + 2)
 		if _, err := readFull(r, b); err != nil {
 			return Value{}, err
 		}
@@ -158,9 +215,9 @@ func ReadValue(r *bufio.Reader) (Value, error) {
 		if n > 1<<28 {
 			return Value{}, fmt.Errorf("resp: array of %d elements is implausible", n)
 		}
-		v := Value{Kind: k, Elems: make([]Value, n)}
+		v := Value{Kind: k, Elems: d.allocValues(int(n))}
 		for i := range v.Elems {
-			if v.Elems[i], err = ReadValue(r); err != nil {
+			if v.Elems[i], err = d.read(r); err != nil {
 				return Value{}, err
 			}
 		}
