@@ -69,4 +69,3 @@ func TestReadValueRejectsGarbage(t *testing.T) {
 		}
 	}
 }
-
