@@ -38,7 +38,7 @@ func (w *worker) big(bk bigKey) error {
 	cursor := bk.cursor
 	lastEntry := ""
 	if p.typ == redistype.Stream {
-		lastEntry = string(bk.first[len(bk.first)-1].Elems[0].Str)
+		lastEntry = lastEntryID(bk.first)
 	}
 	for {
 		if w.b.Full() {
@@ -87,13 +87,18 @@ func (w *worker) big(bk bigKey) error {
 				goto done
 			}
 		case redistype.Stream:
+			if len(elems) > 0 {
+				lastEntry = lastEntryID(elems)
+			}
 			if len(elems) < w.s.page {
 				goto done
 			}
-			lastEntry = string(elems[len(elems)-1].Elems[0].Str)
 		}
 	}
 done:
+	if p.typ == redistype.Stream && bk.lastID == "" {
+		bk.lastID = lastEntry // no XINFO STREAM on this server
+	}
 	w.b.KeyRow(p.key, p.typ, seq, bk.lastID, p.exp)
 	w.cnt.add(func(c *counters) { c.keys++ })
 	if w.keyDone != nil {

@@ -220,14 +220,20 @@ func (w *worker) read(ps []probed) ([][]byte, error) {
 			info := v
 			v = replies[r]
 			r++
-			if info.Kind == resp.KindError {
+			var groups int64
+			switch err := info.Err(); {
+			case err == nil:
+				lastID, groups = streamInfo(info)
+			case resp.IsServerError(err, "ERR unknown"), resp.IsServerError(err, "ERR syntax"):
+				// No XINFO STREAM (older Pika): the last entry's ID stands
+				// in for the last generated ID, and is counted.
+				w.cnt.add(func(c *counters) { c.guessedIDs++ })
+			default:
 				if err := redo(p, info); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			var groups int64
-			lastID, groups = streamInfo(info)
 			if groups > 0 {
 				w.cnt.add(func(c *counters) { c.groups += groups })
 				w.s.opts.Log.Warn("stream consumer groups are not exported", "db", w.c.DB(), "key", showKey(p.key), "groups", groups)
@@ -260,6 +266,9 @@ func (w *worker) read(ps []probed) ([][]byte, error) {
 		n, err := w.appendElems(p, first, 0, false)
 		if err != nil {
 			return nil, err
+		}
+		if p.typ == redistype.Stream && lastID == "" {
+			lastID = lastEntryID(first)
 		}
 		w.b.KeyRow(p.key, p.typ, n, lastID, p.exp)
 		if err := w.keyAppended(p.key); err != nil {
@@ -318,4 +327,12 @@ func streamInfo(v resp.Value) (lastID string, groups int64) {
 		lastID = "0-0"
 	}
 	return lastID, groups
+}
+
+// lastEntryID is the ID of the last entry of an XRANGE page, "0-0" if none.
+func lastEntryID(entries []resp.Value) string {
+	if len(entries) == 0 || len(entries[len(entries)-1].Elems) == 0 {
+		return "0-0"
+	}
+	return string(entries[len(entries)-1].Elems[0].Str)
 }
