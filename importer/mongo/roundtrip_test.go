@@ -127,3 +127,43 @@ func TestVerifyNamesDifferences(t *testing.T) {
 		t.Errorf("target rows %d, bundle %d", res[0].TargetRows, res[0].BundleRows)
 	}
 }
+
+// TestOpenIMRoundTrip moves an OpenIM v3.8-shaped database (the world the
+// MySQL and Redis fixtures share) to another database name through
+// --ns-from/--ns-to style mapping, and proves it with verify --against.
+func TestOpenIMRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	srcURL, srcDB := testenv.MongoDatabase(t, "openim_src")
+	w := fixtures.MustNew(7, fixtures.Scale{Users: 40, Groups: 4, Messages: 1500})
+	if _, err := fixtures.LoadOpenIMMongo(ctx, srcDB, w, fixtures.MongoLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	path := exportBundle(t, srcURL, exporterOptions())
+
+	// The target URL names no database: the mapping picks it.
+	_, dstDB := testenv.MongoDatabase(t, "openim_dst")
+	server := testenv.MongoURI(t)
+	rename := map[string]string{srcDB.Name(): dstDB.Name()}
+	rep, rejects, err := importBundle(t, path, server, importer.Options{Mode: importer.ModeFail, Jobs: 2, Map: rename})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rejects.Total() != 0 {
+		t.Errorf("%d rejects", rejects.Total())
+	}
+	if len(rep.Datasets) != len(fixtures.OpenIMMongoCollections) {
+		t.Errorf("imported %d collections, want %d", len(rep.Datasets), len(fixtures.OpenIMMongoCollections))
+	}
+	requireMatch(t, verifyAgainst(t, path, server, verify.AgainstOptions{Map: rename}), len(fixtures.OpenIMMongoCollections))
+	for _, c := range fixtures.OpenIMMongoCollections {
+		si, di := indexSpecs(t, srcDB.Collection(c)), indexSpecs(t, dstDB.Collection(c))
+		if len(si) < 2 || len(si) != len(di) {
+			t.Errorf("%s: source indexes %v, target %v", c, si, di)
+		}
+		for name, spec := range si {
+			if !bytes.Equal(di[name], spec) {
+				t.Errorf("%s index %s: source %s, target %s", c, name, spec, di[name])
+			}
+		}
+	}
+}
