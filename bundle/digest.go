@@ -89,24 +89,33 @@ func digestColumns(s *arrow.Schema) []int {
 	return cols
 }
 
-// AppendCanonical appends the canonical encoding of arr[i] (SPEC.md §6): 0x00
-// for NULL, else 0x01, a uvarint length and the value's bytes.
+// AppendCanonical appends the canonical encoding of arr[i] (SPEC.md §6):
+// 0x00 for NULL; else 0x01, the length of the value bytes as a uvarint, and
+// the value bytes. Integers of every width are 8 bytes big-endian (signed
+// ones sign-extended), floats their IEEE bits, decimals big-endian two's
+// complement, temporal types their int64 count of units, strings and binary
+// their bytes; a list or map is a uvarint count and its elements' encodings,
+// a struct its fields' encodings, an extension type its storage's. It
+// panics on a type CheckType refuses: bundles never hold one.
 func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 	if arr.IsNull(i) {
 		return append(b, 0)
+	}
+	if ext, ok := arr.(array.ExtensionArray); ok {
+		return AppendCanonical(b, ext.Storage(), i)
 	}
 	b = append(b, 1)
 	var scratch [32]byte
 	var v []byte
 	switch a := arr.(type) {
 	case *array.Int8:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Int16:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Int32:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Int64:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(a.Value(i)))
+		v = be64(scratch[:0], a.Value(i))
 	case *array.Uint8:
 		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(a.Value(i)))
 	case *array.Uint16:
@@ -146,25 +155,51 @@ func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 			v = binary.BigEndian.AppendUint64(v, x[k])
 		}
 	case *array.Date32:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Date64:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Timestamp:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Time32:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Time64:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
+		v = be64(scratch[:0], int64(a.Value(i)))
 	case *array.Duration:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(int64(a.Value(i))))
-	case array.ExtensionArray:
-		return AppendCanonical(b[:len(b)-1], a.Storage(), i)
+		v = be64(scratch[:0], int64(a.Value(i)))
+	case *array.Map: // a count, then key and item of each entry
+		start, end := a.ValueOffsets(i)
+		v = binary.AppendUvarint(nil, uint64(end-start))
+		for j := int(start); j < int(end); j++ {
+			v = AppendCanonical(v, a.Keys(), j)
+			v = AppendCanonical(v, a.Items(), j)
+		}
+	case *array.List:
+		start, end := a.ValueOffsets(i)
+		v = appendElements(nil, a.ListValues(), start, end)
+	case *array.LargeList:
+		start, end := a.ValueOffsets(i)
+		v = appendElements(nil, a.ListValues(), start, end)
+	case *array.FixedSizeList:
+		start, end := a.ValueOffsets(i)
+		v = appendElements(nil, a.ListValues(), start, end)
+	case *array.Struct:
+		for k := 0; k < a.NumField(); k++ {
+			v = AppendCanonical(v, a.Field(k), i)
+		}
 	default:
-		// Nested or rare types: their text form is canonical enough and stable
-		// across arrow-go versions for the types imbundle never writes.
-		return appendBytes(b, []byte(fmt.Sprint(arr.GetOneForMarshal(i))))
+		panic(fmt.Sprintf("bundle: Arrow type %s has no canonical encoding (SPEC.md §6); CheckType refuses it", arr.DataType()))
 	}
 	return appendBytes(b, v)
+}
+
+func be64(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+
+func appendElements(v []byte, values arrow.Array, start, end int64) []byte {
+	v = binary.AppendUvarint(v, uint64(end-start))
+	for j := int(start); j < int(end); j++ {
+		v = AppendCanonical(v, values, j)
+	}
+	return v
 }
 
 func appendBytes(b, v []byte) []byte {

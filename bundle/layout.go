@@ -17,20 +17,29 @@ const (
 	dataDir           = "data/"
 	DefaultPartBytes  = 64 << 20 // uncompressed Arrow bytes per part
 	DefaultBatchBytes = 4 << 20  // what exporters aim for per record batch
-	maxManifestBytes  = 1 << 30
+	// MaxBatchBytes bounds one record batch's uncompressed buffers (SPEC.md
+	// §4): the Writer refuses a larger batch, so every bundle it writes can
+	// be read back, and readers use it to bound memory on hostile input.
+	MaxBatchBytes    = 1 << 31
+	maxManifestBytes = 1 << 30
+	maxDatasets      = 100000  // five digits in a part path
+	maxParts         = 1000000 // six digits in a part path
 )
 
 // markerContent is the body of the first entry, as EPUB's mimetype: a reader
 // (or `unzip -p f imbundle`) recognises a bundle without parsing JSON.
 func markerContent(version string) string { return "imbundle/" + version + "\n" }
 
-func partPath(dataset, part int) string {
-	return fmt.Sprintf("%s%05d/%06d.arrow", dataDir, dataset, part)
+// PartPath is the entry name of part p of the dataset at index ds of the
+// manifest: data/DDDDD/PPPPPP.arrow.
+func PartPath(ds, p int) string {
+	return fmt.Sprintf("%s%05d/%06d.arrow", dataDir, ds, p)
 }
 
 // checkEntryName refuses names that could escape an extraction directory or
-// be read differently by another unzip: absolute paths, "..", backslashes,
-// empty or non-canonical forms.
+// be read differently by another unzip (absolute paths, "..", backslashes,
+// drive letters, NUL, non-canonical forms), then any name that is not one of
+// the bundle's own (SPEC.md §2).
 func checkEntryName(name string) error {
 	switch {
 	case name == "":
@@ -52,5 +61,34 @@ func checkEntryName(name string) error {
 	if path.Clean(name) != name {
 		return fmt.Errorf("entry %q is not a clean path", name)
 	}
+	switch name {
+	case MarkerEntry, ManifestEntry, ManifestSumEntry:
+		return nil
+	}
+	if _, _, ok := parsePartPath(name); !ok {
+		return fmt.Errorf("entry %q is not a bundle entry name (imbundle, data/DDDDD/PPPPPP.arrow, manifest.json, manifest.sha256)", name)
+	}
 	return nil
+}
+
+// parsePartPath splits data/DDDDD/PPPPPP.arrow into its two indexes.
+func parsePartPath(name string) (ds, part int, ok bool) {
+	const n = len("data/00000/000000.arrow")
+	if len(name) != n || !strings.HasPrefix(name, dataDir) || name[10] != '/' || !strings.HasSuffix(name, ".arrow") {
+		return 0, 0, false
+	}
+	ds, ok1 := digits(name[5:10])
+	part, ok2 := digits(name[11:17])
+	return ds, part, ok1 && ok2
+}
+
+func digits(s string) (int, bool) {
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
 }

@@ -2,8 +2,6 @@ package bundle
 
 import (
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -37,8 +35,10 @@ func ColumnsOf(s *arrow.Schema) []spec.Column {
 	return cols
 }
 
-// CheckColumns reports the first difference between a part's Arrow schema and
-// the manifest's columns.
+// CheckColumns reports the first difference between an Arrow schema (a
+// part's, or a target's as read back) and the manifest's columns: names,
+// types, nullability and digest exclusion. Native types may differ (a
+// target server of another version spells them differently).
 func CheckColumns(s *arrow.Schema, cols []spec.Column) error {
 	got := ColumnsOf(s)
 	if len(got) != len(cols) {
@@ -47,6 +47,10 @@ func CheckColumns(s *arrow.Schema, cols []spec.Column) error {
 	for i := range got {
 		if got[i].Name != cols[i].Name || got[i].Type != cols[i].Type || got[i].Nullable != cols[i].Nullable {
 			return fmt.Errorf("column %d is %s %s in the part, %s %s in the manifest", i, got[i].Name, got[i].Type, cols[i].Name, cols[i].Type)
+		}
+		// Digests are only comparable over the same columns (SPEC.md §6).
+		if got[i].Metadata[MetaDigest] != cols[i].Metadata[MetaDigest] {
+			return fmt.Errorf("column %s: %s is %q here, %q in the manifest", got[i].Name, MetaDigest, got[i].Metadata[MetaDigest], cols[i].Metadata[MetaDigest])
 		}
 	}
 	return nil
@@ -84,15 +88,4 @@ func KeyString(a arrow.Array, row int) string {
 	default:
 		return a.ValueStr(row)
 	}
-}
-
-func containsUserinfo(raw string) bool {
-	if raw == "" {
-		return false
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return strings.Contains(raw, "@")
-	}
-	return u.User != nil
 }

@@ -1,10 +1,9 @@
 package bundle
 
 import (
-	"archive/zip"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -37,7 +36,8 @@ type Writer struct {
 	path, tmp string
 	opts      Options
 	f         *os.File
-	zw        *zip.Writer
+	zw        *zipWriter
+	id        string
 
 	mu       sync.Mutex // guards zw, manifest, err
 	manifest spec.Manifest
@@ -59,7 +59,7 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bundle: %w", err)
 	}
-	w := &Writer{path: path, tmp: tmp, opts: opts, f: f, zw: zip.NewWriter(f)}
+	w := &Writer{path: path, tmp: tmp, opts: opts, f: f}
 	w.manifest = spec.Manifest{
 		Format:    spec.FormatName,
 		Version:   spec.FormatVersion,
@@ -68,6 +68,7 @@ func Create(path string, opts Options) (*Writer, error) {
 		Sources:   []spec.Source{},
 		Datasets:  []spec.Dataset{},
 	}
+	w.zw = newZipWriter(f, toDOSTime(w.manifest.CreatedAt))
 	if err := w.writeSmall(MarkerEntry, []byte(markerContent(spec.FormatVersion))); err != nil {
 		w.Abort()
 		return nil, err
@@ -78,11 +79,19 @@ func Create(path string, opts Options) (*Writer, error) {
 // AddSource records a source descriptor. Callers must have removed
 // credentials; AddSource refuses a URL with user info as a last guard.
 func (w *Writer) AddSource(s spec.Source) error {
-	if containsUserinfo(s.URL) {
-		return fmt.Errorf("source %s: URL still holds credentials; redact it before writing", s.ID)
+	if containsCredentials(s.URL) {
+		return fmt.Errorf("source %s: URL still holds credentials; redact it (exporter.Redact) before writing", s.ID)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if s.ID == "" {
+		return errors.New("source has an empty id")
+	}
+	for _, o := range w.manifest.Sources {
+		if o.ID == s.ID {
+			return fmt.Errorf("source id %q added twice", s.ID)
+		}
+	}
 	w.manifest.Sources = append(w.manifest.Sources, s)
 	return nil
 }
@@ -109,21 +118,44 @@ func (w *Writer) CreateDataset(ds spec.Dataset, schema *arrow.Schema) (*DatasetW
 	if w.done {
 		return nil, errors.New("bundle writer is closed")
 	}
+	if ds.Name == "" {
+		return nil, errors.New("dataset has an empty name")
+	}
 	for _, o := range w.manifest.Datasets {
 		if o.Name == ds.Name {
 			return nil, fmt.Errorf("dataset %q written twice", ds.Name)
 		}
 	}
-	ds.Columns = ColumnsOf(schema)
-	ds.Parts = []spec.Part{}
-	idx := len(w.manifest.Datasets)
-	w.manifest.Datasets = append(w.manifest.Datasets, ds)
-	w.open++
+	if !w.hasSourceLocked(ds.Source) {
+		return nil, fmt.Errorf("dataset %q names source %q, which was not added (call AddSource first)", ds.Name, ds.Source)
+	}
+	if len(w.manifest.Datasets) >= maxDatasets {
+		return nil, fmt.Errorf("dataset %q: a bundle holds at most %d datasets", ds.Name, maxDatasets)
+	}
+	if err := checkSchema(schema); err != nil {
+		return nil, fmt.Errorf("dataset %q: %w", ds.Name, err)
+	}
 	keys, err := keyColumns(schema, ds.PrimaryKey)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: %w", ds.Name, err)
 	}
+	ds.Columns = ColumnsOf(schema)
+	ds.Parts = []spec.Part{}
+	ds.Rows = 0
+	ds.Digest = spec.Digest{}
+	idx := len(w.manifest.Datasets)
+	w.manifest.Datasets = append(w.manifest.Datasets, ds)
+	w.open++
 	return &DatasetWriter{w: w, idx: idx, name: ds.Name, schema: schema, keys: keys}, nil
+}
+
+func (w *Writer) hasSourceLocked(id string) bool {
+	for _, s := range w.manifest.Sources {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Close finalises the bundle: manifest, checksum entry, central directory,
@@ -143,12 +175,17 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return fmt.Errorf("bundle closed with %d dataset(s) still open", w.open)
 	}
+	if err := checkUTF8("manifest", w.manifest); err != nil {
+		w.abortLocked()
+		return err
+	}
 	body, err := MarshalManifest(&w.manifest)
 	if err != nil {
 		w.abortLocked()
 		return err
 	}
 	sum := sha256.Sum256(body)
+	w.id = hex.EncodeToString(sum[:])
 	if err := w.writeSmallLocked(ManifestEntry, body); err != nil {
 		w.abortLocked()
 		return err
@@ -157,7 +194,7 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return err
 	}
-	if err := w.zw.Close(); err != nil {
+	if err := w.zw.close(); err != nil {
 		w.abortLocked()
 		return fmt.Errorf("finish bundle: %w", err)
 	}
@@ -176,8 +213,12 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// ID returns the bundle id (SHA-256 of the manifest bytes); valid after Close.
+// Manifest returns the manifest being built; complete after Close.
 func (w *Writer) Manifest() *spec.Manifest { return &w.manifest }
+
+// ID returns the bundle id (SHA-256 of the manifest bytes); valid after a
+// successful Close.
+func (w *Writer) ID() string { return w.id }
 
 // Abort removes the partial file. Safe to call after a failed Close.
 func (w *Writer) Abort() {
@@ -211,32 +252,7 @@ func (w *Writer) writeSmall(name string, body []byte) error {
 }
 
 func (w *Writer) writeSmallLocked(name string, body []byte) error {
-	hdr := &zip.FileHeader{
-		Name:               name,
-		Method:             zip.Store,
-		CRC32:              crc32.ChecksumIEEE(body),
-		CompressedSize64:   uint64(len(body)),
-		UncompressedSize64: uint64(len(body)),
-		Modified:           w.manifest.CreatedAt,
-	}
-	out, err := w.zw.CreateRaw(hdr)
-	if err != nil {
-		return fmt.Errorf("write entry %s: %w", name, err)
-	}
-	if _, err := out.Write(body); err != nil {
-		return fmt.Errorf("write entry %s: %w", name, err)
-	}
-	return nil
-}
-
-// MarshalManifest gives the canonical manifest bytes: indented JSON in the
-// field order of the Go types, ending in a newline.
-func MarshalManifest(m *spec.Manifest) ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode manifest: %w", err)
-	}
-	return append(b, '\n'), nil
+	return w.zw.add(name, uint64(len(body)), crc32.ChecksumIEEE(body), bytes.NewReader(body))
 }
 
 // DatasetWriter writes the record batches of one dataset, cutting parts at
@@ -288,16 +304,27 @@ func (d *DatasetWriter) Write(rec arrow.RecordBatch) error {
 	if !rec.Schema().Equal(d.schema) {
 		return d.w.fail(fmt.Errorf("dataset %q: record schema %s differs from dataset schema %s", d.name, rec.Schema(), d.schema))
 	}
+	if n := RecordBytes(rec); n > MaxBatchBytes {
+		return d.w.fail(fmt.Errorf("dataset %q: a record batch of %d bytes is over the %d a bundle allows (SPEC.md §4); emit smaller batches (about %d bytes)", d.name, n, MaxBatchBytes, DefaultBatchBytes))
+	}
 	if d.cur == nil {
 		if err := d.startPart(); err != nil {
 			return d.w.fail(err)
 		}
 	}
 	p := d.cur
-	if err := p.ipc.Write(rec); err != nil {
+	// Digest the rows while the batch is encoded and compressed: both only
+	// read rec, and on several cores this hides most of the digest's cost.
+	digested := make(chan struct{})
+	go func() {
+		p.digest.AddRecord(rec)
+		close(digested)
+	}()
+	err := p.ipc.Write(rec)
+	<-digested
+	if err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: write part: %w", d.name, err))
 	}
-	p.digest.AddRecord(rec)
 	if len(d.keys) > 0 {
 		if p.rows == 0 {
 			p.first = keyStrings(rec, d.keys, 0)
@@ -372,25 +399,19 @@ func (d *DatasetWriter) finishPart() error {
 	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
 		return d.w.fail(err)
 	}
-	name := partPath(d.idx, len(d.parts))
+	if len(d.parts) >= maxParts {
+		return d.w.fail(fmt.Errorf("dataset %q: a dataset holds at most %d parts; raise Options.PartBytes", d.name, maxParts))
+	}
+	name := PartPath(d.idx, len(d.parts))
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	if d.w.err != nil {
 		return d.w.err
 	}
-	hdr := &zip.FileHeader{
-		Name:               name,
-		Method:             zip.Store,
-		CRC32:              p.crc.Sum32(),
-		CompressedSize64:   uint64(p.n),
-		UncompressedSize64: uint64(p.n),
-		Modified:           d.w.manifest.CreatedAt,
+	if d.w.done {
+		return fmt.Errorf("dataset %q: the bundle writer was closed or aborted", d.name)
 	}
-	out, err := d.w.zw.CreateRaw(hdr)
-	if err == nil {
-		_, err = io.Copy(out, p.f)
-	}
-	if err != nil {
+	if err := d.w.zw.add(name, uint64(p.n), p.crc.Sum32(), p.f); err != nil {
 		d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
 		return d.w.err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/progress"
 )
 
@@ -19,9 +18,9 @@ func newInspectCmd() *cobra.Command {
 		Short: "Print a bundle's sources, datasets, sizes and relations",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := bundle.Open(args[0])
+			r, err := openBundle(args[0])
 			if err != nil {
-				return withCode(exitMismatch, err)
+				return err
 			}
 			defer r.Close()
 			m := r.Manifest()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -40,9 +41,9 @@ compare row counts and content digests, naming the first differing keys.`,
 			defer stop()
 			out := cmd.OutOrStdout()
 			start := time.Now()
-			r, err := bundle.Open(args[0])
+			r, err := openBundle(args[0])
 			if err != nil {
-				return withCode(exitMismatch, err)
+				return err
 			}
 			defer r.Close()
 			if against == "" {
@@ -62,7 +63,7 @@ compare row counts and content digests, naming the first differing keys.`,
 					json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "ok": err == nil, "error": errString(err), "seconds": el.Seconds()})
 				}
 				if err != nil {
-					return withCode(exitMismatch, fmt.Errorf("bundle is damaged (%d bad part(s)): %w\nre-copy the file from the source and verify again", bad, err))
+					return withCode(exitMismatch, offlineFailure(args[0], bad, err))
 				}
 				if !asJSON {
 					fmt.Fprintf(out, "OK: bundle %s is whole (%s in %.2fs, %.0f MB/s)\n", r.ID(), progress.HumanBytes(r.Size()), el.Seconds(), float64(r.Size())/1e6/el.Seconds())
@@ -79,7 +80,7 @@ compare row counts and content digests, naming the first differing keys.`,
 				return err
 			}
 			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
-				return withCode(exitMismatch, fmt.Errorf("bundle is damaged, not comparing: %w", err))
+				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
 			}
 			log := logger()
 			src, err := exporter.Open(ctx, against, exporter.Options{Params: p, Log: log})
@@ -148,6 +149,20 @@ compare row counts and content digests, naming the first differing keys.`,
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
 	return cmd
+}
+
+// offlineFailure explains a failed offline verification and what to do.
+func offlineFailure(path string, bad int, err error) error {
+	if !errors.Is(err, bundle.ErrCorrupt) {
+		// Every part is intact, but decoding them does not give the
+		// manifest's digests: the writer was wrong or the manifest edited.
+		return fmt.Errorf("bundle does not match its own manifest: %w\nthe parts are intact, so copying again will not help: export the bundle again", err)
+	}
+	what := "the bundle is damaged"
+	if bad > 0 {
+		what = fmt.Sprintf("the bundle is damaged (%d bad part(s))", bad)
+	}
+	return fmt.Errorf("%s: %w\ncopy the file again from where it was written (compare sizes), then run: imbundle verify %s", what, err, path)
 }
 
 // engineOf maps a URL scheme to the engine name sources record.

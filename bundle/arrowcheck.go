@@ -1,0 +1,345 @@
+package bundle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Arrow IPC metadata is FlatBuffers, which arrow-go reads without bounds
+// checks: a damaged vector length makes it allocate that many elements
+// (gigabytes: a fatal, unrecoverable out-of-memory) before anything fails.
+// partIndex walks the footer and every record batch's message header with
+// checked reads first, so arrow-go only ever decodes metadata whose
+// vectors fit in their buffers. The walk also yields each batch's row
+// count, which OpenPart checks against the manifest before any row is read.
+
+const (
+	maxFooterBytes  = 64 << 20 // a footer is a schema and 24 bytes per batch
+	maxMessageBytes = 64 << 20 // arrow-go's default metadata limit
+	maxNesting      = 64       // arrow-go's nesting limit for loading arrays
+	arrowMagic      = "ARROW1"
+)
+
+// batchBlock locates one record batch message in a part.
+type batchBlock struct {
+	offset int64
+	meta   int32
+	body   int64
+	rows   int64
+}
+
+// partIndex checks a part's Arrow file framing, footer and record batch
+// headers, and returns its batches.
+func partIndex(sec *io.SectionReader) ([]batchBlock, error) {
+	size := sec.Size()
+	if size < 8+10 {
+		return nil, fmt.Errorf("%d bytes is too short for an Arrow IPC file", size)
+	}
+	var head [8]byte
+	var tail [10]byte
+	if _, err := sec.ReadAt(head[:], 0); err != nil {
+		return nil, err
+	}
+	if _, err := sec.ReadAt(tail[:], size-10); err != nil {
+		return nil, err
+	}
+	if string(head[:6]) != arrowMagic || string(tail[4:]) != arrowMagic {
+		return nil, fmt.Errorf("not an Arrow IPC file (no ARROW1 magic at both ends)")
+	}
+	flen := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
+	if flen <= 0 || flen > maxFooterBytes || flen > size-18 {
+		return nil, fmt.Errorf("footer length %d is out of range for a %d-byte file", flen, size)
+	}
+	footerAt := size - 10 - flen
+	footer := make(fbuf, flen)
+	if _, err := sec.ReadAt(footer, footerAt); err != nil {
+		return nil, err
+	}
+	root, err := footer.root()
+	if err != nil {
+		return nil, fmt.Errorf("footer: %w", err)
+	}
+	schema, ok, err := root.table(1)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("footer schema: missing or %v", err)
+	}
+	if err := checkSchemaFB(schema); err != nil {
+		return nil, fmt.Errorf("footer schema: %w", err)
+	}
+	if _, n, _, err := root.vector(2, 24); err != nil || n != 0 {
+		return nil, fmt.Errorf("footer lists dictionaries (%d, %v); bundle parts have none", n, err)
+	}
+	if err := checkKeyValues(root, 4); err != nil {
+		return nil, fmt.Errorf("footer metadata: %w", err)
+	}
+	at, n, _, err := root.vector(3, 24)
+	if err != nil {
+		return nil, fmt.Errorf("footer record batch list: %w", err)
+	}
+	blocks := make([]batchBlock, n)
+	for i := range blocks {
+		p := at + 24*i
+		b := batchBlock{
+			offset: int64(binary.LittleEndian.Uint64(footer[p:])),
+			meta:   int32(binary.LittleEndian.Uint32(footer[p+8:])),
+			body:   int64(binary.LittleEndian.Uint64(footer[p+16:])),
+		}
+		if b.offset < 8 || b.meta < 8 || int64(b.meta) > maxMessageBytes || b.body < 0 ||
+			b.offset > footerAt || int64(b.meta) > footerAt-b.offset || b.body > footerAt-b.offset-int64(b.meta) ||
+			b.offset%8 != 0 || b.meta%8 != 0 || b.body%8 != 0 {
+			return nil, fmt.Errorf("record batch %d: block (offset %d, metadata %d, body %d bytes) does not fit the file before its footer at %d", i, b.offset, b.meta, b.body, footerAt)
+		}
+		if b.rows, err = batchRows(sec, b); err != nil {
+			return nil, fmt.Errorf("record batch %d: %w", i, err)
+		}
+		blocks[i] = b
+	}
+	return blocks, nil
+}
+
+// batchRows checks a record batch message's header and returns its length.
+func batchRows(sec *io.SectionReader, b batchBlock) (int64, error) {
+	buf := make(fbuf, b.meta)
+	if _, err := sec.ReadAt(buf, b.offset); err != nil {
+		return 0, err
+	}
+	if binary.LittleEndian.Uint32(buf) != 0xFFFFFFFF || int64(binary.LittleEndian.Uint32(buf[4:])) != int64(b.meta)-8 {
+		return 0, fmt.Errorf("message does not start with a continuation marker and its length")
+	}
+	msg, err := buf[8:].root()
+	if err != nil {
+		return 0, fmt.Errorf("message header: %w", err)
+	}
+	if err := checkKeyValues(msg, 4); err != nil {
+		return 0, fmt.Errorf("message metadata: %w", err)
+	}
+	if ht, _ := msg.scalar(1, 1); ht != 3 {
+		return 0, fmt.Errorf("message is of type %d, not a record batch", ht)
+	}
+	if bl, _ := msg.scalar(3, 8); int64(bl) != b.body {
+		return 0, fmt.Errorf("message body length %d differs from the footer's %d", int64(bl), b.body)
+	}
+	rb, ok, err := msg.table(2)
+	if err != nil || !ok {
+		return 0, fmt.Errorf("record batch header: missing or %v", err)
+	}
+	rows, _ := rb.scalar(0, 8)
+	for _, v := range []struct {
+		field, size int
+	}{{1, 16}, {2, 16}, {4, 8}} {
+		if _, _, _, err := rb.vector(v.field, v.size); err != nil {
+			return 0, fmt.Errorf("record batch header: %w", err)
+		}
+	}
+	if c, ok, err := rb.table(3); err != nil {
+		return 0, fmt.Errorf("record batch compression: %w", err)
+	} else if ok {
+		if codec, _ := c.scalar(0, 1); codec != 1 {
+			return 0, fmt.Errorf("record batch body is compressed with codec %d; bundle parts use ZSTD (1)", codec)
+		}
+	}
+	if int64(rows) < 0 {
+		return 0, fmt.Errorf("negative length %d", int64(rows))
+	}
+	return int64(rows), nil
+}
+
+func checkSchemaFB(s fbTable) error {
+	at, n, ok, err := s.vector(1, 4)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := checkFields(s.b, at, n, 0); err != nil {
+			return err
+		}
+	}
+	if _, _, _, err := s.vector(3, 8); err != nil {
+		return err
+	}
+	return checkKeyValues(s, 2)
+}
+
+// checkFields walks a vector of Field tables at at (n offsets).
+func checkFields(b fbuf, at, n, depth int) error {
+	if depth > maxNesting {
+		return fmt.Errorf("fields nested deeper than %d", maxNesting)
+	}
+	for i := 0; i < n; i++ {
+		f, err := b.tableAt(at + 4*i)
+		if err != nil {
+			return fmt.Errorf("field %d: %w", i, err)
+		}
+		if _, err := f.str(0); err != nil {
+			return fmt.Errorf("field %d name: %w", i, err)
+		}
+		if _, ok, err := f.table(4); err != nil || ok {
+			return fmt.Errorf("field %d is dictionary-encoded (%v); bundle parts have no dictionaries", i, err)
+		}
+		typ, ok, err := f.table(3)
+		if err != nil {
+			return fmt.Errorf("field %d type: %w", i, err)
+		}
+		if ok {
+			tt, _ := f.scalar(2, 1)
+			switch tt {
+			case 10: // Timestamp: timezone string
+				_, err = typ.str(1)
+			case 14: // Union: type ids
+				_, _, _, err = typ.vector(1, 4)
+			}
+			if err != nil {
+				return fmt.Errorf("field %d type: %w", i, err)
+			}
+		}
+		cat, cn, ok, err := f.vector(5, 4)
+		if err != nil {
+			return fmt.Errorf("field %d children: %w", i, err)
+		}
+		if ok {
+			if err := checkFields(b, cat, cn, depth+1); err != nil {
+				return fmt.Errorf("field %d: %w", i, err)
+			}
+		}
+		if err := checkKeyValues(f, 6); err != nil {
+			return fmt.Errorf("field %d metadata: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func checkKeyValues(t fbTable, field int) error {
+	at, n, ok, err := t.vector(field, 4)
+	if err != nil || !ok {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		kv, err := t.b.tableAt(at + 4*i)
+		if err != nil {
+			return err
+		}
+		if _, err := kv.str(0); err != nil {
+			return err
+		}
+		if _, err := kv.str(1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fbuf is a FlatBuffer read with bounds checks on every access.
+type fbuf []byte
+
+// fbTable is a table at pos whose vtable is at vt (vtLen bytes).
+type fbTable struct {
+	b         fbuf
+	pos, vt   int
+	vtLen     int
+	tableSize int
+}
+
+var errBounds = errors.New("offset out of bounds")
+
+func (b fbuf) u32(p int) (uint32, error) {
+	if p < 0 || p > len(b)-4 {
+		return 0, errBounds
+	}
+	return binary.LittleEndian.Uint32(b[p:]), nil
+}
+
+func (b fbuf) root() (fbTable, error) { return b.tableAt(0) }
+
+// tableAt follows the offset stored at p to a table and checks its vtable.
+func (b fbuf) tableAt(p int) (fbTable, error) {
+	off, err := b.u32(p)
+	if err != nil {
+		return fbTable{}, err
+	}
+	pos := p + int(off)
+	so, err := b.u32(pos)
+	if err != nil {
+		return fbTable{}, err
+	}
+	vt := pos - int(int32(so))
+	if vt < 0 || vt > len(b)-4 {
+		return fbTable{}, errBounds
+	}
+	vtLen := int(binary.LittleEndian.Uint16(b[vt:]))
+	tsize := int(binary.LittleEndian.Uint16(b[vt+2:]))
+	if vtLen < 4 || vtLen%2 != 0 || vt+vtLen > len(b) || tsize < 4 || pos+tsize > len(b) {
+		return fbTable{}, errBounds
+	}
+	return fbTable{b: b, pos: pos, vt: vt, vtLen: vtLen, tableSize: tsize}, nil
+}
+
+// field returns the absolute position of field i, if present.
+func (t fbTable) field(i int) (int, bool, error) {
+	e := 4 + 2*i
+	if e+2 > t.vtLen {
+		return 0, false, nil
+	}
+	o := int(binary.LittleEndian.Uint16(t.b[t.vt+e:]))
+	if o == 0 {
+		return 0, false, nil
+	}
+	if o >= t.tableSize {
+		return 0, false, errBounds
+	}
+	return t.pos + o, true, nil
+}
+
+// scalar reads a little-endian scalar field of size bytes (0 if absent).
+func (t fbTable) scalar(i, size int) (uint64, error) {
+	p, ok, err := t.field(i)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if p+size > len(t.b) {
+		return 0, errBounds
+	}
+	var v [8]byte
+	copy(v[:], t.b[p:p+size])
+	return binary.LittleEndian.Uint64(v[:]), nil
+}
+
+func (t fbTable) table(i int) (fbTable, bool, error) {
+	p, ok, err := t.field(i)
+	if err != nil || !ok {
+		return fbTable{}, false, err
+	}
+	sub, err := t.b.tableAt(p)
+	return sub, err == nil, err
+}
+
+// vector returns where the elements of vector field i start and how many
+// there are, having checked that n elements of elem bytes fit the buffer.
+func (t fbTable) vector(i, elem int) (at, n int, ok bool, err error) {
+	p, ok, err := t.field(i)
+	if err != nil || !ok {
+		return 0, 0, false, err
+	}
+	off, err := t.b.u32(p)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	v := p + int(off)
+	ln, err := t.b.u32(v)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if int64(ln)*int64(elem) > int64(len(t.b)-v-4) {
+		return 0, 0, false, fmt.Errorf("vector of %d elements does not fit in %d bytes", ln, len(t.b)-v-4)
+	}
+	return v + 4, int(ln), true, nil
+}
+
+func (t fbTable) str(i int) (string, error) {
+	at, n, ok, err := t.vector(i, 1)
+	if err != nil || !ok {
+		return "", err
+	}
+	return string(t.b[at : at+n]), nil
+}

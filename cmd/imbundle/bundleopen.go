@@ -1,0 +1,31 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/imbundle/imbundle/bundle"
+)
+
+// openBundle opens a bundle for the read-only commands, turning the error
+// into one that says what to do next and carries the right exit code: a
+// damaged file is a verification failure (3), a missing file or a format
+// this release cannot read is an ordinary error (1).
+func openBundle(path string) (*bundle.Reader, error) {
+	r, err := bundle.Open(path)
+	if err == nil {
+		return r, nil
+	}
+	var ve *bundle.VersionError
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &ve):
+		return nil, withCode(exitError, err) // its message names the release to use
+	case errors.Is(err, bundle.ErrCorrupt):
+		return nil, withCode(exitMismatch, fmt.Errorf("%w\nthe file is damaged or incomplete: copy it again from where it was written (compare sizes), then run: imbundle verify %s", err, path))
+	case errors.As(err, &pe):
+		return nil, withCode(exitError, fmt.Errorf("%w\ncheck the path and that this user may read the file", err))
+	}
+	return nil, withCode(exitError, err)
+}
