@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"math"
 	"math/bits"
 
@@ -25,6 +26,8 @@ type Digest struct {
 	sum  [4]uint64 // big-endian limbs: sum[0] is the most significant
 	rows int64
 	buf  []byte
+	h    hash.Hash // reused: sha256.Sum256 allocates per call
+	out  [32]byte
 }
 
 // AddRecord adds every row of rec.
@@ -45,7 +48,13 @@ func (d *Digest) rowHash(rec arrow.RecordBatch, cols []int, i int) [32]byte {
 	for _, c := range cols {
 		d.buf = AppendCanonical(d.buf, rec.Column(c), i)
 	}
-	return sha256.Sum256(d.buf)
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	d.h.Reset()
+	d.h.Write(d.buf)
+	d.h.Sum(d.out[:0])
+	return d.out
 }
 
 func (d *Digest) addHash(h [32]byte) {
@@ -104,40 +113,38 @@ func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 	if ext, ok := arr.(array.ExtensionArray); ok {
 		return AppendCanonical(b, ext.Storage(), i)
 	}
-	b = append(b, 1)
-	var scratch [32]byte
-	var v []byte
+	// Fixed-width values are appended in place (tag, length, bytes): no
+	// scratch buffer, which would escape to the heap once per value.
 	switch a := arr.(type) {
 	case *array.Int8:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Int16:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Int32:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Int64:
-		v = be64(scratch[:0], a.Value(i))
+		return appendInt(b, a.Value(i))
 	case *array.Uint8:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(a.Value(i)))
+		return appendUint(b, uint64(a.Value(i)))
 	case *array.Uint16:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(a.Value(i)))
+		return appendUint(b, uint64(a.Value(i)))
 	case *array.Uint32:
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(a.Value(i)))
+		return appendUint(b, uint64(a.Value(i)))
 	case *array.Uint64:
-		v = binary.BigEndian.AppendUint64(scratch[:0], a.Value(i))
+		return appendUint(b, a.Value(i))
 	case *array.Float32:
-		v = binary.BigEndian.AppendUint32(scratch[:0], math.Float32bits(a.Value(i)))
+		return binary.BigEndian.AppendUint32(append(b, 1, 4), math.Float32bits(a.Value(i)))
 	case *array.Float64:
-		v = binary.BigEndian.AppendUint64(scratch[:0], math.Float64bits(a.Value(i)))
+		return appendUint(b, math.Float64bits(a.Value(i)))
 	case *array.Boolean:
 		if a.Value(i) {
-			v = append(scratch[:0], 1)
-		} else {
-			v = append(scratch[:0], 0)
+			return append(b, 1, 1, 1)
 		}
+		return append(b, 1, 1, 0)
 	case *array.String:
-		return appendBytes(b, []byte(a.Value(i)))
+		return appendString(b, a.Value(i))
 	case *array.LargeString:
-		return appendBytes(b, []byte(a.Value(i)))
+		return appendString(b, a.Value(i))
 	case *array.Binary:
 		return appendBytes(b, a.Value(i))
 	case *array.LargeBinary:
@@ -146,26 +153,31 @@ func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 		return appendBytes(b, a.Value(i))
 	case *array.Decimal128:
 		x := a.Value(i)
-		v = binary.BigEndian.AppendUint64(scratch[:0], uint64(x.HighBits()))
-		v = binary.BigEndian.AppendUint64(v, x.LowBits())
+		b = binary.BigEndian.AppendUint64(append(b, 1, 16), uint64(x.HighBits()))
+		return binary.BigEndian.AppendUint64(b, x.LowBits())
 	case *array.Decimal256:
 		x := a.Value(i).Array() // little-endian limbs
-		v = scratch[:0]
+		b = append(b, 1, 32)
 		for k := 3; k >= 0; k-- {
-			v = binary.BigEndian.AppendUint64(v, x[k])
+			b = binary.BigEndian.AppendUint64(b, x[k])
 		}
+		return b
 	case *array.Date32:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Date64:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Timestamp:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Time32:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Time64:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
 	case *array.Duration:
-		v = be64(scratch[:0], int64(a.Value(i)))
+		return appendInt(b, int64(a.Value(i)))
+	}
+	// Nested values: their length is known only once encoded.
+	var v []byte
+	switch a := arr.(type) {
 	case *array.Map: // a count, then key and item of each entry
 		start, end := a.ValueOffsets(i)
 		v = binary.AppendUvarint(nil, uint64(end-start))
@@ -183,6 +195,7 @@ func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 		start, end := a.ValueOffsets(i)
 		v = appendElements(nil, a.ListValues(), start, end)
 	case *array.Struct:
+		v = []byte{}
 		for k := 0; k < a.NumField(); k++ {
 			v = AppendCanonical(v, a.Field(k), i)
 		}
@@ -192,7 +205,13 @@ func AppendCanonical(b []byte, arr arrow.Array, i int) []byte {
 	return appendBytes(b, v)
 }
 
-func be64(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+// appendInt and appendUint append a non-NULL 8-byte integer: 01 08 and
+// the value big-endian.
+func appendInt(b []byte, v int64) []byte { return appendUint(b, uint64(v)) }
+
+func appendUint(b []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, 1, 8), v)
+}
 
 func appendElements(v []byte, values arrow.Array, start, end int64) []byte {
 	v = binary.AppendUvarint(v, uint64(end-start))
@@ -202,7 +221,14 @@ func appendElements(v []byte, values arrow.Array, start, end int64) []byte {
 	return v
 }
 
+// appendString and appendBytes append a non-NULL variable-length value:
+// 01, its length as a uvarint, its bytes.
+func appendString(b []byte, v string) []byte {
+	b = binary.AppendUvarint(append(b, 1), uint64(len(v)))
+	return append(b, v...)
+}
+
 func appendBytes(b, v []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(v)))
+	b = binary.AppendUvarint(append(b, 1), uint64(len(v)))
 	return append(b, v...)
 }

@@ -37,7 +37,7 @@ func FuzzPart(f *testing.F) {
 	readBudget = 64 << 20
 	base := entriesOf(f, writeTestBundle(f, 40, 1<<20))
 	f.Add(base[1].data)
-	all := entriesOf(f, writeAllTypesBundle(f, 10))
+	all := entriesOf(f, writeAllTypesBundle(f, 5))
 	f.Add(all[1].data)
 	f.Fuzz(func(t *testing.T, part []byte) {
 		sum := sha256.Sum256(part)
@@ -90,20 +90,26 @@ func exerciseReader(t *testing.T, r *Reader) {
 	}
 }
 
-// fuzzSeeds are small real bundles and damaged copies of them.
+// fuzzSeeds are small real bundles and damaged copies of them. The files
+// in testdata/fuzz/FuzzOpen were written from these (plus a few inputs the
+// fuzzer found interesting) and are kept small.
 func fuzzSeeds(t testing.TB) [][]byte {
-	var seeds [][]byte
-	for _, path := range []string{writeTestBundle(t, 40, 1<<10), writeAllTypesBundle(t, 12)} {
+	read := func(path string) []byte {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seeds = append(seeds, b, b[:len(b)/2], b[:len(b)-1])
-		for _, at := range []int{len(b) / 3, len(b) / 2, len(b) - 30} {
-			c := append([]byte(nil), b...)
-			c[at] ^= 0x01
-			seeds = append(seeds, c)
-		}
+		return b
 	}
-	return seeds
+	b := read(writeTestBundle(t, 40, 1<<10))
+	seeds := [][]byte{b, b[:len(b)/2], b[:len(b)-1]}
+	for _, at := range []int{len(b) / 3, len(b) / 2, len(b) - 30} {
+		c := append([]byte(nil), b...)
+		c[at] ^= 0x01
+		seeds = append(seeds, c)
+	}
+	all := read(writeAllTypesBundle(t, 5))
+	c := append([]byte(nil), all...)
+	c[len(c)/2] ^= 0x01
+	return append(seeds, all, c)
 }

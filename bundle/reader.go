@@ -16,6 +16,8 @@ import (
 // Reader gives random access to a bundle. Open checks the container's
 // structure and the manifest before returning (SPEC.md §5, structural
 // level); part contents are checked by VerifyPart (SHA-256) and when read.
+// A Reader is safe for concurrent use (parts are verified and read in
+// parallel); a PartReader is not.
 type Reader struct {
 	ra       io.ReaderAt
 	size     int64
