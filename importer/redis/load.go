@@ -186,7 +186,8 @@ type loader struct {
 	part  int
 	fresh bool // --mode fail checked that no key exists: nothing to delete first
 	cur   *batch
-	conn  int // queue the current batch goes to
+	lists *listBases // append-mode list starts of the current batch
+	conn  int        // queue the current batch goes to
 	open  *run
 }
 

@@ -123,51 +123,72 @@ func (l *loader) streamLastID(r *run, lastID string, empty bool) {
 // listBase is the append-mode list start: the list's length before this
 // import is kept in the import marker the first time the key is seen, and
 // every (re)play cuts the list back to that length plus the index its rows
-// start at, so a replayed part appends nothing twice.
+// start at, so a replayed part appends nothing twice. The list starts of a
+// batch share one operation at the first of them: two round trips per
+// batch, not per list.
 func (l *loader) listBase(r *run, index int64) {
-	key := r.key
-	marker := l.marker
-	field := "list:" + string(key)
-	l.op(func(ctx context.Context, c *resp.Conn) error {
-		var b resp.Buf
-		b.Cmd("HGET", marker, field)
-		b.CmdKey("LLEN", key)
-		var base, llen int64 = -1, 0
-		err := c.Round(ctx, &b, func(i int, v resp.Value) error {
-			if err := v.Err(); err != nil {
-				return fmt.Errorf("list %s: %w", showKey(key), err)
-			}
-			if i == 0 && v.Kind == resp.KindBulk {
-				n, err := strconv.ParseInt(string(v.Str), 10, 64)
-				if err != nil {
-					return fmt.Errorf("import marker %s field %q: %q is not a length", marker, field, v.Str)
-				}
-				base = n
-			}
-			if i == 1 {
-				llen = v.Int
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+	op := l.lists
+	if op == nil || op.batch != l.batch() {
+		op = &listBases{batch: l.batch(), marker: l.marker}
+		l.lists = op
+		l.op(op.run)
+	}
+	op.keys = append(op.keys, r.key)
+	op.index = append(op.index, index)
+}
+
+type listBases struct {
+	batch  *batch
+	marker string
+	keys   [][]byte
+	index  []int64
+}
+
+func (o *listBases) run(ctx context.Context, c *resp.Conn) error {
+	var b resp.Buf
+	for _, k := range o.keys {
+		b.Begin("HGET")
+		b.ArgString(o.marker)
+		b.Arg(append([]byte("list:"), k...))
+		b.End()
+		b.CmdKey("LLEN", k)
+	}
+	base := make([]int64, len(o.keys))
+	stored := make([]bool, len(o.keys))
+	err := c.Round(ctx, &b, func(i int, v resp.Value) error {
+		k := i / 2
+		if err := v.Err(); err != nil {
+			return fmt.Errorf("list %s: %w", showKey(o.keys[k]), err)
 		}
-		if base < 0 {
-			base = llen
-			if _, err := c.Do(ctx, "HSET", marker, field, strconv.FormatInt(base, 10)); err != nil {
-				return err
+		switch {
+		case i%2 == 0 && v.Kind == resp.KindBulk:
+			n, err := strconv.ParseInt(string(v.Str), 10, 64)
+			if err != nil {
+				return fmt.Errorf("import marker %s: list %s: %q is not a length", o.marker, showKey(o.keys[k]), v.Str)
 			}
+			base[k], stored[k] = n, true
+		case i%2 == 1 && !stored[k]:
+			base[k] = v.Int
 		}
-		keep := base + index
-		var v resp.Value
-		if keep == 0 {
-			v, err = c.Do(ctx, "DEL", string(key))
-		} else {
-			v, err = c.Do(ctx, "LTRIM", string(key), "0", strconv.FormatInt(keep-1, 10))
-		}
-		if err == nil {
-			err = v.Err()
-		}
-		return err
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	b.Reset()
+	for k, key := range o.keys {
+		if !stored[k] {
+			b.Begin("HSET")
+			b.ArgString(o.marker)
+			b.Arg(append([]byte("list:"), key...))
+			b.ArgInt(base[k])
+			b.End()
+		}
+		if keep := base[k] + o.index[k]; keep == 0 {
+			b.CmdKey("DEL", key)
+		} else {
+			b.CmdKey("LTRIM", key, "0", strconv.FormatInt(keep-1, 10))
+		}
+	}
+	return c.Round(ctx, &b, func(_ int, v resp.Value) error { return v.Err() })
 }

@@ -30,6 +30,9 @@ type Builder struct {
 
 	bytes int64
 	rows  int
+	// Data bytes of the binary columns in the current batch, to reserve
+	// the next batch's buffers at once instead of growing them by doubling.
+	keyBytes, fieldBytes, valueBytes int
 }
 
 // NewBuilder returns a builder cutting batches at target bytes.
@@ -65,8 +68,14 @@ func (b *Builder) Flush() arrow.RecordBatch {
 	if b.rows == 0 {
 		return nil
 	}
-	b.bytes, b.rows = 0, 0
-	return b.rb.NewRecordBatch()
+	rows, kb, fb, vb := b.rows, b.keyBytes, b.fieldBytes, b.valueBytes
+	b.bytes, b.rows, b.keyBytes, b.fieldBytes, b.valueBytes = 0, 0, 0, 0, 0
+	rec := b.rb.NewRecordBatch()
+	b.rb.Reserve(rows)
+	b.key.ReserveData(kb)
+	b.field.ReserveData(fb)
+	b.value.ReserveData(vb)
+	return rec
 }
 
 // Release frees the builder's memory.
@@ -83,6 +92,7 @@ func (b *Builder) common(key []byte, t Type, exp, seq int64) {
 	b.seq.Append(seq)
 	b.rows++
 	b.bytes += int64(len(key)) + rowOverhead
+	b.keyBytes += len(key)
 }
 
 // StringKey appends the only row of a string key.
@@ -95,6 +105,7 @@ func (b *Builder) StringKey(key, value []byte, exp int64) {
 	b.streamID.AppendNull()
 	b.elements.Append(0)
 	b.bytes += int64(len(value))
+	b.valueBytes += len(value)
 }
 
 // KeyRow appends the row closing a non-string key: elements is the number
@@ -124,6 +135,8 @@ func (b *Builder) HashField(key, field, value []byte, exp, seq int64) {
 	b.streamID.AppendNull()
 	b.elements.AppendNull()
 	b.bytes += int64(len(field) + len(value))
+	b.fieldBytes += len(field)
+	b.valueBytes += len(value)
 }
 
 // SetMember appends a set member.
@@ -136,6 +149,7 @@ func (b *Builder) SetMember(key, member []byte, exp, seq int64) {
 	b.streamID.AppendNull()
 	b.elements.AppendNull()
 	b.bytes += int64(len(member))
+	b.fieldBytes += len(member)
 }
 
 // ZMember appends a sorted-set member and its score.
@@ -148,6 +162,7 @@ func (b *Builder) ZMember(key, member []byte, score float64, exp, seq int64) {
 	b.streamID.AppendNull()
 	b.elements.AppendNull()
 	b.bytes += int64(len(member))
+	b.fieldBytes += len(member)
 }
 
 // ListElem appends the list element at position idx.
@@ -160,6 +175,7 @@ func (b *Builder) ListElem(key, value []byte, idx, exp, seq int64) {
 	b.streamID.AppendNull()
 	b.elements.AppendNull()
 	b.bytes += int64(len(value))
+	b.valueBytes += len(value)
 }
 
 // StreamPair appends field/value pair number pos of stream entry id.
@@ -172,4 +188,6 @@ func (b *Builder) StreamPair(key []byte, id string, pos int64, field, value []by
 	b.streamID.Append(id)
 	b.elements.AppendNull()
 	b.bytes += int64(len(id) + len(field) + len(value))
+	b.fieldBytes += len(field)
+	b.valueBytes += len(value)
 }
