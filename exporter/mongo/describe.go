@@ -24,7 +24,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 			URL:           s.redacted,
 			ServerVersion: serverVersion(ctx, s.client),
 			Database:      s.database,
-			Snapshot:      map[string]string{"consistent": "false", "read": "one cursor per collection, sorted by _id"},
+			Snapshot:      map[string]string{"consistent": "false", "read": "one cursor per collection, " + readOrder(s.opts.Param("sort"))},
 			ExportedAt:    time.Now().UTC(),
 		},
 		Notes: []string{"MongoDB: documents written during the export may or may not be in the bundle (no snapshot across collections); quiesce writers for a point-in-time copy"},
@@ -159,4 +159,11 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 		},
 		Schema: mongotype.Schema(),
 	}, nil
+}
+
+func readOrder(sort string) string {
+	if sort == "_id" {
+		return "sorted by _id"
+	}
+	return "natural order"
 }

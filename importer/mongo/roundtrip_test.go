@@ -86,7 +86,7 @@ func TestEdgeRoundTrip(t *testing.T) {
 	}
 }
 
-// TestVerifyNamesDifferences changes, deletes and adds documents on the
+// TestVerifyNamesDifferences changes, deletes and adds a document on the
 // target after an import and expects verify to name exactly those _ids.
 func TestVerifyNamesDifferences(t *testing.T) {
 	ctx := context.Background()
@@ -106,6 +106,9 @@ func TestVerifyNamesDifferences(t *testing.T) {
 	if _, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: int64(2)}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "extra"}}); err != nil {
+		t.Fatal(err)
+	}
 	res := verifyAgainst(t, path, dstURL, verify.AgainstOptions{MaxDiffs: 10})
 	if len(res) != 1 || res[0].Match {
 		t.Fatalf("verify %+v, want one mismatching dataset", res)
@@ -115,15 +118,15 @@ func TestVerifyNamesDifferences(t *testing.T) {
 		named = append(named, strings.Join(d.BundleKey, ",")+"|"+strings.Join(d.TargetKey, ","))
 	}
 	got := strings.Join(named, " ")
-	for _, want := range []string{`"dates"|"dates"`, `{"$numberLong":"2"}|`} {
+	for _, want := range []string{`"dates"|"dates"`, `{"$numberLong":"2"}|`, `|"extra"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("differences %q do not name %s", got, want)
 		}
 	}
-	if len(res[0].Differences) != 2 {
-		t.Errorf("want exactly 2 differences, got %q", got)
+	if len(res[0].Differences) != 3 {
+		t.Errorf("want exactly 3 differences, got %q", got)
 	}
-	if res[0].TargetRows != res[0].BundleRows-1 {
+	if res[0].TargetRows != res[0].BundleRows {
 		t.Errorf("target rows %d, bundle %d", res[0].TargetRows, res[0].BundleRows)
 	}
 }

@@ -1,0 +1,154 @@
+package mongo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/spec"
+	"github.com/imbundle/imbundle/verify"
+)
+
+// diffBatch is the number of _ids looked up per query.
+const diffBatch = 1000
+
+// maxDiffIDs bounds the bundle _id set kept to name documents only the
+// target holds (8 bytes each: 400 MiB at the bound).
+const maxDiffIDs = 50_000_000
+
+// Diff names the documents that differ between the bundle and the target
+// by looking each bundle document up by _id (in batches), then scanning
+// the target's _ids for documents the bundle lacks. It needs no common
+// order, so Read can use the server's natural order.
+func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]verify.Difference, error) {
+	db := s.database
+	if db == "" {
+		db = ds.Namespace
+	}
+	coll := s.client.Database(db).Collection(ds.Object)
+	var (
+		diffs   []verify.Difference
+		ids     []uint64 // 8-byte hashes of the bundle's _ids, for the second pass
+		idsFull bool
+		row     int64
+	)
+	type pending struct {
+		id   bson.RawValue
+		json string
+		sum  [32]byte
+		row  int64
+	}
+	var batch []pending
+	lookup := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		in := make(bson.A, len(batch))
+		for i, p := range batch {
+			in[i] = p.id
+		}
+		cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}}, options.Find().SetBatchSize(diffBatch+1))
+		if err != nil {
+			return err
+		}
+		have := map[string][32]byte{}
+		for cur.Next(ctx) {
+			have[string(mongotype.EncodeID(cur.Current.Lookup("_id")))] = sha256.Sum256(cur.Current)
+		}
+		err = cur.Err()
+		cur.Close(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range batch {
+			sum, ok := have[string(mongotype.EncodeID(p.id))]
+			switch {
+			case !ok:
+				diffs = append(diffs, verify.Difference{Row: p.row, BundleKey: []string{p.json}})
+			case sum != p.sum:
+				diffs = append(diffs, verify.Difference{Row: p.row, BundleKey: []string{p.json}, TargetKey: []string{p.json}})
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	errEnough := fmt.Errorf("enough differences")
+	err := bundleRows(func(rec arrow.RecordBatch) error {
+		rows, err := mongotype.RowsOf(rec)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < rows.Len(); i, row = i+1, row+1 {
+			id, ok := rows.ID(i)
+			if !ok {
+				continue // no _id to look it up by; the digest still counts it
+			}
+			id = bson.RawValue{Type: id.Type, Value: slices.Clone(id.Value)}
+			batch = append(batch, pending{id: id, json: rows.IDJSON(i), sum: sha256.Sum256(rows.Doc(i)), row: row})
+			if !idsFull {
+				if len(ids) >= maxDiffIDs {
+					idsFull, ids = true, nil
+				} else {
+					ids = append(ids, idHash(mongotype.EncodeID(id)))
+				}
+			}
+			if len(batch) == diffBatch {
+				if err := lookup(); err != nil {
+					return err
+				}
+				if len(diffs) >= limit {
+					return errEnough
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = lookup()
+	}
+	if err != nil && err != errEnough {
+		return diffs, err
+	}
+	if len(diffs) >= limit || idsFull {
+		return truncate(diffs, limit), nil
+	}
+
+	// Documents only the target holds.
+	slices.Sort(ids)
+	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(diffBatch))
+	if err != nil {
+		return diffs, err
+	}
+	defer cur.Close(ctx)
+	var trow int64
+	for cur.Next(ctx) && len(diffs) < limit {
+		id, err := cur.Current.LookupErr("_id")
+		if err == nil {
+			if _, found := slices.BinarySearch(ids, idHash(mongotype.EncodeID(id))); !found {
+				js, _ := mongotype.IDJSON(id)
+				diffs = append(diffs, verify.Difference{Row: trow, TargetKey: []string{js}})
+			}
+		}
+		trow++
+	}
+	return truncate(diffs, limit), cur.Err()
+}
+
+func idHash(b []byte) uint64 {
+	h := sha256.Sum256(b)
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func truncate(d []verify.Difference, n int) []verify.Difference {
+	if len(d) > n {
+		return d[:n]
+	}
+	return d
+}
