@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -68,6 +69,9 @@ func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
 }
 
 func newReader(ra io.ReaderAt, size int64) (*Reader, error) {
+	if err := sniffVersion(ra, size); err != nil {
+		return nil, err
+	}
 	entries, err := readZipDir(ra, size)
 	if err != nil {
 		return nil, err
@@ -131,6 +135,37 @@ func newReader(ra io.ReaderAt, size int64) (*Reader, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// sniffVersion reads the marker from where every major version keeps it
+// (SPEC.md §1: a stored first entry named imbundle, no extra field, its
+// body at offset 38) and refuses another major version before anything
+// else is checked, since a later major may change everything else. A file
+// without a readable marker there is left to the full checks to describe.
+func sniffVersion(ra io.ReaderAt, size int64) error {
+	var hdr [localLen + len(MarkerEntry)]byte
+	if size < int64(len(hdr)) {
+		return nil
+	}
+	if _, err := ra.ReadAt(hdr[:], 0); err != nil {
+		return nil
+	}
+	n := binary.LittleEndian.Uint32(hdr[22:])
+	if binary.LittleEndian.Uint32(hdr[0:]) != sigLocal || binary.LittleEndian.Uint16(hdr[8:]) != 0 ||
+		binary.LittleEndian.Uint16(hdr[26:]) != uint16(len(MarkerEntry)) || binary.LittleEndian.Uint16(hdr[28:]) != 0 ||
+		string(hdr[localLen:]) != MarkerEntry || n > 64 || int64(len(hdr))+int64(n) > size {
+		return nil
+	}
+	body := make([]byte, n)
+	if _, err := ra.ReadAt(body, int64(len(hdr))); err != nil || crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(hdr[14:]) {
+		return nil
+	}
+	v, ok := strings.CutPrefix(string(body), "imbundle/")
+	v, ok2 := strings.CutSuffix(v, "\n")
+	if maj, _, ok3 := splitVersion(v); ok && ok2 && ok3 && maj != spec.FormatMajor {
+		return &VersionError{Where: MarkerEntry, Found: v}
+	}
+	return nil
 }
 
 // readSmall reads a whole entry of at most limit bytes and checks its CRC-32.

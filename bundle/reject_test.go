@@ -365,3 +365,17 @@ func TestOpenPartRejectsSchemaLies(t *testing.T) {
 		}
 	}
 }
+
+// A later major version may change anything but the marker's place: the
+// version error must come first, whatever else the file holds.
+func TestVersionErrorComesFirst(t *testing.T) {
+	base := entriesOf(t, writeTestBundle(t, 100, 16<<10))
+	e := append([]rawEntry{{MarkerEntry, []byte("imbundle/3.1\n")}, {"signature.ed25519", []byte("sig")}}, base[1:]...)
+	file := encodeContainer(t, e)
+	file = append(file, "trailing bytes a 3.x reader might allow"...)
+	_, err := openBytes(file)
+	var ve *VersionError
+	if !errors.As(err, &ve) || ve.Found != "3.1" || !strings.Contains(err.Error(), "use an imbundle release that reads format 3.x") {
+		t.Fatalf("Open: %v", err)
+	}
+}
