@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -197,7 +198,19 @@ func Verify(t testing.TB, path, target string, dbMap map[string]string, params m
 // target (and there is at least one).
 func RequireMatch(t testing.TB, path, target string, dbMap map[string]string) {
 	t.Helper()
-	res := Verify(t, path, target, dbMap, nil)
+	RequireMatchTTL(t, path, target, dbMap, 0)
+}
+
+// RequireMatchTTL is RequireMatch with a TTL tolerance (0 = the default):
+// miniredis TTLs do not tick, so expiry times read back from it drift by
+// the time since they were written.
+func RequireMatchTTL(t testing.TB, path, target string, dbMap map[string]string, tol time.Duration) {
+	t.Helper()
+	var params map[string]string
+	if tol > 0 {
+		params = map[string]string{"ttl-tolerance": tol.String()}
+	}
+	res := Verify(t, path, target, dbMap, params)
 	if len(res) == 0 {
 		t.Fatalf("verify %s: no dataset compared", target)
 	}
