@@ -23,6 +23,9 @@ import (
 // namespace after --map / --ns-from/--ns-to. Naming both, differently, is
 // refused as ambiguous.
 func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
+	if p.Log == nil {
+		p.Log = t.opts.Log // never nil: importer.Open defaults it
+	}
 	seen := map[string]string{}
 	for _, it := range p.Items {
 		if t.database != "" {
