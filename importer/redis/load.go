@@ -83,15 +83,21 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		}
 		return nil
 	})
-	if err == nil && cur != nil {
-		// The key goes on in the next part: close its open commands.
-		if !cur.skip {
+	if err == nil {
+		if cur != nil && !cur.skip {
+			// The key goes on in the next part: close its open commands.
 			l.endCmd(cur)
 			l.endEntry(cur)
 			l.zsetLast(cur)
 		}
+		l.dispatch()
+	} else if l.cur != nil {
+		// A bad row: the batch being built may hold half a command. Drop
+		// it; what was sent is complete keys or key prefixes that a rerun
+		// rewrites.
+		l.cur.recycle()
+		l.cur = nil
 	}
-	l.dispatch()
 	st.wg.Wait()
 	if err == nil {
 		err = st.err

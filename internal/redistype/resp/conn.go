@@ -77,6 +77,9 @@ type Conn struct {
 
 const dialTimeout = 10 * time.Second
 
+// RoundTimeout bounds one pipelined round trip.
+var RoundTimeout = 5 * time.Minute
+
 // Dial connects, authenticates and selects o.DB (when not 0).
 func Dial(ctx context.Context, o Options) (*Conn, error) {
 	d := net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
@@ -156,6 +159,10 @@ func (c *Conn) Round(ctx context.Context, b *Buf, fn func(i int, v Value) error)
 	if b.open {
 		panic("resp: Round with an open command")
 	}
+	// A server that stops answering fails the round instead of hanging
+	// the export or import; no single round of a bounded pipeline takes
+	// minutes on a live server. Set before the cancel hook, which must win.
+	c.nc.SetDeadline(time.Now().Add(RoundTimeout))
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {
 			return err
