@@ -173,6 +173,7 @@ func (c *Conn) Round(ctx context.Context, b *Buf, fn func(i int, v Value) error)
 	if _, err := c.nc.Write(b.b); err != nil {
 		return c.wrap(ctx, err)
 	}
+	c.dec.reset()
 	var ferr error
 	for i := 0; i < b.cmds; i++ {
 		v, err := c.dec.read(c.r)

@@ -113,10 +113,13 @@ func parseInt(b []byte) (int64, error) {
 	return n, nil
 }
 
-// decoder reads replies, carving bulk strings and arrays out of slabs so
-// that a pipeline of thousands of small replies costs a few allocations,
-// not thousands. Slabs are never reused: a Value stays valid for as long as
-// it is referenced.
+// decoder reads replies, carving bulk strings and small arrays out of slabs
+// so that a pipeline of thousands of small replies costs a few allocations,
+// not thousands. Slabs are never reused, so a Value stays valid for as long
+// as it is referenced; reset drops the decoder's own references between
+// rounds (a slab of array headers would otherwise keep every big page it
+// points to alive). Slabs start small and double within a round, so a
+// round of one reply does not allocate a full slab.
 type decoder struct {
 	bytes  []byte
 	values []Value
@@ -127,12 +130,14 @@ const (
 	valueSlab = 1024
 )
 
+func (d *decoder) reset() { *d = decoder{} }
+
 func (d *decoder) allocBytes(n int) []byte {
 	if n > byteSlab/4 {
 		return make([]byte, n)
 	}
 	if len(d.bytes)+n > cap(d.bytes) {
-		d.bytes = make([]byte, 0, byteSlab)
+		d.bytes = make([]byte, 0, min(byteSlab, max(4<<10, 2*cap(d.bytes), n)))
 	}
 	b := d.bytes[len(d.bytes) : len(d.bytes)+n : len(d.bytes)+n]
 	d.bytes = d.bytes[:len(d.bytes)+n]
@@ -144,7 +149,7 @@ func (d *decoder) allocValues(n int) []Value {
 		return make([]Value, n)
 	}
 	if len(d.values)+n > cap(d.values) {
-		d.values = make([]Value, 0, valueSlab)
+		d.values = make([]Value, 0, min(valueSlab, max(32, 2*cap(d.values), n)))
 	}
 	v := d.values[len(d.values) : len(d.values)+n : len(d.values)+n]
 	d.values = d.values[:len(d.values)+n]
