@@ -15,6 +15,10 @@ import (
 // verifies, decodes and digests every part. Any panic or an error that is
 // neither ErrCorrupt nor a *VersionError is a bug. The committed corpus in
 // testdata/fuzz/FuzzOpen holds small real bundles and damaged variants.
+// Run it with a short minimisation budget (the default minimises each new
+// input for a minute, which stalls progress on inputs this large):
+//
+//	go test -run '^$' -fuzz FuzzOpen -fuzztime 10m -fuzzminimizetime 20x ./bundle/
 func FuzzOpen(f *testing.F) {
 	readBudget = 64 << 20 // hostile sizes fail fast instead of allocating
 	for _, seed := range fuzzSeeds(f) {
