@@ -24,18 +24,29 @@ cli() { redis-cli -h "$HOST" -p "$PORT" "$@"; }
 flush() { cli -n 14 FLUSHDB >/dev/null; cli -n 15 FLUSHDB >/dev/null; }
 trap flush EXIT
 flush
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# timed NAME CMD...: runs CMD under /usr/bin/time, records seconds and MaxRSS.
+# Redis server CPU seconds so far (user + sys), from INFO cpu.
+rcpu() { cli INFO cpu | awk -F: '/^used_cpu_(user|sys):/ {s+=$2} END {printf "%.2f", s}'; }
+
+# timed NAME CMD...: runs CMD under /usr/bin/time, records wall seconds,
+# MaxRSS, the command's CPU seconds and the Redis server's CPU seconds.
+# The machine is shared: CPU seconds say what a run costs whatever else
+# runs beside it; wall seconds and keys/s depend on that.
 timed() {
 	local name=$1
 	shift
+	local r0
+	r0=$(rcpu)
 	/usr/bin/time -v -o "$OUT/$name.time" "$@" >"$OUT/$name.log" 2>&1 || { cat "$OUT/$name.log"; exit 1; }
 	SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$OUT/$name.time")
 	RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$OUT/$name.time")
+	CPU=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.1f", s}' "$OUT/$name.time")
+	RCPU=$(awk -v a="$r0" -v b="$(rcpu)" 'BEGIN {printf "%.1f", b-a}')
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", n/s}'; }
 ROWS=()
-row() { ROWS+=("$(printf '| %-44s | %12s | %8s | %10s | %8s |' "$1" "$2" "$3" "$4" "$5")"); }
+row() { ROWS+=("$(printf '| %-46s | %10s | %7s | %12s | %7s | %9s | %9s |' "$1" "$2" "$3" "$4" "$5" "$CPU" "$RCPU")"); }
 
 echo "loading $KEYS mixed keys into db 14..." >&2
 "$OUT/redisbench" load -url "$R/14" -keys "$KEYS"
@@ -75,7 +86,9 @@ row "imbundle verify --against (big keys)" "$NB keys" "$SECS" "$(rate "$ELEMS" "
 {
 	echo "Redis $(cli INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ); mixed bundle $((BYTES / 1024 / 1024)) MiB"
 	echo
-	printf '| %-44s | %12s | %8s | %10s | %8s |\n' "run" "keys" "seconds" "keys/s" "RSS MiB"
-	printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..10})"
+	echo "load average before: $LOAD0; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo
+	printf '| %-46s | %10s | %7s | %12s | %7s | %9s | %9s |\n' "run" "keys" "wall s" "keys/s" "RSS MiB" "CPU s" "Redis CPU s"
+	printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..11})"
 	printf '%s\n' "${ROWS[@]}"
 } | tee "$OUT/table.md"

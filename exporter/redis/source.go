@@ -27,8 +27,8 @@ func init() {
 // Defaults of the tunables (Params).
 const (
 	defaultConns     = 4    // reader connections per database
-	defaultScanCount = 1000 // SCAN COUNT hint
-	defaultBatchKeys = 500  // keys per pipelined read round
+	defaultScanCount = 5000 // SCAN COUNT hint: fewer sequential round trips; a few ms of server time per call
+	defaultBatchKeys = 1000 // keys per pipelined read round
 	defaultPage      = 1000 // elements per page of a big key
 	maxAttempts      = 5    // reads of a key whose type keeps changing
 	maxListed        = 10   // unsupported keys named in the error

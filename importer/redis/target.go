@@ -26,7 +26,7 @@ func init() {
 // Defaults of the tunables (Params).
 const (
 	defaultConns = 4
-	defaultBatch = 1000 // commands per pipeline round
+	defaultBatch = 4000 // commands per pipeline round (and at most batchBytes)
 	defaultElems = 512  // elements per HSET/SADD/ZADD/RPUSH
 	batchBytes   = 4 << 20
 )
