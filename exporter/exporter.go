@@ -34,6 +34,13 @@ type Source interface {
 	Close() error
 }
 
+// Locator is implemented by sources whose URL can name the database a
+// dataset is read from (so Read may not read ds.Namespace): Locate says what
+// Read reads, for reports such as verify --against's.
+type Locator interface {
+	Locate(ds *spec.Dataset) string
+}
+
 // Description is what a Source will export.
 type Description struct {
 	Source    spec.Source
@@ -55,6 +62,7 @@ type Options struct {
 	Log       *slog.Logger
 	Progress  *progress.Counter
 	BatchRows int // upper bound on rows per record batch; 0 = engine default
+	Jobs      int // datasets the export reads at once (connections a source may need); 0 = engine default
 }
 
 // Param returns an engine-specific setting.

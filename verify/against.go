@@ -94,6 +94,9 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 
 func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, mapped *spec.Dataset, maxDiffs int) DatasetResult {
 	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, BundleRows: orig.Rows, BundleSum: orig.Digest.Sum}
+	if l, ok := src.(exporter.Locator); ok {
+		res.Target = l.Locate(mapped)
+	}
 	var d bundle.Digest
 	err := src.Read(ctx, mapped, func(rec arrow.RecordBatch) error {
 		if err := bundle.CheckColumns(rec.Schema(), orig.Columns); err != nil {

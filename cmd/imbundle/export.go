@@ -58,7 +58,7 @@ it is FILE.partial. Passwords in URLs never reach the bundle or the logs.`,
 			if skipUnsupported {
 				p["skip-unsupported"] = "true"
 			}
-			opts := exporter.Options{Objects: splitList(objects), Params: p, Log: log, Progress: prog}
+			opts := exporter.Options{Objects: splitList(objects), Params: p, Log: log, Progress: prog, Jobs: jobs}
 			var srcs []exporter.Source
 			defer func() {
 				for _, s := range srcs {

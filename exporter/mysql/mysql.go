@@ -22,7 +22,7 @@ func init() {
 }
 
 // defaultReaders is the number of snapshot connections, and so of tables
-// read at once, unless --param readers=N says otherwise.
+// read at once, when neither --jobs nor --param readers=N says otherwise.
 const defaultReaders = 4
 
 // defaultLockWait is how many seconds FLUSH TABLES WITH READ LOCK may wait
@@ -56,6 +56,9 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 		return nil, err
 	}
 	readers := defaultReaders
+	if opts.Jobs > 0 {
+		readers = opts.Jobs
+	}
 	if v := opts.Param("readers"); v != "" {
 		readers, err = strconv.Atoi(v)
 		if err != nil || readers < 1 {

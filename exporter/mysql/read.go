@@ -18,15 +18,22 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
+// Locate names the table Read reads for ds (exporter.Locator).
+func (s *Source) Locate(ds *spec.Dataset) string { return s.database(ds) + "." + ds.Object }
+
+func (s *Source) database(ds *spec.Dataset) string {
+	if s.dbName != "" {
+		return s.dbName
+	}
+	return ds.Namespace
+}
+
 // Read streams one table in primary-key order (storage order without a
 // primary key) as record batches of about bundle.DefaultBatchBytes. It reads
 // <URL database, else ds.Namespace>.<ds.Object>: verify --against reads a
 // target through here with the bundle's dataset.
 func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.RecordBatch) error) error {
-	db := s.dbName
-	if db == "" {
-		db = ds.Namespace
-	}
+	db := s.database(ds)
 	if db == "" || ds.Object == "" {
 		return fmt.Errorf("dataset %q names no database and table", ds.Name)
 	}
