@@ -70,13 +70,9 @@ func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arro
 			defer wg.Done()
 			defer c.Close()
 			defer w.b.Release()
-			for batch := range keys {
-				if ctx.Err() != nil {
-					continue // drain so the producer can finish
-				}
-				if err := w.batch(batch); err != nil {
-					fail(err)
-				}
+			if err := w.run(keys); err != nil {
+				fail(err) // the producer sees the cancellation and stops
+				return
 			}
 			if ctx.Err() == nil {
 				if err := em.send(w.b.Flush()); err != nil {

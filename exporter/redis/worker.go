@@ -33,11 +33,77 @@ type probed struct {
 	exp int64
 }
 
-// batch reads keys: TYPE+PTTL in one pipelined round, the values in a
-// second; keys that vanished or changed type in between are probed again.
-func (w *worker) batch(keys [][]byte) error {
-	var prev map[string]redistype.Type // type seen by the previous attempt
-	for attempt := 1; len(keys) > 0; attempt++ {
+// run reads the batches from keys. Rounds are overlapped: one round trip
+// carries the value reads of the previous batch and the TYPE+PTTL of the
+// next, so a batch costs one round trip, not two (what counts when the
+// server or the machine is busy and every round trip waits).
+func (w *worker) run(keys <-chan [][]byte) error {
+	var pending []probed // probed, values not read yet
+	for {
+		var next [][]byte
+		more := false
+		select {
+		case next, more = <-keys:
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+		w.buf.Reset()
+		plan := w.readEncode(pending)
+		nRead := w.buf.Cmds()
+		if more {
+			w.probeEncode(next)
+		}
+		if w.buf.Cmds() == 0 {
+			if !more {
+				return nil
+			}
+			continue
+		}
+		replies := make([]resp.Value, 0, w.buf.Cmds())
+		if err := w.c.Round(w.ctx, &w.buf, func(_ int, v resp.Value) error {
+			replies = append(replies, v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		var ps []probed
+		if more {
+			var err error
+			if ps, err = w.probeDecode(next, replies[nRead:]); err != nil {
+				return err
+			}
+		}
+		if len(pending) > 0 {
+			again, err := w.readDecode(pending, plan, replies[:nRead])
+			if err != nil {
+				return err
+			}
+			if err := w.recheck(again, pending); err != nil {
+				return err
+			}
+		}
+		if more && w.s.afterProbe != nil {
+			w.s.afterProbe(w.c.DB(), next)
+		}
+		pending = ps
+		if !more && len(pending) == 0 {
+			return nil
+		}
+	}
+}
+
+// recheck reads keys again whose read found them gone or of another type
+// than TYPE said: one synchronous round of TYPE+PTTL and one of values per
+// attempt.
+func (w *worker) recheck(keys [][]byte, before []probed) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	prev := make(map[string]redistype.Type, len(before))
+	for _, p := range before {
+		prev[string(p.key)] = p.typ
+	}
+	for attempt := 2; len(keys) > 0; attempt++ {
 		if attempt > maxAttempts {
 			return fmt.Errorf("key %s changed type %d times while being read; stop the writers or export it later", showKey(keys[0]), maxAttempts)
 		}
@@ -50,21 +116,13 @@ func (w *worker) batch(keys [][]byte) error {
 			if t, ok := prev[string(p.key)]; ok && t != p.typ {
 				retyped++
 			}
+			prev[string(p.key)] = p.typ
 		}
 		if retyped > 0 {
 			w.cnt.add(func(c *counters) { c.retyped += retyped })
 		}
-		if w.s.afterProbe != nil {
-			w.s.afterProbe(w.c.DB(), keys)
-		}
 		if keys, err = w.read(ps); err != nil {
 			return err
-		}
-		if len(keys) > 0 {
-			prev = make(map[string]redistype.Type, len(keys))
-			for _, p := range ps {
-				prev[string(p.key)] = p.typ
-			}
 		}
 	}
 	return nil
@@ -72,30 +130,41 @@ func (w *worker) batch(keys [][]byte) error {
 
 func (w *worker) probe(keys [][]byte) ([]probed, error) {
 	w.buf.Reset()
+	w.probeEncode(keys)
+	replies := make([]resp.Value, 0, w.buf.Cmds())
+	if err := w.c.Round(w.ctx, &w.buf, func(_ int, v resp.Value) error {
+		replies = append(replies, v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return w.probeDecode(keys, replies)
+}
+
+func (w *worker) probeEncode(keys [][]byte) {
 	for _, k := range keys {
 		w.buf.CmdKey("TYPE", k)
 		w.buf.CmdKey("PTTL", k)
 	}
+}
+
+func (w *worker) probeDecode(keys [][]byte, replies []resp.Value) ([]probed, error) {
 	types := make([]string, len(keys))
 	ttls := make([]int64, len(keys))
-	err := w.c.Round(w.ctx, &w.buf, func(i int, v resp.Value) error {
+	for i, v := range replies {
 		k := i / 2
 		if err := v.Err(); err != nil {
 			cmd := "TYPE"
 			if i%2 == 1 {
 				cmd = "PTTL"
 			}
-			return fmt.Errorf("%s %s: %w", cmd, showKey(keys[k]), err)
+			return nil, fmt.Errorf("%s %s: %w", cmd, showKey(keys[k]), err)
 		}
 		if i%2 == 0 {
 			types[k] = string(v.Str)
 		} else {
 			ttls[k] = v.Int
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	now := time.Now().UnixMilli()
 	out := make([]probed, 0, len(keys))
@@ -132,13 +201,26 @@ func (w *worker) probe(keys [][]byte) ([]probed, error) {
 	return out, nil
 }
 
-// read fetches the values of probed keys and appends their rows. It returns
-// the keys to probe again.
+// read fetches the values of probed keys and appends their rows. It
+// returns the keys to probe again.
 func (w *worker) read(ps []probed) ([][]byte, error) {
+	w.buf.Reset()
+	plan := w.readEncode(ps)
+	replies := make([]resp.Value, 0, w.buf.Cmds())
+	if err := w.c.Round(w.ctx, &w.buf, func(_ int, v resp.Value) error {
+		replies = append(replies, v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return w.readDecode(ps, plan, replies)
+}
+
+// readEncode appends the value reads of ps to w.buf and returns the
+// indexes of the strings, read with one MGET.
+func (w *worker) readEncode(ps []probed) (strs []int) {
 	page := strconv.Itoa(w.s.page)
 	pageEnd := strconv.Itoa(w.s.page - 1)
-	w.buf.Reset()
-	var strs []int
 	for i, p := range ps {
 		if p.typ == redistype.String {
 			strs = append(strs, i)
@@ -169,14 +251,12 @@ func (w *worker) read(ps []probed) ([][]byte, error) {
 			w.buf.CmdKey("XRANGE", p.key, "-", "+", "COUNT", page)
 		}
 	}
-	replies := make([]resp.Value, 0, w.buf.Cmds())
-	if err := w.c.Round(w.ctx, &w.buf, func(_ int, v resp.Value) error {
-		replies = append(replies, v)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
+	return strs
+}
 
+// readDecode turns the replies of readEncode into rows, pages big keys to
+// the end, and returns the keys to probe again.
+func (w *worker) readDecode(ps []probed, strs []int, replies []resp.Value) ([][]byte, error) {
 	var again [][]byte
 	redo := func(p probed, v resp.Value) error {
 		if err := v.Err(); err != nil && !resp.IsServerError(err, "WRONGTYPE") && !resp.IsServerError(err, "ERR no such key") {
