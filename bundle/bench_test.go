@@ -118,6 +118,7 @@ func BenchmarkWrite(b *testing.B) {
 			dir := b.TempDir()
 			var raw, size int64
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				path := filepath.Join(dir, fmt.Sprintf("w%d.imb", i))
 				raw = writeMessages(b, path, rows, random, batches)
@@ -126,6 +127,9 @@ func BenchmarkWrite(b *testing.B) {
 				os.Remove(path)
 			}
 			sec := b.Elapsed().Seconds() / float64(b.N)
+			if cpu := (cpuTime() - cpu0).Seconds() / float64(b.N); cpu > 0 {
+				b.ReportMetric(float64(rows)/cpu, "rows/cpu-s")
+			}
 			b.ReportMetric(float64(rows)/sec, "rows/s")
 			b.ReportMetric(float64(raw)/1e6/sec, "MB/s-arrow")
 			b.ReportMetric(float64(size)/1e6/sec, "MB/s-bundle")
@@ -163,10 +167,14 @@ func BenchmarkVerifyAll(b *testing.B) {
 			ds := r.Manifest().Datasets[0]
 			b.SetBytes(r.Size())
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if err := VerifyAll(context.Background(), r, ds.Parts, jobs, nil); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+				b.ReportMetric(float64(r.Size())*float64(b.N)/1e6/cpu, "MB/cpu-s")
 			}
 		})
 	}
@@ -202,6 +210,7 @@ func BenchmarkDecodeDigest(b *testing.B) {
 	}
 	b.SetBytes(size)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	var rows int64
 	for i := 0; i < b.N; i++ {
 		rows = 0
@@ -226,6 +235,9 @@ func BenchmarkDecodeDigest(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)/(b.Elapsed().Seconds()/float64(b.N)), "rows/s")
+	if cpu := (cpuTime() - cpu0).Seconds(); cpu > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
 }
 
 func TestMain(m *testing.M) {
