@@ -12,6 +12,12 @@ import (
 // type (SPEC.md §4): what a same-engine importer needs beyond the Arrow type.
 const MetaNative = "imbundle.native"
 
+// Field metadata keys of the Arrow IPC format for extension types.
+const (
+	extNameKey = "ARROW:extension:name"
+	extMetaKey = "ARROW:extension:metadata"
+)
+
 // ColumnsOf describes an Arrow schema for the manifest.
 func ColumnsOf(s *arrow.Schema) []spec.Column {
 	cols := make([]spec.Column, s.NumFields())
@@ -21,6 +27,16 @@ func ColumnsOf(s *arrow.Schema) []spec.Column {
 			c.Type = f.Type.(arrow.ExtensionType).ExtensionName() + "<" + f.Type.(arrow.ExtensionType).StorageType().String() + ">"
 		}
 		for j, k := range f.Metadata.Keys() {
+			switch k {
+			case extNameKey:
+				// An extension type this process has not registered reads
+				// back as its storage type with the name in the metadata:
+				// describe it as the writer, which had it registered, did.
+				c.Type = f.Metadata.Values()[j] + "<" + f.Type.String() + ">"
+				continue
+			case extMetaKey:
+				continue
+			}
 			if k == MetaNative {
 				c.Native = f.Metadata.Values()[j]
 				continue

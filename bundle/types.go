@@ -4,10 +4,13 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	// Registers the canonical extension types (arrow.json, arrow.uuid) so
-	// that parts using them read back as those types, not as their storage.
-	_ "github.com/apache/arrow-go/v18/arrow/extensions"
 )
+
+// The canonical extension types are allowed but not registered here:
+// arrow-go's extensions package drags Parquet into the binary, and no engine
+// writes them. An unregistered extension column reads back as its storage
+// type (ColumnsOf still names the extension), and its digest encoding is its
+// storage's either way (SPEC.md §6).
 
 // Extension types a bundle may use (SPEC.md §4).
 var allowedExtensions = map[string]bool{"arrow.json": true, "arrow.uuid": true}

@@ -8,7 +8,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 )
 
-// openBundle opens a bundle for the read-only commands, turning the error
+// openBundle opens a bundle for every command that reads one, turning the error
 // into one that says what to do next and carries the right exit code: a
 // damaged file is a verification failure (3), a missing file or a format
 // this release cannot read is an ordinary error (1).

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/importer"
 )
 
@@ -61,9 +60,9 @@ interrupted import of the same bundle resumes it without duplicating rows.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			log := logger()
-			r, err := bundle.Open(args[0])
+			r, err := openBundle(args[0])
 			if err != nil {
-				return withCode(exitMismatch, fmt.Errorf("%w\nnothing was written to the target; re-copy the bundle and run imbundle verify", err))
+				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
 			defer r.Close()
 			if rejectsPath == "" {
