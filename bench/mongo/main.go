@@ -4,7 +4,8 @@
 //
 //	mongo load URL N       insert N OpenIM message documents (InsertMany, 1000 a call)
 //	mongo cursor URL       read every document of the collection with one cursor
-//	mongo cursor-sorted URL  the same, sorted by _id (what imbundle export reads)
+//	mongo cursor-sorted URL  the same, sorted by _id (imbundle's --param sort=_id)
+//	mongo drop URL         drop the database
 //
 // URL names the database; the collection is msg_like. Each prints one line:
 // "docs=N bytes=B seconds=S".
@@ -66,6 +67,8 @@ func run(cmd, rawURL string, args []string) error {
 		return read(ctx, coll, false)
 	case "cursor-sorted":
 		return read(ctx, coll, true)
+	case "drop":
+		return c.Database(db).Drop(ctx)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

@@ -5,10 +5,9 @@
 #
 #   load:   plain InsertMany loop (1000 documents a call) of N OpenIM
 #           message documents into bench_src: the import ceiling
-#   read:   plain driver cursor over bench_src (and sorted by _id, as
-#           imbundle reads): the export ceiling
-#   export: imbundle export bench_src            vs  mongodump --db bench_src
 #   import: imbundle import into bench_imb       vs  the plain InsertMany loop
+#   read:   plain driver cursor over bench_src: the export ceiling
+#   export: imbundle export bench_src            vs  the plain cursor, mongodump
 #   verify: imbundle verify --against bench_imb
 #
 # Wall time, documents/s, and peak RSS (GNU time's "Maximum resident set
@@ -17,6 +16,7 @@
 #
 # Environment:
 #   BENCH_DOCS   documents (default 200000)
+#   BENCH_ROUNDS alternating rounds of each comparison (default 2)
 #   BENCH_SORTED=1  also time a plain cursor sorted by _id (FerretDB sorts in
 #                memory: slow, which is why imbundle reads in natural order)
 #   BENCH_MONGO  mongodb://host:port/ of an existing server to use instead of
@@ -85,48 +85,66 @@ ROWS=()
 row() { ROWS+=("| $1 | $2 | $(printf '%.1f' "$3") | $(rate "$2" "$3") | $4 | $5 |"); }
 
 # --- runs ---------------------------------------------------------------
-timed "plain InsertMany loop, $N docs" "$OUT/mongo-plain" load "${URI}bench_src" "$N"
-# The tool times its inserts alone (document generation excluded).
-PLAIN_LOAD_S=$(echo "$STDOUT" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-BYTES=$(echo "$STDOUT" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
-row "plain InsertMany loop (import ceiling)" "$N" "$PLAIN_LOAD_S" "$RSS_MIB (holds the generated docs)" ""
-PLAIN_LOAD_RATE=$(rate "$N" "$PLAIN_LOAD_S")
+# The machine is shared and its load changes by the minute, so each
+# comparison is paired: the plain tool and imbundle run alternately,
+# BENCH_ROUNDS times each, and the ratio is taken over the totals.
+ROUNDS=${BENCH_ROUNDS:-2}
+secs_of() { echo "$1" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p'; }
 
-timed "plain cursor" "$OUT/mongo-plain" cursor "${URI}bench_src"
-PLAIN_READ_S=$(echo "$STDOUT" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-row "plain driver cursor (export ceiling)" "$N" "$PLAIN_READ_S" "$RSS_MIB" ""
-PLAIN_READ_RATE=$(rate "$N" "$PLAIN_READ_S")
+PLAIN_READ_T=0; EXPORT_T=0; PLAIN_LOAD_T=0; IMPORT_T=0
+PEAK_EXPORT=0; PEAK_IMPORT=0
+# Setup: the source, loaded by the plain InsertMany loop (shown, not in the
+# totals).
+timed "setup: plain InsertMany loop, $N docs into bench_src" "$OUT/mongo-plain" load "${URI}bench_src" "$N"
+BYTES=$(echo "$STDOUT" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
+row "setup: plain InsertMany loop into bench_src" "$N" "$(secs_of "$STDOUT")" "$RSS_MIB (holds the generated docs)" ""
+for r in $(seq 1 "$ROUNDS"); do
+  timed "round $r: plain cursor" "$OUT/mongo-plain" cursor "${URI}bench_src"
+  S=$(secs_of "$STDOUT")
+  row "round $r: plain driver cursor (export ceiling)" "$N" "$S" "$RSS_MIB" ""
+  PLAIN_READ_T=$(echo "$PLAIN_READ_T + $S" | bc -l)
+
+  rm -f "$WORK/b.imb"
+  timed "round $r: imbundle export" "$OUT/imbundle" export -q --source "${URI}bench_src" -o "$WORK/b.imb"
+  row "round $r: **imbundle export**" "$N" "$SECS" "$RSS_MIB" ""
+  EXPORT_T=$(echo "$EXPORT_T + $SECS" | bc -l); PEAK_EXPORT=$(( RSS_MIB > PEAK_EXPORT ? RSS_MIB : PEAK_EXPORT ))
+
+  "$OUT/mongo-plain" drop "${URI}bench_plain"
+  timed "round $r: plain InsertMany loop" "$OUT/mongo-plain" load "${URI}bench_plain" "$N"
+  S=$(secs_of "$STDOUT")
+  row "round $r: plain InsertMany loop (import ceiling)" "$N" "$S" "$RSS_MIB (holds the generated docs)" ""
+  PLAIN_LOAD_T=$(echo "$PLAIN_LOAD_T + $S" | bc -l)
+
+  "$OUT/mongo-plain" drop "${URI}bench_imb"
+  timed "round $r: imbundle import" "$OUT/imbundle" import -q "$WORK/b.imb" --target "${URI}bench_imb"
+  row "round $r: **imbundle import**" "$N" "$SECS" "$RSS_MIB" ""
+  IMPORT_T=$(echo "$IMPORT_T + $SECS" | bc -l); PEAK_IMPORT=$(( RSS_MIB > PEAK_IMPORT ? RSS_MIB : PEAK_IMPORT ))
+done
 
 if [ "${BENCH_SORTED:-0}" = 1 ]; then
   timed "plain cursor sorted by _id" "$OUT/mongo-plain" cursor-sorted "${URI}bench_src"
-  SORTED_S=$(echo "$STDOUT" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
-  row "plain driver cursor, sorted by _id" "$N" "$SORTED_S" "$RSS_MIB" "$(echo "$(rate "$N" "$SORTED_S") / $PLAIN_READ_RATE" | bc -l | xargs printf '%.2f')x plain"
+  row "plain driver cursor, sorted by _id" "$N" "$(secs_of "$STDOUT")" "$RSS_MIB" ""
 fi
 
-timed "imbundle export" "$OUT/imbundle" export -q --source "${URI}bench_src" -o "$WORK/b.imb"
-EXPORT_RATE=$(rate "$N" "$SECS")
-EXPORT_NOTE="$(echo "$EXPORT_RATE / $PLAIN_READ_RATE" | bc -l | xargs printf '%.2f')x plain cursor"
-EXPORT_S=$SECS EXPORT_RSS=$RSS_MIB
-
+EXPORT_NOTE=""
 if [ -n "$MONGODUMP" ]; then
   timed "mongodump" "$MONGODUMP" --quiet --uri "$URI" --db bench_src --out "$WORK/dump"
-  DUMP_RATE=$(rate "$N" "$SECS")
   row "mongodump" "$N" "$SECS" "$RSS_MIB" ""
-  EXPORT_NOTE="$EXPORT_NOTE, $(echo "$EXPORT_RATE / $DUMP_RATE" | bc -l | xargs printf '%.2f')x mongodump"
+  EXPORT_NOTE=", $(echo "$SECS / ($EXPORT_T / $ROUNDS)" | bc -l | xargs printf '%.2f')x mongodump"
 fi
-row "**imbundle export**" "$N" "$EXPORT_S" "$EXPORT_RSS" "$EXPORT_NOTE"
-
-timed "imbundle import" "$OUT/imbundle" import -q "$WORK/b.imb" --target "${URI}bench_imb"
-row "**imbundle import**" "$N" "$SECS" "$RSS_MIB" "$(echo "$(rate "$N" "$SECS") / $PLAIN_LOAD_RATE" | bc -l | xargs printf '%.2f')x plain InsertMany"
 
 timed "imbundle verify --against" "$OUT/imbundle" verify "$WORK/b.imb" --against "${URI}bench_imb"
 echo "$STDOUT" | grep -q '^OK: ' || { echo "verify failed:"; echo "$STDOUT"; exit 1; }
-row "imbundle verify --against (green)" "$N" "$SECS" "$RSS_MIB" ""
+row "imbundle verify --against bench_imb (green)" "$N" "$SECS" "$RSS_MIB" ""
+
+TOTAL=$((N * ROUNDS))
+ROWS+=("| **export, all rounds** | $TOTAL | $(printf '%.1f' "$EXPORT_T") | $(rate $TOTAL "$EXPORT_T") | $PEAK_EXPORT | $(echo "$PLAIN_READ_T / $EXPORT_T" | bc -l | xargs printf '%.2f')x plain cursor ($(rate $TOTAL "$PLAIN_READ_T") docs/s)$EXPORT_NOTE |")
+ROWS+=("| **import, all rounds** | $TOTAL | $(printf '%.1f' "$IMPORT_T") | $(rate $TOTAL "$IMPORT_T") | $PEAK_IMPORT | $(echo "$PLAIN_LOAD_T / $IMPORT_T" | bc -l | xargs printf '%.2f')x plain InsertMany ($(rate $TOTAL "$PLAIN_LOAD_T") docs/s) |")
 
 # --- report -------------------------------------------------------------
 REPORT="$OUT/mongo-$(date +%Y%m%d-%H%M%S).md"
 {
-  echo "MongoDB benchmark: $N OpenIM message documents ($((BYTES / N)) bytes each on average, $(echo "$BYTES / 1048576" | bc) MiB), server $SERVER, $(nproc) cores, bundle $(du -h "$WORK/b.imb" | cut -f1)."
+  echo "MongoDB benchmark: $N OpenIM message documents, $ROUNDS alternating rounds ($((BYTES / N)) bytes each on average, $(echo "$BYTES / 1048576" | bc) MiB), server $SERVER, $(nproc) cores, bundle $(du -h "$WORK/b.imb" | cut -f1)."
   echo
   echo "| step | docs | seconds | docs/s | peak RSS MiB | ratio |"
   echo "|---|---:|---:|---:|---:|---|"

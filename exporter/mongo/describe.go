@@ -18,11 +18,13 @@ import (
 var systemDatabases = map[string]bool{"admin": true, "local": true, "config": true}
 
 func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
+	version, ferretDB := serverVersion(ctx, s.client)
+	s.counts = !ferretDB
 	desc := &exporter.Description{
 		Source: spec.Source{
 			Engine:        "mongodb",
 			URL:           s.redacted,
-			ServerVersion: serverVersion(ctx, s.client),
+			ServerVersion: version,
 			Database:      s.database,
 			Snapshot:      map[string]string{"consistent": "false", "read": "one cursor per collection, " + readOrder(s.opts.Param("sort"))},
 			ExportedAt:    time.Now().UTC(),
@@ -145,8 +147,10 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	if err != nil {
 		return exporter.Dataset{}, fmt.Errorf("%s.%s: %w", db, c.name, err)
 	}
-	if n, err := coll.EstimatedDocumentCount(ctx); err == nil {
-		s.opts.Progress.AddTotal(n, 0)
+	if s.counts {
+		if n, err := coll.EstimatedDocumentCount(ctx); err == nil {
+			s.opts.Progress.AddTotal(n, 0)
+		}
 	}
 	return exporter.Dataset{
 		Spec: spec.Dataset{
