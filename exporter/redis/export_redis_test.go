@@ -362,3 +362,21 @@ func TestKeySetDedupe(t *testing.T) {
 }
 
 var _ = resp.KindNil
+
+// TestVerifyURLDatabaseMustMatch: verify --against redis://host/N of a
+// bundle of another database is refused with the --db-map to use, not
+// silently compared with the bundle's database.
+func TestVerifyURLDatabaseMustMatch(t *testing.T) {
+	u, c := redistest.Redis(t, 13)
+	redistest.Do(t, c, "SET", "k", "v")
+	path, _ := redistest.MustExport(t, u, redistest.ExportOptions{})
+	other := strings.TrimSuffix(u, "/13") + "/12"
+	res := redistest.Verify(t, path, other, nil, nil)
+	if res[0].Match || res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "--db-map 13:12") {
+		t.Fatalf("want a refusal naming --db-map 13:12, got %+v", res[0])
+	}
+	if res[0].Target != strings.TrimSuffix(u, "/13")+"/13" {
+		t.Fatalf("target reported as %q", res[0].Target)
+	}
+	redistest.RequireMatch(t, path, u, nil)
+}

@@ -39,6 +39,7 @@ type Source struct {
 	conn            resp.Options
 	redacted        string
 	dbs             []int // explicit (--db or URL path); nil = discover
+	urlDB           int   // the URL path's database, -1 if none (or --db was given)
 	match           string
 	prefix          []byte
 	skipUnsupported bool
@@ -89,12 +90,14 @@ func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error)
 	default:
 		return nil, fmt.Errorf("skip-unsupported=%q: want true or false", v)
 	}
+	s.urlDB = -1
 	if v := opts.Param("db"); v != "" {
 		if s.dbs, err = parseDBList(v); err != nil {
 			return nil, err
 		}
 	} else if resp.HasDB(u) {
 		s.dbs = []int{co.DB}
+		s.urlDB = co.DB
 	}
 	s.conn.DB = 0
 	for name, dst := range map[string]*int{"connections": &s.conns, "scan-count": &s.scanCount, "batch": &s.batchKeys, "page": &s.page} {
@@ -192,12 +195,27 @@ func (s *Source) Counters(ds *spec.Dataset) (int64, map[string]int64) {
 	return c.snapshot()
 }
 
+// dbOf is the database Read reads for ds: its namespace (after --db-map).
+// A URL that names another database is refused rather than ignored:
+// verify --against redis://host/15 of a bundle of db 14 needs --db-map 14:15.
 func (s *Source) dbOf(ds *spec.Dataset) (int, error) {
 	db, err := strconv.Atoi(ds.Namespace)
 	if err != nil || db < 0 {
 		return 0, fmt.Errorf("dataset %q: namespace %q is not a Redis database number", ds.Name, ds.Namespace)
 	}
+	if s.urlDB >= 0 && db != s.urlDB {
+		return 0, fmt.Errorf("dataset %q is database %d, but the URL names database %d: add --db-map %d:%d, or leave the database out of the URL", ds.Name, db, s.urlDB, db, s.urlDB)
+	}
 	return db, nil
+}
+
+// Locate names the database Read reads for ds (exporter.Locator).
+func (s *Source) Locate(ds *spec.Dataset) string {
+	scheme := "redis"
+	if s.conn.TLS != nil {
+		scheme = "rediss"
+	}
+	return scheme + "://" + s.conn.Addr + "/" + ds.Namespace
 }
 
 func (s *Source) dial(ctx context.Context, db int) (*resp.Conn, error) {
