@@ -38,6 +38,9 @@ func Redis(t testing.TB, db int) (string, *resp.Conn) {
 	if err := c.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("FLUSHDB %d: %v", db, err)
 	}
+	// Leave the shared server as found (the FLUSHDB runs before testenv
+	// closes the client: cleanups run last-registered first).
+	t.Cleanup(func() { c.FlushDB(context.Background()) })
 	u := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), db)
 	return u, Conn(t, u)
 }
