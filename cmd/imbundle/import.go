@@ -121,8 +121,8 @@ func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *import
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", d.Dataset, d.Target, d.Rows, d.Written, d.Rejected, d.Expired, d.PartsResumed)
 	}
 	tw.Flush()
-	for _, n := range rep.Left {
-		fmt.Fprintf(out, "not loaded (this target does not take it): %s\n", n)
+	if len(rep.Left) > 0 {
+		fmt.Fprintf(out, "not loaded here (another engine's datasets; import them with a target of that engine): %s\n", strings.Join(rep.Left, ", "))
 	}
 	if rejects.Total() > 0 {
 		fmt.Fprintf(out, "rejects: %d, in %s\n", rejects.Total(), rejects.Path())
