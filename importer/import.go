@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -39,6 +41,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	}
 	if opts.Jobs < 1 {
 		opts.Jobs = 2
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	m := r.Manifest()
 	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log,
@@ -157,7 +162,29 @@ feed:
 	return rep, nil
 }
 
+// maxAttempts bounds how often a part is loaded again after an error the
+// target calls transient (Retrier).
+const maxAttempts = 5
+
+// loadPart loads one part, again from its first record after a transient
+// error: the target rolled the attempt back whole, so nothing doubles.
 func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, error) {
+	rt, _ := t.(Retrier)
+	for attempt := 1; ; attempt++ {
+		res, err := loadPartOnce(ctx, r, t, plan, it, part)
+		if err == nil || rt == nil || !rt.Retryable(err) || attempt == maxAttempts {
+			return res, err
+		}
+		plan.Log.Warn("transient error, loading the part again", "dataset", it.Dataset.Name, "part", part, "attempt", attempt, "error", err)
+		select {
+		case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+		case <-ctx.Done():
+			return res, err
+		}
+	}
+}
+
+func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, error) {
 	pr, err := r.OpenPart(it.Dataset, part)
 	if err != nil {
 		return PartResult{}, err

@@ -58,6 +58,13 @@ type Target interface {
 	Close() error
 }
 
+// Retrier is implemented by targets some of whose errors are transient and
+// leave nothing written (a MySQL deadlock rolls the whole transaction back):
+// the importer then loads the part again from its first record.
+type Retrier interface {
+	Retryable(err error) bool
+}
+
 // RecordSource yields a part's record batches until io.EOF.
 type RecordSource interface {
 	Next() (arrow.RecordBatch, error)

@@ -57,3 +57,11 @@ func dataError(err error) bool {
 	// these numbers; server errors from 1000 on about values are data.
 	return me.Number >= 1000 && me.Number < 2000 || me.Number >= 3000
 }
+
+// Retryable reports errors after which the part's transaction was rolled
+// back whole and loading it again may succeed (importer.Retrier): deadlocks
+// between parallel parts, and lock wait timeouts.
+func (t *Target) Retryable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
+}

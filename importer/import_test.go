@@ -1,0 +1,103 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/spec"
+)
+
+var errTransient = errors.New("deadlock")
+
+// flakyTarget fails the first attempt at every part after reading one
+// batch of it, as a MySQL deadlock does midway through a part. It counts
+// the rows each part delivered on its successful attempt.
+type flakyTarget struct {
+	failed map[int]bool
+	rows   map[int]int64
+}
+
+func (f *flakyTarget) Accepts(*spec.Dataset, *spec.Source) bool { return true }
+func (f *flakyTarget) Prepare(context.Context, *Plan) error     { return nil }
+func (f *flakyTarget) Finish(context.Context, *Plan) error      { return nil }
+func (f *flakyTarget) Close() error                             { return nil }
+func (f *flakyTarget) Retryable(err error) bool                 { return errors.Is(err, errTransient) }
+
+func (f *flakyTarget) LoadPart(_ context.Context, _ *Plan, _ *Item, part int, recs RecordSource) (PartResult, error) {
+	var n int64
+	err := Drain(recs, func(rec arrow.RecordBatch) error {
+		n += rec.NumRows()
+		if !f.failed[part] {
+			f.failed[part] = true
+			return errTransient
+		}
+		return nil
+	})
+	if err != nil {
+		return PartResult{}, err
+	}
+	f.rows[part] = n
+	return PartResult{Rows: n}, nil
+}
+
+func TestTransientErrorReloadsWholePart(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	path := filepath.Join(t.TempDir(), "b.imb")
+	w, err := bundle.Create(path, bundle.Options{PartBytes: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSource(spec.Source{ID: "s0", Engine: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	dw, err := w.CreateDataset(spec.Dataset{Name: "t", Source: "s0", Kind: spec.KindTable, PrimaryKey: []string{"id"}}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for batch := 0; batch < 8; batch++ {
+		for i := 0; i < 500; i++ {
+			b.Field(0).(*array.Int64Builder).Append(int64(batch*500 + i))
+		}
+		rec := b.NewRecordBatch()
+		if err := dw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := dw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ds := r.Manifest().Datasets[0]
+	if len(ds.Parts) < 2 {
+		t.Fatalf("want several parts, got %d", len(ds.Parts))
+	}
+	ft := &flakyTarget{failed: map[int]bool{}, rows: map[int]int64{}}
+	rep, err := Import(context.Background(), r, ft, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Datasets[0].Written != 4000 {
+		t.Fatalf("written %d rows, want 4000", rep.Datasets[0].Written)
+	}
+	for i, p := range ds.Parts {
+		if ft.rows[i] != p.Rows {
+			t.Fatalf("part %d delivered %d rows on its retry, manifest says %d: the retry did not start from the first record", i, ft.rows[i], p.Rows)
+		}
+	}
+}
