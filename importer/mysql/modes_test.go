@@ -220,6 +220,10 @@ func TestResume(t *testing.T) {
 	}
 	loaded := count(t, dst, "SELECT COUNT(*) FROM msgs")
 	committed := count(t, dst, "SELECT COUNT(*) FROM imbundle_progress")
+	const plainKeys = "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'msgs' AND INDEX_NAME IN ('k_user', 'k_created')"
+	if n := count(t, dst, plainKeys); n != 0 {
+		t.Errorf("%d secondary indexes present during the load, want them deferred", n)
+	}
 	if loaded != committed*100 || committed < 7 || committed >= 30 {
 		t.Fatalf("after the interruption: %d rows, %d parts recorded", loaded, committed)
 	}
@@ -233,6 +237,9 @@ func TestResume(t *testing.T) {
 	}
 	if n := count(t, dst, "SELECT COUNT(*) FROM msgs"); n != 3000 {
 		t.Errorf("%d rows after resume, want 3000", n)
+	}
+	if n := count(t, dst, plainKeys); n != 2 {
+		t.Errorf("%d of the 2 deferred indexes exist after the resumed import finished", n)
 	}
 	if n := count(t, dst, "SELECT COUNT(*) FROM (SELECT id FROM msgs GROUP BY id HAVING COUNT(*) > 1) d"); n != 0 {
 		t.Errorf("%d ids loaded twice", n)

@@ -83,15 +83,5 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 	return src.Engine == mysqltype.Engine && ds.Kind == spec.KindTable
 }
 
-// Finish has nothing left to do. Secondary indexes stay in place during the
-// load: dropping them first and adding them in Finish was measured
-// (BenchmarkMySQL/index-deferral, MariaDB 10.11 defaults, 128 MiB buffer
-// pool, 1-2 M rows, two secondary indexes) and came out faster in some runs
-// and slower in others (1 M paired: 26.7 s kept vs 30.5 s deferred; 2 M
-// paired: 41.9 s vs 28.3 s; 2 M unpaired: 20.9 s vs 38.3 s). With no
-// consistent gain, keeping them is simpler and never leaves an interrupted
-// import's tables unindexed.
-func (t *Target) Finish(ctx context.Context, p *importer.Plan) error { return nil }
-
 // Close closes the connections.
 func (t *Target) Close() error { return t.db.Close() }

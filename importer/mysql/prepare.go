@@ -118,6 +118,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 			if err := t.createTable(ctx, conn, it); err != nil {
 				return err
 			}
+			if err := t.dropPlainKeys(ctx, conn, it); err != nil {
+				return err
+			}
 		}
 		if err := checkColumns(ctx, conn, it); err != nil {
 			return err
