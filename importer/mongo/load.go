@@ -36,8 +36,8 @@ const (
 	replaceExisting
 )
 
-// LoadPart inserts one part's documents in unordered batches, t.workers
-// commands in flight. Documents the server refuses go to the reject file
+// LoadPart inserts one part's documents in unordered batches, at most
+// t.workers commands in flight across all parts. Documents the server refuses go to the reject file
 // with the server's reason. A part an earlier run finished is skipped; one
 // it began is replayed inserting only the documents not yet in (see
 // markers.go).
@@ -108,7 +108,7 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 		once sync.Once
 		ferr error
 	)
-	sem := make(chan struct{}, l.t.workers)
+	sem := l.t.inflight
 	submit := func(b batch) {
 		select {
 		case sem <- struct{}{}:
