@@ -203,3 +203,29 @@ func (a *budgetAllocator) Reallocate(size int, b []byte) []byte {
 }
 
 func (a *budgetAllocator) Free(b []byte) { a.mem.Free(b) }
+
+// EachRecord calls fn with every record batch of ds, part after part, in the
+// order they were written. A batch is valid only during its call.
+func (r *Reader) EachRecord(ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {
+	for i := range ds.Parts {
+		pr, err := r.OpenPart(ds, i)
+		if err != nil {
+			return err
+		}
+		for {
+			rec, err := pr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				err = fn(rec)
+			}
+			if err != nil {
+				pr.Close()
+				return err
+			}
+		}
+		pr.Close()
+	}
+	return nil
+}

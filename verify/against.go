@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -112,7 +111,7 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 	got := d.Spec()
 	res.TargetRows, res.TargetSum = got.Rows, got.Sum
 	res.Match = got.Rows == orig.Rows && got.Sum == orig.Digest.Sum && orig.Digest.Algorithm == spec.DigestAlgorithm
-	bundleRows := func(fn func(arrow.RecordBatch) error) error { return eachRecord(r, orig, fn) }
+	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
 	if res.Match {
 		if sc, ok := src.(SideChecker); ok {
 			res.Differences, res.Err = sc.CheckSide(ctx, mapped, bundleRows, maxDiffs)
@@ -128,28 +127,4 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 		res.Differences, res.Err = walkDiff(ctx, src, orig, mapped, bundleRows, maxDiffs)
 	}
 	return res
-}
-
-func eachRecord(r *bundle.Reader, ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {
-	for i := range ds.Parts {
-		pr, err := r.OpenPart(ds, i)
-		if err != nil {
-			return err
-		}
-		for {
-			rec, err := pr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err == nil {
-				err = fn(rec)
-			}
-			if err != nil {
-				pr.Close()
-				return err
-			}
-		}
-		pr.Close()
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -59,23 +58,12 @@ func readAll(t *testing.T, r *bundle.Reader, name string) (*spec.Dataset, []arro
 		t.Fatalf("dataset %s not in bundle", name)
 	}
 	var out []arrow.RecordBatch
-	for i := range ds.Parts {
-		pr, err := r.OpenPart(ds, i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := pr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec.Retain()
-			out = append(out, rec)
-		}
-		pr.Close()
+	if err := r.EachRecord(ds, func(rec arrow.RecordBatch) error {
+		rec.Retain()
+		out = append(out, rec)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	return ds, out
 }
