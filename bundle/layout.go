@@ -11,12 +11,17 @@ import (
 
 // Entry names of the container (SPEC.md §2).
 const (
-	MarkerEntry       = "imbundle"
-	ManifestEntry     = "manifest.json"
-	ManifestSumEntry  = "manifest.sha256"
-	dataDir           = "data/"
-	DefaultPartBytes  = 64 << 20 // uncompressed Arrow bytes per part
-	DefaultBatchBytes = 4 << 20  // what exporters aim for per record batch
+	MarkerEntry      = "imbundle"
+	ManifestEntry    = "manifest.json"
+	ManifestSumEntry = "manifest.sha256"
+	dataDir          = "data/"
+	DefaultPartBytes = 64 << 20 // uncompressed Arrow bytes per part
+	// DefaultBatchBytes is what exporters aim for per record batch. arrow-go
+	// compresses each buffer of a batch separately, so larger batches
+	// compress better: on 2M OpenIM chat_logs rows 8 MiB gave a 5% smaller
+	// bundle than 4 MiB, export at 0.90x mysqldump|zstd's time in the same
+	// run (1.01x at 4 MiB), at 169 MiB peak RSS.
+	DefaultBatchBytes = 8 << 20
 	// MaxBatchBytes bounds one record batch's uncompressed buffers (SPEC.md
 	// §4): the Writer refuses a larger batch, so every bundle it writes can
 	// be read back, and readers use it to bound memory on hostile input.
