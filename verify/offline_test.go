@@ -1,15 +1,12 @@
 package verify
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -77,53 +75,15 @@ func openRaw(t *testing.T, raw []byte) *bundle.Reader {
 	return r
 }
 
-// entryAt returns where an entry's data starts, via archive/zip.
-func entryAt(t *testing.T, raw []byte, name string) (int, int) {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range zr.File {
-		if f.Name == name {
-			off, err := f.DataOffset()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return int(off), int(f.UncompressedSize64)
-		}
-	}
-	t.Fatalf("no entry %s", name)
-	return 0, 0
-}
-
-// replaceEntry overwrites an entry's data with body of the same length and
-// fixes its CRC-32 in the local and the central header.
-func replaceEntry(t *testing.T, raw []byte, name string, body []byte) {
-	t.Helper()
-	off, n := entryAt(t, raw, name)
-	if n != len(body) {
-		t.Fatalf("replacement for %s is %d bytes, entry holds %d", name, len(body), n)
-	}
-	copy(raw[off:], body)
-	crc := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(body))
-	copy(raw[off-len(name)-30+14:], crc)
-	central := bytes.LastIndex(raw, []byte(name)) - 46 // the central directory comes last
-	if binary.LittleEndian.Uint32(raw[central:]) != 0x02014b50 {
-		t.Fatalf("central header of %s not found", name)
-	}
-	copy(raw[central+16:], crc)
-}
-
 // rewriteManifest changes the manifest (keeping its length) and its
 // checksum entry consistently: a bundle that lies, not a damaged one.
 func rewriteManifest(t *testing.T, raw []byte, edit func([]byte) []byte) {
 	t.Helper()
-	off, n := entryAt(t, raw, bundle.ManifestEntry)
+	off, n := bundletest.EntryAt(t, raw, bundle.ManifestEntry)
 	body := edit(append([]byte(nil), raw[off:off+n]...))
-	replaceEntry(t, raw, bundle.ManifestEntry, body)
+	bundletest.ReplaceEntry(t, raw, bundle.ManifestEntry, body)
 	sum := sha256.Sum256(body)
-	replaceEntry(t, raw, bundle.ManifestSumEntry, []byte(hex.EncodeToString(sum[:])+"\n"))
+	bundletest.ReplaceEntry(t, raw, bundle.ManifestSumEntry, []byte(hex.EncodeToString(sum[:])+"\n"))
 }
 
 func TestOfflineWholeBundle(t *testing.T) {
@@ -149,7 +109,7 @@ func TestOfflineWholeBundle(t *testing.T) {
 func TestOfflineNamesDamagedParts(t *testing.T) {
 	raw := offlineBundle(t)
 	for _, name := range []string{"data/00000/000002.arrow", "data/00001/000004.arrow"} {
-		off, n := entryAt(t, raw, name)
+		off, n := bundletest.EntryAt(t, raw, name)
 		raw[off+n/2] ^= 0x10
 	}
 	r := openRaw(t, raw)

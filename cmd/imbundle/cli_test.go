@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -179,28 +178,14 @@ func TestVerifyTruncatedAndMissingFiles(t *testing.T) {
 
 func TestVerifyNewerMajorVersion(t *testing.T) {
 	path := cliBundle(t)
-	raw, _ := os.ReadFile(path)
-	// The marker entry's body is "imbundle/1.0\n" at offset 38. Changing
-	// it breaks its CRC-32, so patch the CRC-32 in both headers too.
-	newer := bytes.Replace(raw, []byte("imbundle/1.0\n"), []byte("imbundle/2.0\n"), 1)
-	patchCRC(t, newer, "imbundle/2.0\n")
+	newer, _ := os.ReadFile(path)
+	bundletest.ReplaceEntry(t, newer, bundle.MarkerEntry, []byte("imbundle/2.0\n"))
 	p := filepath.Join(t.TempDir(), "v2.imb")
 	os.WriteFile(p, newer, 0o644)
 	_, err := runCLI(t, "inspect", p)
 	if exitCodeOf(err) != exitError || !strings.Contains(err.Error(), "format version 2.0") || !strings.Contains(err.Error(), "reads format 1.x") || !strings.Contains(err.Error(), "use an imbundle release that reads format 2.x") {
 		t.Fatalf("exit %d: %v", exitCodeOf(err), err)
 	}
-}
-
-// patchCRC rewrites the CRC-32 of the first entry (the marker) in its local
-// header (offset 14) and in the first central directory header (offset 16),
-// which starts where the end record (the last 22 bytes) says.
-func patchCRC(t *testing.T, raw []byte, body string) {
-	t.Helper()
-	crc := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE([]byte(body)))
-	cd := binary.LittleEndian.Uint32(raw[len(raw)-6:])
-	copy(raw[14:], crc)
-	copy(raw[cd+16:], crc)
 }
 
 func TestInspect(t *testing.T) {
