@@ -162,7 +162,7 @@ func sniffVersion(ra io.ReaderAt, size int64) error {
 	}
 	v, ok := strings.CutPrefix(string(body), "imbundle/")
 	v, ok2 := strings.CutSuffix(v, "\n")
-	if maj, _, ok3 := splitVersion(v); ok && ok2 && ok3 && maj != spec.FormatMajor {
+	if maj, _, ok3 := splitVersion(v); ok && ok2 && ok3 && !spec.ReadsMajor(maj) {
 		return &VersionError{Where: MarkerEntry, Found: v}
 	}
 	return nil

@@ -14,7 +14,7 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("entry %s: bundle format version %s is not supported by this reader, which reads format %d.x (and writes %s); use an imbundle release that reads format %s", e.Where, e.Found, spec.FormatMajor, spec.FormatVersion, majorOf(e.Found)+".x")
+	return fmt.Sprintf("entry %s: bundle format version %s is not supported by this reader, which reads formats %d.x to %d.x (and writes %s); use an imbundle release that reads format %s", e.Where, e.Found, spec.OldestMajor, spec.FormatMajor, spec.FormatVersion, majorOf(e.Found)+".x")
 }
 
 func majorOf(v string) string {
@@ -27,13 +27,13 @@ func majorOf(v string) string {
 }
 
 // checkVersion parses "major.minor" (decimal, no sign, no leading zeros) and
-// accepts any minor of FormatMajor.
+// accepts any minor of the majors this code reads (spec.ReadsMajor).
 func checkVersion(where, v string) error {
 	maj, _, ok := splitVersion(v)
 	if !ok {
 		return corruptf("entry %s: format version %q is not major.minor", where, v)
 	}
-	if maj != spec.FormatMajor {
+	if !spec.ReadsMajor(maj) {
 		return &VersionError{Where: where, Found: v}
 	}
 	return nil

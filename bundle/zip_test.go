@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imbundle/imbundle/spec"
 )
 
 // The container must stay readable by standard tools (SPEC.md §2): Go's
@@ -73,7 +75,7 @@ func TestContainerReadableByStandardZip(t *testing.T) {
 				t.Fatalf("unzip -t: %v\n%s", err, out)
 			}
 			out, err = exec.Command(unzip, "-p", path, MarkerEntry).Output()
-			if err != nil || string(out) != "imbundle/1.0\n" {
+			if err != nil || string(out) != "imbundle/"+spec.FormatVersion+"\n" {
 				t.Fatalf("unzip -p %s: %q %v", MarkerEntry, out, err)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,6 +21,7 @@ var errTransient = errors.New("deadlock")
 // batch of it, as a MySQL deadlock does midway through a part. It counts
 // the rows each part delivered on its successful attempt.
 type flakyTarget struct {
+	mu     sync.Mutex // Import loads parts in parallel
 	failed map[int]bool
 	rows   map[int]int64
 }
@@ -34,6 +36,8 @@ func (f *flakyTarget) LoadPart(_ context.Context, _ *Plan, _ *Item, part int, re
 	var n int64
 	err := Drain(recs, func(rec arrow.RecordBatch) error {
 		n += rec.NumRows()
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		if !f.failed[part] {
 			f.failed[part] = true
 			return errTransient
@@ -43,7 +47,9 @@ func (f *flakyTarget) LoadPart(_ context.Context, _ *Plan, _ *Item, part int, re
 	if err != nil {
 		return PartResult{}, err
 	}
+	f.mu.Lock()
 	f.rows[part] = n
+	f.mu.Unlock()
 	return PartResult{Rows: n}, nil
 }
 

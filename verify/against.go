@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -97,13 +96,10 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 		res.Target = l.Locate(mapped)
 	}
 	var d bundle.Digest
-	err := src.Read(ctx, mapped, func(rec arrow.RecordBatch) error {
-		if err := bundle.CheckColumns(rec.Schema(), orig.Columns); err != nil {
-			return fmt.Errorf("target schema differs: %w", err)
-		}
+	err := src.Read(ctx, mapped, conformed(orig.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
 		return nil
-	})
+	}))
 	if err != nil {
 		res.Err = err
 		return res

@@ -28,11 +28,7 @@ const maxDiffIDs = 50_000_000
 // the target's _ids for documents the bundle lacks. It needs no common
 // order, so Read can use the server's natural order.
 func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]verify.Difference, error) {
-	db := s.database
-	if db == "" {
-		db = ds.Namespace
-	}
-	coll := s.client.Database(db).Collection(ds.Object)
+	coll := s.client.Database(s.databaseOf(ds)).Collection(ds.Object)
 	var (
 		diffs   []verify.Difference
 		ids     []uint64 // 8-byte hashes of the bundle's _ids, for the second pass

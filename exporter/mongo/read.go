@@ -35,10 +35,7 @@ const defaultCursorBatch = 1000
 // verify --against mongodb://host/copy reads the copy, whatever database the
 // bundle came from.
 func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.RecordBatch) error) error {
-	db := s.database
-	if db == "" {
-		db = ds.Namespace
-	}
+	db := s.databaseOf(ds)
 	batch := int32(defaultCursorBatch)
 	if v := s.opts.Param("cursor-batch"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -95,4 +92,14 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		return fmt.Errorf("%s.%s: cursor failed after %d documents: %w", db, ds.Object, n, err)
 	}
 	return flush()
+}
+
+// Locate names the collection Read reads for ds (exporter.Locator).
+func (s *source) Locate(ds *spec.Dataset) string { return s.databaseOf(ds) + "." + ds.Object }
+
+func (s *source) databaseOf(ds *spec.Dataset) string {
+	if s.database != "" {
+		return s.database
+	}
+	return ds.Namespace
 }

@@ -106,11 +106,11 @@ func TestExportTypeEdges(t *testing.T) {
 		"id": "int32", "i8": "int8", "u8": "uint8", "i16": "int16", "u16": "uint16", "i24": "int32", "u24": "uint32",
 		"i32": "int32", "u32": "uint32", "i64": "int64", "u64": "uint64",
 		"dec65": "decimal256(65, 30)", "dec38": "decimal(38, 10)", "dec5": "decimal(5, 2)",
-		"f32": "float32", "f64": "float64", "d": "date32", "d#raw": "utf8",
-		"dt": "timestamp[us]", "dt0": "timestamp[us]", "ts": "timestamp[us, tz=UTC]", "tm": "duration[us]", "y": "uint16",
-		"c": "utf8", "vc": "utf8", "tx": "utf8", "mb3": "utf8", "l1": "binary", "l1t": "binary",
-		"bn": "binary", "vb": "binary", "bl": "binary", "b1": "uint64", "b64": "uint64",
-		"e": "utf8", "s": "utf8", "j": "utf8", "gen_s": "utf8", "gen_v": "int64",
+		"f32": "float32", "f64": "float64", "d": "date32", "d#raw": "large_utf8",
+		"dt": "timestamp[us]", "dt0": "timestamp[s]", "ts": "timestamp[us, tz=UTC]", "tm": "duration[us]", "y": "uint16",
+		"c": "large_utf8", "vc": "large_utf8", "tx": "large_utf8", "mb3": "large_utf8", "l1": "large_binary", "l1t": "large_binary",
+		"bn": "large_binary", "vb": "large_binary", "bl": "large_binary", "b1": "uint64", "b64": "uint64",
+		"e": "large_utf8", "s": "large_utf8", "j": "large_utf8", "gen_s": "large_utf8", "gen_v": "int64",
 	}
 	cols := map[string]spec.Column{}
 	for _, c := range ds.Columns {
@@ -179,14 +179,14 @@ func TestExportTypeEdges(t *testing.T) {
 	}
 	// Zero and partial dates: typed NULL, raw text in the companion; real
 	// dates the other way round.
-	d, draw := column(t, rec, "d").(*array.Date32), column(t, rec, "d#raw").(*array.String)
+	d, draw := column(t, rec, "d").(*array.Date32), column(t, rec, "d#raw").(*array.LargeString)
 	if !d.IsNull(2) || draw.Value(2) != "0000-00-00" || !d.IsNull(3) || draw.Value(3) != "2024-00-10" {
 		t.Errorf("zero/partial DATE: %v / %v", d, draw)
 	}
 	if d.IsNull(0) || d.Value(0).FormattedString() != "1000-01-01" || draw.IsValid(0) {
 		t.Errorf("real DATE row 0: %v / %v", d, draw)
 	}
-	dt, dtraw := column(t, rec, "dt").(*array.Timestamp), column(t, rec, "dt#raw").(*array.String)
+	dt, dtraw := column(t, rec, "dt").(*array.Timestamp), column(t, rec, "dt#raw").(*array.LargeString)
 	if !dt.IsNull(3) || dtraw.Value(3) != "2024-02-00 10:20:30.123456" {
 		t.Errorf("partial DATETIME: %v / %v", dt, dtraw)
 	}
@@ -200,16 +200,16 @@ func TestExportTypeEdges(t *testing.T) {
 		t.Errorf("TIME = %v", tm)
 	}
 	// Bytes as stored: latin1 bytes invalid in UTF-8, all 256 byte values.
-	if got := column(t, rec, "l1").(*array.Binary).Value(2); string(got) != "\xe9\xff\x80\x81\x8d\x8f\x90\x9d" {
+	if got := column(t, rec, "l1").(*array.LargeBinary).Value(2); string(got) != "\xe9\xff\x80\x81\x8d\x8f\x90\x9d" {
 		t.Errorf("latin1 bytes %x", got)
 	}
-	vb := column(t, rec, "vb").(*array.Binary).Value(1)
+	vb := column(t, rec, "vb").(*array.LargeBinary).Value(1)
 	for i := 0; i < 256; i++ {
 		if len(vb) != 256 || vb[i] != byte(i) {
 			t.Fatalf("VARBINARY all bytes: %x", vb)
 		}
 	}
-	if got := column(t, rec, "c").(*array.String).Value(1); got != "😀𝄞 four-byte" {
+	if got := column(t, rec, "c").(*array.LargeString).Value(1); got != "😀𝄞 four-byte" {
 		t.Errorf("utf8mb4 = %q", got)
 	}
 	// Row 7 is NULL in every column but the key.

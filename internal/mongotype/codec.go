@@ -8,13 +8,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/bundle"
 )
 
 // Builder accumulates documents into a collection record batch.
 type Builder struct {
 	b     *array.RecordBuilder
 	id    *array.BinaryBuilder
-	idj   *array.StringBuilder
+	idj   *array.BinaryBuilder // the large_utf8 column's bytes
 	doc   *array.BinaryBuilder
 	bytes int64
 }
@@ -28,7 +30,7 @@ func NewBuilder(mem memory.Allocator) *Builder {
 	return &Builder{
 		b:   b,
 		id:  b.Field(0).(*array.BinaryBuilder),
-		idj: b.Field(1).(*array.StringBuilder),
+		idj: b.Field(1).(*array.LargeStringBuilder).BinaryBuilder,
 		doc: b.Field(2).(*array.BinaryBuilder),
 	}
 }
@@ -49,7 +51,7 @@ func (b *Builder) Append(doc bson.Raw) error {
 			return fmt.Errorf("document with _id %s: %w", id, jerr)
 		}
 		b.id.Append(enc)
-		b.idj.Append(js)
+		b.idj.AppendString(js)
 		b.bytes += int64(len(enc) + len(js))
 	default:
 		b.id.AppendNull()
@@ -130,9 +132,7 @@ func checkDocument(doc bson.Raw) error {
 
 // Rows gives access to the documents of a collection record batch.
 type Rows struct {
-	id  *array.Binary
-	idj *array.String
-	doc *array.Binary
+	id, idj, doc bundle.VarLen
 }
 
 // RowsOf checks rec's layout and returns its documents.
@@ -140,11 +140,11 @@ func RowsOf(rec arrow.RecordBatch) (*Rows, error) {
 	if err := checkRecordSchema(rec.Schema()); err != nil {
 		return nil, err
 	}
-	return &Rows{
-		id:  rec.Column(0).(*array.Binary),
-		idj: rec.Column(1).(*array.String),
-		doc: rec.Column(2).(*array.Binary),
-	}, nil
+	c, err := bundle.VarLenColumns(rec, 0, 1, 2)
+	if err != nil {
+		return nil, err
+	}
+	return &Rows{id: c[0], idj: c[1], doc: c[2]}, nil
 }
 
 // Len is the number of documents.
@@ -158,7 +158,7 @@ func (r *Rows) IDJSON(i int) string {
 	if r.idj.IsNull(i) {
 		return ""
 	}
-	return r.idj.Value(i)
+	return string(r.idj.Value(i))
 }
 
 // Check proves row i consistent: a well-formed document whose _id is the

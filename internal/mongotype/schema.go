@@ -39,11 +39,11 @@ const (
 // depend on BSON bytes only and not on a JSON renderer's version.
 func Schema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		{Name: ColID, Type: arrow.BinaryTypes.Binary, Nullable: true,
+		{Name: ColID, Type: bundle.Bytes, Nullable: true,
 			Metadata: arrow.NewMetadata([]string{bundle.MetaNative}, []string{NativeID})},
-		{Name: ColIDJSON, Type: arrow.BinaryTypes.String, Nullable: true,
+		{Name: ColIDJSON, Type: bundle.Text, Nullable: true,
 			Metadata: arrow.NewMetadata([]string{bundle.MetaNative, bundle.MetaDigest}, []string{NativeIDJSON, "exclude"})},
-		{Name: ColDoc, Type: arrow.BinaryTypes.Binary, Nullable: false,
+		{Name: ColDoc, Type: bundle.Bytes, Nullable: false,
 			Metadata: arrow.NewMetadata([]string{bundle.MetaNative}, []string{NativeDoc})},
 	}, nil)
 }
@@ -53,9 +53,10 @@ func Schema() *arrow.Schema {
 // documents the way a person would look them up.
 var PrimaryKey = []string{ColIDJSON}
 
-// CheckColumns reports whether a manifest dataset has this package's layout.
+// CheckColumns reports whether a manifest dataset has this package's layout
+// (format 1 bundles hold the 32-bit-offset types).
 func CheckColumns(cols []spec.Column) error {
-	return bundle.CheckColumns(Schema(), cols)
+	return bundle.CheckComparable(Schema(), cols)
 }
 
 // checkRecordSchema accepts a record whose columns have the layout's names
@@ -64,10 +65,10 @@ func checkRecordSchema(s *arrow.Schema) error {
 	want := Schema()
 	ok := s.NumFields() == want.NumFields()
 	for i := 0; ok && i < s.NumFields(); i++ {
-		ok = s.Field(i).Name == want.Field(i).Name && arrow.TypeEqual(s.Field(i).Type, want.Field(i).Type)
+		ok = s.Field(i).Name == want.Field(i).Name && bundle.SameValues(s.Field(i).Type.String(), want.Field(i).Type.String())
 	}
 	if !ok {
-		return fmt.Errorf("record schema %s is not the collection layout (%s binary, %s utf8, %s binary)", s, ColID, ColIDJSON, ColDoc)
+		return fmt.Errorf("record schema %s is not the collection layout (%s large_binary, %s large_utf8, %s large_binary)", s, ColID, ColIDJSON, ColDoc)
 	}
 	return nil
 }

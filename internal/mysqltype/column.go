@@ -62,6 +62,17 @@ type Column struct {
 	Kind Kind
 }
 
+// Fsp is the fractional-seconds precision of a DATETIME, TIMESTAMP or TIME
+// column, read from its COLUMN_TYPE ("datetime(3)"): 0 to 6.
+func (c *Column) Fsp() int {
+	t := c.ColumnType
+	i := strings.IndexByte(t, '(')
+	if i < 0 || i+2 >= len(t) || t[i+2] != ')' || t[i+1] < '0' || t[i+1] > '6' {
+		return 0
+	}
+	return int(t[i+1] - '0')
+}
+
 // Unsigned reports an UNSIGNED numeric column.
 func (c *Column) Unsigned() bool { return strings.Contains(strings.ToLower(c.ColumnType), "unsigned") }
 

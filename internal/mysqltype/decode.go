@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/imbundle/imbundle/bundle"
 )
 
 // Decoder turns rows read through the binary protocol (server-side prepared
@@ -33,9 +35,12 @@ func NewDecoder(cols []Column, schema *arrow.Schema, mem memory.Allocator) (*Dec
 		if schema.Field(f).Name != c.Name {
 			return nil, fmt.Errorf("schema field %d is %s, want column %s", f, schema.Field(f).Name, c.Name)
 		}
-		var raw *array.StringBuilder
+		var raw *array.BinaryBuilder
 		if c.Kind.IsDate() {
-			raw = d.rb.Field(f + 1).(*array.StringBuilder)
+			var ok bool
+			if raw, ok = bundle.VarLenBuilder(d.rb.Field(f + 1)); !ok {
+				return nil, fmt.Errorf("raw companion of column %s is %s, want large_utf8", c.Name, schema.Field(f+1).Type)
+			}
 		}
 		app, err := appender(c, d.rb.Field(f), raw)
 		if err != nil {
@@ -117,7 +122,7 @@ func asUint64(v driver.Value) (uint64, bool) {
 	return 0, false
 }
 
-func appender(c *Column, b array.Builder, raw *array.StringBuilder) (func(driver.Value) (int, error), error) {
+func appender(c *Column, b array.Builder, raw *array.BinaryBuilder) (func(driver.Value) (int, error), error) {
 	null := func() (int, error) {
 		b.AppendNull()
 		if raw != nil {
@@ -253,9 +258,13 @@ func appender(c *Column, b array.Builder, raw *array.StringBuilder) (func(driver
 			return 32, nil
 		}, nil
 	case KindDate, KindDatetime, KindTimestamp:
-		return dateAppender(c, b, raw, null), nil
+		return dateAppender(c, b, raw, null)
 	case KindTime:
 		bb := b.(*array.DurationBuilder)
+		per := usPer(bb.Type().(*arrow.DurationType).Unit)
+		if per == 0 {
+			return nil, fmt.Errorf("column %s: duration unit %s is finer than MySQL's microseconds", c.Name, bb.Type())
+		}
 		return func(v driver.Value) (int, error) {
 			if v == nil {
 				return null()
@@ -265,27 +274,17 @@ func appender(c *Column, b array.Builder, raw *array.StringBuilder) (func(driver
 				return 0, errValue(c.ColumnType, v)
 			}
 			us, ok := parseTime(p)
-			if !ok {
+			if !ok || us%per != 0 {
 				return 0, errValue(c.ColumnType, v)
 			}
-			bb.Append(arrow.Duration(us))
+			bb.Append(arrow.Duration(us / per))
 			return 8, nil
 		}, nil
-	case KindString:
-		bb := b.(*array.StringBuilder)
-		return func(v driver.Value) (int, error) {
-			if v == nil {
-				return null()
-			}
-			p, ok := asBytes(v)
-			if !ok {
-				return 0, errValue(c.ColumnType, v)
-			}
-			bb.BinaryBuilder.Append(p)
-			return len(p) + 4, nil
-		}, nil
-	case KindBinary:
-		bb := b.(*array.BinaryBuilder)
+	case KindString, KindBinary:
+		bb, ok := bundle.VarLenBuilder(b)
+		if !ok {
+			return nil, fmt.Errorf("column %s: Arrow type %s is no string or binary type", c.Name, b.Type())
+		}
 		return func(v driver.Value) (int, error) {
 			if v == nil {
 				return null()
@@ -295,7 +294,7 @@ func appender(c *Column, b array.Builder, raw *array.StringBuilder) (func(driver
 				return 0, errValue(c.ColumnType, v)
 			}
 			bb.Append(p)
-			return len(p) + 4, nil
+			return len(p) + 8, nil
 		}, nil
 	}
 	return nil, fmt.Errorf("column %s: no decoder for kind %d", c.Name, c.Kind)
@@ -303,15 +302,20 @@ func appender(c *Column, b array.Builder, raw *array.StringBuilder) (func(driver
 
 // dateAppender writes real dates to the typed column (raw NULL) and zero,
 // partial or otherwise invalid dates as NULL with their text in raw.
-func dateAppender(c *Column, b array.Builder, raw *array.StringBuilder, null func() (int, error)) func(driver.Value) (int, error) {
-	var put func(us int64)
+func dateAppender(c *Column, b array.Builder, raw *array.BinaryBuilder, null func() (int, error)) (func(driver.Value) (int, error), error) {
+	var put func(n int64)
 	parse := parseDatetime
+	per := int64(1) // parse's units in one of the column's
 	switch bb := b.(type) {
 	case *array.Date32Builder:
 		put = func(days int64) { bb.Append(arrow.Date32(days)) }
 		parse = parseDate
 	case *array.TimestampBuilder:
-		put = func(us int64) { bb.Append(arrow.Timestamp(us)) }
+		per = usPer(bb.Type().(*arrow.TimestampType).Unit)
+		put = func(us int64) { bb.Append(arrow.Timestamp(us / per)) }
+	}
+	if put == nil || per == 0 {
+		return nil, fmt.Errorf("column %s: no date decoder for Arrow type %s", c.Name, b.Type())
 	}
 	return func(v driver.Value) (int, error) {
 		if v == nil {
@@ -322,7 +326,7 @@ func dateAppender(c *Column, b array.Builder, raw *array.StringBuilder, null fun
 			return 0, errValue(c.ColumnType, v)
 		}
 		n, real, ok := parse(p)
-		if !ok {
+		if !ok || (real && n%per != 0) {
 			return 0, errValue(c.ColumnType, v)
 		}
 		if real {
@@ -331,7 +335,7 @@ func dateAppender(c *Column, b array.Builder, raw *array.StringBuilder, null fun
 			return 9, nil
 		}
 		b.AppendNull()
-		raw.BinaryBuilder.Append(p)
+		raw.Append(p)
 		return 9 + len(p), nil
-	}
+	}, nil
 }

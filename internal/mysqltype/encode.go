@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/imbundle/imbundle/bundle"
 )
 
 // QuoteIdent quotes a MySQL identifier with backticks.
@@ -22,6 +24,7 @@ type Encoder struct {
 	targets []Target
 	load    []int // indexes of the fields written, in order
 	arrs    []arrow.Array
+	varlen  []bundle.VarLen // the string and binary fields of arrs
 }
 
 // NewEncoder prepares an encoder for records of schema s.
@@ -89,9 +92,15 @@ func (e *Encoder) LoadDataColumns() (list, set string) {
 	return list, set
 }
 
-// Bind makes rec the record the Append methods read.
+// Bind makes rec the record the Append methods read. rec must have the
+// schema the encoder was made for.
 func (e *Encoder) Bind(rec arrow.RecordBatch) {
 	e.arrs = rec.Columns()
+	e.varlen = e.varlen[:0]
+	for _, a := range e.arrs {
+		v, _ := bundle.AsVarLen(a) // Targets checked the types
+		e.varlen = append(e.varlen, v)
+	}
 }
 
 // AppendText appends row i as one LOAD DATA line.
@@ -124,7 +133,7 @@ func (e *Encoder) value(dst []byte, f, row int) (out []byte, str, null bool) {
 	a := e.arrs[f]
 	if a.IsNull(row) {
 		if t.Raw >= 0 {
-			if r := e.arrs[t.Raw].(*array.String); r.IsValid(row) {
+			if r := e.varlen[t.Raw]; r.IsValid(row) {
 				return append(dst, r.Value(row)...), false, false
 			}
 		}
@@ -174,13 +183,11 @@ func (e *Encoder) value(dst []byte, f, row int) (out []byte, str, null bool) {
 	case KindDate:
 		return AppendDate(dst, int64(a.(*array.Date32).Value(row))), false, false
 	case KindDatetime, KindTimestamp:
-		return AppendDatetime(dst, int64(a.(*array.Timestamp).Value(row))), false, false
+		return AppendDatetime(dst, int64(a.(*array.Timestamp).Value(row))*t.USPer), false, false
 	case KindTime:
-		return AppendTime(dst, int64(a.(*array.Duration).Value(row))), false, false
-	case KindString:
-		return append(dst, a.(*array.String).Value(row)...), true, false
-	case KindBinary:
-		return append(dst, a.(*array.Binary).Value(row)...), true, false
+		return AppendTime(dst, int64(a.(*array.Duration).Value(row))*t.USPer), false, false
+	case KindString, KindBinary:
+		return append(dst, e.varlen[f].Value(row)...), true, false
 	}
 	panic(fmt.Sprintf("mysqltype: no encoder for kind %d", t.Kind))
 }

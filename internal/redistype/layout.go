@@ -64,26 +64,27 @@ var excluded = arrow.NewMetadata([]string{bundle.MetaDigest}, []string{"exclude"
 // are left out of the content digest: expiry times are compared separately
 // with a tolerance, and seq depends on the order a server iterates in.
 var Schema = arrow.NewSchema([]arrow.Field{
-	{Name: "key", Type: arrow.BinaryTypes.Binary},
-	{Name: "type", Type: arrow.BinaryTypes.String},
-	{Name: "field", Type: arrow.BinaryTypes.Binary, Nullable: true},
-	{Name: "value", Type: arrow.BinaryTypes.Binary, Nullable: true},
+	{Name: "key", Type: bundle.Bytes},
+	{Name: "type", Type: bundle.Text},
+	{Name: "field", Type: bundle.Bytes, Nullable: true},
+	{Name: "value", Type: bundle.Bytes, Nullable: true},
 	{Name: "score", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "index", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	{Name: "stream_id", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "stream_id", Type: bundle.Text, Nullable: true},
 	{Name: "elements", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "expire_at_ms", Type: arrow.PrimitiveTypes.Int64, Nullable: true, Metadata: excluded},
 	{Name: "seq", Type: arrow.PrimitiveTypes.Int64, Metadata: excluded},
 }, nil)
 
-// CheckSchema reports whether s is the keyspace layout this code reads.
+// CheckSchema reports whether s is the keyspace layout this code reads
+// (format 1 bundles hold the 32-bit-offset types: bundle.SameValues).
 func CheckSchema(s *arrow.Schema) error {
 	if s.NumFields() != NumCols {
 		return fmt.Errorf("keyspace layout has %d columns, this dataset %d (a newer imbundle wrote it?)", NumCols, s.NumFields())
 	}
 	for i, f := range Schema.Fields() {
 		g := s.Field(i)
-		if g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
+		if g.Name != f.Name || !bundle.SameValues(g.Type.String(), f.Type.String()) {
 			return fmt.Errorf("keyspace column %d is %s %s, expected %s %s", i, g.Name, g.Type, f.Name, f.Type)
 		}
 	}

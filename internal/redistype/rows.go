@@ -5,6 +5,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/imbundle/imbundle/bundle"
 )
 
 // Rows gives typed access to the rows of one keyspace record batch. Byte
@@ -12,13 +14,13 @@ import (
 // record's lifetime.
 type Rows struct {
 	N        int
-	key      *array.Binary
-	typ      *array.String
-	field    *array.Binary
-	value    *array.Binary
+	key      bundle.VarLen
+	typ      bundle.VarLen
+	field    bundle.VarLen
+	value    bundle.VarLen
 	score    *array.Float64
 	index    *array.Int64
-	streamID *array.String
+	streamID bundle.VarLen
 	elements *array.Int64
 	expire   *array.Int64
 	seq      *array.Int64
@@ -31,13 +33,13 @@ func NewRows(rec arrow.RecordBatch) (*Rows, error) {
 	}
 	r := &Rows{N: int(rec.NumRows())}
 	var ok [NumCols]bool
-	r.key, ok[0] = rec.Column(ColKey).(*array.Binary)
-	r.typ, ok[1] = rec.Column(ColType).(*array.String)
-	r.field, ok[2] = rec.Column(ColField).(*array.Binary)
-	r.value, ok[3] = rec.Column(ColValue).(*array.Binary)
+	r.key, ok[0] = bundle.AsVarLen(rec.Column(ColKey))
+	r.typ, ok[1] = bundle.AsVarLen(rec.Column(ColType))
+	r.field, ok[2] = bundle.AsVarLen(rec.Column(ColField))
+	r.value, ok[3] = bundle.AsVarLen(rec.Column(ColValue))
 	r.score, ok[4] = rec.Column(ColScore).(*array.Float64)
 	r.index, ok[5] = rec.Column(ColIndex).(*array.Int64)
-	r.streamID, ok[6] = rec.Column(ColStreamID).(*array.String)
+	r.streamID, ok[6] = bundle.AsVarLen(rec.Column(ColStreamID))
 	r.elements, ok[7] = rec.Column(ColElements).(*array.Int64)
 	r.expire, ok[8] = rec.Column(ColExpireAt).(*array.Int64)
 	r.seq, ok[9] = rec.Column(ColSeq).(*array.Int64)
@@ -50,7 +52,17 @@ func NewRows(rec arrow.RecordBatch) (*Rows, error) {
 }
 
 func (r *Rows) Key(i int) []byte { return r.key.Value(i) }
-func (r *Rows) Type(i int) Type  { return Type(r.typ.Value(i)) }
+func (r *Rows) Type(i int) Type  { return typeOf(r.typ.Value(i)) }
+
+// typeOf converts without allocating for the known types.
+func typeOf(b []byte) Type {
+	for _, t := range [...]Type{String, Hash, List, Set, ZSet, Stream} {
+		if string(b) == string(t) {
+			return t
+		}
+	}
+	return Type(b)
+}
 
 // Field is the hash field, set or sorted-set member or stream field.
 func (r *Rows) Field(i int) []byte { return r.field.Value(i) }
@@ -63,7 +75,7 @@ func (r *Rows) StreamID(i int) string {
 	if r.streamID.IsNull(i) {
 		return ""
 	}
-	return r.streamID.Value(i)
+	return string(r.streamID.Value(i))
 }
 
 // IsKeyRow reports whether row i closes its key (elements is set).
