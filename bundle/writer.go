@@ -278,6 +278,7 @@ type partFile struct {
 	crc    hash.Hash32
 	n      int64
 	ipc    *ipc.FileWriter
+	zstd   *ipcCompressor // between ipc and the file
 	rows   int64
 	raw    int64
 	digest Digest
@@ -376,7 +377,8 @@ func (d *DatasetWriter) startPart() error {
 		return fmt.Errorf("dataset %q: stage part: %w", d.name, err)
 	}
 	p := &partFile{f: f, sha: sha256.New(), crc: crc32.NewIEEE()}
-	p.ipc, err = ipc.NewFileWriter(p, ipc.WithSchema(d.schema), ipc.WithZstd(), ipc.WithCompressConcurrency(2))
+	p.zstd = newIPCCompressor(p)
+	p.ipc, err = ipc.NewFileWriter(p.zstd, ipc.WithSchema(d.schema))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -394,6 +396,9 @@ func (d *DatasetWriter) finishPart() error {
 		os.Remove(p.f.Name())
 	}()
 	if err := p.ipc.Close(); err != nil {
+		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
+	}
+	if err := p.zstd.Close(); err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
 	}
 	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
