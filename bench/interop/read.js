@@ -1,6 +1,6 @@
 // Reads bundle parts with nodejs-polars, to check that parts written by
-// arrow-go (Arrow IPC file format, ZSTD bodies) open in another Arrow
-// implementation. Not part of go test. From the repository root:
+// imbundle (arrow-go's IPC file writer, buffers ZSTD-compressed by
+// bundle/ipczstd.go) open in another Arrow implementation. Not part of go test. From the repository root:
 //
 //   go run ./bench/interop/mkbundle bench/interop/out/sample.imb
 //   unzip -p bench/interop/out/sample.imb data/00000/000000.arrow > bench/interop/out/types.arrow

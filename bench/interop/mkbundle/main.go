@@ -38,6 +38,9 @@ func main() {
 		f("dec", &arrow.Decimal128Type{Precision: 38, Scale: 10}), f("day", arrow.FixedWidthTypes.Date32),
 		f("ts", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}), f("dur", arrow.FixedWidthTypes.Duration_us),
 		f("tags", arrow.ListOf(arrow.BinaryTypes.String)),
+		// What engines write since format 2: large offsets, coarser units.
+		f("ltext", bundle.Text), f("lblob", bundle.Bytes),
+		f("ts_ms", &arrow.TimestampType{Unit: arrow.Millisecond}), f("ts_s", &arrow.TimestampType{Unit: arrow.Second}),
 	}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, types)
 	texts := []string{"hello", "emoji 😀👍", "", "latin1 é", "最后"}
@@ -56,6 +59,10 @@ func main() {
 		lb := b.Field(11).(*array.ListBuilder)
 		lb.Append(true)
 		lb.ValueBuilder().(*array.StringBuilder).AppendValues([]string{"a", fmt.Sprint(i)}, nil)
+		b.Field(12).(*array.LargeStringBuilder).Append(texts[i])
+		b.Field(13).(*array.BinaryBuilder).Append([]byte{0xff, byte(i), 0})
+		b.Field(14).(*array.TimestampBuilder).Append(arrow.Timestamp(1700000000123 + int64(i)))
+		b.Field(15).(*array.TimestampBuilder).Append(arrow.Timestamp(1700000000 + int64(i)))
 	}
 	write(w, "interop.types", types, b.NewRecordBatch())
 
