@@ -105,6 +105,15 @@ type Relation struct {
 	From   RelationEnd `json:"from"`
 	To     RelationEnd `json:"to"`
 	Origin string      `json:"origin"`
+	// Checked is how a discovered edge held in the exported data.
+	Checked *RelationCheck `json:"checked,omitempty"`
+}
+
+// RelationCheck counts a relation's from-values in the snapshot: the
+// non-NULL ones, and those with no row in the to-dataset.
+type RelationCheck struct {
+	Values  int64 `json:"values"`
+	Orphans int64 `json:"orphans"`
 }
 
 // RelationEnd is a dataset and an ordered list of its columns.

@@ -62,7 +62,11 @@ func newInspectCmd() *cobra.Command {
 			if len(m.Relations) > 0 {
 				fmt.Fprintln(out, "\nrelations:")
 				for _, rel := range m.Relations {
-					fmt.Fprintf(out, "  %s(%s) -> %s(%s)  [%s]\n", rel.From.Dataset, strings.Join(rel.From.Columns, ","), rel.To.Dataset, strings.Join(rel.To.Columns, ","), rel.Origin)
+					origin := rel.Origin
+					if c := rel.Checked; c != nil {
+						origin += fmt.Sprintf(", %d of %d values without a row", c.Orphans, c.Values)
+					}
+					fmt.Fprintf(out, "  %s(%s) -> %s(%s)  [%s]\n", rel.From.Dataset, strings.Join(rel.From.Columns, ","), rel.To.Dataset, strings.Join(rel.To.Columns, ","), origin)
 				}
 			}
 			for _, n := range m.Notes {

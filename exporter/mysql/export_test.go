@@ -3,6 +3,7 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -413,5 +414,64 @@ func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// TestExportDiscoversRelations infers the references a schema does not
+// declare from column names, and keeps those the data confirms.
+func TestExportDiscoversRelations(t *testing.T) {
+	url, db := testenv.MySQLDatabase(t, "disc")
+	dbName := url[strings.LastIndex(url, "/")+1:]
+	mustExec(t, db,
+		"CREATE TABLE users (user_id VARCHAR(64) PRIMARY KEY, name VARCHAR(20))",
+		"CREATE TABLE `groups` (id INT PRIMARY KEY, owner_user_id VARCHAR(64))",
+		"CREATE TABLE members (group_id INT, user_id VARCHAR(64), inviter_user_id VARCHAR(64), PRIMARY KEY (group_id, user_id))",
+		// user_id is an integer here (not users' text key); about_user_id
+		// mostly names no user.
+		"CREATE TABLE notes (id INT PRIMARY KEY, user_id INT, about_user_id VARCHAR(64))",
+		"INSERT INTO `groups` VALUES (1, 'u1'), (2, 'u2'), (3, NULL)",
+		"INSERT INTO notes VALUES (1, 1, 'u1'), (2, 2, 'x'), (3, 3, 'y')",
+	)
+	for i := 1; i <= 30; i++ {
+		mustExec(t, db, fmt.Sprintf("INSERT INTO users VALUES ('u%d', 'n')", i),
+			fmt.Sprintf("INSERT INTO members VALUES (%d, 'u%d', 'u1')", 1+i%2, i))
+	}
+	// A membership of a deleted user: 1 orphan in 31 values is kept.
+	mustExec(t, db, "INSERT INTO members VALUES (1, 'deleted', NULL)")
+
+	relations := func(params map[string]string) []string {
+		r, err := bundle.Open(exportBundle(t, url, exporter.Options{Params: params}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var got []string
+		for _, rel := range r.Manifest().Relations {
+			s := strings.TrimPrefix(rel.From.Dataset, dbName+".") + "(" + strings.Join(rel.From.Columns, ",") + ")->" +
+				strings.TrimPrefix(rel.To.Dataset, dbName+".") + "(" + strings.Join(rel.To.Columns, ",") + "):" + rel.Origin
+			if rel.Checked != nil {
+				s += fmt.Sprintf(" %d/%d", rel.Checked.Orphans, rel.Checked.Values)
+			}
+			got = append(got, s)
+		}
+		return got
+	}
+	want := []string{
+		"groups(owner_user_id)->users(user_id):discovered 0/2",
+		"members(group_id)->groups(id):discovered 0/31",
+		"members(inviter_user_id)->users(user_id):discovered 0/30",
+		"members(user_id)->users(user_id):discovered 1/31",
+	}
+	if got := relations(nil); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("discovered\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A declared edge is not discovered again; discovery can be turned off.
+	got := relations(map[string]string{"relations": "members(user_id)->users(user_id)", "discover-relations": "false"})
+	if strings.Join(got, "\n") != "members(user_id)->users(user_id):declared" {
+		t.Errorf("declared only: %q", got)
+	}
+	got = relations(map[string]string{"relations": "members(user_id)->users(user_id)"})
+	if len(got) != 4 || got[0] != "members(user_id)->users(user_id):declared" || strings.Contains(strings.Join(got[1:], " "), "members(user_id)") {
+		t.Errorf("declared and discovered: %q", got)
 	}
 }

@@ -12,7 +12,9 @@ import (
 
 // relations returns the foreign keys between exported tables, and the
 // relations declared with --param relations="t(c,..)->u(d,..);...", all as
-// declared edges. Foreign keys to tables outside the export are left out.
+// declared edges, then the edges discoverRelations finds (unless --param
+// discover-relations=false). Foreign keys to tables outside the export are
+// left out.
 func (s *Source) relations(ctx context.Context, q querier, tables map[string]*table) ([]spec.Relation, error) {
 	var out []spec.Relation
 	dbs := map[string]bool{}
@@ -58,7 +60,15 @@ func (s *Source) relations(ctx context.Context, q querier, tables map[string]*ta
 	if err != nil {
 		return nil, err
 	}
-	return append(out, extra...), nil
+	out = append(out, extra...)
+	switch v := s.opts.Param("discover-relations"); v {
+	case "", "true":
+		out = append(out, s.discoverRelations(ctx, q, tables, out)...)
+	case "false":
+	default:
+		return nil, fmt.Errorf("--param discover-relations=%q: want true or false", v)
+	}
+	return out, nil
 }
 
 // parseRelations reads "table(col,...)->table(col,...);..." (tables may be
