@@ -16,11 +16,12 @@ const (
 	ManifestSumEntry = "manifest.sha256"
 	dataDir          = "data/"
 	DefaultPartBytes = 64 << 20 // uncompressed Arrow bytes per part
-	// DefaultBatchBytes is what exporters aim for per record batch. arrow-go
-	// compresses each buffer of a batch separately, so larger batches
-	// compress better: on 2M OpenIM chat_logs rows 8 MiB gave a 5% smaller
-	// bundle than 4 MiB, export at 0.90x mysqldump|zstd's time in the same
-	// run (1.01x at 4 MiB), at 169 MiB peak RSS.
+	// DefaultBatchBytes is what exporters aim for per record batch. Each
+	// buffer of a batch is compressed separately, so larger batches
+	// compressed better while offsets were 32-bit (format 1): on 2M OpenIM
+	// chat_logs rows 8 MiB gave a 5% smaller bundle than 4 MiB, at 169 MiB
+	// peak RSS. With format 2's 64-bit offsets, 16 MiB gains 0.5% (148.7
+	// -> 148.0 MB) for 95 MiB more RSS (150 -> 243 MiB): not worth it.
 	DefaultBatchBytes = 8 << 20
 	// MaxBatchBytes bounds one record batch's uncompressed buffers (SPEC.md
 	// §4): the Writer refuses a larger batch, so every bundle it writes can
