@@ -201,74 +201,38 @@ func (c *ipcCompressor) recordBatch(msg fbTable, body []byte) error {
 	length, _ := rb.scalar(rbLength, 8)
 	version, _ := msg.scalar(msgVersion, 2)
 
-	// Compress the buffers in parallel, then lay them out in order.
-	type piece struct{ prefix, data []byte }
-	pieces := make([]piece, len(bufs)/16)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i := range pieces {
-		off := binary.LittleEndian.Uint64(bufs[i*16:])
-		n := binary.LittleEndian.Uint64(bufs[i*16+8:])
-		if off > uint64(len(body)) || n > uint64(len(body))-off {
-			return fmt.Errorf("buffer %d (%d bytes at %d) overruns the %d-byte body", i, n, off, len(body))
-		}
-		if n == 0 {
-			continue
-		}
-		raw := body[off : off+n]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			z := partEncoder().EncodeAll(raw, make([]byte, 0, len(raw)/2+64))
-			p := piece{prefix: binary.LittleEndian.AppendUint64(nil, uint64(len(raw))), data: z}
-			if len(z) >= len(raw) {
-				p = piece{prefix: binary.LittleEndian.AppendUint64(nil, ^uint64(0)), data: raw}
-			}
-			pieces[i] = p
-		}()
+	pieces, err := compressBuffers(body, bufs)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-
-	b := flatbuffers.NewBuilder(256 + len(nodes) + len(bufs))
-	b.StartVector(16, len(pieces), 8)
-	var bodyLen int64
 	lens := make([]int64, len(pieces))
+	offs := make([]int64, len(pieces))
+	var bodyLen int64
 	for i, p := range pieces {
 		lens[i] = int64(len(p.prefix) + len(p.data))
-	}
-	offs := make([]int64, len(pieces))
-	for i := range pieces {
 		offs[i] = bodyLen
 		bodyLen += pad8(lens[i])
 	}
-	for i := len(pieces) - 1; i >= 0; i-- {
-		b.Prep(8, 16)
-		b.PrependInt64(lens[i])
-		b.PrependInt64(offs[i])
-	}
-	bufVec := b.EndVector(len(pieces))
-	b.StartVector(16, len(nodes)/16, 8)
-	for i := len(nodes)/16 - 1; i >= 0; i-- {
-		b.Prep(8, 16)
-		b.PrependInt64(int64(binary.LittleEndian.Uint64(nodes[i*16+8:])))
-		b.PrependInt64(int64(binary.LittleEndian.Uint64(nodes[i*16:])))
-	}
-	nodeVec := b.EndVector(len(nodes) / 16)
+
+	b := flatbuffers.NewBuilder(256 + len(nodes) + len(bufs))
+	bufVec := int64Pairs(b, len(pieces), func(i int) (int64, int64) { return offs[i], lens[i] })
+	nodeVec := int64Pairs(b, len(nodes)/16, func(i int) (int64, int64) {
+		return int64(binary.LittleEndian.Uint64(nodes[i*16:])), int64(binary.LittleEndian.Uint64(nodes[i*16+8:]))
+	})
 	b.StartObject(2) // BodyCompression{codec: ZSTD, method: BUFFER (the default)}
 	b.PrependInt8Slot(0, codecZSTD, 0)
 	comp := b.EndObject()
-	b.StartObject(5)
-	b.PrependInt64Slot(0, int64(length), 0)
-	b.PrependUOffsetTSlot(1, nodeVec, 0)
-	b.PrependUOffsetTSlot(2, bufVec, 0)
-	b.PrependUOffsetTSlot(3, comp, 0)
+	b.StartObject(5) // RecordBatch
+	b.PrependInt64Slot(rbLength, int64(length), 0)
+	b.PrependUOffsetTSlot(rbNodes, nodeVec, 0)
+	b.PrependUOffsetTSlot(rbBuffers, bufVec, 0)
+	b.PrependUOffsetTSlot(rbCompression, comp, 0)
 	header := b.EndObject()
-	b.StartObject(5)
-	b.PrependInt16Slot(0, int16(version), 0)
-	b.PrependByteSlot(1, headerRecordBatch, 0)
-	b.PrependUOffsetTSlot(2, header, 0)
-	b.PrependInt64Slot(3, bodyLen, 0)
+	b.StartObject(5) // Message
+	b.PrependInt16Slot(msgVersion, int16(version), 0)
+	b.PrependByteSlot(msgHeaderType, headerRecordBatch, 0)
+	b.PrependUOffsetTSlot(msgHeader, header, 0)
+	b.PrependInt64Slot(msgBodyLength, bodyLen, 0)
 	b.Finish(b.EndObject())
 	meta := b.FinishedBytes()
 
@@ -294,6 +258,59 @@ func (c *ipcCompressor) recordBatch(msg fbTable, body []byte) error {
 }
 
 var zeros [8]byte
+
+// piece is one buffer as a compressed body holds it: Arrow's prefix (the
+// uncompressed length, or -1 for bytes stored raw) and the bytes. Both are
+// empty for an empty buffer, which takes no space.
+type piece struct{ prefix, data []byte }
+
+// compressBuffers compresses the buffers (Buffer structs: offset, length)
+// of body, in parallel.
+func compressBuffers(body, bufs []byte) ([]piece, error) {
+	pieces := make([]piece, len(bufs)/16)
+	raws := make([][]byte, len(pieces))
+	for i := range pieces {
+		off := binary.LittleEndian.Uint64(bufs[i*16:])
+		n := binary.LittleEndian.Uint64(bufs[i*16+8:])
+		if off > uint64(len(body)) || n > uint64(len(body))-off {
+			return nil, fmt.Errorf("buffer %d (%d bytes at %d) overruns the %d-byte body", i, n, off, len(body))
+		}
+		raws[i] = body[off : off+n]
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, raw := range raws {
+		if len(raw) == 0 {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			z := partEncoder().EncodeAll(raw, make([]byte, 0, len(raw)/2+64))
+			if len(z) < len(raw) {
+				pieces[i] = piece{prefix: binary.LittleEndian.AppendUint64(nil, uint64(len(raw))), data: z}
+			} else {
+				pieces[i] = piece{prefix: binary.LittleEndian.AppendUint64(nil, ^uint64(0)), data: raw}
+			}
+		}()
+	}
+	wg.Wait()
+	return pieces, nil
+}
+
+// int64Pairs writes a vector of n structs of two int64s (Arrow's Buffer and
+// FieldNode); pair gives element i's fields in declaration order.
+func int64Pairs(b *flatbuffers.Builder, n int, pair func(i int) (int64, int64)) flatbuffers.UOffsetT {
+	b.StartVector(16, n, 8)
+	for i := n - 1; i >= 0; i-- { // the builder writes back to front
+		first, second := pair(i)
+		b.Prep(8, 16)
+		b.PrependInt64(second)
+		b.PrependInt64(first)
+	}
+	return b.EndVector(n)
+}
 
 // structs returns the bytes of vector field i of fixed-size structs.
 func structs(t fbTable, i, size int) ([]byte, error) {
