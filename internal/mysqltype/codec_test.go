@@ -1,8 +1,13 @@
 package mysqltype
 
 import (
+	"database/sql/driver"
 	"math/big"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 func TestCivilRoundTrip(t *testing.T) {
@@ -130,5 +135,73 @@ func TestDecimal(t *testing.T) {
 		if _, err := parseDecimal([]byte(bad), 2); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+// A temporal column's Arrow unit follows its precision, and values decode
+// to and encode from that unit exactly (SPEC.md §7.4).
+func TestTimeUnits(t *testing.T) {
+	for _, c := range []struct {
+		colType string
+		fsp     int
+		unit    arrow.TimeUnit
+	}{{"datetime", 0, arrow.Second}, {"datetime(3)", 3, arrow.Millisecond}, {"timestamp(1)", 1, arrow.Millisecond}, {"time(4)", 4, arrow.Microsecond}, {"datetime(6)", 6, arrow.Microsecond}} {
+		col := Column{ColumnType: c.colType}
+		if col.Fsp() != c.fsp || TimeUnit(col.Fsp()) != c.unit {
+			t.Errorf("%s: fsp %d unit %s", c.colType, col.Fsp(), TimeUnit(col.Fsp()))
+		}
+	}
+	cols := []Column{
+		{Name: "ms", DataType: "datetime", ColumnType: "datetime(3)", Nullable: true},
+		{Name: "s", DataType: "timestamp", ColumnType: "timestamp", Nullable: true},
+		{Name: "tm", DataType: "time", ColumnType: "time(2)", Nullable: true},
+	}
+	for i := range cols {
+		if err := cols[i].Classify(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fields, err := Fields(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := arrow.NewSchema(fields, nil)
+	if got := schema.Field(0).Type.String() + " " + schema.Field(2).Type.String() + " " + schema.Field(4).Type.String(); got != "timestamp[ms] timestamp[s, tz=UTC] duration[ms]" {
+		t.Fatalf("types %s", got)
+	}
+	dec, err := NewDecoder(cols, schema, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Release()
+	row := []driver.Value{[]byte("2024-01-02 03:04:05.678"), []byte("1970-01-01 00:00:09"), []byte("-838:59:59.99")}
+	if err := dec.Append(row); err != nil {
+		t.Fatal(err)
+	}
+	rec := dec.Flush()
+	defer rec.Release()
+	if v := rec.Column(0).(*array.Timestamp).Value(0); v != 1704164645678 {
+		t.Errorf("datetime(3) = %d ms", v)
+	}
+	if v := rec.Column(2).(*array.Timestamp).Value(0); v != 9 {
+		t.Errorf("timestamp = %d s", v)
+	}
+	// More fractional digits than the unit holds is an error (the export
+	// stops), not a silent truncation.
+	bad, err := NewDecoder(cols, schema, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Release()
+	if err := bad.Append([]driver.Value{nil, []byte("1970-01-01 00:00:09.5"), nil}); err == nil {
+		t.Error("a fraction in a timestamp[s] column was accepted")
+	}
+	enc, err := NewEncoder(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.Bind(rec)
+	if got := string(enc.AppendText(nil, 0)); got != "2024-01-02 03:04:05.678000\t1970-01-01 00:00:09.000000\t-838:59:59.990000\n" {
+		t.Errorf("encoded %q", got)
 	}
 }
