@@ -5,14 +5,12 @@ package exporter
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -71,48 +69,21 @@ func (o Options) Param(k string) string { return o.Params[k] }
 // Opener opens a Source for a parsed URL.
 type Opener func(ctx context.Context, u *url.URL, opts Options) (Source, error)
 
-var (
-	mu      sync.RWMutex
-	openers = map[string]Opener{}
-)
+var openers = scheme.New[Opener]("source", Redact)
 
 // Register makes an engine available for the URL schemes given. It panics on
 // a duplicate, as database/sql.Register does.
-func Register(o Opener, schemes ...string) {
-	mu.Lock()
-	defer mu.Unlock()
-	for _, s := range schemes {
-		if _, dup := openers[s]; dup {
-			panic("exporter: Register called twice for scheme " + s)
-		}
-		openers[s] = o
-	}
-}
+func Register(o Opener, schemes ...string) { openers.Register(o, schemes...) }
 
 // Schemes lists the registered URL schemes.
-func Schemes() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	var s []string
-	for k := range openers {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
-}
+func Schemes() []string { return openers.Schemes() }
 
 // Open opens the source at rawURL with the engine registered for its scheme.
 // Errors never repeat the URL's password.
 func Open(ctx context.Context, rawURL string, opts Options) (Source, error) {
-	u, err := url.Parse(rawURL)
+	u, o, err := openers.Lookup(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("source URL %s: cannot parse (check quoting of special characters in the password)", Redact(rawURL))
-	}
-	mu.RLock()
-	o, ok := openers[u.Scheme]
-	mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("source URL %s: unknown scheme %q (known: %v)", Redact(rawURL), u.Scheme, Schemes())
+		return nil, err
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -125,41 +124,18 @@ func (o Options) Param(k string) string { return o.Params[k] }
 // Opener opens a Target for a parsed URL.
 type Opener func(ctx context.Context, u *url.URL, opts Options) (Target, error)
 
-var (
-	mu      sync.RWMutex
-	openers = map[string]Opener{}
-)
+var openers = scheme.New[Opener]("target", exporter.Redact)
 
-// Register makes an engine available for the URL schemes given.
-func Register(o Opener, schemes ...string) {
-	mu.Lock()
-	defer mu.Unlock()
-	for _, s := range schemes {
-		if _, dup := openers[s]; dup {
-			panic("importer: Register called twice for scheme " + s)
-		}
-		openers[s] = o
-	}
-}
+// Register makes an engine available for the URL schemes given. It panics on
+// a duplicate, as database/sql.Register does.
+func Register(o Opener, schemes ...string) { openers.Register(o, schemes...) }
 
-// Open opens the target at rawURL.
+// Open opens the target at rawURL with the engine registered for its
+// scheme. Errors never repeat the URL's password.
 func Open(ctx context.Context, rawURL string, opts Options) (Target, error) {
-	u, err := url.Parse(rawURL)
+	u, o, err := openers.Lookup(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("target URL %s: cannot parse", exporter.Redact(rawURL))
-	}
-	mu.RLock()
-	o, ok := openers[u.Scheme]
-	mu.RUnlock()
-	if !ok {
-		var known []string
-		mu.RLock()
-		for k := range openers {
-			known = append(known, k)
-		}
-		mu.RUnlock()
-		sort.Strings(known)
-		return nil, fmt.Errorf("target URL %s: unknown scheme %q (known: %v)", exporter.Redact(rawURL), u.Scheme, known)
+		return nil, err
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
