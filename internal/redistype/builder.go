@@ -7,8 +7,9 @@ import (
 )
 
 // rowOverhead approximates the fixed bytes a row costs in the record's
-// buffers (offsets, validity, the fixed-width columns).
-const rowOverhead = 64
+// buffers: five 8-byte offsets (key, type, field, value, stream_id are
+// large_binary/large_utf8), five 8-byte numbers, validity bits.
+const rowOverhead = 88
 
 // Builder appends keyspace rows and cuts record batches of about Target
 // bytes. It is not safe for concurrent use.
