@@ -104,12 +104,42 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 	if err != nil {
 		return err
 	}
+	// The source reads the next batch while the writer digests and
+	// compresses this one: one batch waits between them. A write error
+	// cancels the read.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	recs := make(chan arrow.RecordBatch, 1)
+	written := make(chan error, 1)
+	go func() {
+		var werr error
+		for rec := range recs {
+			if werr == nil {
+				if werr = dw.Write(rec); werr != nil {
+					cancel(werr)
+				}
+			}
+			rec.Release()
+		}
+		written <- werr
+	}()
 	err = src.Read(ctx, &d.Spec, func(rec arrow.RecordBatch) error {
 		if !rec.Schema().Equal(d.Schema) {
 			return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
 		}
-		return dw.Write(rec)
+		rec.Retain()
+		select {
+		case recs <- rec:
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return context.Cause(ctx)
+		}
 	})
+	close(recs)
+	if werr := <-written; werr != nil {
+		err = werr // the cause; the source saw only the cancellation
+	}
 	if err != nil {
 		var ee *DatasetError
 		if errors.As(err, &ee) {
