@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -56,34 +57,16 @@ func (f *flakyTarget) LoadPart(_ context.Context, _ *Plan, _ *Item, part int, re
 func TestTransientErrorReloadsWholePart(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	path := filepath.Join(t.TempDir(), "b.imb")
-	w, err := bundle.Create(path, bundle.Options{PartBytes: 8 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSource(spec.Source{ID: "s0", Engine: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	dw, err := w.CreateDataset(spec.Dataset{Name: "t", Source: "s0", Kind: spec.KindTable, PrimaryKey: []string{"id"}}, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	var recs []arrow.RecordBatch
 	for batch := 0; batch < 8; batch++ {
 		for i := 0; i < 500; i++ {
 			b.Field(0).(*array.Int64Builder).Append(int64(batch*500 + i))
 		}
-		rec := b.NewRecordBatch()
-		if err := dw.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
+		recs = append(recs, b.NewRecordBatch())
 	}
-	if err := dw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	bundletest.Write(t, path, bundle.Options{PartBytes: 8 << 10}, spec.Source{Engine: "test"},
+		spec.Dataset{Name: "t", Kind: spec.KindTable, PrimaryKey: []string{"id"}}, schema, recs...)
 	r, err := bundle.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func (s *Source) discoverRelations(ctx context.Context, q querier, tables map[st
 		if len(to.pk) != 1 {
 			continue
 		}
-		key := column(to, to.pk[0])
+		key := to.column(to.pk[0])
 		if key == nil {
 			continue
 		}
@@ -115,15 +115,6 @@ func kindClass(k mysqltype.Kind) string {
 		return "integer"
 	}
 	return ""
-}
-
-func column(t *table, name string) *mysqltype.Column {
-	for i := range t.cols {
-		if t.cols[i].Name == name {
-			return &t.cols[i]
-		}
-	}
-	return nil
 }
 
 // checkReference counts from.col's non-NULL values among the table's first

@@ -3,10 +3,8 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -117,7 +115,7 @@ func relationEnd(s, defaultDB string, tables map[string]*table) (spec.RelationEn
 	var cols []string
 	for _, c := range strings.Split(s[open+1:len(s)-1], ",") {
 		c = strings.TrimSpace(c)
-		if !slices.ContainsFunc(t.cols, func(tc mysqltype.Column) bool { return tc.Name == c }) {
+		if t.column(c) == nil {
 			return spec.RelationEnd{}, fmt.Errorf("table %s has no column %q", name, c)
 		}
 		cols = append(cols, c)

@@ -25,6 +25,16 @@ type table struct {
 	pk       []string
 }
 
+// column returns the column named name, or nil.
+func (t *table) column(name string) *mysqltype.Column {
+	for i := range t.cols {
+		if t.cols[i].Name == name {
+			return &t.cols[i]
+		}
+	}
+	return nil
+}
+
 func (t *table) qualified() string {
 	return mysqltype.QuoteIdent(t.db) + "." + mysqltype.QuoteIdent(t.name)
 }

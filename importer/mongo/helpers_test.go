@@ -16,6 +16,7 @@ import (
 	_ "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	_ "github.com/imbundle/imbundle/importer/mongo"
+	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
@@ -165,18 +166,7 @@ func indexSpecs(t testing.TB, c *mongo.Collection) map[string]bson.Raw {
 func writeBundle(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.Collection) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "made.imb")
-	w, err := bundle.Create(path, bundle.Options{Tool: spec.Tool{Name: "test", Version: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSource(spec.Source{ID: "s0", Engine: "mongodb", URL: "mongodb://mongo.example:27017/" + db, Database: db}); err != nil {
-		t.Fatal(err)
-	}
 	opts, err := info.ToOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dw, err := w.CreateDataset(spec.Dataset{Name: db + "." + coll, Source: "s0", Kind: spec.KindCollection, Namespace: db, Object: coll, PrimaryKey: mongotype.PrimaryKey, Options: opts}, mongotype.Schema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,17 +177,9 @@ func writeBundle(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.
 			t.Fatal(err)
 		}
 	}
-	rec := b.NewRecord()
-	if err := dw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	rec.Release()
-	if err := dw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	bundletest.Write(t, path, bundle.Options{}, spec.Source{Engine: "mongodb", URL: "mongodb://mongo.example:27017/" + db, Database: db},
+		spec.Dataset{Name: db + "." + coll, Kind: spec.KindCollection, Namespace: db, Object: coll, PrimaryKey: mongotype.PrimaryKey, Options: opts},
+		mongotype.Schema(), b.NewRecord())
 	return path
 }
 

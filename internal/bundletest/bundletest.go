@@ -1,5 +1,6 @@
-// Package bundletest edits the raw bytes of bundles for tests that need a
-// damaged or lying file: one home for the ZIP arithmetic those tests share.
+// Package bundletest holds what tests of several packages do to bundles:
+// write a small hand-made one (Write), and edit the raw bytes of one for
+// tests that need a damaged or lying file (the ZIP arithmetic).
 package bundletest
 
 import (

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/fixtures"
+	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -21,39 +23,21 @@ import (
 func TestBundleRoundTrip(t *testing.T) {
 	docs := append(fixtures.BSONEdgeDocs(), fixtures.BSONCodecOnlyDocs()...)
 	path := filepath.Join(t.TempDir(), "edge.imb")
-	w, err := bundle.Create(path, bundle.Options{PartBytes: 64 << 10, Tool: spec.Tool{Name: "test", Version: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.AddSource(spec.Source{ID: "s0", Engine: "mongodb", URL: "mongodb://127.0.0.1:1/db"}); err != nil {
-		t.Fatal(err)
-	}
-	dw, err := w.CreateDataset(spec.Dataset{Name: "db.edge", Source: "s0", Kind: spec.KindCollection, Namespace: "db", Object: "edge", PrimaryKey: PrimaryKey}, Schema())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Small record batches, so the documents span several batches and
 	// (with 64 KiB parts and the 200 KB string) several parts.
 	b := NewBuilder(nil)
 	defer b.Release()
+	var recs []arrow.RecordBatch
 	for i, d := range docs {
 		if err := b.Append(d); err != nil {
 			t.Fatalf("doc %d: %v", i, err)
 		}
 		if b.Len() == 3 || i == len(docs)-1 {
-			rec := b.NewRecord()
-			if err := dw.Write(rec); err != nil {
-				t.Fatal(err)
-			}
-			rec.Release()
+			recs = append(recs, b.NewRecord())
 		}
 	}
-	if err := dw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	bundletest.Write(t, path, bundle.Options{PartBytes: 64 << 10}, spec.Source{Engine: "mongodb", URL: "mongodb://127.0.0.1:1/db"},
+		spec.Dataset{Name: "db.edge", Kind: spec.KindCollection, Namespace: "db", Object: "edge", PrimaryKey: PrimaryKey}, Schema(), recs...)
 
 	r, err := bundle.Open(path)
 	if err != nil {
