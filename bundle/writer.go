@@ -103,6 +103,20 @@ func (w *Writer) AddRelations(rs ...spec.Relation) {
 	w.manifest.Relations = append(w.manifest.Relations, rs...)
 }
 
+// AddObjects records schema objects, in the order a target creates them.
+func (w *Writer) AddObjects(os ...spec.Object) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.manifest.Objects = append(w.manifest.Objects, os...)
+}
+
+// AddUncarried records what a source holds that the bundle does not carry.
+func (w *Writer) AddUncarried(us ...spec.Uncarried) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.manifest.Uncarried = append(w.manifest.Uncarried, us...)
+}
+
 // AddNote records a free-text note in the manifest (e.g. a weaker snapshot).
 func (w *Writer) AddNote(n string) {
 	w.mu.Lock()

@@ -37,6 +37,14 @@ func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) e
 		for _, n := range desc.Notes {
 			w.AddNote(desc.Source.ID + ": " + n)
 		}
+		for _, o := range desc.Objects {
+			o.Source = desc.Source.ID
+			w.AddObjects(o)
+		}
+		for _, u := range desc.Uncarried {
+			u.Source = desc.Source.ID
+			w.AddUncarried(u)
+		}
 		rename := map[string]string{}
 		for _, d := range desc.Datasets {
 			d.Spec.Source = desc.Source.ID

@@ -39,11 +39,26 @@ type Locator interface {
 	Locate(ds *spec.Dataset) string
 }
 
+// SchemaDiffer is implemented by sources that can compare the schema they
+// read (tables' DDL, indexes, objects) with what a bundle recorded, for
+// verify --against. Each returned string names one drifted object and how it
+// differs; none means the schema matches. ds are the bundle's datasets as
+// Read would take them (namespace already mapped to this source).
+type SchemaDiffer interface {
+	DiffSchema(ctx context.Context, m *spec.Manifest, ds []*spec.Dataset) ([]string, error)
+}
+
 // Description is what a Source will export.
 type Description struct {
 	Source    spec.Source
 	Datasets  []Dataset
 	Relations []spec.Relation
+	// Objects are the source's schema objects (views, triggers, routines,
+	// ...), in creation order; Source is filled in by Export.
+	Objects []spec.Object
+	// Uncarried is what the source holds that the bundle will not carry;
+	// Export prints each on the log and records it in the manifest.
+	Uncarried []spec.Uncarried
 	Notes     []string // e.g. "no RELOAD privilege: single-connection snapshot"
 }
 

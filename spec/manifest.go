@@ -14,7 +14,52 @@ type Manifest struct {
 	Sources   []Source   `json:"sources"`
 	Datasets  []Dataset  `json:"datasets"`
 	Relations []Relation `json:"relations,omitempty"`
-	Notes     []string   `json:"notes,omitempty"`
+	// Objects are the schema objects that stand beside the data (views,
+	// triggers, routines, events, sequences, Redis function libraries,
+	// MongoDB views), in the order a target creates them: after the data.
+	Objects []Object `json:"objects,omitempty"`
+	// Uncarried counts what the sources held that this bundle does not
+	// carry, so that nothing is left behind silently (SPEC.md §3).
+	Uncarried []Uncarried `json:"uncarried,omitempty"`
+	Notes     []string    `json:"notes,omitempty"`
+}
+
+// Object kinds. An engine may define more; a reader that does not know a kind
+// refuses to restore it by name rather than skipping it.
+const (
+	ObjectView      = "view"
+	ObjectTrigger   = "trigger"
+	ObjectProcedure = "procedure"
+	ObjectFunction  = "function"
+	ObjectEvent     = "event"
+	ObjectSequence  = "sequence"
+	ObjectUser      = "user"    // an account and its grants (MySQL --param users=true)
+	ObjectLibrary   = "library" // a Redis function library (FUNCTION LIST WITHCODE)
+)
+
+// Object is one schema object of a source, restored after the data so that
+// no trigger fires on imported rows. Definition is the engine's own text
+// (SHOW CREATE ..., FUNCTION LIST WITHCODE's code, a MongoDB view's JSON),
+// with no credentials.
+type Object struct {
+	Source     string            `json:"source"` // Source.ID
+	Kind       string            `json:"kind"`
+	Namespace  string            `json:"namespace,omitempty"` // database (or redis db number)
+	Name       string            `json:"name"`
+	Table      string            `json:"table,omitempty"`   // the table a trigger is on
+	Definer    string            `json:"definer,omitempty"` // MySQL DEFINER (user@host)
+	Definition string            `json:"definition"`
+	Options    map[string]string `json:"options,omitempty"` // engine-specific (sql_mode, character set, ...)
+}
+
+// Uncarried is one kind of thing a source holds that the bundle does not
+// carry, counted and named at export time.
+type Uncarried struct {
+	Source string   `json:"source"` // Source.ID
+	Kind   string   `json:"kind"`   // e.g. "history rows", "hash field TTL"
+	Count  int64    `json:"count"`
+	Names  []string `json:"names,omitempty"` // the first few, for the reader
+	Reason string   `json:"reason"`          // why, and the option that carries it if any
 }
 
 // Tool names the program that wrote the bundle.
