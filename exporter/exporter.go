@@ -39,6 +39,28 @@ type Locator interface {
 	Locate(ds *spec.Dataset) string
 }
 
+// Difference names one row (by key) where a target differs from a bundle.
+type Difference struct {
+	Row       int64    `json:"row"`                  // position in key order
+	BundleKey []string `json:"bundle_key,omitempty"` // nil: the bundle has no row there
+	TargetKey []string `json:"target_key,omitempty"` // nil: the target has no row there
+}
+
+// Differ is implemented by sources that can locate differing rows better
+// than verify's walk in key order (Redis: SCAN order is arbitrary, but keys
+// can be looked up one by one).
+type Differ interface {
+	Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]Difference, error)
+}
+
+// SideChecker is implemented by sources whose datasets carry columns that
+// the content digest leaves out on purpose but that must still agree within
+// a tolerance (Redis expiry times: they move with the clock). verify calls
+// it after the digests matched; a Difference it returns fails the dataset.
+type SideChecker interface {
+	CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]Difference, error)
+}
+
 // SchemaDiffer is implemented by sources that can compare the schema they
 // read (tables' DDL, indexes, objects) with what a bundle recorded, for
 // verify --against. Each returned string names one drifted object and how it

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -23,27 +24,13 @@ type DatasetResult struct {
 	Err         error        // the target could not be read
 }
 
-// Difference names one row (by key) that differs.
-type Difference struct {
-	Row       int64    `json:"row"`                  // position in key order
-	BundleKey []string `json:"bundle_key,omitempty"` // nil: the bundle has no row there
-	TargetKey []string `json:"target_key,omitempty"` // nil: the target has no row there
-}
-
-// Differ is implemented by sources that can locate differing rows better
-// than a walk in key order (Redis: SCAN order is arbitrary, but keys can be
-// looked up one by one).
-type Differ interface {
-	Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]Difference, error)
-}
-
-// SideChecker is implemented by sources whose datasets carry columns that
-// the content digest leaves out on purpose but that must still agree within
-// a tolerance (Redis expiry times: they move with the clock). Against calls
-// it after the digests matched; a Difference it returns fails the dataset.
-type SideChecker interface {
-	CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]Difference, error)
-}
+// Difference, Differ and SideChecker are the exporter's: sources implement
+// them without importing verify.
+type (
+	Difference  = exporter.Difference
+	Differ      = exporter.Differ
+	SideChecker = exporter.SideChecker
+)
 
 // AgainstOptions tune Against.
 type AgainstOptions struct {
@@ -61,6 +48,20 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 		o.MaxDiffs = 5
 	}
 	m := r.Manifest()
+	var out []DatasetResult
+	for i, ds := range selected(m, o) {
+		res := compare(ctx, r, src, &m.Datasets[i], ds, o.MaxDiffs)
+		if o.OnDataset != nil {
+			o.OnDataset(res)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// selected returns, by index into m.Datasets, copies of the datasets o
+// selects with their namespaces mapped as the import mapped them.
+func selected(m *spec.Manifest, o AgainstOptions) map[int]*spec.Dataset {
 	engines := map[string]string{}
 	for _, s := range m.Sources {
 		engines[s.ID] = s.Engine
@@ -69,7 +70,7 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	for _, n := range o.Datasets {
 		want[n] = true
 	}
-	var out []DatasetResult
+	out := map[int]*spec.Dataset{}
 	for i := range m.Datasets {
 		ds := m.Datasets[i] // a copy: Namespace is rewritten
 		if len(want) > 0 && !want[ds.Name] {
@@ -81,13 +82,32 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 		if n, ok := o.Map[ds.Namespace]; ok {
 			ds.Namespace = n
 		}
-		res := compare(ctx, r, src, &m.Datasets[i], &ds, o.MaxDiffs)
-		if o.OnDataset != nil {
-			o.OnDataset(res)
-		}
-		out = append(out, res)
+		out[i] = &ds
 	}
-	return out, nil
+	return out
+}
+
+// Schema compares the target's schema (tables' definitions, indexes,
+// objects) with the bundle's, where the source can (exporter.SchemaDiffer).
+// Each returned line names one drifted object. ok is false when the source
+// cannot compare schemas at all.
+func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o AgainstOptions) (diffs []string, ok bool, err error) {
+	sd, ok := src.(exporter.SchemaDiffer)
+	if !ok {
+		return nil, false, nil
+	}
+	sel := selected(r.Manifest(), o)
+	idx := make([]int, 0, len(sel))
+	for i := range sel {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	ds := make([]*spec.Dataset, 0, len(idx))
+	for _, i := range idx {
+		ds = append(ds, sel[i])
+	}
+	diffs, err = sd.DiffSchema(ctx, r.Manifest(), ds)
+	return diffs, true, err
 }
 
 func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, mapped *spec.Dataset, maxDiffs int) DatasetResult {
@@ -109,13 +129,13 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 	res.Match = got.Rows == orig.Rows && got.Sum == orig.Digest.Sum && orig.Digest.Algorithm == spec.DigestAlgorithm
 	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
 	if res.Match {
-		if sc, ok := src.(SideChecker); ok {
+		if sc, ok := src.(exporter.SideChecker); ok {
 			res.Differences, res.Err = sc.CheckSide(ctx, mapped, bundleRows, maxDiffs)
 			res.Match = res.Err == nil && len(res.Differences) == 0
 		}
 		return res
 	}
-	if df, ok := src.(Differ); ok {
+	if df, ok := src.(exporter.Differ); ok {
 		res.Differences, res.Err = df.Diff(ctx, mapped, bundleRows, maxDiffs)
 		return res
 	}

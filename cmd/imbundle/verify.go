@@ -90,19 +90,24 @@ compare row counts and content digests, naming the first differing keys.`,
 			defer src.Close()
 			u, _ := url.Parse(against)
 			engine := engineOf(u.Scheme)
-			mismatches := 0
-			results, err := verify.Against(ctx, r, src, verify.AgainstOptions{
+			mismatches, readErrs := 0, 0
+			ao := verify.AgainstOptions{
 				Map: rename, Engine: engine, Datasets: splitList(datasets),
 				OnDataset: func(d verify.DatasetResult) {
-					if !d.Match {
+					switch {
+					case d.Err != nil:
+						readErrs++
+					case !d.Match:
 						mismatches++
 					}
 					if asJSON {
 						return
 					}
 					switch {
-					case d.Err != nil && !d.Match:
-						fmt.Fprintf(out, "MISMATCH %s -> %s: %v\n", d.Dataset, d.Target, d.Err)
+					case d.Err != nil:
+						// A read failure proves nothing either way: it is an
+						// error (exit 1), never a mismatch.
+						fmt.Fprintf(out, "ERROR    %s -> %s: could not read the target: %v\n", d.Dataset, d.Target, d.Err)
 					case d.Match:
 						fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16])
 					default:
@@ -112,9 +117,19 @@ compare row counts and content digests, naming the first differing keys.`,
 						}
 					}
 				},
-			})
+			}
+			results, err := verify.Against(ctx, r, src, ao)
 			if err != nil {
 				return err
+			}
+			schemaDiffs, _, err := verify.Schema(ctx, r, src, ao)
+			if err != nil {
+				return fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(against), err)
+			}
+			if !asJSON {
+				for _, d := range schemaDiffs {
+					fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
+				}
 			}
 			if asJSON {
 				type jr struct {
@@ -125,13 +140,16 @@ compare row counts and content digests, naming the first differing keys.`,
 				for _, d := range results {
 					list = append(list, jr{d, errString(d.Err)})
 				}
-				json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "against": exporter.Redact(against), "datasets": list, "ok": mismatches == 0})
+				json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "against": exporter.Redact(against), "datasets": list, "schema_differences": schemaDiffs, "ok": mismatches == 0 && readErrs == 0 && len(schemaDiffs) == 0})
 			}
 			if len(results) == 0 {
 				return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", engine))
 			}
-			if mismatches > 0 {
-				return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle", mismatches, len(results)))
+			if readErrs > 0 {
+				return fmt.Errorf("%d of %d dataset(s) could not be read from the target; check that it is reachable and run verify again", readErrs, len(results))
+			}
+			if mismatches > 0 || len(schemaDiffs) > 0 {
+				return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s)", mismatches, len(results), len(schemaDiffs)))
 			}
 			if !asJSON {
 				fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(against), r.ID())

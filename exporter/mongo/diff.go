@@ -11,9 +11,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/spec"
-	"github.com/imbundle/imbundle/verify"
 )
 
 // diffBatch is the number of _ids looked up per query.
@@ -27,10 +27,10 @@ const maxDiffIDs = 50_000_000
 // by looking each bundle document up by _id (in batches), then scanning
 // the target's _ids for documents the bundle lacks. It needs no common
 // order, so Read can use the server's natural order.
-func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]verify.Difference, error) {
+func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]exporter.Difference, error) {
 	coll := s.client.Database(s.databaseOf(ds)).Collection(ds.Object)
 	var (
-		diffs   []verify.Difference
+		diffs   []exporter.Difference
 		ids     []uint64 // 8-byte hashes of the bundle's _ids, for the second pass
 		idsFull bool
 		row     int64
@@ -67,9 +67,9 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 			sum, ok := have[string(mongotype.EncodeID(p.id))]
 			switch {
 			case !ok:
-				diffs = append(diffs, verify.Difference{Row: p.row, BundleKey: []string{p.json}})
+				diffs = append(diffs, exporter.Difference{Row: p.row, BundleKey: []string{p.json}})
 			case sum != p.sum:
-				diffs = append(diffs, verify.Difference{Row: p.row, BundleKey: []string{p.json}, TargetKey: []string{p.json}})
+				diffs = append(diffs, exporter.Difference{Row: p.row, BundleKey: []string{p.json}, TargetKey: []string{p.json}})
 			}
 		}
 		batch = batch[:0]
@@ -129,7 +129,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		if err == nil {
 			if _, found := slices.BinarySearch(ids, idHash(mongotype.EncodeID(id))); !found {
 				js, _ := mongotype.IDJSON(id)
-				diffs = append(diffs, verify.Difference{Row: trow, TargetKey: []string{js}})
+				diffs = append(diffs, exporter.Difference{Row: trow, TargetKey: []string{js}})
 			}
 		}
 		trow++
@@ -142,7 +142,7 @@ func idHash(b []byte) uint64 {
 	return binary.BigEndian.Uint64(h[:8])
 }
 
-func truncate(d []verify.Difference, n int) []verify.Difference {
+func truncate(d []exporter.Difference, n int) []exporter.Difference {
 	if len(d) > n {
 		return d[:n]
 	}

@@ -13,10 +13,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
 	"github.com/imbundle/imbundle/spec"
-	"github.com/imbundle/imbundle/verify"
 )
 
 const diffBatchKeys = 500
@@ -72,16 +72,16 @@ func (g *grouper) flush() error {
 }
 
 // Diff names the first keys whose rows differ between the bundle and the
-// target (verify.Differ): every bundle key is looked up on the target in
+// target (exporter.Differ): every bundle key is looked up on the target in
 // pipelined batches and digested alone; then a SCAN of the target names
 // keys the bundle does not have.
-func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]verify.Difference, error) {
+func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]exporter.Difference, error) {
 	db, err := s.dbOf(ds)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		diffs   []verify.Difference
+		diffs   []exporter.Difference
 		all     redistype.KeySet
 		pending = map[string]keySum{}
 		order   [][]byte
@@ -107,9 +107,9 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 			t, ok := got[string(k)]
 			switch {
 			case !ok:
-				diffs = append(diffs, verify.Difference{Row: row, BundleKey: []string{showKey(k)}})
+				diffs = append(diffs, exporter.Difference{Row: row, BundleKey: []string{showKey(k)}})
 			case t != pending[string(k)]:
-				diffs = append(diffs, verify.Difference{Row: row, BundleKey: []string{showKey(k)}, TargetKey: []string{showKey(k)}})
+				diffs = append(diffs, exporter.Difference{Row: row, BundleKey: []string{showKey(k)}, TargetKey: []string{showKey(k)}})
 			}
 			row++
 			if len(diffs) >= limit {
@@ -162,7 +162,7 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 				break
 			}
 			if !all.Has(k) {
-				diffs = append(diffs, verify.Difference{Row: row, TargetKey: []string{showKey(k)}})
+				diffs = append(diffs, exporter.Difference{Row: row, TargetKey: []string{showKey(k)}})
 				row++
 			}
 		}
@@ -194,11 +194,11 @@ func (s *Source) ttlTolerance() (time.Duration, error) {
 }
 
 // CheckSide compares expiry times, which the content digest leaves out
-// (verify.SideChecker): for every bundle key, the target's PTTL (read in
+// (exporter.SideChecker): for every bundle key, the target's PTTL (read in
 // pipelined batches, turned into an absolute time with the local clock)
 // must be within the tolerance of the bundle's expire_at_ms, and a key has
 // a TTL on both sides or on neither.
-func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]verify.Difference, error) {
+func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]exporter.Difference, error) {
 	db, err := s.dbOf(ds)
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows fun
 	}
 	defer c.Close()
 	var (
-		diffs []verify.Difference
+		diffs []exporter.Difference
 		keys  [][]byte
 		exps  []int64
 		row   int64
@@ -262,7 +262,7 @@ func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows fun
 				ok = time.Duration(max(d, -d))*time.Millisecond <= tol
 			}
 			if !ok {
-				diffs = append(diffs, verify.Difference{Row: row, BundleKey: show(k, want), TargetKey: show(k, got)})
+				diffs = append(diffs, exporter.Difference{Row: row, BundleKey: show(k, want), TargetKey: show(k, got)})
 				if len(diffs) >= limit {
 					return errEnough
 				}
