@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 )
 
@@ -33,6 +34,21 @@ func (e *codedError) Error() string { return e.err.Error() }
 func (e *codedError) Unwrap() error { return e.err }
 
 func withCode(code int, err error) error { return &codedError{code, err} }
+
+// exitCode is the process exit code for err: its codedError's, 2 for an
+// engine's usage error (unknown URL parameter or --param key), else 1.
+func exitCode(err error) int {
+	var ce *codedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
+	case scheme.IsUsage(err):
+		return exitUsage
+	}
+	return exitError
+}
 
 var globals struct {
 	logFormat string
@@ -58,11 +74,7 @@ func main() {
 		os.Exit(exitOK)
 	}
 	fmt.Fprintln(os.Stderr, "imbundle:", err)
-	var ce *codedError
-	if errors.As(err, &ce) {
-		os.Exit(ce.code)
-	}
-	os.Exit(exitError)
+	os.Exit(exitCode(err))
 }
 
 func logger() *slog.Logger {
