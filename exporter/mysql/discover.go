@@ -19,8 +19,17 @@ import (
 const maxOrphanShare = 0.05
 
 // checkRows bounds the rows of a candidate column that are checked, so
-// that discovery costs about a second however large the tables are.
+// that discovery costs about a second however large the tables are. A
+// table family (shards t_x_0..t_x_N) shares one such budget.
 const checkRows = 100_000
+
+// minFamilyCheckRows is the least a family member's check reads.
+const minFamilyCheckRows = 1_000
+
+// maxCandidates bounds the checks of one export: past it, discovery stops
+// and says so. A count, not a time budget, so that the same database gives
+// the same bundle however busy the server is.
+const maxCandidates = 2_000
 
 // discoverRelations infers the edges no constraint declares (OpenIM's and
 // WildfireChat's schemas declare none). A candidate is a column whose name
@@ -29,10 +38,14 @@ const checkRows = 100_000
 // (owner_user_id), or, for a one-word key (id, name), named after the
 // table (user_id or owner_user_id for users.id) — and whose values are of
 // the same kind (text or integer). Each candidate is checked against the
-// snapshot with one anti-join over its first checkRows rows; it is kept as
+// snapshot with one anti-join over its first checkRows rows (shared among
+// the members of a table family); it is kept as
 // "discovered", with its counts, when some of its values match and at most
-// maxOrphanShare do not. Candidates already declared are skipped; a check
-// the server refuses is logged and skipped.
+// maxOrphanShare do not. Candidates already declared are skipped, and so
+// are those whose referenced table is one shard of a family (its keys are
+// spread over the family: no one shard holds the referenced set); at most
+// maxCandidates are checked. A check the server refuses is logged and
+// skipped.
 func (s *Source) discoverRelations(ctx context.Context, q querier, tables map[string]*table, declared []spec.Relation) []spec.Relation {
 	have := map[string]bool{}
 	for _, r := range declared {
@@ -43,7 +56,16 @@ func (s *Source) discoverRelations(ctx context.Context, q querier, tables map[st
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var out []spec.Relation
+	families := tableFamilies(tables)
+	type candidate struct {
+		from *table
+		col  *mysqltype.Column
+		to   *table
+		key  *mysqltype.Column
+		rows int
+	}
+	var cands []candidate
+	skippedShards := 0
 	for _, tn := range names {
 		to := tables[tn]
 		if len(to.pk) != 1 {
@@ -63,34 +85,84 @@ func (s *Source) discoverRelations(ctx context.Context, q querier, tables map[st
 				if c.Generated != "" || !refersTo(c.Name, to.name, key.Name) || kindClass(c.Kind) != kindClass(key.Kind) || kindClass(c.Kind) == "" {
 					continue
 				}
-				fromDS := datasetName(from.db, from.name)
-				if have[fromDS+"("+c.Name+")"] {
+				if have[datasetName(from.db, from.name)+"("+c.Name+")"] {
 					continue
 				}
-				start := time.Now()
-				values, orphans, err := checkReference(ctx, q, from, c, to, key)
-				if err != nil {
-					s.opts.Log.Info("relation candidate not checked", "from", fromDS+"("+c.Name+")", "to", datasetName(to.db, to.name)+"("+key.Name+")", "error", err)
+				if families[to] > 1 {
+					// The keys are spread over the shards of a family: one
+					// shard is never the whole referenced set.
+					skippedShards++
 					continue
 				}
-				keep := values > orphans && float64(orphans) <= maxOrphanShare*float64(values)
-				s.opts.Log.Debug("relation candidate", "from", fromDS+"("+c.Name+")", "to", datasetName(to.db, to.name)+"("+key.Name+")",
-					"values", values, "orphans", orphans, "kept", keep, "elapsed_s", time.Since(start).Seconds())
-				if keep {
-					out = append(out, spec.Relation{
-						From:    spec.RelationEnd{Dataset: fromDS, Columns: []string{c.Name}},
-						To:      spec.RelationEnd{Dataset: datasetName(to.db, to.name), Columns: []string{key.Name}},
-						Origin:  spec.RelationDiscovered,
-						Checked: &spec.RelationCheck{Values: values, Orphans: orphans},
-					})
+				rows := checkRows
+				if n := families[from]; n > 1 {
+					rows = max(checkRows/n, minFamilyCheckRows)
 				}
+				cands = append(cands, candidate{from, c, to, key, rows})
 			}
 		}
 	}
+	s.opts.Log.Info("discovering relations", "candidates", len(cands), "shard_targets_skipped", skippedShards, "tables", len(tables))
+	if len(cands) > maxCandidates {
+		s.opts.Log.Warn("relation discovery checks only the first candidates; declare the rest with --param relations=, or turn discovery off with --param discover-relations=false",
+			"checked", maxCandidates, "candidates", len(cands))
+		cands = cands[:maxCandidates]
+	}
+	began := time.Now()
+	var out []spec.Relation
+	for _, cd := range cands {
+		fromDS, toDS := datasetName(cd.from.db, cd.from.name), datasetName(cd.to.db, cd.to.name)
+		start := time.Now()
+		values, orphans, err := checkReference(ctx, q, cd.from, cd.col, cd.to, cd.key, cd.rows)
+		if err != nil {
+			s.opts.Log.Info("relation candidate not checked", "from", fromDS+"("+cd.col.Name+")", "to", toDS+"("+cd.key.Name+")", "error", err)
+			continue
+		}
+		keep := values > orphans && float64(orphans) <= maxOrphanShare*float64(values)
+		s.opts.Log.Debug("relation candidate", "from", fromDS+"("+cd.col.Name+")", "to", toDS+"("+cd.key.Name+")",
+			"values", values, "orphans", orphans, "kept", keep, "elapsed_s", time.Since(start).Seconds())
+		if keep {
+			out = append(out, spec.Relation{
+				From:    spec.RelationEnd{Dataset: fromDS, Columns: []string{cd.col.Name}},
+				To:      spec.RelationEnd{Dataset: toDS, Columns: []string{cd.key.Name}},
+				Origin:  spec.RelationDiscovered,
+				Checked: &spec.RelationCheck{Values: values, Orphans: orphans},
+			})
+		}
+	}
+	s.opts.Log.Info("relations discovered", "kept", len(out), "checked", len(cands), "elapsed_s", time.Since(began).Seconds())
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].From, out[j].From
 		return a.Dataset < b.Dataset || a.Dataset == b.Dataset && a.Columns[0] < b.Columns[0]
 	})
+	return out
+}
+
+// tableFamilies counts, for each table, the tables of its database whose
+// names differ from its own only in a trailing number (t_messages_0 ..
+// t_messages_35): shards of one logical table, to a human and to
+// discovery. A table outside any family counts 1.
+func tableFamilies(tables map[string]*table) map[*table]int {
+	members := map[string]int{}
+	base := func(t *table) string {
+		n := strings.TrimRight(t.name, "0123456789")
+		if n == t.name || n == "" {
+			return ""
+		}
+		return t.db + "\x00" + strings.ToLower(n)
+	}
+	for _, t := range tables {
+		if b := base(t); b != "" {
+			members[b]++
+		}
+	}
+	out := map[*table]int{}
+	for _, t := range tables {
+		out[t] = 1
+		if b := base(t); b != "" && members[b] > 1 {
+			out[t] = members[b]
+		}
+	}
 	return out
 }
 
@@ -122,14 +194,14 @@ func kindClass(k mysqltype.Kind) string {
 // key: one index lookup per row). Text
 // is compared in the key's collation, so that the key's index serves and
 // columns of differing collations compare at all.
-func checkReference(ctx context.Context, q querier, from *table, col *mysqltype.Column, to *table, key *mysqltype.Column) (values, orphans int64, err error) {
+func checkReference(ctx context.Context, q querier, from *table, col *mysqltype.Column, to *table, key *mysqltype.Column, limit int) (values, orphans int64, err error) {
 	c, k := "f."+mysqltype.QuoteIdent(col.Name), "t."+mysqltype.QuoteIdent(key.Name)
 	on := c
 	if col.Collation != key.Collation && key.Collation != "" {
 		on += " COLLATE " + key.Collation
 	}
 	query := fmt.Sprintf("SELECT COUNT(%s), COUNT(%s) - COUNT(%s) FROM (SELECT %s FROM %s LIMIT %d) f LEFT JOIN %s t ON %s = %s",
-		c, c, k, mysqltype.QuoteIdent(col.Name), from.qualified(), checkRows, to.qualified(), k, on)
+		c, c, k, mysqltype.QuoteIdent(col.Name), from.qualified(), limit, to.qualified(), k, on)
 	err = q.QueryRowContext(ctx, query).Scan(&values, &orphans)
 	return values, orphans, err
 }
