@@ -182,7 +182,7 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 				continue
 			}
 			found[key] = true
-			if t.name == mysqltype.ProgressTable {
+			if t.name == mysqltype.LegacyProgressTable {
 				continue
 			}
 			if typ != "BASE TABLE" {

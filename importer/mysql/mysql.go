@@ -17,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -43,6 +44,10 @@ type Target struct {
 	noLocal   atomic.Bool
 	maxPacket int
 	handlerID atomic.Int64
+	// stateSchema holds the resume state (state.go).
+	stateSchema string
+	// suspendTriggers: --param triggers=suspend (triggers.go).
+	suspendTriggers bool
 }
 
 func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {
@@ -58,8 +63,21 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 		case loadAuto, loadLoadData, loadInsert:
 			t.method = m
 		default:
-			return nil, fmt.Errorf("--param load=%q: want auto, loaddata or insert", m)
+			return nil, scheme.Usagef("--param load=%q: want auto, loaddata or insert", m)
 		}
+	}
+	if t.stateSchema, err = stateSchemaParam(opts); err != nil {
+		return nil, err
+	}
+	if t.stateSchema == t.dbName {
+		return nil, scheme.Usagef("--param state-schema=%s is the database imported into; the import's state must live apart from the user's tables", t.stateSchema)
+	}
+	switch v := opts.Param("triggers"); v {
+	case "", "refuse":
+	case "suspend":
+		t.suspendTriggers = true
+	default:
+		return nil, scheme.Usagef("--param triggers=%q: want refuse (the default: stop if a target table has triggers) or suspend (drop them for the load, recreate them after)", v)
 	}
 	// The database may not exist yet: connect without it, name it in SQL.
 	cfg.DBName = ""
