@@ -30,7 +30,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}}
 	var version, comment, sqlMode string
 	if err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, @@GLOBAL.sql_mode").Scan(&version, &comment, &sqlMode); err != nil {
-		return nil, fmt.Errorf("%s: read server version: %w", s.url, err)
+		return nil, mysqltype.StepError(s.cfg, s.url, "read the server version", err)
 	}
 	flavor := "mysql"
 	if strings.Contains(strings.ToLower(version+" "+comment), "mariadb") {

@@ -28,7 +28,7 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	var res importer.PartResult
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		return res, fmt.Errorf("connect to %s: %w", t.url, err)
+		return res, mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	if err := t.session(ctx, conn, it); err != nil {

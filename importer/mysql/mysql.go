@@ -35,6 +35,7 @@ const (
 // Target is an open MySQL/MariaDB server to import into.
 type Target struct {
 	url    string // redacted
+	cfg    *mysql.Config
 	dbName string // the URL's database: every dataset goes there
 	db     *sql.DB
 	opts   importer.Options
@@ -57,7 +58,7 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{url: exporter.RedactURL(u), dbName: cfg.DBName, opts: opts, method: loadAuto}
+	t := &Target{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, method: loadAuto}
 	if m := opts.Param("load"); m != "" {
 		switch m {
 		case loadAuto, loadLoadData, loadInsert:
@@ -91,7 +92,7 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	}
 	if err := t.db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&t.maxPacket); err != nil {
 		t.db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", t.url, err)
+		return nil, mysqltype.StepError(cfg, t.url, "connect", err)
 	}
 	return t, nil
 }

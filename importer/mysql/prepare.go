@@ -22,7 +22,7 @@ var q = mysqltype.QuoteIdent
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", t.url, err)
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	seen := map[string]string{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/internal/scheme"
 )
 
@@ -114,7 +115,7 @@ func (t *Target) forgetTable(ctx context.Context, conn *sql.Conn, it *importer.I
 func (t *Target) dropState(ctx context.Context, p *importer.Plan) error {
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", t.url, err)
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	for _, name := range []string{progressTable, triggersTable} {

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 )
 
 // A trigger on a target table fires for every row the import writes and
@@ -168,7 +169,7 @@ type savedTrigger struct {
 func (t *Target) restoreTriggers(ctx context.Context, p *importer.Plan) error {
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", t.url, err)
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	if ok, err := t.stateExists(ctx, conn, triggersTable); err != nil || !ok {
