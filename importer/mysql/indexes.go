@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 )
 
 // Secondary indexes are deferred: a table this import creates gets some of
@@ -217,6 +218,18 @@ func foreignKeyColumns(ctx context.Context, conn *sql.Conn, db, table string) ([
 	return out, nil
 }
 
+func (t *Target) buildTableIndexes(ctx context.Context, it *importer.Item) error {
+	conn, err := t.long.Conn(ctx)
+	if err != nil {
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
+	}
+	defer conn.Close()
+	if err := t.session(ctx, conn, it); err != nil {
+		return err
+	}
+	return t.addMissingKeys(ctx, conn, it)
+}
+
 // addMissingKeys adds the DDL's non-unique indexes the table lacks, in DDL
 // order: the plain and SPATIAL ones in one ALTER, then each FULLTEXT one in
 // its own (InnoDB builds one FULLTEXT index per statement; the server sorts
@@ -298,17 +311,14 @@ func (t *Target) buildIndexes(ctx context.Context, p *importer.Plan) error {
 		sem <- struct{}{}
 		go func(it *importer.Item) {
 			defer func() { <-sem }()
-			conn, err := t.db.Conn(ctx)
-			if err != nil {
-				errs <- err
-				return
+			// An index build keeps the server silent for as long as it
+			// takes: no read timeout on its connection, watched instead.
+			wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, "build the indexes of "+it.Namespace+"."+it.Object)
+			err := t.buildTableIndexes(wctx, it)
+			if werr := stop(); werr != nil && err != nil {
+				err = werr
 			}
-			defer conn.Close()
-			if err := t.session(ctx, conn, it); err != nil {
-				errs <- err
-				return
-			}
-			errs <- t.addMissingKeys(ctx, conn, it)
+			errs <- err
 		}(it)
 	}
 	for i := 0; i < jobs; i++ {

@@ -25,8 +25,19 @@ const groupBytes = 16 << 20
 // the state schema's progress table (state.go): either both commit or neither does, so a re-run skips
 // exactly the parts that are in the table.
 func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
+	// A bulk statement may keep the server busy and silent for longer than
+	// the read timeout: the part runs on a connection without one, watched.
+	wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, fmt.Sprintf("load part %d of %s.%s", part, it.Namespace, it.Object))
+	res, err := t.loadPart(wctx, p, it, part, recs)
+	if werr := stop(); werr != nil && err != nil {
+		err = werr
+	}
+	return res, err
+}
+
+func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	var res importer.PartResult
-	conn, err := t.db.Conn(ctx)
+	conn, err := t.long.Conn(ctx)
 	if err != nil {
 		return res, mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}

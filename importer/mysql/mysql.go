@@ -36,8 +36,9 @@ const (
 type Target struct {
 	url    string // redacted
 	cfg    *mysql.Config
-	dbName string // the URL's database: every dataset goes there
-	db     *sql.DB
+	dbName string  // the URL's database: every dataset goes there
+	db     *sql.DB // every wait bounded by the URL's timeouts
+	long   *sql.DB // no read timeout: statements under mysqltype.Watch
 	opts   importer.Options
 	method string
 	// noLocal is set once the server refused LOAD DATA LOCAL: later parts
@@ -87,11 +88,19 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 		return nil, fmt.Errorf("%s: %w", t.url, err)
 	}
 	t.db = sql.OpenDB(connector)
+	longConnector, err := mysql.NewConnector(mysqltype.LongConfig(cfg))
+	if err != nil {
+		t.db.Close()
+		return nil, fmt.Errorf("%s: %w", t.url, err)
+	}
+	t.long = sql.OpenDB(longConnector)
 	if j := opts.Jobs; j > 0 {
 		t.db.SetMaxIdleConns(j + 1)
+		t.long.SetMaxIdleConns(j + 1)
 	}
 	if err := t.db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&t.maxPacket); err != nil {
 		t.db.Close()
+		t.long.Close()
 		return nil, mysqltype.StepError(cfg, t.url, "connect", err)
 	}
 	return t, nil
@@ -103,4 +112,7 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 }
 
 // Close closes the connections.
-func (t *Target) Close() error { return t.db.Close() }
+func (t *Target) Close() error {
+	t.long.Close()
+	return t.db.Close()
+}
