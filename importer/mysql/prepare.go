@@ -20,7 +20,17 @@ var q = mysqltype.QuoteIdent
 // anything is written, the mode and the target tables' triggers; then it
 // creates what is missing: the state schema, databases, tables.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
-	conn, err := t.db.Conn(ctx)
+	// Dropping a large table (replace mode) may take a while: watched.
+	wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, "prepare the target tables")
+	err := t.prepare(wctx, p)
+	if werr := stop(); werr != nil && err != nil {
+		err = werr
+	}
+	return err
+}
+
+func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
+	conn, err := t.long.Conn(ctx)
 	if err != nil {
 		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
