@@ -30,7 +30,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}}
 	var version, comment, sqlMode string
 	if err := s.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, @@GLOBAL.sql_mode").Scan(&version, &comment, &sqlMode); err != nil {
-		return nil, fmt.Errorf("%s: read server version: %w", s.url, err)
+		return nil, mysqltype.StepError(s.cfg, s.url, "read the server version", err)
 	}
 	flavor := "mysql"
 	if strings.Contains(strings.ToLower(version+" "+comment), "mariadb") {
@@ -163,6 +163,14 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 	var skipped []string
 	found := map[string]bool{}
 	for _, db := range list {
+		// An empty bundle from a misspelt name would pass for a backup.
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&n); err != nil {
+			return nil, nil, mysqltype.StepError(s.cfg, s.url, "look up database "+db, err)
+		}
+		if n == 0 {
+			return nil, nil, fmt.Errorf("%s: database %s does not exist (or this user may not see it); check the name in the URL or --tables", s.url, db)
+		}
 		rows, err := s.db.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(TABLE_COLLATION, ''),
 			COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0)
 			FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, db)
@@ -182,7 +190,7 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 				continue
 			}
 			found[key] = true
-			if t.name == mysqltype.ProgressTable {
+			if t.name == mysqltype.LegacyProgressTable {
 				continue
 			}
 			if typ != "BASE TABLE" {

@@ -408,6 +408,29 @@ func TestExportTablesOption(t *testing.T) {
 	}
 }
 
+// TestExportMissingDatabase: a database that does not exist is an error
+// naming it, never an empty bundle; so is one named in --tables.
+func TestExportMissingDatabase(t *testing.T) {
+	url, _ := testenv.MySQLDatabase(t, "exists")
+	ghost := testenv.Name("ghost")
+	base := url[:strings.LastIndex(url, "/")]
+	for _, c := range []struct {
+		url     string
+		objects []string
+	}{{base + "/" + ghost, nil}, {base, []string{ghost + ".t"}}} {
+		// The server refuses a connection to a missing database (1049);
+		// one named only in --tables is looked up.
+		src, err := exporter.Open(context.Background(), c.url, exporter.Options{Objects: c.objects})
+		if err == nil {
+			_, err = src.Describe(context.Background())
+			src.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), ghost) || !strings.Contains(err.Error(), "does not exist") && !strings.Contains(err.Error(), "Unknown database") {
+			t.Errorf("export of %s %v: %v, want an error naming the missing database", c.url, c.objects, err)
+		}
+	}
+}
+
 func mustExec(t *testing.T, db *sql.DB, qs ...string) {
 	t.Helper()
 	for _, q := range qs {

@@ -32,6 +32,7 @@ const defaultLockWait = 10
 // Source is an open MySQL/MariaDB database.
 type Source struct {
 	url      string // redacted
+	cfg      *mysql.Config
 	dbName   string // the URL's database; "" = take ds.Namespace
 	db       *sql.DB
 	opts     exporter.Options
@@ -72,7 +73,7 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 			return nil, fmt.Errorf("--param lock-wait=%q: want seconds, at least 1", v)
 		}
 	}
-	s := &Source{url: exporter.RedactURL(u), dbName: cfg.DBName, opts: opts, readers: readers, lockWait: lockWait, tables: map[string]*table{}}
+	s := &Source{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, readers: readers, lockWait: lockWait, tables: map[string]*table{}}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.url, err)
@@ -81,7 +82,7 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 	s.db.SetMaxIdleConns(readers + 2)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", s.url, err)
+		return nil, mysqltype.StepError(cfg, s.url, "connect", err)
 	}
 	return s, nil
 }

@@ -55,7 +55,7 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		// snapshot of its own.
 		conn, err = s.db.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("connect to %s: %w", s.url, err)
+			return mysqltype.StepError(s.cfg, s.url, "connect", err)
 		}
 		defer conn.Close()
 		if _, err := conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {

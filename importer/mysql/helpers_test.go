@@ -14,6 +14,7 @@ import (
 	_ "github.com/imbundle/imbundle/exporter/mysql"
 	"github.com/imbundle/imbundle/importer"
 	_ "github.com/imbundle/imbundle/importer/mysql"
+	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -161,4 +162,40 @@ func exec(t testing.TB, db *sql.DB, query string, args ...any) {
 	if _, err := db.Exec(query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
+}
+
+// stateParams returns import params with a state schema of the test's own
+// (tests share one server), dropped when the test ends if anything is left.
+func stateParams(t testing.TB, db *sql.DB, more ...string) (map[string]string, string) {
+	t.Helper()
+	name := testenv.Name("imbundle_state")
+	t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS `" + name + "`") })
+	p := map[string]string{"state-schema": name}
+	for i := 0; i+1 < len(more); i += 2 {
+		p[more[i]] = more[i+1]
+	}
+	return p, name
+}
+
+// tablesOf lists the tables of the database db is connected to.
+func tablesOf(t testing.TB, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func schemaExists(t testing.TB, db *sql.DB, name string) bool {
+	return count(t, db, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) > 0
 }

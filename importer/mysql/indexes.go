@@ -11,65 +11,231 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 )
 
-// Secondary indexes are deferred: a table this import creates gets its plain
-// (non-unique) KEYs dropped before the load and added back, in one ALTER per
-// table, by Finish. Measured on the 2M-row OpenIM chat_logs (two CHAR(64)
-// utf8mb4 secondary indexes, about 800 MB, against MariaDB's default 128 MiB
-// buffer pool): one LOAD DATA with the indexes in place took 278 s, without
-// them 30 s plus 57 s to add them (bench/mysql.sh). Unique keys stay: they
-// are what append mode relies on. Finish adds every plain KEY of the DDL the
-// table lacks, so a resumed import that was interrupted after Prepare still
-// ends with every index.
+// Secondary indexes are deferred: a table this import creates gets some of
+// its non-unique indexes (KEY, FULLTEXT, SPATIAL) dropped before the load
+// and added back by Finish. Measured on the 2M-row OpenIM chat_logs (two
+// CHAR(64) utf8mb4 secondary indexes, about 800 MB, against MariaDB's
+// default 128 MiB buffer pool): one LOAD DATA with the indexes in place took
+// 278 s, without them 30 s plus 57 s to add them (bench/mysql.sh).
+//
+// Which ones: unique keys stay (append mode relies on them), and so does
+// every index a foreign key needs, the table's own or another table's
+// referencing it: MariaDB drops such an index without a word under
+// foreign_key_checks=0, and an import interrupted then would leave the key
+// without one. The server keeps indexes in a fixed order (unique first,
+// FULLTEXT last, otherwise creation order) and ALTER ... ADD appends within
+// it, so only a suffix of the DDL's non-unique indexes is deferred: every
+// one after the last index that must stay. Adding them back in DDL order
+// then gives SHOW CREATE TABLE the source's order exactly. Finish adds
+// every such index the table lacks, so a resumed import that was
+// interrupted after Prepare still ends with every index.
 
-// plainKey matches a non-unique index line of SHOW CREATE TABLE output:
-// "  KEY `name` (`a`,`b`(10)) USING BTREE COMMENT '...',".
-var plainKey = regexp.MustCompile("(?m)^\\s*KEY `((?:[^`]|``)+)` \\(.*$")
+// indexLine matches an index line of SHOW CREATE TABLE output other than
+// the PRIMARY KEY: "  UNIQUE KEY `name` (`a`,`b`(10)) USING BTREE,".
+var indexLine = regexp.MustCompile("(?m)^\\s*(UNIQUE |FULLTEXT |SPATIAL )?KEY `((?:[^`]|``)+)` \\(.*$")
 
 // erDropIndexNeeded: the index is needed by a foreign key and cannot go.
 const erDropIndexNeeded = 1553
 
 type keyDef struct {
 	name string // unquoted
+	kind string // "UNIQUE", "FULLTEXT", "SPATIAL" or "" (plain)
 	def  string // "KEY `name` (...)" without the trailing comma
 }
 
-func plainKeys(ddl string) []keyDef {
+// secondaryKeys lists the DDL's indexes other than the PRIMARY KEY, in the
+// DDL's order.
+func secondaryKeys(ddl string) []keyDef {
 	var keys []keyDef
-	for _, m := range plainKey.FindAllStringSubmatch(ddl, -1) {
+	for _, m := range indexLine.FindAllStringSubmatch(ddl, -1) {
 		def := strings.TrimSuffix(strings.TrimSpace(m[0]), ",")
-		keys = append(keys, keyDef{name: strings.ReplaceAll(m[1], "``", "`"), def: def})
+		keys = append(keys, keyDef{name: strings.ReplaceAll(m[2], "``", "`"), kind: strings.TrimSpace(m[1]), def: def})
 	}
 	return keys
 }
 
+// deferrableKeys are the DDL's non-unique indexes, in order.
+func deferrableKeys(ddl string) []keyDef {
+	var out []keyDef
+	for _, k := range secondaryKeys(ddl) {
+		if k.kind != "UNIQUE" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (t *Target) deferIndexes() bool { return t.opts.Param("defer-indexes") != "false" }
 
-// dropPlainKeys drops the plain KEYs of a table just created from the DDL.
-// A key a foreign key needs stays.
-func (t *Target) dropPlainKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+// deferKeys drops, in one ALTER, the indexes of a table just created that
+// can wait for the end of the load (see above).
+func (t *Target) deferKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
 	if !t.deferIndexes() {
 		return nil
 	}
-	table := q(it.Namespace) + "." + q(it.Object)
-	for _, k := range plainKeys(it.Dataset.DDL) {
-		_, err := conn.ExecContext(ctx, "ALTER TABLE "+table+" DROP INDEX "+q(k.name))
-		var me *mysql.MySQLError
-		if errors.As(err, &me) && me.Number == erDropIndexNeeded {
+	keys := deferrableKeys(it.Dataset.DDL)
+	if len(keys) == 0 {
+		return nil
+	}
+	cols, err := indexColumns(ctx, conn, it.Namespace, it.Object)
+	if err != nil {
+		return err
+	}
+	fks, err := foreignKeyColumns(ctx, conn, it.Namespace, it.Object)
+	if err != nil {
+		return err
+	}
+	unique := map[string]bool{"PRIMARY": true}
+	for _, k := range secondaryKeys(it.Dataset.DDL) {
+		if k.kind == "UNIQUE" {
+			unique[k.name] = true
+		}
+	}
+	keep := -1 // index into keys of the last one that must stay
+	for _, fk := range fks {
+		served := false
+		for name := range unique {
+			if hasPrefix(cols[name], fk) {
+				served = true
+				break
+			}
+		}
+		if served {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("defer index %s of %s.%s: %w (--param defer-indexes=false keeps indexes during the load)", k.name, it.Namespace, it.Object, err)
+		for i, k := range keys {
+			if k.kind == "" && hasPrefix(cols[k.name], fk) {
+				if i > keep {
+					keep = i
+				}
+				break
+			}
 		}
+	}
+	deferred := keys[keep+1:]
+	if len(deferred) == 0 {
+		return nil
+	}
+	drops := make([]string, len(deferred))
+	for i, k := range deferred {
+		drops[i] = "DROP INDEX " + q(k.name)
+	}
+	table := q(it.Namespace) + "." + q(it.Object)
+	_, err = conn.ExecContext(ctx, "ALTER TABLE "+table+" "+strings.Join(drops, ", "))
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == erDropIndexNeeded {
+		// A foreign key this code did not see: keep every index.
+		t.opts.Log.Info("indexes not deferred: a foreign key needs one", "table", it.Namespace+"."+it.Object, "error", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("defer indexes of %s.%s: %w (--param defer-indexes=false keeps indexes during the load)", it.Namespace, it.Object, err)
 	}
 	return nil
 }
 
-// addMissingKeys adds, in one ALTER, the plain KEYs of the DDL the table
-// does not have.
+// hasPrefix reports whether an index on cols can serve a foreign key on
+// fk: the key's columns are the index's first ones, in order, whole.
+func hasPrefix(cols []string, fk []string) bool {
+	if len(fk) == 0 || len(cols) < len(fk) {
+		return false
+	}
+	for i, c := range fk {
+		if !strings.EqualFold(cols[i], c) {
+			return false
+		}
+	}
+	return true
+}
+
+// indexColumns maps each index of a table to its leading whole columns: a
+// column indexed by a prefix (SUB_PART) and those after it cannot serve a
+// foreign key.
+func indexColumns(ctx context.Context, conn *sql.Conn, db, table string) (map[string][]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME, SUB_PART IS NOT NULL FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`, db, table)
+	if err != nil {
+		return nil, fmt.Errorf("read the indexes of %s.%s: %w", db, table, err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	cut := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var col sql.NullString // NULL for an expression index part
+		var part bool
+		if err := rows.Scan(&name, &col, &part); err != nil {
+			return nil, err
+		}
+		if cut[name] || part || !col.Valid {
+			cut[name] = true
+			continue
+		}
+		out[name] = append(out[name], col.String)
+	}
+	return out, rows.Err()
+}
+
+// foreignKeyColumns lists, per foreign key that needs an index on this
+// table, the columns of this table it needs: those of its own foreign keys,
+// and those other tables' foreign keys reference.
+func foreignKeyColumns(ctx context.Context, conn *sql.Conn, db, table string) ([][]string, error) {
+	var out [][]string
+	for _, query := range []string{
+		`SELECT CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+			ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION`,
+		`SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+			WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?
+			ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
+	} {
+		rows, err := conn.QueryContext(ctx, query, db, table)
+		if err != nil {
+			return nil, fmt.Errorf("read the foreign keys of %s.%s: %w", db, table, err)
+		}
+		last := "\x00"
+		for rows.Next() {
+			var name, col string
+			if err := rows.Scan(&name, &col); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if name != last {
+				out = append(out, nil)
+				last = name
+			}
+			out[len(out)-1] = append(out[len(out)-1], col)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t *Target) buildTableIndexes(ctx context.Context, it *importer.Item) error {
+	conn, err := t.long.Conn(ctx)
+	if err != nil {
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
+	}
+	defer conn.Close()
+	if err := t.session(ctx, conn, it); err != nil {
+		return err
+	}
+	return t.addMissingKeys(ctx, conn, it)
+}
+
+// addMissingKeys adds the DDL's non-unique indexes the table lacks, in DDL
+// order: the plain and SPATIAL ones in one ALTER, then each FULLTEXT one in
+// its own (InnoDB builds one FULLTEXT index per statement; the server sorts
+// them last anyway).
 func (t *Target) addMissingKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	keys := plainKeys(it.Dataset.DDL)
+	keys := deferrableKeys(it.Dataset.DDL)
 	if len(keys) == 0 {
 		return nil
 	}
@@ -91,24 +257,50 @@ func (t *Target) addMissingKeys(ctx context.Context, conn *sql.Conn, it *importe
 		return err
 	}
 	var adds []string
+	var fulltext []string
 	for _, k := range keys {
-		if !have[k.name] {
+		switch {
+		case have[k.name]:
+		case k.kind == "FULLTEXT":
+			fulltext = append(fulltext, "ADD "+k.def)
+		default:
 			adds = append(adds, "ADD "+k.def)
 		}
 	}
-	if len(adds) == 0 {
+	if len(adds)+len(fulltext) == 0 {
 		return nil
 	}
-	t.opts.Log.Info("building deferred indexes", "table", it.Namespace+"."+it.Object, "indexes", len(adds))
-	if _, err := conn.ExecContext(ctx, "ALTER TABLE "+q(it.Namespace)+"."+q(it.Object)+" "+strings.Join(adds, ", ")); err != nil {
-		return fmt.Errorf("add deferred indexes to %s.%s: %w; the rows are loaded: run the import again to retry, or add them by hand", it.Namespace, it.Object, err)
+	t.opts.Log.Info("building deferred indexes", "table", it.Namespace+"."+it.Object, "indexes", len(adds)+len(fulltext))
+	stmts := fulltext
+	if len(adds) > 0 {
+		stmts = append([]string{strings.Join(adds, ", ")}, fulltext...)
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+q(it.Namespace)+"."+q(it.Object)+" "+s); err != nil {
+			return fmt.Errorf("add deferred indexes to %s.%s: %w; the rows are loaded: run the import again to retry, or add them by hand", it.Namespace, it.Object, err)
+		}
 	}
 	return nil
 }
 
-// Finish adds the secondary indexes deferred by Prepare (and any an earlier,
-// interrupted run left out), jobs tables at a time.
+// Finish adds the indexes deferred by Prepare (and any an earlier,
+// interrupted run left out), recreates the triggers suspended for the load,
+// and then removes this import's state: a finished import leaves nothing of
+// imbundle's on the server.
 func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
+	if err := t.buildIndexes(ctx, p); err != nil {
+		return err
+	}
+	if err := t.restoreTriggers(ctx, p); err != nil {
+		return err
+	}
+	// Anything else Finish does goes above: dropState must stay last, so
+	// that a run failing before it is resumed by the next one.
+	return t.dropState(ctx, p)
+}
+
+// buildIndexes runs addMissingKeys on every table, jobs tables at a time.
+func (t *Target) buildIndexes(ctx context.Context, p *importer.Plan) error {
 	jobs := t.opts.Jobs
 	if jobs < 1 {
 		jobs = 1
@@ -119,17 +311,14 @@ func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
 		sem <- struct{}{}
 		go func(it *importer.Item) {
 			defer func() { <-sem }()
-			conn, err := t.db.Conn(ctx)
-			if err != nil {
-				errs <- err
-				return
+			// An index build keeps the server silent for as long as it
+			// takes: no read timeout on its connection, watched instead.
+			wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, "build the indexes of "+it.Namespace+"."+it.Object)
+			err := t.buildTableIndexes(wctx, it)
+			if werr := stop(); werr != nil && err != nil {
+				err = werr
 			}
-			defer conn.Close()
-			if err := t.session(ctx, conn, it); err != nil {
-				errs <- err
-				return
-			}
-			errs <- t.addMissingKeys(ctx, conn, it)
+			errs <- err
 		}(it)
 	}
 	for i := 0; i < jobs; i++ {

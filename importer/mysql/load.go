@@ -22,13 +22,24 @@ import (
 const groupBytes = 16 << 20
 
 // LoadPart loads one part in one transaction that also records the part in
-// imbundle_progress: either both commit or neither does, so a re-run skips
+// the state schema's progress table (state.go): either both commit or neither does, so a re-run skips
 // exactly the parts that are in the table.
 func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
+	// A bulk statement may keep the server busy and silent for longer than
+	// the read timeout: the part runs on a connection without one, watched.
+	wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, fmt.Sprintf("load part %d of %s.%s", part, it.Namespace, it.Object))
+	res, err := t.loadPart(wctx, p, it, part, recs)
+	if werr := stop(); werr != nil && err != nil {
+		err = werr
+	}
+	return res, err
+}
+
+func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	var res importer.PartResult
-	conn, err := t.db.Conn(ctx)
+	conn, err := t.long.Conn(ctx)
 	if err != nil {
-		return res, fmt.Errorf("connect to %s: %w", t.url, err)
+		return res, mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	if err := t.session(ctx, conn, it); err != nil {
@@ -48,10 +59,13 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, err
 	}
 	defer tx.Rollback()
-	progress := q(it.Namespace) + "." + q(mysqltype.ProgressTable)
+	// The progress table is in another schema of the same server: one
+	// InnoDB transaction covers both.
+	progress := t.stateTable(progressTable)
 	// Claim the part first: a part committed by an earlier run makes this
 	// insert fail on the primary key, and the part is skipped.
-	_, err = tx.ExecContext(ctx, "INSERT INTO "+progress+" (bundle_id, dataset, part, `rows`, rejected, loaded_at) VALUES (?, ?, ?, 0, 0, NOW(6))", p.BundleID, it.Dataset.Name, part)
+	_, err = tx.ExecContext(ctx, "INSERT INTO "+progress+" (bundle_id, db, tbl, part, dataset, `rows`, rejected, loaded_at) VALUES (?, ?, ?, ?, ?, 0, 0, NOW(6))",
+		p.BundleID, it.Namespace, it.Object, part, it.Dataset.Name)
 	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == erDupEntry {
@@ -103,8 +117,8 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	if err := flush(); err != nil {
 		return res, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE "+progress+" SET `rows` = ?, rejected = ? WHERE bundle_id = ? AND dataset = ? AND part = ?",
-		l.rows, len(l.rejects), p.BundleID, it.Dataset.Name, part); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE "+progress+" SET `rows` = ?, rejected = ? WHERE bundle_id = ? AND db = ? AND tbl = ? AND part = ?",
+		l.rows, len(l.rejects), p.BundleID, it.Namespace, it.Object, part); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {

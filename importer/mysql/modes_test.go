@@ -35,31 +35,36 @@ func TestModes(t *testing.T) {
 	bundleB := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
 
 	dstURL, dst := testenv.MySQLDatabase(t, "mode_dst")
-	if run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, nil, nil); run.err != nil {
+	params, state := stateParams(t, dst)
+	if run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, params, nil); run.err != nil {
 		t.Fatal(run.err)
 	}
 	mustMatch(t, bundleA, dstURL)
 	if n := count(t, dst, "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'fk_k' AND REFERENCED_TABLE_NAME = 'k'"); n != 1 {
 		t.Errorf("foreign key fk_k not recreated")
 	}
-
-	// The same bundle again: a resumed run, every part already there.
-	run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, nil, nil)
-	if run.err != nil {
-		t.Fatalf("re-running the same bundle in fail mode: %v", run.err)
+	// Nothing of imbundle's is left: the target holds the bundle's tables
+	// only, and the state schema is gone.
+	if got := strings.Join(tablesOf(t, dst), ","); got != "a_child,k,nk" {
+		t.Errorf("target tables after the import: %s, want a_child,k,nk", got)
 	}
-	for _, d := range run.report.Datasets {
-		if strings.HasSuffix(d.Dataset, ".a_child") {
-			continue // empty: no part
-		}
-		if d.PartsResumed != 1 || d.Written != 0 {
-			t.Errorf("%s: resumed %d parts, wrote %d rows; want 1 part resumed, 0 rows", d.Dataset, d.PartsResumed, d.Written)
-		}
+	if schemaExists(t, dst, state) {
+		t.Errorf("state schema %s left after a successful import", state)
+	}
+
+	// The same bundle again: a finished import left no state, so this is
+	// not a resume; the non-empty tables are refused and named.
+	run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, params, nil)
+	if run.err == nil || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".k") || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".nk") || !strings.Contains(run.err.Error(), "--mode replace") {
+		t.Fatalf("re-importing a finished bundle in fail mode: %v", run.err)
+	}
+	if schemaExists(t, dst, state) {
+		t.Errorf("a refused import created the state schema %s", state)
 	}
 	mustMatch(t, bundleA, dstURL)
 
 	// Another bundle into the non-empty tables: refused, both named.
-	run = importBundle(t, ctx, bundleB, dstURL, importer.ModeFail, nil, nil)
+	run = importBundle(t, ctx, bundleB, dstURL, importer.ModeFail, params, nil)
 	if run.err == nil || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".k") || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".nk") {
 		t.Fatalf("fail mode into non-empty tables: %v", run.err)
 	}
@@ -113,7 +118,8 @@ func TestRejects(t *testing.T) {
 			dstURL, dst := testenv.MySQLDatabase(t, "rej_dst")
 			exec(t, dst, "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(5))")
 			exec(t, dst, "INSERT INTO people VALUES (2, 'x')")
-			run := importBundle(t, ctx, path, dstURL, importer.ModeAppend, map[string]string{"load": method}, nil)
+			params, state := stateParams(t, dst, "load", method)
+			run := importBundle(t, ctx, path, dstURL, importer.ModeAppend, params, nil)
 			if run.err != nil {
 				t.Fatal(run.err)
 			}
@@ -146,9 +152,8 @@ func TestRejects(t *testing.T) {
 			if strings.Join(got, ";") != "1 ann;2 x;4 dan" {
 				t.Errorf("target rows %q", got)
 			}
-			var rej int64
-			if err := dst.QueryRow("SELECT SUM(rejected) FROM imbundle_progress").Scan(&rej); err != nil || rej != 2 {
-				t.Errorf("progress table counts %d rejects (%v)", rej, err)
+			if schemaExists(t, dst, state) {
+				t.Errorf("state schema %s left after an import with rejects", state)
 			}
 		})
 	}
@@ -211,15 +216,19 @@ func TestResume(t *testing.T) {
 		t.Fatalf("%d parts, want 30", parts)
 	}
 	dstURL, dst := testenv.MySQLDatabase(t, "res_dst")
+	params, state := stateParams(t, dst)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &interrupting{n: 7, cancel: cancel}
-	run := importBundle(t, ctx, path, dstURL, importer.ModeFail, nil, func(tg importer.Target) importer.Target { w.Target = tg; return w })
+	run := importBundle(t, ctx, path, dstURL, importer.ModeFail, params, func(tg importer.Target) importer.Target { w.Target = tg; return w })
 	if run.err == nil {
 		t.Fatal("interrupted import reported success")
 	}
 	loaded := count(t, dst, "SELECT COUNT(*) FROM msgs")
-	committed := count(t, dst, "SELECT COUNT(*) FROM imbundle_progress")
+	committed := count(t, dst, "SELECT COUNT(*) FROM `"+state+"`.progress WHERE db = DATABASE() AND tbl = 'msgs'")
+	if got := strings.Join(tablesOf(t, dst), ","); got != "msgs" {
+		t.Errorf("target tables during the import: %s, want msgs alone (the state lives in %s)", got, state)
+	}
 	const plainKeys = "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'msgs' AND INDEX_NAME IN ('k_user', 'k_created')"
 	if n := count(t, dst, plainKeys); n != 0 {
 		t.Errorf("%d secondary indexes present during the load, want them deferred", n)
@@ -227,9 +236,12 @@ func TestResume(t *testing.T) {
 	if loaded != committed*100 || committed < 7 || committed >= 30 {
 		t.Fatalf("after the interruption: %d rows, %d parts recorded", loaded, committed)
 	}
-	run = importBundle(t, context.Background(), path, dstURL, importer.ModeFail, nil, nil)
+	run = importBundle(t, context.Background(), path, dstURL, importer.ModeFail, params, nil)
 	if run.err != nil {
 		t.Fatal(run.err)
+	}
+	if schemaExists(t, dst, state) {
+		t.Errorf("state schema %s left after the resumed import finished", state)
 	}
 	d := run.report.Datasets[0]
 	if int64(d.PartsResumed) != committed || d.Written != 3000-loaded {

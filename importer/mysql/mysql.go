@@ -17,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -34,8 +35,10 @@ const (
 // Target is an open MySQL/MariaDB server to import into.
 type Target struct {
 	url    string // redacted
-	dbName string // the URL's database: every dataset goes there
-	db     *sql.DB
+	cfg    *mysql.Config
+	dbName string  // the URL's database: every dataset goes there
+	db     *sql.DB // every wait bounded by the URL's timeouts
+	long   *sql.DB // no read timeout: statements under mysqltype.Watch
 	opts   importer.Options
 	method string
 	// noLocal is set once the server refused LOAD DATA LOCAL: later parts
@@ -43,6 +46,10 @@ type Target struct {
 	noLocal   atomic.Bool
 	maxPacket int
 	handlerID atomic.Int64
+	// stateSchema holds the resume state (state.go).
+	stateSchema string
+	// suspendTriggers: --param triggers=suspend (triggers.go).
+	suspendTriggers bool
 }
 
 func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {
@@ -52,14 +59,27 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{url: exporter.RedactURL(u), dbName: cfg.DBName, opts: opts, method: loadAuto}
+	t := &Target{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, method: loadAuto}
 	if m := opts.Param("load"); m != "" {
 		switch m {
 		case loadAuto, loadLoadData, loadInsert:
 			t.method = m
 		default:
-			return nil, fmt.Errorf("--param load=%q: want auto, loaddata or insert", m)
+			return nil, scheme.Usagef("--param load=%q: want auto, loaddata or insert", m)
 		}
+	}
+	if t.stateSchema, err = stateSchemaParam(opts); err != nil {
+		return nil, err
+	}
+	if t.stateSchema == t.dbName {
+		return nil, scheme.Usagef("--param state-schema=%s is the database imported into; the import's state must live apart from the user's tables", t.stateSchema)
+	}
+	switch v := opts.Param("triggers"); v {
+	case "", "refuse":
+	case "suspend":
+		t.suspendTriggers = true
+	default:
+		return nil, scheme.Usagef("--param triggers=%q: want refuse (the default: stop if a target table has triggers) or suspend (drop them for the load, recreate them after)", v)
 	}
 	// The database may not exist yet: connect without it, name it in SQL.
 	cfg.DBName = ""
@@ -68,12 +88,20 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 		return nil, fmt.Errorf("%s: %w", t.url, err)
 	}
 	t.db = sql.OpenDB(connector)
+	longConnector, err := mysql.NewConnector(mysqltype.LongConfig(cfg))
+	if err != nil {
+		t.db.Close()
+		return nil, fmt.Errorf("%s: %w", t.url, err)
+	}
+	t.long = sql.OpenDB(longConnector)
 	if j := opts.Jobs; j > 0 {
 		t.db.SetMaxIdleConns(j + 1)
+		t.long.SetMaxIdleConns(j + 1)
 	}
 	if err := t.db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&t.maxPacket); err != nil {
 		t.db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", t.url, err)
+		t.long.Close()
+		return nil, mysqltype.StepError(cfg, t.url, "connect", err)
 	}
 	return t, nil
 }
@@ -84,4 +112,7 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 }
 
 // Close closes the connections.
-func (t *Target) Close() error { return t.db.Close() }
+func (t *Target) Close() error {
+	t.long.Close()
+	return t.db.Close()
+}

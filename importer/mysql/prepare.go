@@ -10,27 +10,29 @@ import (
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
 // q quotes an identifier.
 var q = mysqltype.QuoteIdent
 
-const progressDDL = "CREATE TABLE IF NOT EXISTS %s (" +
-	"bundle_id CHAR(64) CHARACTER SET ascii NOT NULL, " +
-	"dataset VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
-	"part INT NOT NULL, " +
-	"`rows` BIGINT NOT NULL, " +
-	"rejected BIGINT NOT NULL DEFAULT 0, " +
-	"loaded_at DATETIME(6) NOT NULL, " +
-	"PRIMARY KEY (bundle_id, dataset, part)" +
-	") ENGINE=InnoDB"
-
-// Prepare maps every item to its target database, enforces the mode and
-// creates what is missing: databases, the progress table, tables.
+// Prepare maps every item to its target database and checks, before
+// anything is written, the mode and the target tables' triggers; then it
+// creates what is missing: the state schema, databases, tables.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
-	conn, err := t.db.Conn(ctx)
+	// Dropping a large table (replace mode) may take a while: watched.
+	wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, "prepare the target tables")
+	err := t.prepare(wctx, p)
+	if werr := stop(); werr != nil && err != nil {
+		err = werr
+	}
+	return err
+}
+
+func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
+	conn, err := t.long.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", t.url, err)
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
 	seen := map[string]string{}
@@ -42,6 +44,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if it.Namespace == "" {
 			return fmt.Errorf("dataset %q has no database: put one in the target URL (%s/DBNAME)", it.Dataset.Name, t.url)
 		}
+		if it.Namespace == t.stateSchema {
+			return scheme.Usagef("dataset %q would load into %s, which holds the import's state; --param state-schema=NAME moves the state elsewhere", it.Dataset.Name, t.stateSchema)
+		}
 		it.Object = it.Dataset.Object
 		key := it.Namespace + "." + it.Object
 		if other, dup := seen[key]; dup {
@@ -51,6 +56,55 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if dbs[it.Namespace] == nil {
 			dbs[it.Namespace] = it
 		}
+	}
+
+	// Checks: a refused import writes nothing, not even its state.
+	exists := map[*importer.Item]bool{}
+	var refused []string
+	for _, it := range p.Items {
+		ok, err := tableExists(ctx, conn, it.Namespace, it.Object)
+		if err != nil {
+			return fmt.Errorf("%s: look up table %s.%s: %w", t.url, it.Namespace, it.Object, err)
+		}
+		exists[it] = ok
+		if !ok || p.Mode != importer.ModeFail {
+			continue
+		}
+		var one int
+		err = conn.QueryRowContext(ctx, "SELECT 1 FROM "+q(it.Namespace)+"."+q(it.Object)+" LIMIT 1").Scan(&one)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check %s.%s: %w", it.Namespace, it.Object, err)
+		}
+		// Rows of this same bundle's unfinished import: a resumed run. A
+		// finished import left no state, so importing it again is refused.
+		resumed, err := t.hasProgress(ctx, conn, p.BundleID, it)
+		if err != nil {
+			return err
+		}
+		if !resumed {
+			refused = append(refused, it.Namespace+"."+it.Object)
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("target table(s) already hold rows: %s; nothing was written. Use --mode replace to drop and reload them, --mode append to add to them, or import into another database", strings.Join(refused, ", "))
+	}
+	trigs, err := t.targetTriggers(ctx, conn, p, exists)
+	if err != nil {
+		return err
+	}
+	if len(trigs) > 0 && !t.suspendTriggers {
+		names := make([]string, len(trigs))
+		for i, tr := range trigs {
+			names[i] = tr.db + "." + tr.table + "." + tr.name
+		}
+		return fmt.Errorf("target table(s) have triggers, which would change the imported rows: %s; nothing was written. Drop them, or import with --param triggers=suspend to drop them for the load and recreate them afterwards", strings.Join(names, ", "))
+	}
+
+	if err := t.createState(ctx, conn); err != nil {
+		return err
 	}
 	names := make([]string, 0, len(dbs))
 	for n := range dbs {
@@ -69,65 +123,44 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if _, err := conn.ExecContext(ctx, create); err != nil {
 			return fmt.Errorf("%s: create database %s: %w", t.url, db, err)
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(progressDDL, q(db)+"."+q(mysqltype.ProgressTable))); err != nil {
-			return fmt.Errorf("%s: create %s.%s: %w", t.url, db, mysqltype.ProgressTable, err)
-		}
+	}
+	if err := t.suspend(ctx, conn, p.BundleID, trigs); err != nil {
+		return err
 	}
 
-	var refused []string
+	var created []*importer.Item
 	for _, it := range p.Items {
 		if err := t.session(ctx, conn, it); err != nil {
 			return err
 		}
-		exists, err := tableExists(ctx, conn, it.Namespace, it.Object)
-		if err != nil {
-			return err
-		}
-		target := q(it.Namespace) + "." + q(it.Object)
-		switch p.Mode {
-		case importer.ModeReplace:
-			if exists {
-				if _, err := conn.ExecContext(ctx, "DROP TABLE "+target); err != nil {
+		if p.Mode == importer.ModeReplace {
+			if exists[it] {
+				if _, err := conn.ExecContext(ctx, "DROP TABLE "+q(it.Namespace)+"."+q(it.Object)); err != nil {
 					return fmt.Errorf("replace %s.%s: %w", it.Namespace, it.Object, err)
 				}
-				exists = false
+				exists[it] = false
 			}
 			// The table starts over: no part of any earlier run counts.
-			if _, err := conn.ExecContext(ctx, "DELETE FROM "+q(it.Namespace)+"."+q(mysqltype.ProgressTable)+" WHERE dataset = ?", it.Dataset.Name); err != nil {
+			if err := t.forgetTable(ctx, conn, it); err != nil {
 				return err
 			}
-		case importer.ModeFail:
-			if exists {
-				var one int
-				err := conn.QueryRowContext(ctx, "SELECT 1 FROM "+target+" LIMIT 1").Scan(&one)
-				if err != nil && err != sql.ErrNoRows {
-					return fmt.Errorf("check %s.%s: %w", it.Namespace, it.Object, err)
-				}
-				if err == nil {
-					resumed, err := t.hasProgress(ctx, conn, p.BundleID, it)
-					if err != nil {
-						return err
-					}
-					if !resumed {
-						refused = append(refused, it.Namespace+"."+it.Object)
-					}
-				}
-			}
 		}
-		if !exists {
+		if !exists[it] {
 			if err := t.createTable(ctx, conn, it); err != nil {
 				return err
 			}
-			if err := t.dropPlainKeys(ctx, conn, it); err != nil {
-				return err
-			}
+			created = append(created, it)
 		}
 		if err := checkColumns(ctx, conn, it); err != nil {
 			return err
 		}
 	}
-	if len(refused) > 0 {
-		return fmt.Errorf("target table(s) already hold rows: %s; nothing was written. Use --mode append to add to them, --mode replace to drop and reload them, or import into another database", strings.Join(refused, ", "))
+	// Indexes are deferred once every table exists: which ones a foreign
+	// key needs depends on the tables referencing it too.
+	for _, it := range created {
+		if err := t.deferKeys(ctx, conn, it); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -147,12 +180,6 @@ func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item)
 func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
 	var n int
 	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, table).Scan(&n)
-	return n > 0, err
-}
-
-func (t *Target) hasProgress(ctx context.Context, conn *sql.Conn, bundleID string, it *importer.Item) (bool, error) {
-	var n int
-	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+q(it.Namespace)+"."+q(mysqltype.ProgressTable)+" WHERE bundle_id = ? AND dataset = ?", bundleID, it.Dataset.Name).Scan(&n)
 	return n > 0, err
 }
 

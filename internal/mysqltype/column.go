@@ -152,6 +152,8 @@ func (c *Column) Classify() error {
 // Engine is the spec.Source.Engine of MySQL and MariaDB sources.
 const Engine = "mysql"
 
-// ProgressTable is the importer's bookkeeping table in each target database
-// (one row per loaded part); the exporter never exports it.
-const ProgressTable = "imbundle_progress"
+// LegacyProgressTable is where earlier versions of the importer kept their
+// progress, in each target database (the state schema replaced it); the
+// exporter still leaves it out, so that a target imported into by such a
+// version exports as its source did.
+const LegacyProgressTable = "imbundle_progress"

@@ -1,6 +1,8 @@
 package mysqltype
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -8,13 +10,28 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
-// Config turns a mysql:// or mariadb:// URL (user:pass@host:port/db?tls=...)
+// DefaultTimeout bounds each wait on the server — connecting, reading an
+// answer, writing a request — unless the URL sets it: a server that accepts
+// the connection and then says nothing must not hang a command.
+const DefaultTimeout = 30 * time.Second
+
+// URLParams are the query parameters a mysql:// URL may carry.
+var URLParams = []string{"tls", "timeout", "readTimeout", "writeTimeout"}
+
+// Config turns a mysql:// or mariadb:// URL
+// (user:pass@host:port/db?tls=NAME&timeout=30s&readTimeout=30s&writeTimeout=30s)
 // into a driver configuration. Every connection gets time_zone '+00:00', so
 // TIMESTAMP values read and load as UTC on both sides, and the session
-// variables in vars. Errors never repeat the password.
+// variables in vars. An unknown URL parameter is a usage error naming the
+// valid ones. Errors never repeat the password.
 func Config(u *url.URL, vars map[string]string) (*mysql.Config, error) {
+	if err := scheme.CheckQuery(u, URLParams...); err != nil {
+		return nil, err
+	}
 	cfg := mysql.NewConfig()
 	cfg.Net = "tcp"
 	host := u.Host
@@ -31,13 +48,12 @@ func Config(u *url.URL, vars map[string]string) (*mysql.Config, error) {
 	}
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if strings.Contains(cfg.DBName, "/") {
-		return nil, fmt.Errorf("%s://%s%s: the path must be a single database name", u.Scheme, u.Host, u.Path)
+		return nil, scheme.Usagef("%s://%s%s: the path must be a single database name", u.Scheme, u.Host, u.Path)
 	}
 	cfg.ParseTime = false
 	cfg.InterpolateParams = false
 	cfg.AllowNativePasswords = true
 	cfg.MultiStatements = false
-	cfg.Timeout = 10 * time.Second
 	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
 	for k, v := range vars {
 		cfg.Params[k] = v
@@ -46,12 +62,32 @@ func Config(u *url.URL, vars map[string]string) (*mysql.Config, error) {
 	if t := q.Get("tls"); t != "" {
 		cfg.TLSConfig = t
 	}
-	if t := q.Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil {
-			return nil, fmt.Errorf("URL parameter timeout=%q: %v", t, err)
+	for _, p := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"timeout", &cfg.Timeout}, {"readTimeout", &cfg.ReadTimeout}, {"writeTimeout", &cfg.WriteTimeout}} {
+		*p.dst = DefaultTimeout
+		v := q.Get(p.name)
+		if v == "" {
+			continue
 		}
-		cfg.Timeout = d
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, scheme.Usagef("URL parameter %s=%q: want a positive duration such as 30s or 2m", p.name, v)
+		}
+		*p.dst = d
 	}
 	return cfg, nil
+}
+
+// StepError names the server and the step of a failed call. When the
+// server went silent (the driver reports a timed-out read or write as an
+// invalid connection, and logs the cause), it says which waits ran out.
+func StepError(cfg *mysql.Config, server, step string, err error) error {
+	var ne net.Error
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s (%s): %s: %w: the server did not answer (connect timeout=%s, readTimeout=%s, writeTimeout=%s; set them as URL parameters) or closed the connection; check that a MySQL or MariaDB server is up at that address",
+			server, cfg.Addr, step, err, cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout)
+	}
+	return fmt.Errorf("%s: %s: %w", server, step, err)
 }

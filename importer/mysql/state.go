@@ -1,0 +1,175 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
+)
+
+// The import's resume state lives in a schema of its own on the target
+// server (default `imbundle`, --param state-schema=NAME), as
+// pt-table-checksum keeps its table in `percona`: never in a database the
+// user imports into, so that a dump of the target equals the source. Rows
+// are keyed by bundle id and target database and table, so imports into
+// different databases never share a row. A successful import deletes its
+// rows at the end and drops the tables and the schema once they are empty;
+// a failed one leaves them for the re-run that resumes it.
+
+const defaultStateSchema = "imbundle"
+
+// State tables, in the state schema.
+const (
+	progressTable = "progress" // one row per committed part
+	triggersTable = "triggers" // target triggers suspended for the load
+)
+
+const progressDDL = "CREATE TABLE IF NOT EXISTS %s (" +
+	"bundle_id CHAR(64) CHARACTER SET ascii NOT NULL, " +
+	"db VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"tbl VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"part INT NOT NULL, " +
+	"dataset VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"`rows` BIGINT NOT NULL, " +
+	"rejected BIGINT NOT NULL DEFAULT 0, " +
+	"loaded_at DATETIME(6) NOT NULL, " +
+	"PRIMARY KEY (bundle_id, db, tbl, part)" +
+	") ENGINE=InnoDB"
+
+// The statement is kept as the bytes SHOW CREATE TRIGGER returned under
+// the trigger's own character_set_client, and is run again under it.
+const triggersDDL = "CREATE TABLE IF NOT EXISTS %s (" +
+	"bundle_id CHAR(64) CHARACTER SET ascii NOT NULL, " +
+	"db VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"tbl VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, " +
+	"action_order INT NOT NULL, " +
+	"sql_mode TEXT CHARACTER SET ascii NOT NULL, " +
+	"character_set_client VARCHAR(64) CHARACTER SET ascii NOT NULL, " +
+	"collation_connection VARCHAR(64) CHARACTER SET ascii NOT NULL, " +
+	"statement LONGBLOB NOT NULL, " +
+	"saved_at DATETIME(6) NOT NULL, " +
+	"PRIMARY KEY (bundle_id, db, name)" +
+	") ENGINE=InnoDB"
+
+// stateSchemaParam reads --param state-schema.
+func stateSchemaParam(opts importer.Options) (string, error) {
+	s := opts.Param("state-schema")
+	if s == "" {
+		return defaultStateSchema, nil
+	}
+	if len(s) > 64 {
+		return "", scheme.Usagef("--param state-schema=%q: a schema name has at most 64 characters", s)
+	}
+	return s, nil
+}
+
+func (t *Target) stateTable(name string) string { return q(t.stateSchema) + "." + q(name) }
+
+// stateExists reports whether the state table name exists.
+func (t *Target) stateExists(ctx context.Context, conn *sql.Conn, name string) (bool, error) {
+	return tableExists(ctx, conn, t.stateSchema, name)
+}
+
+// createState creates the state schema and its tables.
+func (t *Target) createState(ctx context.Context, conn *sql.Conn) error {
+	for _, stmt := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + q(t.stateSchema) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+		fmt.Sprintf(progressDDL, t.stateTable(progressTable)),
+		fmt.Sprintf(triggersDDL, t.stateTable(triggersTable)),
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: create the import's state schema %s: %w (the importing user needs CREATE on it; --param state-schema=NAME picks another)", t.url, t.stateSchema, err)
+		}
+	}
+	return nil
+}
+
+// hasProgress reports whether this bundle has committed parts into it.
+func (t *Target) hasProgress(ctx context.Context, conn *sql.Conn, bundleID string, it *importer.Item) (bool, error) {
+	if ok, err := t.stateExists(ctx, conn, progressTable); err != nil || !ok {
+		return false, err
+	}
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.stateTable(progressTable)+" WHERE bundle_id = ? AND db = ? AND tbl = ?",
+		bundleID, it.Namespace, it.Object).Scan(&n)
+	return n > 0, err
+}
+
+// forgetTable deletes the progress of every bundle into it: the table
+// starts over (replace mode).
+func (t *Target) forgetTable(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+	_, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(progressTable)+" WHERE db = ? AND tbl = ?", it.Namespace, it.Object)
+	return err
+}
+
+// dropState deletes this import's state, then the state tables and schema
+// if no other import has rows in them. The emptiness check and the drop
+// run under LOCK TABLES ... WRITE, so that a concurrent import cannot
+// commit a row in between; such an import then finds the table gone, fails
+// its part and resumes on its re-run (it had committed nothing).
+func (t *Target) dropState(ctx context.Context, p *importer.Plan) error {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
+	}
+	defer conn.Close()
+	for _, name := range []string{progressTable, triggersTable} {
+		ok, err := t.stateExists(ctx, conn, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		for _, it := range p.Items {
+			if _, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(name)+" WHERE bundle_id = ? AND db = ? AND tbl = ?", p.BundleID, it.Namespace, it.Object); err != nil {
+				return fmt.Errorf("%s: clear the import's state in %s: %w", t.url, t.stateTable(name), err)
+			}
+		}
+	}
+	// A concurrent import's open part transaction holds the table: wait a
+	// little, then leave the drop to whichever import finishes last.
+	defer discard(conn)
+	if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 5"); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES "+t.stateTable(progressTable)+" WRITE, "+t.stateTable(triggersTable)+" WRITE"); err != nil {
+		t.opts.Log.Info("state tables left in place (in use, or already gone)", "schema", t.stateSchema, "error", err)
+		return nil
+	}
+	defer conn.ExecContext(context.Background(), "UNLOCK TABLES")
+	var rows int
+	if err := conn.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM "+t.stateTable(progressTable)+") + (SELECT COUNT(*) FROM "+t.stateTable(triggersTable)+")").Scan(&rows); err != nil {
+		return err
+	}
+	if rows > 0 {
+		return nil // another import's state
+	}
+	if _, err := conn.ExecContext(ctx, "DROP TABLE "+t.stateTable(progressTable)+", "+t.stateTable(triggersTable)); err != nil {
+		return fmt.Errorf("%s: drop the empty state tables of %s: %w", t.url, t.stateSchema, err)
+	}
+	if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		return err
+	}
+	var left int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", t.stateSchema).Scan(&left); err != nil {
+		return err
+	}
+	if left == 0 {
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+q(t.stateSchema)); err != nil {
+			return fmt.Errorf("%s: drop the empty state schema %s: %w", t.url, t.stateSchema, err)
+		}
+	}
+	return nil
+}
+
+// discard closes conn instead of returning it to the pool: its session
+// state (character set, lock wait) was changed for one task.
+func discard(conn *sql.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn })
+}
