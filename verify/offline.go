@@ -49,12 +49,7 @@ func Offline(ctx context.Context, r *bundle.Reader, jobs int, deep bool, report 
 	if err != nil || !deep {
 		return err
 	}
-	for _, ds := range m.Datasets {
-		if ds.Digest.Algorithm != spec.DigestAlgorithm {
-			return fmt.Errorf("dataset %q: digest algorithm %q is unknown to this reader (it computes %s); a newer imbundle release can check it", ds.Name, ds.Digest.Algorithm, spec.DigestAlgorithm)
-		}
-	}
-
+	// bundle.Open refused any digest algorithm but spec.DigestAlgorithm.
 	if jobs < 1 {
 		jobs = 1
 	}
