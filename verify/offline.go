@@ -22,8 +22,9 @@ type PartResult struct {
 	Err     error
 }
 
-// Offline checks every part's SHA-256 (the container and manifest were
-// checked by bundle.Open), jobs parts at a time. With deep, it also decodes
+// Offline checks every part's SHA-256 and its structure against the
+// manifest from headers alone (bundle.VerifyAll; the container and manifest
+// were checked by bundle.Open), jobs parts at a time. With deep, it also decodes
 // every record batch and recomputes row counts and content digests (SPEC.md
 // §5, §6), proving the manifest's digests without a database; parts are
 // decoded in parallel too and their digests summed per dataset.
