@@ -231,14 +231,22 @@ func checkZstdFrame(ra io.ReaderAt, off, n, size int64) (int64, error) {
 	// bytes: size of them raw or compressed, one for RLE.
 	pos := off + int64(p)
 	end := off + n
+	// Block headers are read through a small window: one read per block
+	// of real data (blocks are kilobytes apart), and one per 80 blocks of
+	// a forged frame of empty ones.
+	var win [256]byte
+	winAt, winLen := int64(-1), int64(0)
 	for {
-		var bh [3]byte
 		if pos+3 > end {
 			return 0, fmt.Errorf("ZSTD frame is cut short (block header at %d of %d bytes)", pos-off, n)
 		}
-		if _, err := ra.ReadAt(bh[:], pos); err != nil {
-			return 0, err
+		if pos < winAt || pos+3 > winAt+winLen {
+			winAt, winLen = pos, min(int64(len(win)), end-pos)
+			if _, err := ra.ReadAt(win[:winLen], pos); err != nil {
+				return 0, err
+			}
 		}
+		bh := win[pos-winAt:]
 		v := uint32(bh[0]) | uint32(bh[1])<<8 | uint32(bh[2])<<16
 		last, typ, bsize := v&1 != 0, (v>>1)&3, int64(v>>3)
 		pos += 3

@@ -34,23 +34,33 @@ type jsonField struct {
 	required bool
 }
 
-// jsonFields lists the members of struct type t by their JSON names.
+// jsonFields lists the members of struct type t by their JSON names. A
+// member is optional if its tag says omitempty or omitzero (a writer may
+// leave it out); an untagged embedded struct's members are t's own, as
+// encoding/json has them.
 func jsonFields(t reflect.Type) map[string]jsonField {
 	out := map[string]jsonField{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for n, ef := range jsonFields(f.Type) {
+				out[n] = ef
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = jsonField{typ: f.Type, required: !strings.Contains(","+opts+",", ",omitempty,")}
+		opts = "," + opts + ","
+		out[name] = jsonField{typ: f.Type, required: !strings.Contains(opts, ",omitempty,") && !strings.Contains(opts, ",omitzero,")}
 	}
 	return out
 }

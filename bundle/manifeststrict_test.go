@@ -80,18 +80,25 @@ func TestStrictJSONFollowsStructTags(t *testing.T) {
 		Need string `json:"need"`
 		Opt  string `json:"opt,omitempty"`
 	}
+	type Embedded struct {
+		Deep string `json:"deep"`
+	}
 	type outer struct {
+		Embedded
 		Items []inner         `json:"items"`
 		Map   map[string]bool `json:"map,omitempty"`
+		Zero  int             `json:"zero,omitzero"`
 	}
 	typ := reflect.TypeOf(outer{})
 	for doc, want := range map[string]string{
-		`{"items": [{"need": "a"}]}`:                   "",
-		`{"items": null}`:                              "",
-		`{"items": [{"opt": "a"}]}`:                    `manifest.items[0]: required member "need" is missing`,
-		`{"items": [], "Map": {}}`:                     `member "Map"`,
-		`{"items": [], "map": {"x": true, "x": true}}`: `manifest.map: member "x" appears twice`,
-		`{}`: `required member "items" is missing`,
+		`{"deep": "", "items": [{"need": "a"}]}`:                   "",
+		`{"deep": "", "items": null, "zero": 1}`:                   "",
+		`{"items": null}`:                                          `required member "deep" is missing`,
+		`{"deep": "", "Zero": 1, "items": null}`:                   `member "Zero"`,
+		`{"deep": "", "items": [{"opt": "a"}]}`:                    `manifest.items[0]: required member "need" is missing`,
+		`{"deep": "", "items": [], "Map": {}}`:                     `member "Map"`,
+		`{"deep": "", "items": [], "map": {"x": true, "x": true}}`: `manifest.map: member "x" appears twice`,
+		`{"deep": ""}`: `required member "items" is missing`,
 	} {
 		err := strictJSON([]byte(doc), typ)
 		if (err == nil) != (want == "") || err != nil && !strings.Contains(err.Error(), want) {
