@@ -21,12 +21,20 @@ const (
 	arrowMagic      = "ARROW1"
 )
 
-// batchBlock locates one record batch message in a part.
+// batchBlock locates one record batch message in a part and holds what
+// its header declares.
 type batchBlock struct {
 	offset int64
 	meta   int32
 	body   int64
 	rows   int64
+	// nodes (length, null count) and buffers (offset in the body, length)
+	// of the header, in the order the Arrow decoder consumes them.
+	nodes, buffers [][2]int64
+	// decoded is the sum of the buffers' uncompressed lengths and window
+	// the largest ZSTD window among them (checkBuffers): with the body,
+	// what decoding the batch allocates.
+	decoded, window int64
 }
 
 // partIndex checks a part's Arrow file framing, footer and record batch
@@ -90,7 +98,7 @@ func partIndex(sec *io.SectionReader) ([]batchBlock, error) {
 			b.offset%8 != 0 || b.meta%8 != 0 || b.body%8 != 0 {
 			return nil, fmt.Errorf("record batch %d: block (offset %d, metadata %d, body %d bytes) does not fit the file before its footer at %d", i, b.offset, b.meta, b.body, footerAt)
 		}
-		if b.rows, err = batchRows(sec, b); err != nil {
+		if err = batchHeader(sec, &b); err != nil {
 			return nil, fmt.Errorf("record batch %d: %w", i, err)
 		}
 		blocks[i] = b
@@ -98,8 +106,15 @@ func partIndex(sec *io.SectionReader) ([]batchBlock, error) {
 	return blocks, nil
 }
 
-// batchRows checks a record batch message's header and returns its length.
-func batchRows(sec *io.SectionReader, b batchBlock) (int64, error) {
+// batchHeader checks a record batch message's header and records its
+// length, nodes and buffers in b.
+func batchHeader(sec *io.SectionReader, b *batchBlock) error {
+	rows, err := batchRows(sec, b)
+	b.rows = rows
+	return err
+}
+
+func batchRows(sec *io.SectionReader, b *batchBlock) (int64, error) {
 	buf := make(fbuf, b.meta)
 	if _, err := sec.ReadAt(buf, b.offset); err != nil {
 		return 0, err
@@ -124,25 +139,51 @@ func batchRows(sec *io.SectionReader, b batchBlock) (int64, error) {
 	if err != nil || !ok {
 		return 0, fmt.Errorf("record batch header: missing or %v", err)
 	}
-	rows, _ := rb.scalar(0, 8)
-	for _, v := range []struct {
-		field, size int
-	}{{1, 16}, {2, 16}, {4, 8}} {
-		if _, _, _, err := rb.vector(v.field, v.size); err != nil {
-			return 0, fmt.Errorf("record batch header: %w", err)
-		}
+	rows, _ := rb.scalar(rbLength, 8)
+	if b.nodes, err = int64PairsAt(rb, rbNodes); err != nil {
+		return 0, fmt.Errorf("record batch header: field nodes: %w", err)
 	}
-	if c, ok, err := rb.table(3); err != nil {
+	if b.buffers, err = int64PairsAt(rb, rbBuffers); err != nil {
+		return 0, fmt.Errorf("record batch header: buffers: %w", err)
+	}
+	if _, n, _, err := rb.vector(rbVariadicCounts, 8); err != nil || n != 0 {
+		return 0, fmt.Errorf("record batch header lists %d variadic buffer counts (%v); bundle parts have no view types", n, err)
+	}
+	// SPEC.md §4.1: every batch is ZSTD-compressed, so every buffer has
+	// the length prefix checkBuffers bounds; an uncompressed body would
+	// be read as is, and a reader relying on the prefix would misread it.
+	c, ok, err := rb.table(rbCompression)
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("record batch compression: %w", err)
-	} else if ok {
-		if codec, _ := c.scalar(0, 1); codec != 1 {
-			return 0, fmt.Errorf("record batch body is compressed with codec %d; bundle parts use ZSTD (1)", codec)
-		}
+	case !ok:
+		return 0, fmt.Errorf("record batch has no BodyCompression; bundle parts compress every batch with ZSTD (SPEC.md §4.1)")
+	}
+	if codec, _ := c.scalar(0, 1); codec != codecZSTD {
+		return 0, fmt.Errorf("record batch body is compressed with codec %d; bundle parts use ZSTD (1)", codec)
+	}
+	if method, _ := c.scalar(1, 1); method != 0 {
+		return 0, fmt.Errorf("record batch compression method %d; bundle parts compress each buffer (BUFFER, 0)", method)
 	}
 	if int64(rows) < 0 {
 		return 0, fmt.Errorf("negative length %d", int64(rows))
 	}
 	return int64(rows), nil
+}
+
+// int64PairsAt copies vector field i of 16-byte structs of two int64s
+// (Arrow's FieldNode and Buffer).
+func int64PairsAt(t fbTable, i int) ([][2]int64, error) {
+	at, n, _, err := t.vector(i, 16)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]int64, n)
+	for k := range out {
+		p := at + 16*k
+		out[k] = [2]int64{int64(binary.LittleEndian.Uint64(t.b[p:])), int64(binary.LittleEndian.Uint64(t.b[p+8:]))}
+	}
+	return out, nil
 }
 
 func checkSchemaFB(s fbTable) error {

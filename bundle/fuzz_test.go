@@ -20,7 +20,7 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzOpen -fuzztime 10m -fuzzminimizetime 20x ./bundle/
 func FuzzOpen(f *testing.F) {
-	readBudget = 64 << 20 // hostile sizes fail fast instead of allocating
+	maxBatchMemory = 64 << 20 // hostile sizes fail fast instead of allocating
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(seed)
 	}
@@ -38,7 +38,7 @@ func FuzzOpen(f *testing.F) {
 // bundle (manifest sizes and SHA-256 made to match), so that the fuzzer
 // spends its time in the Arrow decoding path rather than the container.
 func FuzzPart(f *testing.F) {
-	readBudget = 64 << 20
+	maxBatchMemory = 64 << 20
 	base := entriesOf(f, writeTestBundle(f, 40, 1<<20))
 	f.Add(base[1].data)
 	all := entriesOf(f, writeAllTypesBundle(f, 5))
@@ -60,8 +60,8 @@ func FuzzPart(f *testing.F) {
 
 func checkClassified(t *testing.T, err error) {
 	var ve *VersionError
-	if !errors.Is(err, ErrCorrupt) && !errors.As(err, &ve) {
-		t.Fatalf("error is neither ErrCorrupt nor a VersionError: %v", err)
+	if !errors.Is(err, ErrCorrupt) && !errors.As(err, &ve) && !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("error is neither ErrCorrupt, ErrTooLarge nor a VersionError: %v", err)
 	}
 }
 

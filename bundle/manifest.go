@@ -25,7 +25,8 @@ func MarshalManifest(m *spec.Manifest) ([]byte, error) {
 
 // decodeManifest parses manifest bytes. Unknown fields are ignored (a later
 // minor version may add some); anything but whitespace after the object is
-// refused, so the bytes that are hashed are the bytes that are read.
+// refused, so the bytes that are hashed are the bytes that are read; and
+// strictJSON holds the bytes to SPEC.md §3's rules before they are decoded.
 func decodeManifest(body []byte) (*spec.Manifest, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("not valid UTF-8")
@@ -37,6 +38,9 @@ func decodeManifest(body []byte) (*spec.Manifest, error) {
 	}
 	if rest := body[dec.InputOffset():]; len(bytes.TrimSpace(rest)) != 0 {
 		return nil, fmt.Errorf("%d bytes after the JSON object, at byte %d", len(rest), dec.InputOffset())
+	}
+	if err := strictJSON(body, reflect.TypeOf(m)); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

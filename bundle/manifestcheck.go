@@ -81,8 +81,13 @@ func (r *Reader) checkManifest() error {
 		if ds.Digest.Rows != ds.Rows {
 			return fmt.Errorf("dataset %q: digest covers %d rows but the dataset says %d", ds.Name, ds.Digest.Rows, ds.Rows)
 		}
-		if ds.Digest.Algorithm == "" || !hex64.MatchString(ds.Digest.Sum) {
-			return fmt.Errorf("dataset %q: digest %q/%q is not an algorithm name and 64 lowercase hex digits", ds.Name, ds.Digest.Algorithm, ds.Digest.Sum)
+		if ds.Digest.Algorithm != spec.DigestAlgorithm {
+			// A new algorithm needs a new major version (SPEC.md §1), so
+			// within a major this reads, another name is a damaged manifest.
+			return fmt.Errorf("dataset %q: digest algorithm %q is not %q, the only one format %s defines (SPEC.md §6)", ds.Name, ds.Digest.Algorithm, spec.DigestAlgorithm, m.Version)
+		}
+		if !hex64.MatchString(ds.Digest.Sum) {
+			return fmt.Errorf("dataset %q: digest sum %q is not 64 lowercase hex digits", ds.Name, ds.Digest.Sum)
 		}
 	}
 	for _, e := range r.order {

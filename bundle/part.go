@@ -14,12 +14,9 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// readBudget bounds the memory one record batch may allocate while it is
-// decoded: its body (compressed) plus its buffers (uncompressed), with room
-// for metadata. Hostile parts can claim any size in their headers; without
-// a bound a claimed terabyte would crash the process instead of failing.
-// Tests lower it.
-var readBudget int64 = 2*MaxBatchBytes + 64<<20
+// decodeSlack is what a batch may allocate beyond its declared sizes: the
+// message metadata's copy and the ZSTD decoder's block buffers.
+const decodeSlack = 4 << 20
 
 // PartReader iterates the record batches of one part. Every batch is
 // validated (array.ValidateFull: offsets, lengths, null counts) before it is
@@ -29,6 +26,7 @@ type PartReader struct {
 	fr     *ipc.FileReader
 	alloc  *budgetAllocator
 	path   string
+	held   int64 // of the process's decode budget, for the last batch
 	blocks []batchBlock
 	next   int
 	rows   int64 // declared by the manifest
@@ -36,29 +34,55 @@ type PartReader struct {
 	err    error
 }
 
-// OpenPart opens part i of dataset ds for reading. Before handing the part
-// to the Arrow decoder it checks the file's framing and every record batch
-// header (bounds-checked, see partIndex), and that the batches' row counts
-// add up to the part's declared rows; then it compares the Arrow schema with
-// the manifest's columns. It does not hash the part: call VerifyPart first
-// when the bytes are untrusted. Errors name the entry.
-func (r *Reader) OpenPart(ds *spec.Dataset, i int) (pr *PartReader, err error) {
+// OpenPart opens part i of dataset ds for reading, after CheckPart's
+// checks. It does not hash the part: call VerifyPart first when the bytes
+// are untrusted. Errors name the entry.
+func (r *Reader) OpenPart(ds *spec.Dataset, i int) (*PartReader, error) {
+	fr, alloc, blocks, err := r.checkedPart(ds, i)
+	if err != nil {
+		return nil, err
+	}
+	for bi, b := range blocks {
+		if need := batchMemory(b); need > maxBatchMemory {
+			fr.Close()
+			return nil, &TooLargeError{Entry: ds.Parts[i].Path, Batch: bi, Need: need, Limit: maxBatchMemory}
+		}
+	}
+	return &PartReader{fr: fr, alloc: alloc, path: ds.Parts[i].Path, blocks: blocks, rows: ds.Parts[i].Rows}, nil
+}
+
+// CheckPart checks part i of ds against the manifest without decoding a
+// value: the file's framing and every record batch header (bounds-checked,
+// see partIndex), the batches' row counts against the part's declared
+// rows, the Arrow schema against the manifest's columns, and every buffer's
+// compression and declared size against the batch (checkBuffers). It reads
+// the footer and the headers, a few bytes per buffer, and not the part's
+// bulk: plain verify and an import's pre-flight run it on every part.
+func (r *Reader) CheckPart(ds *spec.Dataset, i int) error {
+	fr, _, _, err := r.checkedPart(ds, i)
+	if err == nil {
+		fr.Close()
+	}
+	return err
+}
+
+func (r *Reader) checkedPart(ds *spec.Dataset, i int) (fr *ipc.FileReader, alloc *budgetAllocator, blocks []batchBlock, err error) {
 	if i < 0 || i >= len(ds.Parts) {
-		return nil, fmt.Errorf("dataset %q has no part %d (it has %d)", ds.Name, i, len(ds.Parts))
+		return nil, nil, nil, fmt.Errorf("dataset %q has no part %d (it has %d)", ds.Name, i, len(ds.Parts))
 	}
 	p := ds.Parts[i]
 	sec, _, err := r.section(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	blocks, err := partIndex(sec)
+	blocks, err = partIndex(sec)
 	if err != nil {
-		return nil, corruptf("entry %q: not a valid bundle part: %w", p.Path, err)
+		return nil, nil, nil, corruptf("entry %q: not a valid bundle part: %w", p.Path, err)
 	}
 	var rows int64
 	for bi, b := range blocks {
 		if b.rows < 1 {
-			return nil, corruptf("entry %q: record batch %d is empty; bundle batches hold at least one row", p.Path, bi)
+			return nil, nil, nil, corruptf("entry %q: record batch %d is empty; bundle batches hold at least one row", p.Path, bi)
 		}
 		rows += b.rows
 		if rows > p.Rows {
@@ -66,27 +90,34 @@ func (r *Reader) OpenPart(ds *spec.Dataset, i int) (pr *PartReader, err error) {
 		}
 	}
 	if rows != p.Rows {
-		return nil, corruptf("entry %q: its record batches hold %d rows, the manifest says %d", p.Path, rows, p.Rows)
+		return nil, nil, nil, corruptf("entry %q: its record batches hold %d rows, the manifest says %d", p.Path, rows, p.Rows)
 	}
-	alloc := &budgetAllocator{mem: memory.NewGoAllocator(), limit: readBudget}
+	// The reader allocates only the schema here; every batch gets its own
+	// allocation limit in Next.
+	alloc = &budgetAllocator{mem: memory.NewGoAllocator(), limit: maxFooterBytes}
 	defer func() {
 		if v := recover(); v != nil {
-			pr, err = nil, corruptf("entry %q: not a readable Arrow IPC file (decoder panic: %v)", p.Path, v)
+			fr, alloc, blocks, err = nil, nil, nil, corruptf("entry %q: not a readable Arrow IPC file (decoder panic: %v)", p.Path, v)
 		}
 	}()
-	fr, err := ipc.NewFileReader(sec, ipc.WithAllocator(alloc), ipc.WithBodySizeLimit(MaxBatchBytes+MaxBatchBytes/64+(1<<20)))
+	fr, err = ipc.NewFileReader(sec, ipc.WithAllocator(alloc), ipc.WithBodySizeLimit(MaxBatchBytes+MaxBatchBytes/64+(1<<20)))
 	if err != nil {
-		return nil, corruptf("entry %q: not a readable Arrow IPC file: %w", p.Path, err)
+		return nil, nil, nil, corruptf("entry %q: not a readable Arrow IPC file: %w", p.Path, err)
+	}
+	fail := func(err error) (*ipc.FileReader, *budgetAllocator, []batchBlock, error) {
+		fr.Close()
+		return nil, nil, nil, corruptf("entry %q: %w", p.Path, err)
 	}
 	if err := checkPartSchema(fr, ds.Columns); err != nil {
-		fr.Close()
-		return nil, corruptf("entry %q: %w", p.Path, err)
+		return fail(err)
 	}
 	if fr.NumRecords() != len(blocks) {
-		fr.Close()
-		return nil, corruptf("entry %q: the Arrow reader sees %d record batches, the footer lists %d", p.Path, fr.NumRecords(), len(blocks))
+		return fail(fmt.Errorf("the Arrow reader sees %d record batches, the footer lists %d", fr.NumRecords(), len(blocks)))
 	}
-	return &PartReader{fr: fr, alloc: alloc, path: p.Path, blocks: blocks, rows: p.Rows}, nil
+	if err := checkBuffers(sec, blocks, fr.Schema()); err != nil {
+		return fail(err)
+	}
+	return fr, alloc, blocks, nil
 }
 
 // checkPartSchema compares a part's schema with the manifest's columns,
@@ -118,7 +149,13 @@ func (p *PartReader) Schema() *arrow.Schema { return p.fr.Schema() }
 // Next returns the next record batch, or io.EOF after the last one. The
 // batch is valid until the next call; Retain it to keep it longer. A batch
 // that would take the part past its declared rows is never returned.
+//
+// Decoding a batch may allocate its body, its buffers' declared sizes and
+// one ZSTD window, all checked by CheckPart, and Next holds that much of
+// the process's decode budget (decodeBudget) until the next call.
 func (p *PartReader) Next() (rec arrow.RecordBatch, err error) {
+	decodeBudget.release(p.held)
+	p.held = 0
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -135,7 +172,10 @@ func (p *PartReader) Next() (rec arrow.RecordBatch, err error) {
 			p.err = err
 		}
 	}()
-	p.alloc.reset()
+	b := p.blocks[p.next]
+	limit := batchMemory(b)
+	p.held = decodeBudget.acquire(limit)
+	p.alloc.reset(limit)
 	rec, err = p.fr.RecordBatch(p.next)
 	if err != nil {
 		p.err = corruptf("entry %q record batch %d: %w", p.path, p.next, err)
@@ -162,7 +202,11 @@ func (p *PartReader) Next() (rec arrow.RecordBatch, err error) {
 }
 
 // Close releases the part.
-func (p *PartReader) Close() error { return p.fr.Close() }
+func (p *PartReader) Close() error {
+	decodeBudget.release(p.held)
+	p.held = 0
+	return p.fr.Close()
+}
 
 // budgetAllocator refuses (by panicking, which OpenPart and Next recover)
 // an allocation that takes the bytes allocated since the last reset past
@@ -179,7 +223,11 @@ func (e budgetExceeded) Error() string {
 	return fmt.Sprintf("a record batch needs more than %d bytes of memory (asked for %d more after %d): the part is damaged, or holds a batch larger than SPEC.md §4 allows", e.limit, e.size, e.used)
 }
 
-func (a *budgetAllocator) reset() { a.used.Store(0) }
+// reset starts a batch that may allocate up to limit bytes.
+func (a *budgetAllocator) reset(limit int64) {
+	a.used.Store(0)
+	a.limit = limit
+}
 
 func (a *budgetAllocator) take(size int) {
 	if size < 0 {

@@ -341,6 +341,11 @@ func TestManifestLyingAboutRowsIsCaughtByOpenPart(t *testing.T) {
 		if _, err := r.OpenPart(ds, 1); !errors.Is(err, ErrCorrupt) || err.Error() != want {
 			t.Fatalf("delta %+d: OpenPart says %v", delta, err)
 		}
+		// Plain verify (hashes match: the manifest is a consistent liar)
+		// finds it too, from the batch headers.
+		if err := VerifyAll(t.Context(), r, ds.Parts, 2, nil); !errors.Is(err, ErrCorrupt) || err.Error() != want {
+			t.Fatalf("delta %+d: VerifyAll says %v", delta, err)
+		}
 	}
 }
 
@@ -367,6 +372,10 @@ func TestOpenPartRejectsSchemaLies(t *testing.T) {
 		_, err = r.OpenPart(&r.Manifest().Datasets[0], 0)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), `entry "data/00000/000000.arrow"`) {
 			t.Fatalf("%s: OpenPart says %v", name, err)
+		}
+		err = VerifyAll(t.Context(), r, r.Manifest().Datasets[0].Parts, 1, nil)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), `entry "data/00000/000000.arrow"`) {
+			t.Fatalf("%s: VerifyAll says %v", name, err)
 		}
 	}
 }

@@ -14,11 +14,14 @@ type PartCheck struct {
 	Err  error
 }
 
-// VerifyAll hashes parts with jobs goroutines, calling report (if not nil)
-// for each in completion order. It checks all of them, so a report names
-// every bad part, and returns their errors joined in the order of parts.
-// Each worker reads in large blocks into one reused buffer; with SHA-256
-// instructions a core hashes well over 1 GB/s, so jobs = cores is enough.
+// VerifyAll hashes parts with jobs goroutines and checks the structure of
+// each intact one against the manifest (CheckPart: schema, rows per batch,
+// compression, buffer sizes; no value is decoded), calling report (if not
+// nil) for each in completion order. It checks all of them, so a report
+// names every bad part, and returns their errors joined in the order of
+// parts. Each worker reads in large blocks into one reused buffer; with
+// SHA-256 instructions a core hashes well over 1 GB/s, so jobs = cores is
+// enough, and the structure check reads only headers.
 func VerifyAll(ctx context.Context, r *Reader, parts []spec.Part, jobs int, report func(PartCheck)) error {
 	if jobs < 1 {
 		jobs = 1
@@ -39,6 +42,9 @@ func VerifyAll(ctx context.Context, r *Reader, parts []spec.Part, jobs int, repo
 				if err == nil {
 					buf, err = r.verifyPart(parts[i], buf)
 				}
+				if err == nil {
+					err = r.checkPartAt(parts[i])
+				}
 				errs[i] = err
 				if report != nil {
 					rmu.Lock()
@@ -54,4 +60,13 @@ func VerifyAll(ctx context.Context, r *Reader, parts []spec.Part, jobs int, repo
 	close(ch)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// checkPartAt runs CheckPart on the part of the manifest at p's path.
+func (r *Reader) checkPartAt(p spec.Part) error {
+	di, pi, ok := parsePartPath(p.Path)
+	if !ok || di >= len(r.manifest.Datasets) || pi >= len(r.manifest.Datasets[di].Parts) || r.manifest.Datasets[di].Parts[pi].Path != p.Path {
+		return corruptf("entry %q is not a part of this bundle's manifest", p.Path)
+	}
+	return r.CheckPart(&r.manifest.Datasets[di], pi)
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,8 +83,12 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	}
 
 	if err := VerifyParts(ctx, r, plan.Items, opts); err != nil {
-		return nil, fmt.Errorf("bundle failed verification, nothing was written to the target: %w", err)
+		if errors.Is(err, bundle.ErrTooLarge) {
+			return nil, fmt.Errorf("nothing was written to the target: %w", err)
+		}
+		return nil, verificationFailed(fmt.Errorf("nothing was written to the target: %w", err))
 	}
+	digests := newDatasetDigests(plan.Items)
 	var total int64
 	for _, it := range plan.Items {
 		total += it.Dataset.Rows
@@ -116,14 +121,18 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				res, err := loadPart(ctx, r, t, plan, j.item, j.part)
+				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part)
 				if err != nil {
 					once.Do(func() {
 						ferr = fmt.Errorf("dataset %q part %d (%s): %w", j.item.Dataset.Name, j.part, j.item.Dataset.Parts[j.part].Path, err)
+						if errors.Is(err, bundle.ErrCorrupt) {
+							ferr = verificationFailed(ferr)
+						}
 						cancel()
 					})
 					continue
 				}
+				digests.add(j.idx, d)
 				rmu.Lock()
 				dr := &reports[j.idx]
 				dr.Written += res.Rows
@@ -156,6 +165,9 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
+	if err := digests.check(plan.Items); err != nil {
+		return rep, err
+	}
 	if err := t.Finish(ctx, plan); err != nil {
 		return rep, err
 	}
@@ -167,39 +179,36 @@ feed:
 const maxAttempts = 5
 
 // loadPart loads one part, again from its first record after a transient
-// error: the target rolled the attempt back whole, so nothing doubles.
-func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, error) {
+// error: the target rolled the attempt back whole, so nothing doubles. It
+// returns the content digest of the part's rows (digestingSource).
+func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
 	rt, _ := t.(Retrier)
 	for attempt := 1; ; attempt++ {
-		res, err := loadPartOnce(ctx, r, t, plan, it, part)
+		res, d, err := loadPartOnce(ctx, r, t, plan, it, part)
 		if err == nil || rt == nil || !rt.Retryable(err) || attempt == maxAttempts {
-			return res, err
+			return res, d, err
 		}
 		plan.Log.Warn("transient error, loading the part again", "dataset", it.Dataset.Name, "part", part, "attempt", attempt, "error", err)
 		select {
 		case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
 		case <-ctx.Done():
-			return res, err
+			return res, d, err
 		}
 	}
 }
 
-func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, error) {
+func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
 	pr, err := r.OpenPart(it.Dataset, part)
 	if err != nil {
-		return PartResult{}, err
+		return PartResult{}, nil, err
 	}
 	defer pr.Close()
-	return t.LoadPart(ctx, plan, it, part, pr)
-}
-
-// VerifyParts checks the SHA-256 of every part of the items, jobs at a time.
-func VerifyParts(ctx context.Context, r *bundle.Reader, items []*Item, opts Options) error {
-	var parts []spec.Part
-	for _, it := range items {
-		parts = append(parts, it.Dataset.Parts...)
+	src := &digestingSource{recs: pr}
+	res, err := t.LoadPart(ctx, plan, it, part, src)
+	if err == nil {
+		err = src.finish()
 	}
-	return bundle.VerifyAll(ctx, r, parts, opts.Jobs, nil)
+	return res, &src.d, err
 }
 
 // Drain reads a RecordSource to the end, calling fn on each batch. It is a

@@ -150,14 +150,15 @@ func TestOfflineDeepFindsADigestTheRowsDoNotHave(t *testing.T) {
 	}
 }
 
-func TestOfflineDeepRefusesAnUnknownDigestAlgorithm(t *testing.T) {
+// An unknown digest algorithm is refused when the bundle is opened (SPEC.md
+// §3), so no level of verify, and no import, gets to run on it.
+func TestUnknownDigestAlgorithmIsRefusedAtOpen(t *testing.T) {
 	raw := offlineBundle(t)
 	rewriteManifest(t, raw, func(b []byte) []byte {
 		return bytes.Replace(b, []byte(spec.DigestAlgorithm), []byte("sha256-sum256-v9"), 1)
 	})
-	r := openRaw(t, raw)
-	err := Offline(context.Background(), r, 1, true, nil)
-	if err == nil || !strings.Contains(err.Error(), `digest algorithm "sha256-sum256-v9" is unknown`) {
-		t.Fatalf("deep: %v", err)
+	_, err := bundle.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if !errors.Is(err, bundle.ErrCorrupt) || !strings.Contains(err.Error(), `digest algorithm "sha256-sum256-v9" is not "sha256-sum256-v1"`) {
+		t.Fatalf("open: %v", err)
 	}
 }
