@@ -63,5 +63,16 @@ func dataError(err error) bool {
 // between parallel parts, and lock wait timeouts.
 func (t *Target) Retryable(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
+	var gone *stateGoneError
+	return errors.As(err, &gone) || errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
 }
+
+// stateGoneError: the part found the state tables dropped by a concurrent
+// import's cleanup; they were created again, nothing of the part was
+// committed, and it can be loaded again.
+type stateGoneError struct{ err error }
+
+func (e *stateGoneError) Error() string {
+	return "the import's state tables were dropped by another import's cleanup: " + e.err.Error()
+}
+func (e *stateGoneError) Unwrap() error { return e.err }

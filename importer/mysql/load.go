@@ -72,6 +72,16 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			res.Resumed = true
 			return res, nil
 		}
+		if errors.As(err, &me) && me.Number == erNoSuchTable {
+			// A concurrent import into another database of this server
+			// finished and dropped the shared state tables between our
+			// parts: create them again and load the part once more.
+			tx.Rollback()
+			if cerr := t.createState(ctx, conn); cerr != nil {
+				return res, cerr
+			}
+			return res, &stateGoneError{err}
+		}
 		return res, fmt.Errorf("record progress in %s: %w", progress, err)
 	}
 	l := &partLoader{t: t, tx: tx, plan: p, it: it, part: part, table: q(it.Namespace) + "." + q(it.Object)}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
@@ -128,6 +131,10 @@ func (t *Target) dropState(ctx context.Context, p *importer.Plan) error {
 		}
 		for _, it := range p.Items {
 			if _, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(name)+" WHERE bundle_id = ? AND db = ? AND tbl = ?", p.BundleID, it.Namespace, it.Object); err != nil {
+				var me *mysql.MySQLError
+				if errors.As(err, &me) && me.Number == erNoSuchTable {
+					break // another import's cleanup dropped it: nothing of ours is left there
+				}
 				return fmt.Errorf("%s: clear the import's state in %s: %w", t.url, t.stateTable(name), err)
 			}
 		}
