@@ -1,0 +1,14 @@
+//go:build !unix
+
+package bundle
+
+import (
+	"errors"
+	"os"
+)
+
+var errLocked = errors.New("locked by another process")
+
+// lockFile does nothing where flock is missing: two exports to the same path
+// are then not kept apart.
+func lockFile(*os.File) error { return nil }
