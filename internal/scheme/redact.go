@@ -1,4 +1,4 @@
-package exporter
+package scheme
 
 import (
 	"net/url"
