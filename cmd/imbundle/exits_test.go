@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -258,3 +259,52 @@ func TestExportSignalsToTheBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// SIGINT during an import: exit 130, the parts committed so far stay, and
+// the same command again resumes and ends equal to the bundle.
+func TestImportSIGINTThenResume(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "imbundle")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	src := bigDatabase(t)
+	path := filepath.Join(t.TempDir(), "big.imb")
+	if b, err := exec.Command(bin, "export", "-q", "--source", src, "-o", path, "--part-size", "8").CombinedOutput(); err != nil {
+		t.Fatalf("export: %v\n%s", err, b)
+	}
+	target, db := testenv.MySQLDatabase(t, "clisig")
+	args := []string{"import", "-q", path, "--target", target, "-j", "1"}
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	// Interrupt once a part is committed, and before the last one is.
+	for loaded := 0; loaded == 0; {
+		db.QueryRow("SELECT COUNT(*) FROM imbundle_progress WHERE `rows` > 0").Scan(&loaded)
+		select {
+		case <-exited:
+			t.Fatalf("the import ended before it could be interrupted:\n%s", stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	<-exited
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted by SIGINT") || !strings.Contains(stderr.String(), "run the same command again to resume") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil || !regexpResumed.Match(out) {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	t.Logf("resumed:\n%s", out)
+	if out, err := exec.Command(bin, "verify", path, "--against", target).CombinedOutput(); err != nil {
+		t.Fatalf("verify after resume: %v\n%s", err, out)
+	}
+}
+
+// regexpResumed matches an import report row with at least one part resumed.
+var regexpResumed = regexp.MustCompile(`(?m)\s[1-9][0-9]*\s*$`)
