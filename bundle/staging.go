@@ -71,7 +71,14 @@ func openPartial(path, stageDir string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("create bundle: %w", err)
 	}
-	stale, err := StagedFiles(path, stageDir)
+	// A killed run may have staged beside the bundle or in another
+	// staging directory than this run's: look in both.
+	stale, err := StagedFiles(path, "")
+	if err == nil && filepath.Clean(stageDir) != filepath.Dir(path) {
+		var more []string
+		more, err = StagedFiles(path, stageDir)
+		stale = append(stale, more...)
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("create bundle: staging directory: %w", err)

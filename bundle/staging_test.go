@@ -209,3 +209,24 @@ func TestFullDiskLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A killed run that staged beside the bundle, re-run with a staging
+// directory of its own (or the other way round): both places are cleaned.
+func TestCreateCleansBothStagingPlaces(t *testing.T) {
+	dir, temp := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "site.imb")
+	left := []string{filepath.Join(dir, stagePrefix(path)+"1"), filepath.Join(temp, stagePrefix(path)+"2")}
+	for _, f := range left {
+		os.WriteFile(f, []byte("x"), 0o644)
+	}
+	w, err := Create(path, Options{TempDir: temp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, f := range left {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s survived (%v)", f, err)
+		}
+	}
+}

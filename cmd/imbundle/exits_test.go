@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -63,6 +64,8 @@ func TestUsageMistakesExit2(t *testing.T) {
 		{[]string{"verify", path, "--against", redisURL(9), "--param", "readers=2"}, "--param readers: unknown key for the redis engine; valid: batch"},
 		{[]string{"inspect", path, "--log-format", "xml"}, `--log-format "xml": want auto, text or json`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"fixtures", "postgres"}, `unknown command "postgres"`},
+		{[]string{"verify", path, "--param", "sort=_id"}, "apply to verify --against only"},
 	} {
 		outText, err := runCLI(t, tc.args...)
 		if code := exitCode(err); code != exitUsage || !strings.Contains(err.Error(), tc.want) {
@@ -132,6 +135,21 @@ func TestExportOfNothingFailsUnlessAllowed(t *testing.T) {
 	}
 	if msg, err := runCLI(t, "export", "-q", "--source", url, "-o", out, "--allow-empty"); err != nil || !strings.Contains(msg, "0 datasets") {
 		t.Fatalf("--allow-empty: %v\n%s", err, msg)
+	}
+	// The issue's case: a MongoDB database name with a typo. With a good
+	// source beside it, the export still fails, naming the empty one.
+	good, db := testenv.MongoDatabase(t, "cligood")
+	if _, err := db.Collection("users").InsertOne(context.Background(), map[string]any{"_id": 1}); err != nil {
+		t.Fatal(err)
+	}
+	typo := testenv.MongoURI(t) + "cligood_no_such_db"
+	out = filepath.Join(dir, "typo.imb")
+	_, err = runCLI(t, "export", "-q", "--source", good, "--source", typo, "-o", out)
+	if code := exitCode(err); code != exitError || !strings.Contains(err.Error(), "no dataset to export from "+exporter.Redact(typo)+":") {
+		t.Fatalf("mistyped MongoDB database: exit %d: %v", code, err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("the failed export wrote %s", out)
 	}
 }
 
@@ -272,6 +290,7 @@ func TestImportSIGINTThenResume(t *testing.T) {
 	if b, err := exec.Command(bin, "export", "-q", "--source", src, "-o", path, "--part-size", "8").CombinedOutput(); err != nil {
 		t.Fatalf("export: %v\n%s", err, b)
 	}
+	verifyInterrupted(t, bin, path)
 	target, db := testenv.MySQLDatabase(t, "clisig")
 	args := []string{"import", "-q", path, "--target", target, "-j", "1"}
 	cmd := exec.Command(bin, args...)
@@ -308,3 +327,32 @@ func TestImportSIGINTThenResume(t *testing.T) {
 
 // regexpResumed matches an import report row with at least one part resumed.
 var regexpResumed = regexp.MustCompile(`(?m)\s[1-9][0-9]*\s*$`)
+
+// verifyInterrupted sends SIGINT to a deep verify once it reported its first
+// part: exit 130, and no verdict.
+func verifyInterrupted(t *testing.T, bin, path string) {
+	t.Helper()
+	cmd := exec.Command(bin, "verify", "--deep", "-j", "1", path)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		t.Fatalf("verify printed nothing: %s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted by SIGINT: nothing was concluded") || strings.Contains(rest.String(), "OK:") {
+		t.Fatalf("verify: exit %d\nstdout after the signal:\n%s\nstderr:\n%s", code, rest.String(), stderr.String())
+	}
+}

@@ -71,13 +71,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return scheme.Usagef("%v\nrun: %s --help", err, c.CommandPath())
 	})
-	root.Args = cobra.ArbitraryArgs
-	root.RunE = func(c *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return scheme.Usagef("unknown command %q\nrun: imbundle --help", args[0])
-		}
-		return c.Help()
-	}
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		switch globals.logFormat {
 		case "auto", "text", "json":
@@ -89,9 +82,18 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// usageArgs makes the argument checks of c and its subcommands usage errors.
+// usageArgs makes the argument checks of c and its subcommands usage errors,
+// and an unknown subcommand of a group (imbundle, imbundle fixtures) one.
 func usageArgs(c *cobra.Command) {
-	if check := c.Args; check != nil && c.HasParent() {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return scheme.Usagef("unknown command %q\nrun: %s --help", args[0], c.CommandPath())
+			}
+			return c.Help()
+		}
+	} else if check := c.Args; check != nil {
 		c.Args = func(c *cobra.Command, args []string) error {
 			if err := check(c, args); err != nil {
 				return scheme.Usagef("%v\nrun: %s --help", err, c.CommandPath())

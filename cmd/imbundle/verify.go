@@ -11,6 +11,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -48,6 +49,9 @@ compare row counts and content digests, naming the first differing keys.` + para
 			}
 			defer r.Close()
 			if against == "" {
+				if len(params)+len(maps)+len(datasets) > 0 {
+					return scheme.Usagef("--param, --map, --db-map and --datasets apply to verify --against only")
+				}
 				bad := 0
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
 					status := "ok"
