@@ -79,7 +79,8 @@ type Description struct {
 	// ...), in creation order; Source is filled in by Export.
 	Objects []spec.Object
 	// Uncarried is what the source holds that the bundle will not carry;
-	// Export prints each on the log and records it in the manifest.
+	// Export records each in the manifest, and the CLI prints each as a
+	// warning once the bundle is written.
 	Uncarried []spec.Uncarried
 	Notes     []string // e.g. "no RELOAD privilege: single-connection snapshot"
 }
