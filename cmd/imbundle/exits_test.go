@@ -356,3 +356,30 @@ func verifyInterrupted(t *testing.T, bin, path string) {
 		t.Fatalf("verify: exit %d\nstdout after the signal:\n%s\nstderr:\n%s", code, rest.String(), stderr.String())
 	}
 }
+
+// An export onto a full disk fails saying what to do, and leaves nothing
+// there. The disk is a 1 MiB tmpfs (root only).
+func TestExportOnAFullDisk(t *testing.T) {
+	url, db := testenv.MySQLDatabase(t, "clifull")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
+	mustExec(t, db, "INSERT INTO t SELECT seq, CONCAT(MD5(seq), SHA1(seq)) FROM seq_1_to_50000")
+	full := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", full).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", full).Run() })
+	for _, staging := range []string{"beside the bundle", "in --temp-dir"} {
+		args := []string{"export", "-q", "--source", url, "-o", filepath.Join(full, "t.imb")}
+		temp := t.TempDir()
+		if staging == "in --temp-dir" {
+			args = append(args, "--temp-dir", temp)
+		}
+		_, err := runCLI(t, args...)
+		if code := exitCode(err); code != exitError || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "--temp-dir") {
+			t.Fatalf("%s: exit %d: %v", staging, code, err)
+		}
+		if names := append(dirNames(t, full), dirNames(t, temp)...); len(names) != 0 {
+			t.Fatalf("%s: the failed export left %v", staging, names)
+		}
+	}
+}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -107,13 +109,19 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			// and the staging files (Abort after Close does nothing).
 			defer w.Abort()
 			if err := exporter.Export(ctx, srcs, w, jobs); err != nil {
-				return in.result(fmt.Errorf("export failed, no bundle written: %w", err),
-					"no bundle was written and its temporary files were removed; run the same command again to export")
+				err = fmt.Errorf("export failed, no bundle written: %w", err)
+				if errors.Is(err, syscall.ENOSPC) {
+					err = fmt.Errorf("%w\nthe export removed its partial files. It needs free space for the bundle plus up to --jobs parts of --part-size MiB where parts are staged: free some, stage them on another disk with --temp-dir, or write -o elsewhere", err)
+				}
+				return in.result(err, "no bundle was written and its temporary files were removed; run the same command again to export")
 			}
 			if err := emptySources(w.Manifest(), sources); err != nil && !allowEmpty {
 				return err
 			}
 			if err := w.Close(); err != nil {
+				if errors.Is(err, syscall.ENOSPC) {
+					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
+				}
 				return err
 			}
 			prog.Stop()
