@@ -2,12 +2,7 @@
 
 package bundle
 
-import (
-	"errors"
-	"os"
-)
-
-var errLocked = errors.New("locked by another process")
+import "os"
 
 // lockFile does nothing where flock is missing: two exports to the same path
 // are then not kept apart.

@@ -62,14 +62,16 @@ func openPartial(path, stageDir string) (*os.File, error) {
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, errLocked) {
-			return nil, fmt.Errorf("create bundle: another imbundle process is writing %s (it holds %s); wait for it to finish or choose another output", path, tmp)
-		}
-		return nil, fmt.Errorf("create bundle: lock %s: %w", tmp, err)
+		return nil, fmt.Errorf("create bundle: another imbundle process is writing %s (it holds %s); wait for it to finish or choose another output", path, tmp)
 	}
-	if err := f.Truncate(0); err != nil {
+	// From here the partial file is this writer's: an error removes it.
+	fail := func(err error) (*os.File, error) {
+		os.Remove(tmp)
 		f.Close()
 		return nil, fmt.Errorf("create bundle: %w", err)
+	}
+	if err := f.Truncate(0); err != nil {
+		return fail(err)
 	}
 	// A killed run may have staged beside the bundle or in another
 	// staging directory than this run's: look in both.
@@ -80,13 +82,11 @@ func openPartial(path, stageDir string) (*os.File, error) {
 		stale = append(stale, more...)
 	}
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create bundle: staging directory: %w", err)
+		return fail(fmt.Errorf("staging directory: %w", err))
 	}
 	for _, s := range stale {
 		if err := os.Remove(s); err != nil && !errors.Is(err, os.ErrNotExist) {
-			f.Close()
-			return nil, fmt.Errorf("create bundle: remove a staging file an earlier run left: %w", err)
+			return fail(fmt.Errorf("remove a staging file an earlier run left: %w", err))
 		}
 	}
 	return f, nil
