@@ -92,6 +92,10 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return err
 			}
 			engine := e.Name
+			perAgainst, err := engineParams([]scheme.Engine{e}, p, nil)
+			if err != nil {
+				return err
+			}
 			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
 				if ctx.Err() != nil {
 					return in.result(err, resume)
@@ -99,7 +103,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
 			}
 			log := logger()
-			src, err := exporter.Open(ctx, against, exporter.Options{Params: p, Log: log})
+			src, err := exporter.Open(ctx, against, exporter.Options{Params: perAgainst[0], Log: log})
 			if err != nil {
 				return in.result(err, resume)
 			}
