@@ -102,15 +102,18 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			if rep != nil {
 				printImportReport(cmd, rep, rejects)
 			}
+			const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
 			if err != nil {
 				switch {
+				case ctx.Err() != nil:
+					// Interrupted, during verification too: no verdict.
+					return in.result(fmt.Errorf("target %s: %w", scheme.Redact(target), err), resume)
 				case strings.Contains(err.Error(), "failed verification"):
 					return withCode(exitMismatch, err)
 				case errors.Is(err, importer.ErrTooManyRejects):
 					return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, rejectsPath)
 				}
-				return in.result(fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine.Name, err),
-					"the parts loaded so far are kept; run the same command again to resume (no row is written twice)")
+				return fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine.Name, err)
 			}
 			if n := rejects.Total(); n > 0 {
 				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
