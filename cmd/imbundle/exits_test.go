@@ -56,6 +56,7 @@ func TestUsageMistakesExit2(t *testing.T) {
 		{[]string{"export", "--source", my, "-o", out, "--db", "0"}, "--db does not apply to mysql"},
 		{[]string{"export", "--source", my, "-o", out, "--param", "discover-relations=maybe"}, `--param discover-relations="maybe": want true or false`},
 		{[]string{"import", path}, "need --target URL"},
+		{[]string{"import", path, "--target", redisURL(9), "--max-rejects", "-2"}, "--max-rejects -2: want a count, or -1 for no limit"},
 		{[]string{"import", path, "--target", redisURL(9), "--mode", "merge"}, `--mode "merge": want fail, append or replace`},
 		{[]string{"import", path, "--target", redisURL(9), "--ttl", "forever"}, `--param ttl="forever": want absolute or relative`},
 		{[]string{"import", path, "--target", redisURL(9), "--param", "load=insert"}, "--param load: unknown key for redis; valid: redis: batch, connections, elements, key-prefix, ttl"},

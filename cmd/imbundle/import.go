@@ -38,6 +38,9 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			if err := checkPositive("--jobs", jobs); err != nil {
 				return err
 			}
+			if maxRejects < -1 {
+				return scheme.Usagef("--max-rejects %d: want a count, or -1 for no limit", maxRejects)
+			}
 			m, err := importer.ParseMode(mode)
 			if err != nil {
 				return scheme.Usagef("%v", err)
