@@ -384,3 +384,20 @@ func TestExportOnAFullDisk(t *testing.T) {
 		}
 	}
 }
+
+// One --param list serves sources of several engines: each gets the keys
+// its engine takes (before, strict engines would refuse the others').
+func TestParamsSplitBetweenSourcesOfTwoEngines(t *testing.T) {
+	url, db := testenv.MySQLDatabase(t, "clisplit")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)")
+	mustExec(t, db, "INSERT INTO t VALUES (1), (2)")
+	r := testenv.Redis(t, 9)
+	r.FlushDB(context.Background())
+	r.Set(context.Background(), "k", "v", 0)
+	out := filepath.Join(t.TempDir(), "two.imb")
+	msg, err := runCLI(t, "export", "-q", "--source", url, "--source", redisURL(9), "-o", out,
+		"--param", "readers=1", "--param", "scan-count=10", "--db", "9")
+	if err != nil || !strings.Contains(msg, "2 datasets, 3 rows") {
+		t.Fatalf("%v\n%s", err, msg)
+	}
+}
