@@ -23,8 +23,12 @@ import (
 // Options tune a Writer. The zero value is usable.
 type Options struct {
 	PartBytes int64 // uncompressed Arrow bytes per part; DefaultPartBytes if 0
-	Tool      spec.Tool
-	Now       func() time.Time
+	// TempDir holds the parts while they are compressed (staging.go); the
+	// bundle's directory if "". At most one part per dataset being written
+	// is staged at a time.
+	TempDir string
+	Tool    spec.Tool
+	Now     func() time.Time
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged in
@@ -32,12 +36,17 @@ type Options struct {
 // container stays a single sequential stream) and copied in when complete.
 // Close writes the manifest and renames the file into place: until then only
 // "<path>.partial" exists, so a partial bundle is never mistaken for one.
+// An error or Abort removes the partial file and every staging file.
 type Writer struct {
 	path, tmp string
+	stageDir  string
 	opts      Options
 	f         *os.File
 	zw        *zipWriter
 	id        string
+
+	smu    sync.Mutex // guards staged
+	staged map[*os.File]bool
 
 	mu       sync.Mutex // guards zw, manifest, err
 	manifest spec.Manifest
@@ -54,12 +63,15 @@ func Create(path string, opts Options) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	tmp := path + ".partial"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create bundle: %w", err)
+	stageDir := opts.TempDir
+	if stageDir == "" {
+		stageDir = filepath.Dir(path)
 	}
-	w := &Writer{path: path, tmp: tmp, opts: opts, f: f}
+	f, err := openPartial(path, stageDir)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{path: path, tmp: PartialPath(path), stageDir: stageDir, opts: opts, f: f}
 	w.manifest = spec.Manifest{
 		Format:    spec.FormatName,
 		Version:   spec.FormatVersion,
@@ -216,13 +228,17 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return fmt.Errorf("sync bundle: %w", err)
 	}
-	if err := w.f.Close(); err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("close bundle: %w", err)
-	}
+	// Rename before closing: the lock goes with the file, and another
+	// export of this path must not take "<path>.partial" in between.
 	if err := os.Rename(w.tmp, w.path); err != nil {
-		os.Remove(w.tmp)
+		w.abortLocked()
 		return fmt.Errorf("rename bundle into place: %w", err)
+	}
+	f := w.f
+	w.f = nil
+	if err := f.Close(); err != nil {
+		os.Remove(w.path)
+		return fmt.Errorf("close bundle: %w", err)
 	}
 	return nil
 }
@@ -234,7 +250,8 @@ func (w *Writer) Manifest() *spec.Manifest { return &w.manifest }
 // successful Close.
 func (w *Writer) ID() string { return w.id }
 
-// Abort removes the partial file. Safe to call after a failed Close.
+// Abort removes the partial file and the staging files. Safe to call after a
+// failed Close, and more than once.
 func (w *Writer) Abort() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -243,9 +260,11 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) abortLocked() {
+	w.unstageAll()
 	if w.f != nil {
-		w.f.Close()
+		// Remove before closing, while the lock is held.
 		os.Remove(w.tmp)
+		w.f.Close()
 		w.f = nil
 	}
 }
@@ -386,7 +405,7 @@ func (d *DatasetWriter) SetCounters(skipped int64, counters map[string]int64) {
 }
 
 func (d *DatasetWriter) startPart() error {
-	f, err := os.CreateTemp(filepath.Dir(d.w.tmp), ".imbundle-part-*")
+	f, err := d.w.stage()
 	if err != nil {
 		return fmt.Errorf("dataset %q: stage part: %w", d.name, err)
 	}
@@ -394,8 +413,7 @@ func (d *DatasetWriter) startPart() error {
 	p.zstd = newIPCCompressor(p)
 	p.ipc, err = ipc.NewFileWriter(p.zstd, ipc.WithSchema(d.schema))
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		d.w.unstage(f)
 		return fmt.Errorf("dataset %q: start part: %w", d.name, err)
 	}
 	d.cur = p
@@ -405,10 +423,7 @@ func (d *DatasetWriter) startPart() error {
 func (d *DatasetWriter) finishPart() error {
 	p := d.cur
 	d.cur = nil
-	defer func() {
-		p.f.Close()
-		os.Remove(p.f.Name())
-	}()
+	defer d.w.unstage(p.f)
 	if err := p.ipc.Close(); err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
 	}

@@ -79,7 +79,8 @@ type Description struct {
 	// ...), in creation order; Source is filled in by Export.
 	Objects []spec.Object
 	// Uncarried is what the source holds that the bundle will not carry;
-	// Export prints each on the log and records it in the manifest.
+	// Export records each in the manifest, and the CLI prints each as a
+	// warning once the bundle is written.
 	Uncarried []spec.Uncarried
 	Notes     []string // e.g. "no RELOAD privilege: single-connection snapshot"
 }
@@ -112,14 +113,36 @@ var openers = scheme.New[Opener]("source", Redact)
 // a duplicate, as database/sql.Register does.
 func Register(o Opener, schemes ...string) { openers.Register(o, schemes...) }
 
+// Engine names an engine and declares its --param keys; Param is one key.
+type (
+	Engine = scheme.Engine
+	Param  = scheme.Param
+)
+
+// Declare records an engine's name (the one its sources record in a
+// manifest) and --param keys for its schemes. Open refuses a key the engine
+// of the URL does not declare. Each engine calls it in init, next to
+// Register.
+func Declare(e Engine) { openers.Declare(e) }
+
+// Engines lists the engines of the registered schemes, for --help.
+func Engines() []Engine { return openers.Engines() }
+
+// EngineOf returns the engine that serves rawURL's scheme.
+func EngineOf(rawURL string) (Engine, error) { return openers.EngineOf(rawURL) }
+
 // Schemes lists the registered URL schemes.
 func Schemes() []string { return openers.Schemes() }
 
 // Open opens the source at rawURL with the engine registered for its scheme.
-// Errors never repeat the URL's password.
+// Errors never repeat the URL's password; a --param key its engine does not
+// declare is a scheme.UsageError listing the valid ones.
 func Open(ctx context.Context, rawURL string, opts Options) (Source, error) {
 	u, o, err := openers.Lookup(rawURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := openers.Engine(u.Scheme).CheckParams(opts.Params); err != nil {
 		return nil, err
 	}
 	if opts.Log == nil {

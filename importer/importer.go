@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
@@ -55,6 +54,13 @@ type Target interface {
 	// Finish runs once after every part is loaded (deferred indexes, ...).
 	Finish(ctx context.Context, p *Plan) error
 	Close() error
+}
+
+// Pinger is implemented by targets whose Open does not connect: Open calls
+// Ping, so that a wrong address or password fails the import before
+// anything else happens, even one that would load nothing.
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // Retrier is implemented by targets some of whose errors are transient and
@@ -124,21 +130,53 @@ func (o Options) Param(k string) string { return o.Params[k] }
 // Opener opens a Target for a parsed URL.
 type Opener func(ctx context.Context, u *url.URL, opts Options) (Target, error)
 
-var openers = scheme.New[Opener]("target", exporter.Redact)
+var openers = scheme.New[Opener]("target", scheme.Redact)
 
 // Register makes an engine available for the URL schemes given. It panics on
 // a duplicate, as database/sql.Register does.
 func Register(o Opener, schemes ...string) { openers.Register(o, schemes...) }
 
+// Engine names an engine and declares its --param keys; Param is one key.
+type (
+	Engine = scheme.Engine
+	Param  = scheme.Param
+)
+
+// Declare records an engine's name (the one its sources record in a
+// manifest) and --param keys for its schemes. Open refuses a key the engine
+// of the URL does not declare. Each engine calls it in init, next to
+// Register.
+func Declare(e Engine) { openers.Declare(e) }
+
+// Engines lists the engines of the registered schemes, for --help.
+func Engines() []Engine { return openers.Engines() }
+
+// EngineOf returns the engine that serves rawURL's scheme.
+func EngineOf(rawURL string) (Engine, error) { return openers.EngineOf(rawURL) }
+
 // Open opens the target at rawURL with the engine registered for its
-// scheme. Errors never repeat the URL's password.
+// scheme. Errors never repeat the URL's password; a --param key its engine
+// does not declare is a scheme.UsageError listing the valid ones.
 func Open(ctx context.Context, rawURL string, opts Options) (Target, error) {
 	u, o, err := openers.Lookup(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	if err := openers.Engine(u.Scheme).CheckParams(opts.Params); err != nil {
+		return nil, err
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return o(ctx, u, opts)
+	t, err := o(ctx, u, opts)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := t.(Pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("target %s: %w", scheme.RedactURL(u), err)
+		}
+	}
+	return t, nil
 }

@@ -1,8 +1,8 @@
 package importer
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -14,14 +14,21 @@ import (
 
 // Rejects is the reject file: one JSON object a line for every record a
 // target refused, with its reason. Nothing a target refuses is dropped
-// silently: it lands here and in the counts.
+// silently: it lands here and in the counts, or Add fails and with it the
+// part being loaded.
 type Rejects struct {
 	mu    sync.Mutex
 	path  string
 	f     *os.File
-	w     *bufio.Writer
 	count map[string]int64
+	total int64
+	max   int64 // stop once total is over max; < 0 = no limit
+	err   error // the first write error: every later Add returns it
 }
+
+// ErrTooManyRejects is returned by Add once more records were refused than
+// SetMax allows (the record itself is written first).
+var ErrTooManyRejects = errors.New("too many records refused")
 
 // Reject is one line of the reject file.
 type Reject struct {
@@ -36,8 +43,13 @@ type Reject struct {
 
 // NewRejects returns a reject file that is created on the first reject.
 func NewRejects(path string) *Rejects {
-	return &Rejects{path: path, count: map[string]int64{}}
+	return &Rejects{path: path, count: map[string]int64{}, max: -1}
 }
+
+// SetMax makes Add fail with ErrTooManyRejects once more than n records were
+// refused, so that an import going wrong stops early; n < 0 is no limit
+// (the default).
+func (r *Rejects) SetMax(n int64) { r.max = n }
 
 // Path is where rejects go.
 func (r *Rejects) Path() string { return r.path }
@@ -46,19 +58,33 @@ func (r *Rejects) Path() string { return r.path }
 func (r *Rejects) Add(rj Reject) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
 	if r.f == nil {
 		f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("open reject file: %w", err)
+			r.err = fmt.Errorf("open reject file (choose another with --rejects): %w", err)
+			return r.err
 		}
-		r.f, r.w = f, bufio.NewWriter(f)
+		r.f = f
 	}
 	b, err := json.Marshal(rj)
 	if err != nil {
 		return err
 	}
-	r.w.Write(append(b, '\n'))
+	// Unbuffered: a target commits the part once Add returns, so a reject
+	// that only sat in a buffer could be lost with nobody told (a full
+	// disk). Rejects are few; one write each is cheap.
+	if _, err := r.f.Write(append(b, '\n')); err != nil {
+		r.err = fmt.Errorf("write reject file %s: %w; the import cannot keep the records the target refuses", r.path, err)
+		return r.err
+	}
 	r.count[rj.Dataset]++
+	r.total++
+	if r.max >= 0 && r.total > r.max {
+		return fmt.Errorf("%w: more than %d (--max-rejects), the last: %s", ErrTooManyRejects, r.max, rj.Reason)
+	}
 	return nil
 }
 
@@ -93,25 +119,22 @@ func (r *Rejects) Total() int64 {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var n int64
-	for _, c := range r.count {
-		n += c
-	}
-	return n
+	return r.total
 }
 
-// Close flushes the file.
+// Close closes the file and returns the first error writing it: an import
+// whose rejects could not all be kept has failed. Safe to call twice.
 func (r *Rejects) Close() error {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.f == nil {
-		return nil
+	if r.f != nil {
+		if err := r.f.Close(); err != nil && r.err == nil {
+			r.err = fmt.Errorf("close reject file %s: %w", r.path, err)
+		}
+		r.f = nil
 	}
-	if err := r.w.Flush(); err != nil {
-		return err
-	}
-	return r.f.Close()
+	return r.err
 }

@@ -21,6 +21,7 @@ type Counter struct {
 	label       string
 	start       time.Time
 	stop        chan struct{}
+	stopOnce    sync.Once
 	wg          sync.WaitGroup
 	out         io.Writer
 	log         *slog.Logger
@@ -89,9 +90,13 @@ func (c *Counter) Stop() {
 	if c == nil || c.stop == nil {
 		return
 	}
-	close(c.stop)
-	c.wg.Wait()
-	c.report(true)
+	// Once: commands defer Stop for their error paths and call it before
+	// printing a result.
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		c.report(true)
+	})
 }
 
 func (c *Counter) report(final bool) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,16 +32,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func exitCodeOf(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	return exitError
-}
+func exitCodeOf(err error) int { return exitCode(err) }
 
 // cliBundle writes two datasets (users in several parts, and groups) with a
 // relation between them and returns the path.

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/signal"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -16,12 +20,13 @@ import (
 func newExportCmd() *cobra.Command {
 	var (
 		sources, objects []string
-		out              string
+		out, tempDir     string
 		jobs             int
 		partMiB          int
 		db, match        string
 		keyPrefix        string
 		skipUnsupported  bool
+		allowEmpty       bool
 		params           []string
 	)
 	cmd := &cobra.Command{
@@ -29,67 +34,99 @@ func newExportCmd() *cobra.Command {
 		Short: "Read one or more databases into a bundle file",
 		Long: `Read one or more databases (mysql://, mongodb://, redis:// URLs) into a single
 bundle file. The file appears under its name only when complete; until then
-it is FILE.partial. Passwords in URLs never reach the bundle or the logs.`,
+it is FILE.partial, and each part is compressed in a staging file beside it
+(or in --temp-dir) before it is copied in: the free space needed is the
+bundle's size plus --jobs parts of at most --part-size MiB. An error, Ctrl-C
+or SIGTERM removes them all; a run after a killed one removes what it left.
+Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Engines()),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(sources) == 0 || out == "" {
-				return withCode(exitUsage, fmt.Errorf("need at least one --source URL and -o FILE"))
+				return scheme.Usagef("need at least one --source URL and -o FILE")
+			}
+			if err := checkPositive("--jobs", jobs); err != nil {
+				return err
+			}
+			if err := checkPositive("--part-size", partMiB); err != nil {
+				return err
 			}
 			if _, err := os.Stat(out); err == nil {
-				return withCode(exitUsage, fmt.Errorf("%s exists; remove it or choose another -o", out))
+				return scheme.Usagef("%s exists; remove it or choose another -o", out)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			log := logger()
-			prog := startProgress("export", log)
+			var engines []scheme.Engine
+			for _, u := range sources {
+				e, err := exporter.EngineOf(u)
+				if err != nil {
+					return err
+				}
+				engines = append(engines, e)
+			}
 			p, err := parseMap(params)
 			if err != nil {
 				return err
 			}
-			if db != "" {
-				p["db"] = db
-			}
-			if match != "" {
-				p["match"] = match
-			}
-			if keyPrefix != "" {
-				p["key-prefix"] = keyPrefix
+			from := map[string]string{}
+			for k, v := range map[string]string{"db": db, "match": match, "key-prefix": keyPrefix} {
+				if v != "" {
+					p[k], from[k] = v, "--"+k
+				}
 			}
 			if skipUnsupported {
-				p["skip-unsupported"] = "true"
+				p["skip-unsupported"], from["skip-unsupported"] = "true", "--skip-unsupported"
 			}
-			opts := exporter.Options{Objects: splitList(objects), Params: p, Log: log, Progress: prog, Jobs: jobs}
+			perSource, err := engineParams(engines, p, from)
+			if err != nil {
+				return err
+			}
+			ctx, in := onInterrupt(cmd.Context())
+			defer in.stop()
+			log := logger()
+			prog := startProgress("export", log)
+			defer prog.Stop()
 			var srcs []exporter.Source
 			defer func() {
 				for _, s := range srcs {
 					s.Close()
 				}
 			}()
-			for _, u := range sources {
+			for i, u := range sources {
+				opts := exporter.Options{Objects: splitList(objects), Params: perSource[i], Log: log, Progress: prog, Jobs: jobs}
 				s, err := exporter.Open(ctx, u, opts)
 				if err != nil {
-					return err
+					return in.result(err, "nothing was written; run the same command again to export")
 				}
 				srcs = append(srcs, s)
 			}
 			w, err := bundle.Create(out, bundle.Options{
 				PartBytes: int64(partMiB) << 20,
+				TempDir:   tempDir,
 				Tool:      spec.Tool{Name: "imbundle", Version: toolVersion()},
 			})
 			if err != nil {
 				return err
 			}
+			// Every way out but a complete bundle removes the partial file
+			// and the staging files (Abort after Close does nothing).
+			defer w.Abort()
 			if err := exporter.Export(ctx, srcs, w, jobs); err != nil {
-				w.Abort()
-				prog.Stop()
-				return fmt.Errorf("export failed, no bundle written: %w", err)
+				err = fmt.Errorf("export failed, no bundle written: %w", err)
+				if errors.Is(err, syscall.ENOSPC) {
+					err = fmt.Errorf("%w\nthe export removed its partial files. It needs free space for the bundle plus up to --jobs parts of --part-size MiB where parts are staged: free some, stage them on another disk with --temp-dir, or write -o elsewhere", err)
+				}
+				return in.result(err, "no bundle was written and its temporary files were removed; run the same command again to export")
+			}
+			if err := emptySources(w.Manifest(), sources); err != nil && !allowEmpty {
+				return err
 			}
 			if err := w.Close(); err != nil {
-				prog.Stop()
+				if errors.Is(err, syscall.ENOSPC) {
+					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
+				}
 				return err
 			}
 			prog.Stop()
 			m := w.Manifest()
+			warnUncarried(cmd.ErrOrStderr(), m)
 			var rows int64
 			for _, ds := range m.Datasets {
 				rows += ds.Rows
@@ -115,10 +152,62 @@ it is FILE.partial. Passwords in URLs never reach the bundle or the logs.`,
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")
 	f.IntVarP(&jobs, "jobs", "j", 2, "datasets read in parallel")
 	f.IntVar(&partMiB, "part-size", 64, "uncompressed MiB per Arrow part")
+	f.StringVar(&tempDir, "temp-dir", "", "directory for the parts being compressed (default: the output's directory)")
+	f.BoolVar(&allowEmpty, "allow-empty", false, "write the bundle even if a source has no dataset to export (else an error: a mistyped database name)")
 	f.StringVar(&db, "db", "", "Redis: logical databases to export (comma-separated); default all found by INFO keyspace")
 	f.StringVar(&match, "match", "", "Redis: SCAN MATCH pattern")
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: export only keys with this prefix")
 	f.BoolVar(&skipUnsupported, "skip-unsupported", false, "Redis: skip keys of unknown types (counted in the manifest) instead of failing")
-	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	return cmd
+}
+
+// emptySources names the sources that gave no dataset: an export that
+// "succeeds" with nothing in it usually read a mistyped database.
+func emptySources(m *spec.Manifest, urls []string) error {
+	n := map[string]int{}
+	for _, ds := range m.Datasets {
+		n[ds.Source]++
+	}
+	var empty []string
+	for i, s := range m.Sources {
+		if n[s.ID] == 0 {
+			u := s.URL
+			if i < len(urls) {
+				u = exporter.Redact(urls[i])
+			}
+			empty = append(empty, u)
+		}
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	return fmt.Errorf("no dataset to export from %s: check the database name (and --tables, --db, --match); nothing was written. If the source is meant to be empty, add --allow-empty", strings.Join(empty, ", "))
+}
+
+// warnUncarried prints what the sources hold that the bundle does not carry,
+// one warning line each (also in the manifest, and shown by inspect).
+func warnUncarried(w io.Writer, m *spec.Manifest) {
+	for _, u := range m.Uncarried {
+		fmt.Fprintf(w, "warning: %s\n", uncarriedLine(m, u))
+	}
+}
+
+// uncarriedLine is one Uncarried entry as export and inspect print it.
+func uncarriedLine(m *spec.Manifest, u spec.Uncarried) string {
+	src := u.Source
+	for _, s := range m.Sources {
+		if s.ID == u.Source {
+			src = s.ID + " " + s.URL
+		}
+	}
+	line := fmt.Sprintf("%s: %d %s not carried: %s", src, u.Count, u.Kind, u.Reason)
+	if len(u.Names) > 0 {
+		more := ""
+		if int64(len(u.Names)) < u.Count {
+			more = ", ..."
+		}
+		line += " (" + strings.Join(u.Names, ", ") + more + ")"
+	}
+	return line
 }

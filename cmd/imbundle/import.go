@@ -1,9 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
 func newImportCmd() *cobra.Command {
@@ -20,6 +20,7 @@ func newImportCmd() *cobra.Command {
 		maps, datasets, params    []string
 		nsFrom, nsTo              string
 		keyPrefix, ttl            string
+		maxRejects                int64
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL",
@@ -27,15 +28,22 @@ func newImportCmd() *cobra.Command {
 		Long: `Verify every part of the bundle, then load the datasets the target engine
 takes. Nothing is written unless the whole bundle checks out. --mode fail
 (the default) refuses to write into non-empty tables; re-running an
-interrupted import of the same bundle resumes it without duplicating rows.`,
+interrupted import of the same bundle resumes it without duplicating rows.
+An import whose target takes none of the bundle's datasets fails (exit 1).` + paramsHelp(importer.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if target == "" {
-				return withCode(exitUsage, fmt.Errorf("need --target URL"))
+				return scheme.Usagef("need --target URL")
+			}
+			if err := checkPositive("--jobs", jobs); err != nil {
+				return err
+			}
+			if maxRejects < -1 {
+				return scheme.Usagef("--max-rejects %d: want a count, or -1 for no limit", maxRejects)
 			}
 			m, err := importer.ParseMode(mode)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return scheme.Usagef("%v", err)
 			}
 			rename, err := parseMap(maps)
 			if err != nil {
@@ -43,22 +51,30 @@ interrupted import of the same bundle resumes it without duplicating rows.`,
 			}
 			if nsFrom != "" || nsTo != "" {
 				if nsFrom == "" || nsTo == "" {
-					return withCode(exitUsage, fmt.Errorf("--ns-from and --ns-to go together"))
+					return scheme.Usagef("--ns-from and --ns-to go together")
 				}
 				rename[nsFrom] = nsTo
+			}
+			engine, err := importer.EngineOf(target)
+			if err != nil {
+				return err
 			}
 			p, err := parseMap(params)
 			if err != nil {
 				return err
 			}
-			if keyPrefix != "" {
-				p["key-prefix"] = keyPrefix
+			from := map[string]string{}
+			for k, v := range map[string]string{"key-prefix": keyPrefix, "ttl": ttl} {
+				if v != "" {
+					p[k], from[k] = v, "--"+k
+				}
 			}
-			if ttl != "" {
-				p["ttl"] = ttl
+			perTarget, err := engineParams([]scheme.Engine{engine}, p, from)
+			if err != nil {
+				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
+			ctx, in := onInterrupt(cmd.Context())
+			defer in.stop()
 			log := logger()
 			r, err := openBundle(args[0])
 			if err != nil {
@@ -69,28 +85,40 @@ interrupted import of the same bundle resumes it without duplicating rows.`,
 				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z"))
 			}
 			rejects := importer.NewRejects(rejectsPath)
+			rejects.SetMax(maxRejects)
 			defer rejects.Close()
 			prog := startProgress("import", log)
-			opts := importer.Options{Mode: m, Jobs: jobs, Params: p, Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
+			defer prog.Stop()
+			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
 			t, err := importer.Open(ctx, target, opts)
 			if err != nil {
-				prog.Stop()
-				return err
+				return in.result(err, "nothing was written; run the same command again")
 			}
 			defer t.Close()
 			rep, err := importer.Import(ctx, r, t, opts)
 			prog.Stop()
+			// The reject file's own errors (a full disk) fail the import:
+			// records the target refused would be lost with nobody told.
+			if cerr := rejects.Close(); cerr != nil && (err == nil || errors.Is(err, importer.ErrTooManyRejects)) {
+				err = cerr
+			}
 			if rep != nil {
 				printImportReport(cmd, rep, rejects)
 			}
+			const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
 			if err != nil {
-				if strings.Contains(err.Error(), "failed verification") {
+				switch {
+				case ctx.Err() != nil:
+					// Interrupted, during verification too: no verdict.
+					return in.result(fmt.Errorf("target %s: %w", scheme.Redact(target), err), resume)
+				case strings.Contains(err.Error(), "failed verification"):
 					return withCode(exitMismatch, err)
+				case errors.Is(err, importer.ErrTooManyRejects):
+					return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, rejectsPath)
 				}
-				return err
+				return fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine.Name, err)
 			}
 			if n := rejects.Total(); n > 0 {
-				rejects.Close()
 				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
 			}
 			return nil
@@ -108,7 +136,8 @@ interrupted import of the same bundle resumes it without duplicating rows.`,
 	f.StringVar(&rejectsPath, "rejects", "", "reject file (JSON lines); default FILE.rejects-TIME.jsonl, created only if needed")
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: import only keys with this prefix")
 	f.StringVar(&ttl, "ttl", "", "Redis: absolute (default: restore the exported expiry time) or relative (same remaining TTL from now)")
-	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
+	f.Int64Var(&maxRejects, "max-rejects", -1, "stop the import once more than N records were refused (-1: no limit)")
+	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	return cmd
 }
 

@@ -3,19 +3,21 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/spec"
 )
 
 func newInspectCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "inspect FILE",
-		Short: "Print a bundle's sources, datasets, sizes and relations",
+		Short: "Print a bundle's sources, datasets, sizes, relations, objects and what it does not carry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := openBundle(args[0])
@@ -69,6 +71,18 @@ func newInspectCmd() *cobra.Command {
 					fmt.Fprintf(out, "  %s(%s) -> %s(%s)  [%s]\n", rel.From.Dataset, strings.Join(rel.From.Columns, ","), rel.To.Dataset, strings.Join(rel.To.Columns, ","), origin)
 				}
 			}
+			if len(m.Objects) > 0 {
+				fmt.Fprintln(out, "\nobjects:")
+				for _, line := range objectsByKind(m.Objects) {
+					fmt.Fprintln(out, "  "+line)
+				}
+			}
+			if len(m.Uncarried) > 0 {
+				fmt.Fprintln(out, "\nnot carried (the sources hold it, this bundle does not):")
+				for _, u := range m.Uncarried {
+					fmt.Fprintln(out, "  "+uncarriedLine(m, u))
+				}
+			}
 			for _, n := range m.Notes {
 				fmt.Fprintf(out, "note: %s\n", n)
 			}
@@ -77,4 +91,30 @@ func newInspectCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the manifest and id as JSON")
 	return cmd
+}
+
+// objectsByKind is one line per object kind: how many, and their names
+// (namespace.name, trigger names with their table).
+func objectsByKind(objs []spec.Object) []string {
+	var kinds []string
+	names := map[string][]string{}
+	for _, o := range objs {
+		if _, ok := names[o.Kind]; !ok {
+			kinds = append(kinds, o.Kind)
+		}
+		n := o.Name
+		if o.Namespace != "" {
+			n = o.Namespace + "." + n
+		}
+		if o.Table != "" {
+			n += " on " + o.Table
+		}
+		names[o.Kind] = append(names[o.Kind], n)
+	}
+	sort.Strings(kinds)
+	lines := make([]string, len(kinds))
+	for i, k := range kinds {
+		lines[i] = fmt.Sprintf("%s (%d): %s", k, len(names[k]), strings.Join(names[k], ", "))
+	}
+	return lines
 }

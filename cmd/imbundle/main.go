@@ -18,10 +18,11 @@ import (
 // Exit codes (README.md, "Exit codes").
 const (
 	exitOK       = 0
-	exitError    = 1 // anything else: unreachable server, bad flags, I/O error
+	exitError    = 1 // anything else: unreachable server, I/O error
 	exitUsage    = 2
 	exitMismatch = 3 // verify: corrupt bundle or target differs from the bundle
 	exitRejects  = 4 // import finished but some records went to the reject file
+	// 128+signal (130 SIGINT, 143 SIGTERM): interrupted, cleaned up (signal.go)
 )
 
 // exitError carries a specific exit code through cobra.
@@ -65,7 +66,44 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&globals.logFormat, "log-format", "auto", "log format: auto (text on a terminal), text or json")
 	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output")
 	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newVersionCmd(), newFixturesCmd())
+	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
+	// an unknown flag or a bad value, wrong arguments, an unknown command.
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return scheme.Usagef("%v\nrun: %s --help", err, c.CommandPath())
+	})
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		switch globals.logFormat {
+		case "auto", "text", "json":
+			return nil
+		}
+		return scheme.Usagef("--log-format %q: want auto, text or json", globals.logFormat)
+	}
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes the argument checks of c and its subcommands usage errors,
+// and an unknown subcommand of a group (imbundle, imbundle fixtures) one.
+func usageArgs(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return scheme.Usagef("unknown command %q\nrun: %s --help", args[0], c.CommandPath())
+			}
+			return c.Help()
+		}
+	} else if check := c.Args; check != nil {
+		c.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return scheme.Usagef("%v\nrun: %s --help", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func main() {

@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -34,11 +32,15 @@ func newVerifyCmd() *cobra.Command {
 		Long: `Without --against: check the container, the manifest and every part's SHA-256,
 with no database (--deep also decodes every row and recomputes the content
 digests). With --against URL: read each dataset back from the database and
-compare row counts and content digests, naming the first differing keys.`,
+compare row counts and content digests, naming the first differing keys.` + paramsHelp(exporter.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
+			if err := checkPositive("--jobs", jobs); err != nil {
+				return err
+			}
+			ctx, in := onInterrupt(cmd.Context())
+			defer in.stop()
+			const resume = "nothing was concluded; run the same command again"
 			out := cmd.OutOrStdout()
 			start := time.Now()
 			r, err := openBundle(args[0])
@@ -47,6 +49,9 @@ compare row counts and content digests, naming the first differing keys.`,
 			}
 			defer r.Close()
 			if against == "" {
+				if len(params)+len(maps)+len(datasets) > 0 {
+					return scheme.Usagef("--param, --map, --db-map and --datasets apply to verify --against only")
+				}
 				bad := 0
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
 					status := "ok"
@@ -63,6 +68,9 @@ compare row counts and content digests, naming the first differing keys.`,
 					json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "ok": err == nil, "error": errString(err), "seconds": el.Seconds()})
 				}
 				if err != nil {
+					if ctx.Err() != nil {
+						return in.result(err, resume)
+					}
 					return withCode(exitMismatch, offlineFailure(args[0], bad, err))
 				}
 				if !asJSON {
@@ -79,17 +87,27 @@ compare row counts and content digests, naming the first differing keys.`,
 			if err != nil {
 				return err
 			}
-			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
-				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
-			}
-			log := logger()
-			src, err := exporter.Open(ctx, against, exporter.Options{Params: p, Log: log})
+			e, err := exporter.EngineOf(against)
 			if err != nil {
 				return err
 			}
+			engine := e.Name
+			perAgainst, err := engineParams([]scheme.Engine{e}, p, nil)
+			if err != nil {
+				return err
+			}
+			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
+				if ctx.Err() != nil {
+					return in.result(err, resume)
+				}
+				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
+			}
+			log := logger()
+			src, err := exporter.Open(ctx, against, exporter.Options{Params: perAgainst[0], Log: log})
+			if err != nil {
+				return in.result(err, resume)
+			}
 			defer src.Close()
-			u, _ := url.Parse(against)
-			engine := engineOf(u.Scheme)
 			mismatches, readErrs := 0, 0
 			ao := verify.AgainstOptions{
 				Map: rename, Engine: engine, Datasets: splitList(datasets),
@@ -120,11 +138,15 @@ compare row counts and content digests, naming the first differing keys.`,
 			}
 			results, err := verify.Against(ctx, r, src, ao)
 			if err != nil {
-				return err
+				return in.result(err, resume)
+			}
+			if ctx.Err() != nil {
+				// A dataset cut short reads as a read error, not a verdict.
+				return in.result(ctx.Err(), resume)
 			}
 			schemaDiffs, _, err := verify.Schema(ctx, r, src, ao)
 			if err != nil {
-				return fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(against), err)
+				return in.result(fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(against), err), resume)
 			}
 			if !asJSON {
 				for _, d := range schemaDiffs {
@@ -165,7 +187,7 @@ compare row counts and content digests, naming the first differing keys.`,
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
-	f.StringArrayVar(&params, "param", nil, "engine-specific setting KEY=VALUE (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	return cmd
 }
 
@@ -181,19 +203,6 @@ func offlineFailure(path string, bad int, err error) error {
 		what = fmt.Sprintf("the bundle is damaged (%d bad part(s))", bad)
 	}
 	return fmt.Errorf("%s: %w\ncopy the file again from where it was written (compare sizes), then run: imbundle verify %s", what, err, path)
-}
-
-// engineOf maps a URL scheme to the engine name sources record.
-func engineOf(scheme string) string {
-	switch strings.ToLower(scheme) {
-	case "mysql", "mariadb":
-		return "mysql"
-	case "mongodb", "mongodb+srv":
-		return "mongodb"
-	case "redis", "rediss":
-		return "redis"
-	}
-	return scheme
 }
 
 func short(s string) string {

@@ -1,0 +1,13 @@
+package mysql
+
+import "github.com/imbundle/imbundle/importer"
+
+// The engine's name, and its --param keys (read in mysql.go, indexes.go, state.go and triggers.go).
+func init() {
+	importer.Declare(importer.Engine{Name: "mysql", Schemes: []string{"mysql", "mariadb"}, Params: []importer.Param{
+		{Key: "load", Values: []string{"auto", "loaddata", "insert"}, Help: "auto (default: LOAD DATA LOCAL, INSERT if the server refuses it), loaddata or insert"},
+		{Key: "defer-indexes", Values: []string{"true", "false"}, Help: "build secondary indexes after the data (default true)"},
+		{Key: "state-schema", Help: "schema on the target server that holds the resume state while an import runs (default imbundle; dropped when empty)"},
+		{Key: "triggers", Values: []string{"refuse", "suspend"}, Help: "target tables with triggers: refuse (default: stop before writing and name them) or suspend (drop for the load, recreate after)"},
+	}})
+}
