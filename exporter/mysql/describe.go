@@ -119,6 +119,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, err
 	}
 	desc.Relations = rels
+	if err := s.describeObjects(ctx, c, desc); err != nil {
+		return nil, err
+	}
 	return desc, nil
 }
 
@@ -132,8 +135,9 @@ type tableName struct {
 	rows, bytes       int64
 }
 
-// listTables lists the base tables to export. Views, sequences and
-// system-versioned tables are left out and named in a note.
+// listTables lists the base and system-versioned tables to export. Views
+// and sequences are schema objects (describeObjects); anything else
+// --tables names is left out and named in a note.
 func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) {
 	want := map[string]bool{} // "db.table"
 	dbs := map[string]bool{}
@@ -185,7 +189,13 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 			if t.name == mysqltype.ProgressTable {
 				continue
 			}
-			if typ != "BASE TABLE" {
+			if typ == "VIEW" || typ == "SEQUENCE" {
+				if len(want) > 0 {
+					skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
+				}
+				continue
+			}
+			if typ != "BASE TABLE" && typ != "SYSTEM VERSIONED" {
 				skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
 				continue
 			}

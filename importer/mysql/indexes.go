@@ -140,5 +140,8 @@ func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
 	for err := range errs {
 		all = append(all, err)
 	}
-	return errors.Join(all...)
+	if err := errors.Join(all...); err != nil {
+		return err
+	}
+	return t.createObjects(ctx)
 }

@@ -43,6 +43,7 @@ type Target struct {
 	noLocal   atomic.Bool
 	maxPacket int
 	handlerID atomic.Int64
+	objects   []*plannedObject // set by Prepare (objects.go)
 }
 
 func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {

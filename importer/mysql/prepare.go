@@ -52,6 +52,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 			dbs[it.Namespace] = it
 		}
 	}
+	if err := t.planObjects(ctx, conn, p); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(dbs))
 	for n := range dbs {
 		names = append(names, n)
@@ -72,6 +75,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(progressDDL, q(db)+"."+q(mysqltype.ProgressTable))); err != nil {
 			return fmt.Errorf("%s: create %s.%s: %w", t.url, db, mysqltype.ProgressTable, err)
 		}
+	}
+	if err := t.createSequences(ctx, conn); err != nil {
+		return err
 	}
 
 	var refused []string
@@ -173,6 +179,9 @@ func (t *Target) createTable(ctx context.Context, conn *sql.Conn, it *importer.I
 		return fmt.Errorf("dataset %q: DDL does not start with CREATE TABLE `name`: %.60q", it.Dataset.Name, ddl)
 	}
 	ddl = "CREATE TABLE " + q(it.Object) + ddl[loc[1]:]
+	// SHOW CREATE TABLE qualifies a DEFAULT's sequence with the database:
+	// in a renamed database it must be the target's own.
+	ddl = mysqltype.RenameSchemas(ddl, map[string]string{it.Dataset.Namespace: it.Namespace})
 	// MySQL 8 may refuse a table without a primary key
 	// (sql_require_primary_key); the source had it, so it is allowed here.
 	conn.ExecContext(ctx, "SET SESSION sql_require_primary_key = 0")

@@ -1,0 +1,115 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// systemAccount reports the accounts that belong to the server, not to the
+// application: they exist on every target already, and copying root's
+// password from one server to another would be a surprise.
+func systemAccount(user string) bool {
+	switch user {
+	case "", "root", "mariadb.sys", "PUBLIC":
+		return true
+	}
+	return strings.HasPrefix(user, "mysql.")
+}
+
+// describeUsers carries the server's accounts and their grants with
+// --param users=true (as MySQL Shell's dumpInstance does), the server's own
+// accounts excepted; without it, it counts them as uncarried. Accounts are
+// server-wide: they are not tied to the exported database.
+func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.Description) error {
+	carry := false
+	switch v := s.opts.Param("users"); v {
+	case "", "false":
+	case "true":
+		carry = true
+	default:
+		return fmt.Errorf("--param users=%q: want true or false", v)
+	}
+	accounts, err := rowsOf(ctx, q, "SELECT User, Host FROM mysql.user ORDER BY User, Host")
+	if err != nil {
+		if carry {
+			return fmt.Errorf("%s: --param users=true: read mysql.user: %w (the exporting user needs SELECT on mysql.user)", s.url, err)
+		}
+		desc.Notes = append(desc.Notes, fmt.Sprintf("accounts not counted (cannot read mysql.user: %v); --param users=true carries them", err))
+		return nil
+	}
+	var system, app []string
+	for _, a := range accounts {
+		name := a[0] + "@" + a[1]
+		if systemAccount(a[0]) {
+			system = append(system, name)
+			continue
+		}
+		if !carry {
+			app = append(app, name)
+			continue
+		}
+		acct := quoteString(a[0]) + "@" + quoteString(a[1])
+		var create string
+		if err := q.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create); err != nil {
+			return fmt.Errorf("%s: SHOW CREATE USER %s: %w", s.url, name, err)
+		}
+		grants, err := rowsOf(ctx, q, "SHOW GRANTS FOR "+acct)
+		if err != nil {
+			return fmt.Errorf("%s: SHOW GRANTS FOR %s: %w", s.url, name, err)
+		}
+		var lines []string
+		for _, g := range grants {
+			lines = append(lines, g[0])
+		}
+		desc.Objects = append(desc.Objects, spec.Object{Kind: spec.ObjectUser, Name: name, Definition: create,
+			Options: map[string]string{mysqltype.OptGrants: strings.Join(lines, "\n")}})
+	}
+	if len(app) > 0 {
+		desc.Uncarried = append(desc.Uncarried, uncarried("users", app, "accounts and their grants travel with --param users=true"))
+	}
+	if carry && len(system) > 0 {
+		desc.Uncarried = append(desc.Uncarried, uncarried("system accounts", system, "root, anonymous and the server's own accounts are never carried"))
+	}
+	mysqltype.SortObjects(desc.Objects)
+	return nil
+}
+
+// quoteString quotes a string literal for the default sql_mode.
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
+
+// rowsOf runs a query and returns every row's columns as strings (NULL as "").
+func rowsOf(ctx context.Context, q querier, query string, args ...any) ([][]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for rows.Next() {
+		vals := make([][]byte, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = string(v)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
