@@ -142,8 +142,8 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 		t.Errorf("%d customers kept their 2006 create_date, want 2", n)
 	}
 	// The sequence goes on where the source's would, and the versioned table is versioned.
-	if n := count(t, dst, "SELECT NEXTVAL(invoice_seq)"); n != 1010 {
-		t.Errorf("invoice_seq's next value on the target is %d, want 1010 (the source's next_not_cached_value)", n)
+	if n := count(t, dst, "SELECT NEXTVAL(invoice_seq)"); n != 1004 {
+		t.Errorf("invoice_seq's next value on the target is %d, want 1004 (the source's next_not_cached_value)", n)
 	}
 	if n := count(t, dst, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'store_note' AND TABLE_TYPE = 'SYSTEM VERSIONED'"); n != 1 {
 		t.Error("store_note is not system-versioned on the target")
