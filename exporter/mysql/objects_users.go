@@ -15,7 +15,7 @@ import (
 // password from one server to another would be a surprise.
 func systemAccount(user string) bool {
 	switch user {
-	case "", "root", "mariadb.sys", "PUBLIC":
+	case "", "root", "mysql", "mariadb.sys", "PUBLIC": // mysql@localhost: Debian's socket-auth admin
 		return true
 	}
 	return strings.HasPrefix(user, "mysql.")
@@ -34,7 +34,12 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 	default:
 		return fmt.Errorf("--param users=%q: want true or false", v)
 	}
-	accounts, err := rowsOf(ctx, q, "SELECT User, Host FROM mysql.user ORDER BY User, Host")
+	// MariaDB keeps roles in mysql.user too (is_role); MySQL has no such
+	// column. Roles are not carried.
+	accounts, err := rowsOf(ctx, q, "SELECT User, Host FROM mysql.user WHERE is_role = 'N' ORDER BY User, Host")
+	if err != nil {
+		accounts, err = rowsOf(ctx, q, "SELECT User, Host FROM mysql.user ORDER BY User, Host")
+	}
 	if err != nil {
 		if carry {
 			return fmt.Errorf("%s: --param users=true: read mysql.user: %w (the exporting user needs SELECT on mysql.user)", s.url, err)

@@ -366,12 +366,22 @@ func (t *Target) createObject(ctx context.Context, conn *sql.Conn, po *plannedOb
 }
 
 // createUser creates an account the bundle carries (--param users=true on
-// export) unless the target has it, and grants it the source's
-// privileges. A GRANT's IDENTIFIED BY clause is dropped: an account the
-// target already had keeps its password.
+// export) and grants it the source's privileges. An account the target has
+// already is left as it is, password and grants: it is the target's, and
+// adding the source's privileges to it is a decision for its owner. A
+// GRANT's IDENTIFIED BY clause is dropped: CREATE USER set the password.
 func (t *Target) createUser(ctx context.Context, conn *sql.Conn, po *plannedObject) error {
 	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ''"); err != nil {
 		return err
+	}
+	user, host, _ := mysqltype.SplitAccount(po.obj.Name)
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", user, host).Scan(&n); err != nil {
+		return fmt.Errorf("%s: check account %s: %w", t.url, po.obj.Name, err)
+	}
+	if n > 0 {
+		t.opts.Log.Info("account exists on the target; left as it is", "user", po.obj.Name)
+		return nil
 	}
 	create := po.def
 	if rest, ok := strings.CutPrefix(create, "CREATE USER "); ok {
