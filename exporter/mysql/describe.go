@@ -111,6 +111,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		if d, ok := dbDefaults[n.db]; ok {
 			ds.Options["database_charset"], ds.Options["database_collation"] = d[0], d[1]
 		}
+		if err := s.markHistory(t, &ds); err != nil {
+			return nil, err
+		}
 		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
 		s.opts.Progress.AddTotal(n.rows, n.bytes)
 	}

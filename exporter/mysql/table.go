@@ -23,6 +23,9 @@ type table struct {
 	cols     []mysqltype.Column
 	schema   *arrow.Schema
 	pk       []string
+	// systemTime: the table names its ROW START/ROW END columns; allTime:
+	// read every row version, history included (objects_versioned.go).
+	systemTime, allTime bool
 }
 
 // column returns the column named name, or nil.
@@ -89,6 +92,9 @@ func loadTable(ctx context.Context, q querier, db, name string) (*table, error) 
 	t.schema = arrow.NewSchema(fields, nil)
 	t.pk, err = primaryKey(ctx, q, db, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.markSystemTime(ctx, q); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	osexec "os/exec"
 	"strings"
 	"testing"
@@ -101,15 +102,10 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 			t.Errorf("manifest creates %s (at %d) after %s (at %d)", order[0], pos[order[0]], order[1], pos[order[1]])
 		}
 	}
-	var history *spec.Uncarried
-	for i, u := range m.Uncarried {
-		if u.Kind == "history rows" {
-			history = &m.Uncarried[i]
-		}
-	}
-	if history == nil || history.Count != 2 || len(history.Names) != 1 || !strings.HasSuffix(history.Names[0], ".store_note") {
-		t.Errorf("uncarried history rows: %+v, want 2 of store_note (all: %+v)", history, m.Uncarried)
-	}
+	checkHistoryUncarried(t, m, map[string]historyWant{
+		"history rows":                        {1, dbName(srcURL) + ".film_price", "--param history=true"},
+		"history rows (implicit system time)": {2, dbName(srcURL) + ".store_note", "ROW START"},
+	})
 	for _, n := range m.Notes {
 		if strings.Contains(n, "not exported") {
 			t.Errorf("manifest note %q: views, sequences and versioned tables are carried now", n)
@@ -132,6 +128,7 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 	// (b) no trigger fired on imported rows.
 	for _, tb := range []struct{ table, order string }{
 		{"film_text", "film_id"}, {"customer", "customer_id"}, {"rental", "rental_id"}, {"payment", "payment_id"}, {"invoice", "invoice_id"},
+		{"store_note", "store_id"}, {"film_price", "film_id"},
 	} {
 		compareTables(t, src, dst, tb.table, tb.order)
 	}
@@ -145,13 +142,16 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 	if n := count(t, dst, "SELECT NEXTVAL(invoice_seq)"); n != 1004 {
 		t.Errorf("invoice_seq's next value on the target is %d, want 1004 (the source's next_not_cached_value)", n)
 	}
-	if n := count(t, dst, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'store_note' AND TABLE_TYPE = 'SYSTEM VERSIONED'"); n != 1 {
-		t.Error("store_note is not system-versioned on the target")
+	if n := count(t, dst, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('store_note', 'film_price') AND TABLE_TYPE = 'SYSTEM VERSIONED'"); n != 2 {
+		t.Errorf("%d of store_note and film_price are system-versioned on the target, want both", n)
 	}
 	exec(t, src, "SELECT NEXTVAL(invoice_seq)") // both sequences moved on alike
 
 	// (c) mysqldump of both.
-	a, b := mysqldump(t, dbName(srcURL)), mysqldump(t, dbName(dstURL))
+	a, b := mysqldump(t, dbName(srcURL), nil), mysqldump(t, dbName(dstURL), nil)
+	if !strings.Contains(a, "`valid_from`") {
+		t.Error("the source's mysqldump lacks film_price's system time")
+	}
 	for _, s := range []string{"TRIGGER ins_film", "VIEW `best_category`", "FUNCTION `inventory_in_stock`", "PROCEDURE `film_in_stock`", "EVENT `purge_old_payments`", "SETVAL(`invoice_seq`", "WITH SYSTEM VERSIONING"} {
 		if !strings.Contains(a, s) {
 			t.Errorf("the source's mysqldump lacks %q: the comparison would prove nothing", s)
@@ -170,6 +170,107 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 	if n := count(t, dst, "SELECT COUNT(*) FROM film_text WHERE film_id = 99"); n != 1 {
 		t.Errorf("ins_film did not fire on the target: %d film_text rows of film 99", n)
 	}
+}
+
+// historyWant is an uncarried history entry a test expects: its count and
+// names, and a phrase of its reason.
+type historyWant struct {
+	count  int64
+	names  string
+	reason string
+}
+
+// checkHistoryUncarried checks the manifest's uncarried history entries by
+// kind.
+func checkHistoryUncarried(t *testing.T, m *spec.Manifest, want map[string]historyWant) {
+	t.Helper()
+	for _, u := range m.Uncarried {
+		if !strings.HasPrefix(u.Kind, "history") {
+			continue
+		}
+		w, ok := want[u.Kind]
+		if !ok {
+			t.Errorf("unexpected uncarried %+v", u)
+			continue
+		}
+		delete(want, u.Kind)
+		if u.Count != w.count || strings.Join(u.Names, ",") != w.names || !strings.Contains(u.Reason, w.reason) {
+			t.Errorf("uncarried %s: %d %v %q; want %d %s and a reason saying %q", u.Kind, u.Count, u.Names, u.Reason, w.count, w.names, w.reason)
+		}
+	}
+	for k := range want {
+		t.Errorf("no uncarried %s (all: %+v)", k, m.Uncarried)
+	}
+}
+
+// TestSystemVersionedHistory: --param history=true carries every row
+// version of a table with named system-time columns, and the import puts
+// the history back as history: the target's FOR SYSTEM_TIME ALL rows and
+// its mysqldump --dump-history are the source's. Implicit system time's
+// history stays uncarried, counted.
+func TestSystemVersionedHistory(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "history_src")
+	if err := fixtures.Sakila(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	path := exportBundle(t, srcURL, exporter.Options{Params: map[string]string{"history": "true"}}, bundle.Options{})
+	m := manifestOf(t, path)
+	checkHistoryUncarried(t, m, map[string]historyWant{"history rows (implicit system time)": {2, dbName(srcURL) + ".store_note", "implicit"}})
+	for _, ds := range m.Datasets {
+		if ds.Object == "film_price" && (ds.Rows != 3 || ds.Options["history"] != "true") {
+			t.Errorf("film_price: %d rows, options %v; want its 2 current and 1 history row, history=true", ds.Rows, ds.Options)
+		}
+	}
+	dstURL, dst := testenv.MySQLDatabase(t, "history_dst")
+	run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, nil, nil)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	mustMatch(t, path, dstURL)
+	all := "SELECT film_id, rental_rate, valid_from, valid_to FROM film_price FOR SYSTEM_TIME ALL ORDER BY film_id, valid_to"
+	a, b := rowsText(t, src, all), rowsText(t, dst, all)
+	if len(a) != 3 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("film_price, every version:\nsource %q\ntarget %q", a, b)
+	}
+	if n := count(t, dst, "SELECT COUNT(*) FROM film_price"); n != 2 {
+		t.Errorf("film_price has %d current rows on the target, want 2 (the history row must be history)", n)
+	}
+	da := mysqldump(t, dbName(srcURL), []string{"--dump-history"}, "film_price")
+	db := strings.ReplaceAll(mysqldump(t, dbName(dstURL), []string{"--dump-history"}, "film_price"), dbName(dstURL), dbName(srcURL))
+	if !strings.Contains(da, "(1,0.99,") {
+		t.Errorf("the source's mysqldump --dump-history lacks film 1's old price:\n%s", da)
+	}
+	if da != db {
+		t.Errorf("mysqldump --dump-history film_price differs:\n%s", lineDiff(da, db))
+	}
+}
+
+// rowsText returns a query's rows, each as its columns' text joined by tabs.
+func rowsText(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, v := range vals {
+			parts = append(parts, fmt.Sprintf("%v:%s", v.Valid, v.String))
+		}
+		out = append(out, strings.Join(parts, "\t"))
+	}
+	return out
 }
 
 // compareObjects checks that the target's objects are the source's.
@@ -204,10 +305,11 @@ func compareObjects(t *testing.T, src, dst []spec.Object, srcDB, dstDB string) {
 	}
 }
 
-// mysqldump dumps a database with its routines, triggers and events, the
-// way an operator would compare two servers (imbundle_progress left out:
-// it is the importer's bookkeeping).
-func mysqldump(t *testing.T, db string) string {
+// mysqldump dumps a database (or some of its tables) with its routines,
+// triggers and events and any further options, the way an operator would
+// compare two servers (imbundle_progress left out: it is the importer's
+// bookkeeping).
+func mysqldump(t *testing.T, db string, opts []string, tables ...string) string {
 	t.Helper()
 	bin, err := osexec.LookPath("mariadb-dump")
 	if err != nil {
@@ -223,7 +325,9 @@ func mysqldump(t *testing.T, db string) string {
 	}
 	args := []string{"--user=" + user, "--host=" + host, "--port=" + port, "--protocol=tcp",
 		"--routines", "--triggers", "--events", "--skip-dump-date", "--skip-comments",
-		"--ignore-table=" + db + "." + mysqltype.ProgressTable, db}
+		"--ignore-table=" + db + "." + mysqltype.ProgressTable}
+	args = append(append(args, opts...), db)
+	args = append(args, tables...)
 	if pass != "" {
 		args = append([]string{"--password=" + pass}, args...)
 	}

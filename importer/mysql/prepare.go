@@ -147,7 +147,7 @@ func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item)
 	if _, err := conn.ExecContext(ctx, "USE "+q(it.Namespace)); err != nil {
 		return fmt.Errorf("%s: use database %s: %w", t.url, it.Namespace, err)
 	}
-	return nil
+	return t.systemTimeSession(ctx, conn, it)
 }
 
 func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
