@@ -8,8 +8,22 @@ import (
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
+
+// checkObjectParams refuses a bad value of the --param keys of schema
+// objects (users, history), before anything is read.
+func checkObjectParams(opts exporter.Options) error {
+	for _, k := range []string{"users", "history"} {
+		switch v := opts.Param(k); v {
+		case "", "true", "false":
+		default:
+			return scheme.Usagef("--param %s=%q: want true or false", k, v)
+		}
+	}
+	return nil
+}
 
 // maxUncarriedNames bounds the names an Uncarried entry lists.
 const maxUncarriedNames = 10

@@ -26,14 +26,7 @@ func systemAccount(user string) bool {
 // accounts excepted; without it, it counts them as uncarried. Accounts are
 // server-wide: they are not tied to the exported database.
 func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.Description) error {
-	carry := false
-	switch v := s.opts.Param("users"); v {
-	case "", "false":
-	case "true":
-		carry = true
-	default:
-		return fmt.Errorf("--param users=%q: want true or false", v)
-	}
+	carry := s.opts.Param("users") == "true"
 	// MariaDB keeps roles in mysql.user too (is_role); MySQL has no such
 	// column. Roles are not carried.
 	accounts, err := rowsOf(ctx, q, "SELECT User, Host FROM mysql.user WHERE is_role = 'N' ORDER BY User, Host")

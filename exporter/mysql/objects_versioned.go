@@ -54,25 +54,12 @@ func (t *table) markSystemTime(ctx context.Context, q querier) error {
 	return nil
 }
 
-// historyParam reads --param history=true|false.
-func (s *Source) historyParam() (bool, error) {
-	switch v := s.opts.Param("history"); v {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
-	default:
-		return false, fmt.Errorf("--param history=%q: want true or false", v)
-	}
-}
-
 // markHistory makes a table with named system-time columns export its
 // every row version under --param history=true, and says so in the
 // dataset's options, so that verify --against reads the target alike.
 func (s *Source) markHistory(t *table, ds *spec.Dataset) error {
-	all, err := s.historyParam()
-	if err != nil || !all || !t.systemTime {
-		return err
+	if s.opts.Param("history") != "true" || !t.systemTime {
+		return nil
 	}
 	t.allTime = true
 	ds.Options[optHistory] = "true"

@@ -62,6 +62,9 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 			return nil, fmt.Errorf("--param load=%q: want auto, loaddata or insert", m)
 		}
 	}
+	if err := checkDefinersParam(opts); err != nil {
+		return nil, err
+	}
 	// The database may not exist yet: connect without it, name it in SQL.
 	cfg.DBName = ""
 	connector, err := mysql.NewConnector(cfg)

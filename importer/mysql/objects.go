@@ -12,6 +12,7 @@ import (
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -29,10 +30,20 @@ const (
 	definersStrip = "strip" // DEFINER clauses removed: the importing user becomes the definer
 )
 
+// checkDefinersParam refuses a bad --param definers value when the target
+// is opened.
+func checkDefinersParam(opts importer.Options) error {
+	switch v := opts.Param("definers"); v {
+	case "", definersKeep, definersStrip:
+		return nil
+	default:
+		return scheme.Usagef("--param definers=%q: want keep (the default: a DEFINER missing on the target is an error) or strip (the importing user becomes the definer)", v)
+	}
+}
+
 // Server errors planObjects tells apart.
 const (
-	erBadDB          = 1049
-	erNonexistingGrt = 1141
+	erBadDB = 1049
 )
 
 // plannedObject is one bundle object as this import will restore it.
@@ -57,12 +68,8 @@ var grantIdentified = regexp.MustCompile(`\s+IDENTIFIED\s+(?:BY\s+PASSWORD\s+'[^
 func (t *Target) planObjects(ctx context.Context, conn *sql.Conn, p *importer.Plan) error {
 	t.objects = nil
 	mode := t.opts.Param("definers")
-	switch mode {
-	case "":
+	if mode == "" {
 		mode = definersKeep
-	case definersKeep, definersStrip:
-	default:
-		return fmt.Errorf("--param definers=%q: want keep or strip", mode)
 	}
 	renames := map[string]string{}
 	tables := map[string]bool{} // bundle "db.table" loaded by this import

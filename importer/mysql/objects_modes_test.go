@@ -10,6 +10,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -73,8 +74,19 @@ func TestObjectDefiners(t *testing.T) {
 		t.Errorf("the refused import left %d tables", n)
 	}
 
-	if run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, map[string]string{"definers": "sometimes"}, nil); run.err == nil || !strings.Contains(run.err.Error(), "definers") {
-		t.Errorf("--param definers=sometimes: %v", run.err)
+	if tg, err := importer.Open(context.Background(), dstURL, importer.Options{Params: map[string]string{"definers": "sometimes"}}); err == nil || !scheme.IsUsage(err) || !strings.Contains(err.Error(), "strip") {
+		t.Errorf("--param definers=sometimes: %v, want a usage error listing the values", err)
+		if tg != nil {
+			tg.Close()
+		}
+	}
+	for _, p := range []string{"users", "history"} {
+		if src, err := exporter.Open(context.Background(), srcURL, exporter.Options{Params: map[string]string{p: "yes"}}); err == nil || !scheme.IsUsage(err) {
+			t.Errorf("export --param %s=yes: %v, want a usage error", p, err)
+			if src != nil {
+				src.Close()
+			}
+		}
 	}
 
 	run = importBundle(t, context.Background(), path, dstURL, importer.ModeFail, map[string]string{"definers": "strip"}, nil)
