@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,7 +34,7 @@ const maxUncarriedNames = 10
 // behind, each also logged as a warning so that it shows at export time.
 // With --tables only the triggers of the listed tables travel: the views
 // and routines of a database may read any of its tables.
-func (s *Source) describeObjects(ctx context.Context, q querier, desc *exporter.Description) error {
+func (s *Source) describeObjects(ctx context.Context, q *sql.Conn, desc *exporter.Description) error {
 	whole := len(s.opts.Objects) == 0
 	dbSet := map[string]bool{}
 	exported := map[string]bool{}

@@ -343,6 +343,15 @@ func (t *Target) createObject(ctx context.Context, conn *sql.Conn, po *plannedOb
 	if _, err := conn.ExecContext(ctx, "USE "+q(po.ns)); err != nil {
 		return fmt.Errorf("%s: use database %s: %w", t.url, po.ns, err)
 	}
+	// Converted before the session takes the object's character set: the
+	// conversion's own statement is UTF-8.
+	if _, err := conn.ExecContext(ctx, "SET NAMES utf8mb4"); err != nil {
+		return err
+	}
+	def, err := mysqltype.ObjectText(ctx, conn, spec.Object{Kind: po.obj.Kind, Name: po.obj.Name, Definition: po.def, Options: po.obj.Options})
+	if err != nil {
+		return err
+	}
 	tz := po.obj.Options[mysqltype.OptTimeZone]
 	if tz == "" {
 		tz = "+00:00"
@@ -366,7 +375,7 @@ func (t *Target) createObject(ctx context.Context, conn *sql.Conn, po *plannedOb
 			return fmt.Errorf("replace %s: %w", name, err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, po.def); err != nil {
+	if _, err := conn.ExecContext(ctx, def); err != nil {
 		return fmt.Errorf("create %s: %w; the rows are loaded: fix the cause and run the import again with --mode append to create the remaining objects (--param definers=strip if the server refuses a DEFINER)", name, err)
 	}
 	return nil

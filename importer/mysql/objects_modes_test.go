@@ -241,3 +241,53 @@ func TestObjectUsers(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectCharset: a trigger created by a latin1 client keeps its
+// non-ASCII text and its character set: the manifest holds it as UTF-8, the
+// target records the same text under latin1, and it writes the same value.
+func TestObjectCharset(t *testing.T) {
+	ctx := context.Background()
+	srcURL, src := testenv.MySQLDatabase(t, "charset_src")
+	conn, err := src.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20) CHARACTER SET utf8mb4)",
+		"SET NAMES latin1",
+		"CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.s = 'caf\xe9'", // é in latin1
+		"SET NAMES utf8mb4",
+		"INSERT INTO t (id) VALUES (1)",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close()
+	path := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
+	var trig spec.Object
+	for _, o := range manifestOf(t, path).Objects {
+		if o.Name == "t_bi" {
+			trig = o
+		}
+	}
+	if !strings.Contains(trig.Definition, "'café'") || trig.Options[mysqltype.OptCharsetClient] != "latin1" {
+		t.Fatalf("trigger in the manifest: %q, character_set_client %q; want 'café' under latin1", trig.Definition, trig.Options[mysqltype.OptCharsetClient])
+	}
+	dstURL, dst := testenv.MySQLDatabase(t, "charset_dst")
+	if run := importBundle(t, ctx, path, dstURL, importer.ModeFail, nil, nil); run.err != nil {
+		t.Fatal(run.err)
+	}
+	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+	exec(t, dst, "INSERT INTO t (id) VALUES (2)")
+	var a, b string
+	if err := src.QueryRow("SELECT HEX(s) FROM t WHERE id = 1").Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.QueryRow("SELECT HEX(s) FROM t WHERE id = 2").Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a != "636166C3A9" || b != a {
+		t.Errorf("the trigger wrote %s on the source and %s on the target, want 636166C3A9 (café) on both", a, b)
+	}
+}

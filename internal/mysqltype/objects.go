@@ -37,7 +37,26 @@ const (
 // triggers (per table, timing and event in action order), events. A view's
 // sql_mode is "": SHOW CREATE VIEW prints the server's canonical text under
 // the session's mode, which is empty on imbundle's connections.
-func ListObjects(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
+//
+// Definitions are read as UTF-8 (character_set_results utf8mb4 for the
+// while, then back to the session's): the server keeps a trigger's or
+// routine's text in its character_set_client, and under
+// character_set_results=binary would return a latin1 body as latin1 bytes,
+// which are no JSON string. ObjectText converts it back for a target.
+func ListObjects(ctx context.Context, conn *sql.Conn, db string) ([]spec.Object, error) {
+	var prev sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.character_set_results").Scan(&prev); err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SET SESSION character_set_results = utf8mb4"); err != nil {
+		return nil, err
+	}
+	restore := "NULL"
+	if prev.Valid {
+		restore = QuoteIdent(prev.String)
+	}
+	defer conn.ExecContext(context.Background(), "SET SESSION character_set_results = "+restore)
+	var q Querier = conn
 	var out []spec.Object
 	for _, read := range []func(context.Context, Querier, string) ([]spec.Object, error){
 		readSequences, readRoutines, readViews, readTriggers, readEvents,
@@ -285,6 +304,26 @@ func readEvents(ctx context.Context, q Querier, db string) ([]spec.Object, error
 		out = append(out, spec.Object{Kind: spec.ObjectEvent, Namespace: db, Name: r[0], Definer: r[1], Definition: row["create event"], Options: sessionOptions(row)})
 	}
 	return out, nil
+}
+
+// utf8Client are the character_set_client values whose text is UTF-8.
+var utf8Client = map[string]bool{"utf8mb4": true, "utf8mb3": true, "utf8": true, "ascii": true}
+
+// ObjectText returns an object's definition (UTF-8, as ListObjects read it)
+// encoded in the character set the object was created under, so that a
+// session with that character_set_client sends what the source's client
+// sent: the server then records the same text and character set. The
+// conversion is the server's own (CONVERT ... USING).
+func ObjectText(ctx context.Context, conn *sql.Conn, o spec.Object) (string, error) {
+	cs := strings.ToLower(o.Options[OptCharsetClient])
+	if cs == "" || utf8Client[cs] {
+		return o.Definition, nil
+	}
+	var b []byte
+	if err := conn.QueryRowContext(ctx, "SELECT CAST(CONVERT(CAST(? AS CHAR CHARACTER SET utf8mb4) USING "+QuoteIdent(cs)+") AS BINARY)", o.Definition).Scan(&b); err != nil {
+		return "", fmt.Errorf("%s %s: convert its definition to %s: %w", o.Kind, o.Name, cs, err)
+	}
+	return string(b), nil
 }
 
 // SortObjects puts objects of several databases in creation order: by kind
