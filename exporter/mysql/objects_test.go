@@ -120,3 +120,43 @@ func TestObjectDrift(t *testing.T) {
 		t.Errorf("drift against a missing database: %q, %v", drift, err)
 	}
 }
+
+// TestObjectsWithTables: with --tables only the listed tables' triggers
+// travel; every other object is counted as uncarried, by kind, with the way
+// to carry it.
+func TestObjectsWithTables(t *testing.T) {
+	ctx := context.Background()
+	url, db := testenv.MySQLDatabase(t, "objtables")
+	if err := fixtures.Sakila(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	src, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"film", "customer"}, Params: map[string]string{"lock-wait": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	desc, err := src.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range desc.Objects {
+		got = append(got, o.Kind+" "+o.Name+" on "+o.Table)
+	}
+	want := "trigger customer_create_date on customer,trigger del_film on film,trigger ins_film on film,trigger upd_film on film" // by table, then DELETE, INSERT, UPDATE
+	if strings.Join(got, ",") != want {
+		t.Errorf("objects with --tables film,customer:\n%s\nwant\n%s", strings.Join(got, ","), want)
+	}
+	left := map[string]int64{}
+	for _, u := range desc.Uncarried {
+		left[u.Kind] = u.Count
+		if (u.Kind == "view" || u.Kind == "trigger") && !strings.Contains(u.Reason, "--tables") {
+			t.Errorf("uncarried %s: reason %q does not say how to carry it", u.Kind, u.Reason)
+		}
+	}
+	for k, n := range map[string]int64{"view": 5, "trigger": 2, "function": 1, "procedure": 1, "event": 1, "sequence": 1} {
+		if left[k] != n {
+			t.Errorf("uncarried %s: %d, want %d (all: %+v)", k, left[k], n, desc.Uncarried)
+		}
+	}
+}
