@@ -87,10 +87,9 @@ func (s *Source) describeObjects(ctx context.Context, q *sql.Conn, desc *exporte
 		desc.Uncarried = append(desc.Uncarried, uncarried(k, left[k], reason))
 	}
 
-	// History rows: carried by --param history=true for tables that name
-	// their system-time columns (markHistory), never for implicit ones.
-	var history, implicit []string
-	var historyRows, implicitRows int64
+	// History rows travel with --param history=true (markHistory).
+	var history []string
+	var historyRows int64
 	for _, d := range desc.Datasets {
 		if !strings.Contains(d.Spec.DDL, "WITH SYSTEM VERSIONING") || d.Spec.Options[optHistory] == "true" {
 			continue
@@ -100,25 +99,14 @@ func (s *Source) describeObjects(ctx context.Context, q *sql.Conn, desc *exporte
 		if err := q.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM "+t+" FOR SYSTEM_TIME ALL) - (SELECT COUNT(*) FROM "+t+")").Scan(&n); err != nil {
 			return fmt.Errorf("%s: count history rows of %s.%s: %w", s.url, d.Spec.Namespace, d.Spec.Object, err)
 		}
-		if n == 0 {
-			continue
-		}
-		if t := s.tables[d.Spec.Namespace+"."+d.Spec.Object]; t != nil && t.systemTime {
+		if n > 0 {
 			history = append(history, d.Spec.Name)
 			historyRows += n
-		} else {
-			implicit = append(implicit, d.Spec.Name)
-			implicitRows += n
 		}
 	}
 	if historyRows > 0 {
-		u := uncarried("history rows", history, "system-versioned tables travel with their current rows; --param history=true carries their history rows too")
+		u := uncarried("history rows", history, "system-versioned tables travel with their current rows and system time; --param history=true carries their history rows too")
 		u.Count = historyRows
-		desc.Uncarried = append(desc.Uncarried, u)
-	}
-	if implicitRows > 0 {
-		u := uncarried("history rows (implicit system time)", implicit, "these system-versioned tables travel with their current rows; their history is not carried because their system time is implicit: name it (ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS ROW START/ROW END, ADD PERIOD FOR SYSTEM_TIME) to carry it with --param history=true")
-		u.Count = implicitRows
 		desc.Uncarried = append(desc.Uncarried, u)
 	}
 

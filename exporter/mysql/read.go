@@ -68,7 +68,9 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		if err != nil {
 			return err
 		}
-		t.allTime = t.systemTime && ds.Options[optHistory] == "true"
+		if ds.Options[optHistory] == "true" {
+			t.readAllTime()
+		}
 	}
 	return s.stream(ctx, conn, t, emit)
 }

@@ -23,9 +23,11 @@ type table struct {
 	cols     []mysqltype.Column
 	schema   *arrow.Schema
 	pk       []string
-	// systemTime: the table names its ROW START/ROW END columns; allTime:
-	// read every row version, history included (objects_versioned.go).
+	// systemTime: a system-versioned table, its system time among cols
+	// (rowEnd names the ROW END column); allTime: read every row version,
+	// history included (objects_versioned.go).
 	systemTime, allTime bool
+	rowEnd              string
 }
 
 // column returns the column named name, or nil.

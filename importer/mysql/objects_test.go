@@ -103,8 +103,7 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 		}
 	}
 	checkHistoryUncarried(t, m, map[string]historyWant{
-		"history rows":                        {1, dbName(srcURL) + ".film_price", "--param history=true"},
-		"history rows (implicit system time)": {2, dbName(srcURL) + ".store_note", "ROW START"},
+		"history rows": {3, dbName(srcURL) + ".film_price," + dbName(srcURL) + ".store_note", "--param history=true"},
 	})
 	for _, n := range m.Notes {
 		if strings.Contains(n, "not exported") {
@@ -137,6 +136,12 @@ func TestSakilaObjectsRoundTrip(t *testing.T) {
 	}
 	if n := count(t, dst, "SELECT COUNT(*) FROM customer WHERE create_date = '2006-02-14 22:04:36'"); n != 2 {
 		t.Errorf("%d customers kept their 2006 create_date, want 2", n)
+	}
+	// The system time of current rows is the source's, named or implicit.
+	for _, q := range []string{"SELECT film_id, valid_from, valid_to FROM film_price ORDER BY film_id", "SELECT store_id, row_start, row_end FROM store_note ORDER BY store_id"} {
+		if a, b := rowsText(t, src, q), rowsText(t, dst, q); len(a) != 2 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("%s:\nsource %q\ntarget %q", q, a, b)
+		}
 	}
 	// The sequence goes on where the source's would, and the versioned table is versioned.
 	if n := count(t, dst, "SELECT NEXTVAL(invoice_seq)"); n != 1004 {
@@ -204,10 +209,10 @@ func checkHistoryUncarried(t *testing.T, m *spec.Manifest, want map[string]histo
 }
 
 // TestSystemVersionedHistory: --param history=true carries every row
-// version of a table with named system-time columns, and the import puts
-// the history back as history: the target's FOR SYSTEM_TIME ALL rows and
-// its mysqldump --dump-history are the source's. Implicit system time's
-// history stays uncarried, counted.
+// version of system-versioned tables, with named (film_price) or implicit
+// (store_note) system time, and the import puts the history back as
+// history: the target's FOR SYSTEM_TIME ALL rows and its mysqldump
+// --dump-history are the source's.
 func TestSystemVersionedHistory(t *testing.T) {
 	srcURL, src := testenv.MySQLDatabase(t, "history_src")
 	if err := fixtures.Sakila(context.Background(), src); err != nil {
@@ -215,10 +220,11 @@ func TestSystemVersionedHistory(t *testing.T) {
 	}
 	path := exportBundle(t, srcURL, exporter.Options{Params: map[string]string{"history": "true"}}, bundle.Options{})
 	m := manifestOf(t, path)
-	checkHistoryUncarried(t, m, map[string]historyWant{"history rows (implicit system time)": {2, dbName(srcURL) + ".store_note", "implicit"}})
+	checkHistoryUncarried(t, m, map[string]historyWant{})
+	rows := map[string]int64{"film_price": 3, "store_note": 4} // current and history rows
 	for _, ds := range m.Datasets {
-		if ds.Object == "film_price" && (ds.Rows != 3 || ds.Options["history"] != "true") {
-			t.Errorf("film_price: %d rows, options %v; want its 2 current and 1 history row, history=true", ds.Rows, ds.Options)
+		if n, ok := rows[ds.Object]; ok && (ds.Rows != n || ds.Options["history"] != "true") {
+			t.Errorf("%s: %d rows, options %v; want %d (current and history), history=true", ds.Object, ds.Rows, ds.Options, n)
 		}
 	}
 	dstURL, dst := testenv.MySQLDatabase(t, "history_dst")
@@ -227,21 +233,25 @@ func TestSystemVersionedHistory(t *testing.T) {
 		t.Fatal(run.err)
 	}
 	mustMatch(t, path, dstURL)
-	all := "SELECT film_id, rental_rate, valid_from, valid_to FROM film_price FOR SYSTEM_TIME ALL ORDER BY film_id, valid_to"
-	a, b := rowsText(t, src, all), rowsText(t, dst, all)
-	if len(a) != 3 || strings.Join(a, "\n") != strings.Join(b, "\n") {
-		t.Errorf("film_price, every version:\nsource %q\ntarget %q", a, b)
+	for table, all := range map[string]string{
+		"film_price": "SELECT film_id, rental_rate, valid_from, valid_to FROM film_price FOR SYSTEM_TIME ALL ORDER BY film_id, valid_to",
+		"store_note": "SELECT store_id, note, row_start, row_end FROM store_note FOR SYSTEM_TIME ALL ORDER BY store_id, row_end",
+	} {
+		a, b := rowsText(t, src, all), rowsText(t, dst, all)
+		if int64(len(a)) != rows[table] || strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("%s, every version:\nsource %q\ntarget %q", table, a, b)
+		}
+		if n := count(t, dst, "SELECT COUNT(*) FROM "+table); n != 2 {
+			t.Errorf("%s has %d current rows on the target, want 2 (history rows must be history)", table, n)
+		}
 	}
-	if n := count(t, dst, "SELECT COUNT(*) FROM film_price"); n != 2 {
-		t.Errorf("film_price has %d current rows on the target, want 2 (the history row must be history)", n)
-	}
-	da := mysqldump(t, dbName(srcURL), []string{"--dump-history"}, "film_price")
-	db := strings.ReplaceAll(mysqldump(t, dbName(dstURL), []string{"--dump-history"}, "film_price"), dbName(dstURL), dbName(srcURL))
-	if !strings.Contains(da, "(1,0.99,") {
-		t.Errorf("the source's mysqldump --dump-history lacks film 1's old price:\n%s", da)
+	da := mysqldump(t, dbName(srcURL), []string{"--dump-history"}, "film_price", "store_note")
+	db := strings.ReplaceAll(mysqldump(t, dbName(dstURL), []string{"--dump-history"}, "film_price", "store_note"), dbName(dstURL), dbName(srcURL))
+	if !strings.Contains(da, "(1,0.99,") || !strings.Contains(da, "'opened'") {
+		t.Errorf("the source's mysqldump --dump-history lacks the history rows:\n%s", da)
 	}
 	if da != db {
-		t.Errorf("mysqldump --dump-history film_price differs:\n%s", lineDiff(da, db))
+		t.Errorf("mysqldump --dump-history differs:\n%s", lineDiff(da, db))
 	}
 }
 

@@ -210,7 +210,9 @@ func checkColumns(ctx context.Context, conn *sql.Conn, it *importer.Item) error 
 	rows.Close()
 	var missing []string
 	for _, c := range it.Dataset.Columns {
-		if c.Metadata[mysqltype.MetaRawOf] != "" || c.Metadata[mysqltype.MetaGenerated] != "" {
+		// An implicit system time (row_start, row_end) is no column of
+		// information_schema, yet every system-versioned table has it.
+		if c.Metadata[mysqltype.MetaRawOf] != "" || c.Metadata[mysqltype.MetaGenerated] != "" || c.Metadata[mysqltype.MetaSystemTime] != "" {
 			continue
 		}
 		if !have[strings.ToLower(c.Name)] {
