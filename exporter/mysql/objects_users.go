@@ -2,8 +2,11 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mysqltype"
@@ -53,12 +56,19 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 		}
 		acct := quoteString(a[0]) + "@" + quoteString(a[1])
 		var create string
-		if err := q.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create); err != nil {
-			return fmt.Errorf("%s: SHOW CREATE USER %s: %w", s.url, name, err)
+		err := q.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create)
+		var grants [][]string
+		if err == nil {
+			grants, err = rowsOf(ctx, q, "SHOW GRANTS FOR "+acct)
 		}
-		grants, err := rowsOf(ctx, q, "SHOW GRANTS FOR "+acct)
+		if accountGone(err) {
+			// mysql.user is not part of the snapshot: an account dropped
+			// since it was listed is not the server's any more.
+			s.opts.Log.Info("account dropped during the export; not carried", "user", name)
+			continue
+		}
 		if err != nil {
-			return fmt.Errorf("%s: SHOW GRANTS FOR %s: %w", s.url, name, err)
+			return fmt.Errorf("%s: read account %s: %w", s.url, name, err)
 		}
 		var lines []string
 		for _, g := range grants {
@@ -75,6 +85,14 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 	}
 	mysqltype.SortObjects(desc.Objects)
 	return nil
+}
+
+// accountGone reports the errors of SHOW CREATE USER / SHOW GRANTS for an
+// account that does not exist (1133 ER_PASSWORD_NO_MATCH, 1141
+// ER_NONEXISTING_GRANT).
+func accountGone(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1133 || me.Number == 1141)
 }
 
 // quoteString quotes a string literal for the default sql_mode.
