@@ -118,13 +118,19 @@ func (s *Source) objectDrift(ctx context.Context, m *spec.Manifest, namespaces m
 	return drift, nil
 }
 
+// comparable is a definition without what may differ between equal
+// objects: the DEFINER clause, and qualifiers of the object's own database.
+func comparable(def, db string) string {
+	return mysqltype.Unqualified(mysqltype.StripDefiner(def), db)
+}
+
 // objectDifference says how the target's object cur differs from the
 // bundle's o, or "" when it does not.
 func objectDifference(o, cur spec.Object, namespaces map[string]string, me string) string {
 	var diffs []string
-	def := mysqltype.StripDefiner(mysqltype.RenameSchemas(o.Definition, namespaces))
-	if def != mysqltype.StripDefiner(cur.Definition) {
-		diffs = append(diffs, fmt.Sprintf("definition differs (bundle %.200q, target %.200q)", def, mysqltype.StripDefiner(cur.Definition)))
+	def := comparable(mysqltype.RenameSchemas(o.Definition, namespaces), cur.Namespace)
+	if have := comparable(cur.Definition, cur.Namespace); def != have {
+		diffs = append(diffs, fmt.Sprintf("definition differs (bundle %.200q, target %.200q)", def, have))
 	}
 	if o.Definer != cur.Definer && cur.Definer != me {
 		diffs = append(diffs, fmt.Sprintf("definer %s in the bundle, %s on the target", o.Definer, cur.Definer))

@@ -2,11 +2,15 @@ package mysql
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/fixtures"
+	"github.com/imbundle/imbundle/importer"
+	_ "github.com/imbundle/imbundle/importer/mysql"
 	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
@@ -158,5 +162,65 @@ func TestObjectsWithTables(t *testing.T) {
 		if left[k] != n {
 			t.Errorf("uncarried %s: %d, want %d (all: %+v)", k, left[k], n, desc.Uncarried)
 		}
+	}
+}
+
+// TestObjectDriftAfterImport: the whole loop. A database exported, imported
+// under another name with --param definers=strip (one view's definer does
+// not exist), shows no object drift; dropping an object there shows it.
+func TestObjectDriftAfterImport(t *testing.T) {
+	ctx := context.Background()
+	srcURL, src := testenv.MySQLDatabase(t, "loop_src")
+	if err := fixtures.Sakila(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	gone := strings.ToLower(testenv.Name("imb_gone"))
+	if _, err := src.ExecContext(ctx, "CREATE DEFINER = `"+gone+"`@`%` VIEW gone_view AS SELECT actor_id FROM actor"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "b.imb")
+	s := openSource(t, srcURL)
+	w, err := bundle.Create(path, bundle.Options{Tool: spec.Tool{Name: "test", Version: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exporter.Export(ctx, []exporter.Source{s}, w, 2); err != nil {
+		w.Abort()
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	dstURL, dst := testenv.MySQLDatabase(t, "loop_dst")
+	opts := importer.Options{Mode: importer.ModeFail, Jobs: 2, Params: map[string]string{"definers": "strip"}, Rejects: importer.NewRejects(filepath.Join(t.TempDir(), "rejects.jsonl"))}
+	tg, err := importer.Open(ctx, dstURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	if _, err := importer.Import(ctx, r, tg, opts); err != nil {
+		t.Fatal(err)
+	}
+	target := openSource(t, dstURL)
+	ns := map[string]string{dbOf(srcURL): dbOf(dstURL)}
+	drift, err := target.objectDrift(ctx, r.Manifest(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drift) > 0 {
+		t.Fatalf("drift after a round trip:\n%s", strings.Join(drift, "\n"))
+	}
+	if _, err := dst.ExecContext(ctx, "DROP EVENT purge_old_payments"); err != nil {
+		t.Fatal(err)
+	}
+	drift, err = target.objectDrift(ctx, r.Manifest(), ns)
+	if err != nil || len(drift) != 1 || !strings.Contains(drift[0], "event "+dbOf(dstURL)+".purge_old_payments: in the bundle, missing") {
+		t.Errorf("drift after dropping the event: %q, %v", drift, err)
 	}
 }

@@ -216,14 +216,16 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 func objectKey(kind, name string) string { return kind + "/" + name }
 
 // sameObject reports whether the target's object cur is the one po would
-// create: the same definition apart from the DEFINER clause, and the same
-// definer (the importing user's, with definers=strip).
+// create: the same definition apart from the DEFINER clause and qualifiers
+// of its own database, and the same definer (the importing user's, with
+// definers=strip).
 func sameObject(po *plannedObject, cur spec.Object, mode, me string) bool {
 	definer := po.obj.Definer
 	if mode == definersStrip {
 		definer = me
 	}
-	if definer != cur.Definer || mysqltype.StripDefiner(po.def) != mysqltype.StripDefiner(cur.Definition) || po.obj.Table != cur.Table {
+	same := func(def string) string { return mysqltype.Unqualified(mysqltype.StripDefiner(def), po.ns) }
+	if definer != cur.Definer || same(po.def) != same(cur.Definition) || po.obj.Table != cur.Table {
 		return false
 	}
 	for _, k := range []string{mysqltype.OptSQLMode, mysqltype.OptCharsetClient, mysqltype.OptCollationConn} {

@@ -132,11 +132,23 @@ func RenameSchemas(s string, renames map[string]string) string {
 			continue
 		}
 		b.WriteString(s[last:t.start])
+		if to == "" {
+			last = toks[i+1].end // the qualifier goes, and its "."
+			continue
+		}
 		b.WriteString(QuoteIdent(to))
 		last = t.end
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// Unqualified removes the qualifier db. from SQL text (RenameSchemas' rule),
+// for comparing definitions: the server prints a view on its own database
+// unqualified when it can open it as its definer, qualified when it cannot
+// (the definer does not exist), so equal views may differ in that alone.
+func Unqualified(s, db string) string {
+	return RenameSchemas(s, map[string]string{db: ""})
 }
 
 // definerClause matches the DEFINER clause of a CREATE statement's head, as

@@ -37,3 +37,11 @@ func TestStripDefiner(t *testing.T) {
 		}
 	}
 }
+
+func TestUnqualified(t *testing.T) {
+	in := "select `shop`.`t`.`id` AS `id` from `shop`.`t` where 'shop.t' = shop.f(1) and `x`.`shop`.`y` = 0"
+	want := "select `t`.`id` AS `id` from `t` where 'shop.t' = f(1) and `x`.`shop`.`y` = 0"
+	if got := Unqualified(in, "shop"); got != want {
+		t.Errorf("Unqualified\n got %q\nwant %q", got, want)
+	}
+}
