@@ -77,6 +77,13 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 		desc.Objects = append(desc.Objects, spec.Object{Kind: spec.ObjectUser, Name: name, Definition: create,
 			Options: map[string]string{mysqltype.OptGrants: strings.Join(lines, "\n")}})
 	}
+	if roles, err := rowsOf(ctx, q, "SELECT User FROM mysql.user WHERE is_role = 'Y' ORDER BY User"); err == nil && len(roles) > 0 {
+		var names []string
+		for _, r := range roles {
+			names = append(names, r[0])
+		}
+		desc.Uncarried = append(desc.Uncarried, uncarried("roles", names, "roles are not carried: create them on the target (CREATE ROLE, GRANT) before importing accounts that use them"))
+	}
 	if len(app) > 0 {
 		desc.Uncarried = append(desc.Uncarried, uncarried("users", app, "accounts and their grants travel with --param users=true"))
 	}

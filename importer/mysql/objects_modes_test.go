@@ -174,8 +174,10 @@ func TestObjectUsers(t *testing.T) {
 	srcURL, src := testenv.MySQLDatabase(t, "users_src")
 	user := strings.ToLower(testenv.Name("imb_app"))
 	acct := "'" + user + "'@'%'"
-	t.Cleanup(func() { src.Exec("DROP USER IF EXISTS " + acct) })
+	role := strings.ToLower(testenv.Name("imb_role"))
+	t.Cleanup(func() { src.Exec("DROP USER IF EXISTS " + acct); src.Exec("DROP ROLE IF EXISTS " + role) })
 	for _, q := range []string{
+		"CREATE ROLE " + role,
 		"CREATE TABLE t (id INT PRIMARY KEY)",
 		"CREATE USER " + acct + " IDENTIFIED BY 'app-secret-1'",
 		"GRANT SELECT, INSERT ON `" + dbName(srcURL) + "`.* TO " + acct,
@@ -184,9 +186,13 @@ func TestObjectUsers(t *testing.T) {
 		exec(t, src, q)
 	}
 	plain := manifestOf(t, exportBundle(t, srcURL, exporter.Options{}, bundle.Options{}))
-	var counted bool
+	var counted, roles bool
 	for _, u := range plain.Uncarried {
 		counted = counted || u.Kind == "users" && u.Count >= 1 && strings.Contains(u.Reason, "users=true")
+		roles = roles || u.Kind == "roles" && u.Count >= 1
+	}
+	if !roles {
+		t.Errorf("role %s not counted as uncarried: %+v", role, plain.Uncarried)
 	}
 	for _, o := range plain.Objects {
 		if o.Kind == spec.ObjectUser {
