@@ -16,15 +16,16 @@ const (
 	MetaCollation = "imbundle.mysql.collation"
 	MetaExtra     = "imbundle.mysql.extra"     // EXTRA as the server reports it
 	MetaGenerated = "imbundle.mysql.generated" // STORED or VIRTUAL: exported, never inserted
-	// MetaSystemTime marks a system-versioned table's ROW START or ROW END
-	// column: loaded with system_versioning_insert_history (SPEC.md §7.7).
-	MetaSystemTime = "imbundle.mysql.system_time"
-	MetaNotNull    = "imbundle.mysql.not_null" // "true" on date columns declared NOT NULL
-	MetaJSON       = "imbundle.json"           // "true": the utf8 text is a JSON document
+	MetaNotNull   = "imbundle.mysql.not_null"  // "true" on date columns declared NOT NULL
+	MetaJSON      = "imbundle.json"            // "true": the utf8 text is a JSON document
 	// MetaRawColumn, on a DATE/DATETIME/TIMESTAMP column, names its companion
 	// column; MetaRawOf, on the companion, names the typed column.
 	MetaRawColumn = "imbundle.mysql.raw_column"
 	MetaRawOf     = "imbundle.mysql.raw_of"
+
+	// MetaSystemTime marks a system-versioned table's ROW START or ROW END
+	// field: loaded with system_versioning_insert_history (SPEC.md §7.7).
+	MetaSystemTime = "imbundle.mysql.system_time"
 )
 
 // RawSuffix makes the companion column's name: "created_at#raw" holds the
