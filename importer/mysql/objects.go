@@ -378,7 +378,7 @@ func (t *Target) createObject(ctx context.Context, conn *sql.Conn, po *plannedOb
 		}
 	}
 	if _, err := conn.ExecContext(ctx, def); err != nil {
-		return fmt.Errorf("create %s: %w; the rows are loaded: fix the cause and run the import again with --mode append to create the remaining objects (--param definers=strip if the server refuses a DEFINER)", name, err)
+		return fmt.Errorf("create %s: %w; the rows are loaded: fix the cause and run the same import again, which resumes and creates the remaining objects (--param definers=strip if the server refuses a DEFINER)", name, err)
 	}
 	return nil
 }
