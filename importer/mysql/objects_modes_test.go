@@ -337,3 +337,36 @@ func TestObjectResume(t *testing.T) {
 	}
 	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
 }
+
+// TestTriggerOrder: triggers of one table, event and timing keep their
+// action order, which here is neither their names' nor their creation's
+// (PRECEDES), so a new row on the target is written as on the source.
+func TestTriggerOrder(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "trgorder_src")
+	for _, q := range []string{
+		"CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20) NOT NULL DEFAULT '')",
+		"CREATE TRIGGER a_second BEFORE INSERT ON t FOR EACH ROW SET NEW.s = CONCAT(NEW.s, 'b')",
+		"CREATE TRIGGER z_first BEFORE INSERT ON t FOR EACH ROW PRECEDES a_second SET NEW.s = CONCAT(NEW.s, 'a')",
+		"CREATE TRIGGER m_third BEFORE INSERT ON t FOR EACH ROW FOLLOWS a_second SET NEW.s = CONCAT(NEW.s, 'c')",
+		"INSERT INTO t (id) VALUES (1)",
+	} {
+		exec(t, src, q)
+	}
+	var s string
+	if err := src.QueryRow("SELECT s FROM t WHERE id = 1").Scan(&s); err != nil || s != "abc" {
+		t.Fatalf("the source's triggers wrote %q (%v), want abc", s, err)
+	}
+	path := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
+	dstURL, dst := testenv.MySQLDatabase(t, "trgorder_dst")
+	if run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, nil, nil); run.err != nil {
+		t.Fatal(run.err)
+	}
+	exec(t, dst, "INSERT INTO t (id) VALUES (2)")
+	if err := dst.QueryRow("SELECT s FROM t WHERE id = 2").Scan(&s); err != nil || s != "abc" {
+		t.Errorf("the target's triggers wrote %q (%v), want abc: the action order was lost", s, err)
+	}
+	if err := dst.QueryRow("SELECT s FROM t WHERE id = 1").Scan(&s); err != nil || s != "abc" {
+		t.Errorf("the imported row holds %q (%v), want the source's abc (a trigger fired on it?)", s, err)
+	}
+	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+}

@@ -283,7 +283,7 @@ func readTriggers(ctx context.Context, q Querier, db string) ([]spec.Object, err
 		if err != nil {
 			return nil, fmt.Errorf("trigger %s.%s: %w", db, r[0], err)
 		}
-		o := spec.Object{Kind: spec.ObjectTrigger, Namespace: db, Name: r[0], Table: r[1], Definer: r[2], Definition: row["sql original statement"], Options: sessionOptions(row)}
+		o := spec.Object{Kind: spec.ObjectTrigger, Namespace: db, Name: r[0], Table: r[1], Definer: r[2], Definition: StripTriggerOrder(row["sql original statement"]), Options: sessionOptions(row)}
 		o.Options[OptActionOrder] = r[3]
 		out = append(out, o)
 	}

@@ -161,6 +161,30 @@ func StripDefiner(s string) string {
 	return definerClause.ReplaceAllString(s, "$1")
 }
 
+// forEachRow and triggerOrder find the FOLLOWS/PRECEDES clause of a CREATE
+// TRIGGER: right after the head's FOR EACH ROW (no statement of a body
+// starts with either word).
+var (
+	forEachRow   = regexp.MustCompile(`(?i)\bFOR\s+EACH\s+ROW\b`)
+	triggerOrder = regexp.MustCompile("(?i)^\\s+(?:FOLLOWS|PRECEDES)\\s+(?:`(?:[^`]|``)+`|[\\w$]+)")
+)
+
+// StripTriggerOrder removes a trigger's FOLLOWS/PRECEDES clause. MySQL keeps
+// it in the statement it shows (MariaDB does not); a target that creates a
+// table's triggers one after another in action order gets the same order
+// without it, and with it would fail on a trigger not created yet.
+func StripTriggerOrder(s string) string {
+	loc := forEachRow.FindStringIndex(s)
+	if loc == nil {
+		return s
+	}
+	rest := s[loc[1]:]
+	if m := triggerOrder.FindStringIndex(rest); m != nil {
+		return s[:loc[1]] + rest[m[1]:]
+	}
+	return s
+}
+
 // SplitAccount splits a DEFINER as information_schema prints it
 // ("user@host") at its last "@". A role has no host.
 func SplitAccount(definer string) (user, host string, ok bool) {

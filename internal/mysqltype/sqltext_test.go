@@ -45,3 +45,16 @@ func TestUnqualified(t *testing.T) {
 		t.Errorf("Unqualified\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestStripTriggerOrder(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"CREATE DEFINER=`r`@`%` TRIGGER z BEFORE INSERT ON t FOR EACH ROW PRECEDES `a_second` SET NEW.s = 'FOR EACH ROW FOLLOWS x'", "CREATE DEFINER=`r`@`%` TRIGGER z BEFORE INSERT ON t FOR EACH ROW SET NEW.s = 'FOR EACH ROW FOLLOWS x'"},
+		{"create trigger m before insert on t for each row\n  follows a_second begin set new.s = 'c'; end", "create trigger m before insert on t for each row begin set new.s = 'c'; end"},
+		{"CREATE TRIGGER x AFTER DELETE ON t FOR EACH ROW DELETE FROM u", "CREATE TRIGGER x AFTER DELETE ON t FOR EACH ROW DELETE FROM u"},
+		{"CREATE TRIGGER x BEFORE INSERT ON t FOR EACH ROW SET NEW.s = 'for each row follows x'", "CREATE TRIGGER x BEFORE INSERT ON t FOR EACH ROW SET NEW.s = 'for each row follows x'"},
+	} {
+		if got := StripTriggerOrder(c.in); got != c.want {
+			t.Errorf("StripTriggerOrder(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
