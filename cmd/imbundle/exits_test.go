@@ -51,7 +51,7 @@ func TestUsageMistakesExit2(t *testing.T) {
 		{[]string{"export", "extra", "--source", my, "-o", out}, `unknown command "extra"`},
 		{[]string{"export", "--source", my}, "need at least one --source URL and -o FILE"},
 		{[]string{"export", "--source", "postgres://u:pw1234@h/db", "-o", out}, `unknown scheme "postgres"`},
-		{[]string{"export", "--source", my, "-o", out, "--param", "reader=2"}, "--param reader: unknown key for mysql; valid: mysql: discover-relations, lock-wait, readers, relations"},
+		{[]string{"export", "--source", my, "-o", out, "--param", "reader=2"}, "--param reader: unknown key for mysql; valid: mysql: discover-relations, history, lock-wait, readers, relations, users"},
 		{[]string{"export", "--source", my, "--source", redisURL(9), "-o", out, "--param", "sort=_id"}, "--param sort: unknown key for mysql or redis; valid: mysql: "},
 		{[]string{"export", "--source", my, "-o", out, "--db", "0"}, "--db does not apply to mysql"},
 		{[]string{"export", "--source", my, "-o", out, "--param", "discover-relations=maybe"}, `--param discover-relations="maybe": want true or false`},

@@ -111,6 +111,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		if d, ok := dbDefaults[n.db]; ok {
 			ds.Options["database_charset"], ds.Options["database_collation"] = d[0], d[1]
 		}
+		if err := s.markHistory(t, &ds); err != nil {
+			return nil, err
+		}
 		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
 		s.opts.Progress.AddTotal(n.rows, n.bytes)
 	}
@@ -119,6 +122,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, err
 	}
 	desc.Relations = rels
+	if err := s.describeObjects(ctx, c, desc); err != nil {
+		return nil, err
+	}
 	return desc, nil
 }
 
@@ -132,8 +138,9 @@ type tableName struct {
 	rows, bytes       int64
 }
 
-// listTables lists the base tables to export. Views, sequences and
-// system-versioned tables are left out and named in a note.
+// listTables lists the base and system-versioned tables to export. Views
+// and sequences are schema objects (describeObjects); anything else
+// --tables names is left out and named in a note.
 func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) {
 	want := map[string]bool{} // "db.table"
 	dbs := map[string]bool{}
@@ -193,7 +200,13 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 			if t.name == mysqltype.LegacyProgressTable {
 				continue
 			}
-			if typ != "BASE TABLE" {
+			if typ == "VIEW" || typ == "SEQUENCE" {
+				if len(want) > 0 {
+					skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
+				}
+				continue
+			}
+			if typ != "BASE TABLE" && typ != "SYSTEM VERSIONED" {
 				skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
 				continue
 			}

@@ -369,8 +369,9 @@ func TestExportRelations(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("relations\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if len(m.Datasets) != 3 || !strings.Contains(strings.Join(m.Notes, " "), dbName+".v (view)") {
-		t.Errorf("datasets %d, notes %q", len(m.Datasets), m.Notes)
+	// The view is a schema object now (SPEC.md §7.7), not a dataset.
+	if len(m.Datasets) != 3 || len(m.Objects) != 1 || m.Objects[0].Kind != spec.ObjectView || m.Objects[0].Name != "v" {
+		t.Errorf("datasets %d, objects %+v", len(m.Datasets), m.Objects)
 	}
 	for _, bad := range []string{"logs(nope)->users(id)", "logs(user_id)->ghost(id)", "logs(user_id)"} {
 		src, err := exporter.Open(context.Background(), url, exporter.Options{Params: map[string]string{"relations": bad, "lock-wait": "2"}})

@@ -73,6 +73,9 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 			return nil, fmt.Errorf("--param lock-wait=%q: want seconds, at least 1", v)
 		}
 	}
+	if err := checkObjectParams(opts); err != nil {
+		return nil, err
+	}
 	s := &Source{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, readers: readers, lockWait: lockWait, tables: map[string]*table{}}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {

@@ -68,6 +68,9 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		if err != nil {
 			return err
 		}
+		if ds.Options[optHistory] == "true" {
+			t.readAllTime()
+		}
 	}
 	return s.stream(ctx, conn, t, emit)
 }
@@ -91,7 +94,7 @@ func selectQuery(t *table) (q string, floats []int) {
 			floats = append(floats, i)
 		}
 	}
-	q = "SELECT " + strings.Join(cols, ", ") + " FROM " + t.qualified()
+	q = "SELECT " + strings.Join(cols, ", ") + " FROM " + t.qualified() + t.timeClause()
 	if len(t.pk) > 0 {
 		keys := make([]string, len(t.pk))
 		for i, k := range t.pk {

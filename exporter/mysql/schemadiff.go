@@ -58,8 +58,18 @@ func (s *Source) DiffSchema(ctx context.Context, m *spec.Manifest, ds []*spec.Da
 			out = append(out, fmt.Sprintf("table %s.%s: %s", db, d.Object, diff))
 		}
 	}
-	// TODO(objects): views, triggers and routines: append s.objectDrift(ctx, m, namespaces) here.
-	return out, nil
+	// Views, triggers, routines, events and sequences of the same databases.
+	namespaces := map[string]string{} // the bundle's database -> here
+	for _, d := range ds {
+		if o, ok := original[d.Name]; ok && engines[d.Source] == mysqltype.Engine {
+			namespaces[o] = s.database(d)
+		}
+	}
+	objs, err := s.objectDrift(ctx, m, namespaces)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, objs...), nil
 }
 
 // ddlLine is one line of SHOW CREATE TABLE output and what it defines.

@@ -23,6 +23,11 @@ type table struct {
 	cols     []mysqltype.Column
 	schema   *arrow.Schema
 	pk       []string
+	// systemTime: a system-versioned table, its system time among cols
+	// (rowEnd names the ROW END column); allTime: read every row version,
+	// history included (objects_versioned.go).
+	systemTime, allTime bool
+	rowEnd              string
 }
 
 // column returns the column named name, or nil.
@@ -89,6 +94,9 @@ func loadTable(ctx context.Context, q querier, db, name string) (*table, error) 
 	t.schema = arrow.NewSchema(fields, nil)
 	t.pk, err = primaryKey(ctx, q, db, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.markSystemTime(ctx, q); err != nil {
 		return nil, err
 	}
 	return t, nil

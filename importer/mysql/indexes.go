@@ -329,5 +329,8 @@ func (t *Target) buildIndexes(ctx context.Context, p *importer.Plan) error {
 	for err := range errs {
 		all = append(all, err)
 	}
-	return errors.Join(all...)
+	if err := errors.Join(all...); err != nil {
+		return err
+	}
+	return t.createObjects(ctx)
 }

@@ -50,6 +50,7 @@ type Target struct {
 	stateSchema string
 	// suspendTriggers: --param triggers=suspend (triggers.go).
 	suspendTriggers bool
+	objects         []*plannedObject // set by Prepare (objects.go)
 }
 
 func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {
@@ -80,6 +81,9 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 		t.suspendTriggers = true
 	default:
 		return nil, scheme.Usagef("--param triggers=%q: want refuse (the default: stop if a target table has triggers) or suspend (drop them for the load, recreate them after)", v)
+	}
+	if err := checkDefinersParam(opts); err != nil {
+		return nil, err
 	}
 	// The database may not exist yet: connect without it, name it in SQL.
 	cfg.DBName = ""

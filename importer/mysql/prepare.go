@@ -102,6 +102,11 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		}
 		return fmt.Errorf("target table(s) have triggers, which would change the imported rows: %s; nothing was written. Drop them, or import with --param triggers=suspend to drop them for the load and recreate them afterwards", strings.Join(names, ", "))
 	}
+	// Objects (views, routines, ...) are checked before anything is
+	// written too: a missing DEFINER or a refused object stops here.
+	if err := t.planObjects(ctx, conn, p); err != nil {
+		return err
+	}
 
 	if err := t.createState(ctx, conn); err != nil {
 		return err
@@ -125,6 +130,9 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		}
 	}
 	if err := t.suspend(ctx, conn, p.BundleID, trigs); err != nil {
+		return err
+	}
+	if err := t.createSequences(ctx, conn); err != nil {
 		return err
 	}
 
@@ -174,7 +182,7 @@ func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item)
 	if _, err := conn.ExecContext(ctx, "USE "+q(it.Namespace)); err != nil {
 		return fmt.Errorf("%s: use database %s: %w", t.url, it.Namespace, err)
 	}
-	return nil
+	return t.systemTimeSession(ctx, conn, it)
 }
 
 func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
@@ -200,6 +208,9 @@ func (t *Target) createTable(ctx context.Context, conn *sql.Conn, it *importer.I
 		return fmt.Errorf("dataset %q: DDL does not start with CREATE TABLE `name`: %.60q", it.Dataset.Name, ddl)
 	}
 	ddl = "CREATE TABLE " + q(it.Object) + ddl[loc[1]:]
+	// SHOW CREATE TABLE qualifies a DEFAULT's sequence with the database:
+	// in a renamed database it must be the target's own.
+	ddl = mysqltype.RenameSchemas(ddl, map[string]string{it.Dataset.Namespace: it.Namespace})
 	// MySQL 8 may refuse a table without a primary key
 	// (sql_require_primary_key); the source had it, so it is allowed here.
 	conn.ExecContext(ctx, "SET SESSION sql_require_primary_key = 0")
@@ -228,7 +239,9 @@ func checkColumns(ctx context.Context, conn *sql.Conn, it *importer.Item) error 
 	rows.Close()
 	var missing []string
 	for _, c := range it.Dataset.Columns {
-		if c.Metadata[mysqltype.MetaRawOf] != "" || c.Metadata[mysqltype.MetaGenerated] != "" {
+		// An implicit system time (row_start, row_end) is no column of
+		// information_schema, yet every system-versioned table has it.
+		if c.Metadata[mysqltype.MetaRawOf] != "" || c.Metadata[mysqltype.MetaGenerated] != "" || c.Metadata[mysqltype.MetaSystemTime] != "" {
 			continue
 		}
 		if !have[strings.ToLower(c.Name)] {

@@ -80,6 +80,18 @@ func (t *Target) stateExists(ctx context.Context, conn *sql.Conn, name string) (
 
 // createState creates the state schema and its tables.
 func (t *Target) createState(ctx context.Context, conn *sql.Conn) error {
+	// A concurrent import's cleanup may drop the empty schema between our
+	// CREATE DATABASE and CREATE TABLE: start again a few times.
+	for try := 0; ; try++ {
+		err := t.createStateOnce(ctx, conn)
+		var me *mysql.MySQLError
+		if err == nil || try == 4 || !errors.As(err, &me) || me.Number != erBadDB {
+			return err
+		}
+	}
+}
+
+func (t *Target) createStateOnce(ctx context.Context, conn *sql.Conn) error {
 	for _, stmt := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + q(t.stateSchema) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
 		fmt.Sprintf(progressDDL, t.stateTable(progressTable)),

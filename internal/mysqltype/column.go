@@ -56,6 +56,11 @@ type Column struct {
 	Extra      string
 	// Generated is "STORED" or "VIRTUAL" for generated columns, else "".
 	Generated string
+	// SystemTime is "ROW START" or "ROW END" for the system-time columns
+	// of a system-versioned table (named, or the implicit row_start and
+	// row_end): the server generates them, but they are exported and
+	// loaded as data (SPEC.md §7.7).
+	SystemTime string
 	// JSON marks a JSON column: MySQL's JSON type, or MariaDB's alias
 	// (LONGTEXT with a json_valid() check).
 	JSON bool

@@ -22,6 +22,10 @@ const (
 	// column; MetaRawOf, on the companion, names the typed column.
 	MetaRawColumn = "imbundle.mysql.raw_column"
 	MetaRawOf     = "imbundle.mysql.raw_of"
+
+	// MetaSystemTime marks a system-versioned table's ROW START or ROW END
+	// field: loaded with system_versioning_insert_history (SPEC.md §7.7).
+	MetaSystemTime = "imbundle.mysql.system_time"
 )
 
 // RawSuffix makes the companion column's name: "created_at#raw" holds the
@@ -122,6 +126,9 @@ func Fields(cols []Column) ([]arrow.Field, error) {
 		}
 		if c.Generated != "" {
 			md[MetaGenerated] = c.Generated
+		}
+		if c.SystemTime != "" {
+			md[MetaSystemTime] = c.SystemTime
 		}
 		if c.JSON {
 			md[MetaJSON] = "true"
