@@ -23,7 +23,7 @@ type suite struct {
 	bundle   string
 	manifest *spec.Manifest
 	parts    int
-	used     map[string]bool // Known entries that named a subtest
+	defined  map[string]bool // subtest names, run or not (-run)
 
 	// imported is a target holding the bundle from Import/ModeFail, which
 	// the subtests after it read, then change; "" if that import failed.
@@ -33,7 +33,7 @@ type suite struct {
 
 // Run runs the conformance suite against the engine h describes.
 func Run(t *testing.T, h Harness) {
-	s := &suite{h: h, topT: t, top: t.Name(), used: map[string]bool{}}
+	s := &suite{h: h, topT: t, top: t.Name(), defined: map[string]bool{}}
 	s.cli = buildCLI(t)
 	s.source = h.NewTarget(t)
 	h.Seed(t, s.cli, s.source)
@@ -68,10 +68,11 @@ func Run(t *testing.T, h Harness) {
 	for _, cmd := range []string{"export", "import", "verify"} {
 		s.sub(t, "Timeout/"+cmd, func(t *testing.T) { s.testTimeout(t, cmd) })
 	}
+	s.sub(t, "Secrets", s.testSecrets)
 
 	var stale []string
 	for name := range h.Known {
-		if !s.used[name] {
+		if !s.defined[name] {
 			stale = append(stale, name)
 		}
 	}
@@ -83,10 +84,10 @@ func Run(t *testing.T, h Harness) {
 
 // sub runs a subtest, or skips it as a known gap.
 func (s *suite) sub(t *testing.T, name string, fn func(t *testing.T)) {
+	rel := strings.TrimPrefix(t.Name()+"/"+name, s.top+"/")
+	s.defined[rel] = true
 	t.Run(name, func(t *testing.T) {
-		rel := strings.TrimPrefix(t.Name(), s.top+"/")
 		if reason, ok := s.h.Known[rel]; ok {
-			s.used[rel] = true
 			t.Skipf("known gap (Harness.Known): %s", reason)
 		}
 		fn(t)
