@@ -59,7 +59,7 @@ func TestConformance(t *testing.T) {
 			return map[string]string{dbName(source): dbName(target)}
 		},
 		Dump:    dumpMySQL,
-		Exists:  func(t *testing.T, u string) bool { return schemaExists(t, dbName(u)) },
+		Exists:  func(t *testing.T, u string) bool { return schemaPresent(t, dbName(u)) },
 		Residue: residueMySQL,
 		AddForeign: func(t *testing.T, source, target string) {
 			copyUserRow(t, source, target, "SET user_id = 'enginetest-foreign'")
@@ -86,28 +86,11 @@ func TestConformance(t *testing.T) {
 			return "append", []string{"users/" + fmt.Sprintf("%q", id)}
 		},
 		SilentURL: func(addr string) string {
-			return "mysql://root@" + addr + "/enginetest_silent?timeout=1s"
-		},
-		// Known gaps, measured on this branch (remove each as its fix merges).
-		Known: map[string]string{
-			"Import/Clean": "a finished import leaves imbundle_progress in the user's database " +
-				"(the resume state is moving to a separate imbundle schema, gone after success)",
-			"Import/SameBundleTwice": "the progress rows of the finished import make the second --mode fail " +
-				"import a resume that skips every part and exits 0 instead of refusing the non-empty target",
-			"Import/ModeFailNonEmpty": "--mode fail creates the database's missing tables and imbundle_progress " +
-				"before it refuses the non-empty table, though its message says nothing was written",
-			"Timeout/export": mysqlNoTimeout,
-			"Timeout/import": mysqlNoTimeout,
-			"Timeout/verify": mysqlNoTimeout,
+			return "mysql://root@" + addr + "/enginetest_silent?timeout=1s&readTimeout=1s&writeTimeout=1s"
 		},
 	})
 }
 
-// mysqlNoTimeout: ?timeout= is the driver's dial timeout only; a server
-// that accepts the connection and never sends its handshake is waited for
-// forever (the suite's guard stops the command after 20 s).
-const mysqlNoTimeout = "?timeout=1s bounds only the TCP dial (go-sql-driver Config.Timeout): " +
-	"against a server that accepts and never answers, the command waits forever for the handshake"
 
 func dbName(raw string) string {
 	u, err := url.Parse(raw)
@@ -145,7 +128,7 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	}
 }
 
-func schemaExists(t *testing.T, name string) bool {
+func schemaPresent(t *testing.T, name string) bool {
 	db := admin(t)
 	defer db.Close()
 	var n int
@@ -184,7 +167,7 @@ func dumpMySQL(t *testing.T, u string) enginetest.State {
 	t.Helper()
 	name := dbName(u)
 	st := enginetest.State{}
-	if !schemaExists(t, name) {
+	if !schemaPresent(t, name) {
 		return st
 	}
 	db := admin(t)

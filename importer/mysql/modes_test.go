@@ -15,7 +15,6 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-func dbNameOf(url string) string { return url[strings.LastIndex(url, "/")+1:] }
 
 // TestModes: fail refuses a non-empty table (naming it) unless the same
 // bundle is being resumed; append adds rows; replace reloads.
@@ -55,7 +54,7 @@ func TestModes(t *testing.T) {
 	// The same bundle again: a finished import left no state, so this is
 	// not a resume; the non-empty tables are refused and named.
 	run := importBundle(t, ctx, bundleA, dstURL, importer.ModeFail, params, nil)
-	if run.err == nil || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".k") || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".nk") || !strings.Contains(run.err.Error(), "--mode replace") {
+	if run.err == nil || !strings.Contains(run.err.Error(), dbName(dstURL)+".k") || !strings.Contains(run.err.Error(), dbName(dstURL)+".nk") || !strings.Contains(run.err.Error(), "--mode replace") {
 		t.Fatalf("re-importing a finished bundle in fail mode: %v", run.err)
 	}
 	if schemaExists(t, dst, state) {
@@ -65,7 +64,7 @@ func TestModes(t *testing.T) {
 
 	// Another bundle into the non-empty tables: refused, both named.
 	run = importBundle(t, ctx, bundleB, dstURL, importer.ModeFail, params, nil)
-	if run.err == nil || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".k") || !strings.Contains(run.err.Error(), dbNameOf(dstURL)+".nk") {
+	if run.err == nil || !strings.Contains(run.err.Error(), dbName(dstURL)+".k") || !strings.Contains(run.err.Error(), dbName(dstURL)+".nk") {
 		t.Fatalf("fail mode into non-empty tables: %v", run.err)
 	}
 	if n := count(t, dst, "SELECT COUNT(*) FROM k"); n != 2 {
@@ -88,7 +87,7 @@ func TestModes(t *testing.T) {
 		t.Errorf("append: %d rejects, want k's rows 1 and 2: %+v", len(run.rejects), run.rejects)
 	}
 	for _, rj := range run.rejects {
-		if !strings.Contains(rj.Reason, "Duplicate entry") || rj.Dataset != dbNameOf(srcURL)+".k" {
+		if !strings.Contains(rj.Reason, "Duplicate entry") || rj.Dataset != dbName(srcURL)+".k" {
 			t.Errorf("reject %+v", rj)
 		}
 	}
@@ -273,7 +272,7 @@ func TestMismatchDetected(t *testing.T) {
 	mustMatch(t, path, dstURL)
 	exec(t, dst, "DELETE FROM msgs WHERE id = 123")
 	exec(t, dst, "UPDATE msgs SET score = score + 0.5 WHERE id = 321")
-	res := verifyAgainst(t, path, dstURL)[dbNameOf(srcURL)+".msgs"]
+	res := verifyAgainst(t, path, dstURL)[dbName(srcURL)+".msgs"]
 	if res.Match || res.TargetRows != 499 {
 		t.Fatalf("verify after changes: match=%v target rows %d", res.Match, res.TargetRows)
 	}

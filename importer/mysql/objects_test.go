@@ -19,7 +19,6 @@ import (
 )
 
 // dbName returns the database of a mysql:// URL.
-func dbName(url string) string { return url[strings.LastIndexByte(url, '/')+1:] }
 
 // sakilaBundle fills a fresh database with the sakila-like fixture and
 // exports it.

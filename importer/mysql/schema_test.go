@@ -54,7 +54,7 @@ func TestSchemaDrift(t *testing.T) {
 	if d := schemaDrift(t, path, dstURL); len(d) != 0 {
 		t.Fatalf("schema drift right after the import: %q", d)
 	}
-	db := dbNameOf(dstURL)
+	db := dbName(dstURL)
 
 	exec(t, dst, "ALTER TABLE posts DROP FOREIGN KEY fk_user")
 	exec(t, dst, "ALTER TABLE users DROP INDEX k_name, MODIFY email VARCHAR(80)")

@@ -88,7 +88,7 @@ func TestTargetTriggers(t *testing.T) {
 
 	params, state := stateParams(t, dst)
 	run := importBundle(t, ctx, path, dstURL, importer.ModeFail, params, nil)
-	db := dbNameOf(dstURL)
+	db := dbName(dstURL)
 	if run.err == nil || !strings.Contains(run.err.Error(), db+".customer.customer_create_date") || !strings.Contains(run.err.Error(), db+".customer.customer_audit") || !strings.Contains(run.err.Error(), "triggers=suspend") {
 		t.Fatalf("import into a table with triggers: %v", run.err)
 	}
