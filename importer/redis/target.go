@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -35,6 +37,8 @@ const (
 type Target struct {
 	conn        resp.Options
 	redacted    string
+	urlDB       int               // the URL path's database, -1 if none
+	dbMap       map[string]string // --db-map: bundle db -> target db
 	mode        importer.Mode
 	ttlRelative bool
 	prefix      []byte
@@ -86,6 +90,11 @@ func open(u *url.URL, opts importer.Options) (*Target, error) {
 		markers:  map[int]string{},
 		fresh:    map[int]bool{},
 		now:      time.Now,
+		urlDB:    -1,
+		dbMap:    opts.Map,
+	}
+	if resp.HasDB(u) {
+		t.urlDB = co.DB
 	}
 	if t.mode == "" {
 		t.mode = importer.ModeFail
@@ -121,6 +130,41 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 		return false
 	}
 	return len(ds.Columns) == redistype.NumCols
+}
+
+// placeInURLDB sends the datasets --db-map does not place to the database
+// the URL names (redis://host/3): that is where the user said the data
+// goes. Several such datasets cannot all go there without merging
+// databases, so they need --db-map; the bundle's own db numbers are never
+// written unasked while the URL names another.
+func (t *Target) placeInURLDB(items []*importer.Item) error {
+	if t.urlDB < 0 {
+		return nil
+	}
+	var unmapped []*importer.Item
+	var dbs []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if _, ok := t.dbMap[it.Dataset.Namespace]; ok {
+			continue
+		}
+		unmapped = append(unmapped, it)
+		if !seen[it.Dataset.Namespace] {
+			seen[it.Dataset.Namespace] = true
+			dbs = append(dbs, it.Dataset.Namespace)
+		}
+	}
+	if len(dbs) > 1 {
+		var maps []string
+		for _, db := range dbs {
+			maps = append(maps, fmt.Sprintf("--db-map %s:N", db))
+		}
+		return scheme.Usagef("the bundle holds databases %s and the target URL names database %d: say where each goes with %s (N = a target database), or leave the database out of the URL to keep the bundle's numbers", strings.Join(dbs, ", "), t.urlDB, strings.Join(maps, " "))
+	}
+	for _, it := range unmapped {
+		it.Namespace = strconv.Itoa(t.urlDB)
+	}
+	return nil
 }
 
 func dbOf(it *importer.Item) (int, error) {
@@ -160,6 +204,9 @@ func markerKey(bundleID string) string {
 // earlier run of this same bundle left its marker), then marks each target
 // database and sets up the part gates.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
+	if err := t.placeInURLDB(p.Items); err != nil {
+		return err
+	}
 	dbs := map[int][]*importer.Item{}
 	var order []int
 	for _, it := range p.Items {
