@@ -380,3 +380,17 @@ func TestVerifyURLDatabaseMustMatch(t *testing.T) {
 	}
 	redistest.RequireMatch(t, path, u, nil)
 }
+
+// TestEmptyKeyspaceVerifies exports servers that hold no key (Redis: INFO
+// keyspace lists nothing; miniredis: every DBSIZE is 0): the bundle holds
+// database 0 empty, and verify --against an empty target matches.
+func TestEmptyKeyspaceVerifies(t *testing.T) {
+	mini, _ := redistest.Miniredis(t)
+	for _, src := range []string{redistest.StartRedis(t), mini} {
+		path, m := redistest.MustExport(t, src, redistest.ExportOptions{})
+		if len(m.Datasets) != 1 || m.Datasets[0].Name != "redis.db0" || m.Datasets[0].Rows != 0 {
+			t.Fatalf("%s: datasets %+v, want redis.db0 empty", src, m.Datasets)
+		}
+		redistest.RequireMatch(t, path, src, nil)
+	}
+}

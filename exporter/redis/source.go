@@ -7,6 +7,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -139,6 +140,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	} else {
 		d.Source.Settings["server"] = "unknown"
 	}
+	if err := s.describeFunctions(ctx, c, d); err != nil {
+		return nil, err
+	}
 	dbs := s.dbs
 	if dbs == nil {
 		v, err := c.Do(ctx, "INFO", "keyspace")
@@ -154,6 +158,13 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 			}
 			d.Source.Settings["databases_from"] = "SELECT/DBSIZE probe of 0..15 (no INFO keyspace)"
 			d.Notes = append(d.Notes, "the server has no INFO keyspace; databases 0..15 were probed with DBSIZE")
+		}
+		if len(dbs) == 0 {
+			// An empty keyspace still exports one (empty) dataset: the
+			// bundle then says "db 0 was empty", and verify --against an
+			// empty target compares it and matches.
+			dbs = []int{0}
+			d.Notes = append(d.Notes, "the server holds no keys: database 0 is exported empty")
 		}
 	} else {
 		d.Source.Settings["databases_from"] = "--db or URL path"
@@ -176,6 +187,24 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.Schema})
 	}
 	return d, nil
+}
+
+// describeFunctions records the server's function libraries as manifest
+// objects: they are server-wide, in no database, so they travel beside the
+// keyspaces. A server without FUNCTION has none, which a note says.
+func (s *Source) describeFunctions(ctx context.Context, c *resp.Conn, d *exporter.Description) error {
+	libs, err := redistype.Libraries(ctx, c)
+	if errors.Is(err, redistype.ErrNoFunctions) {
+		d.Notes = append(d.Notes, "the server has no FUNCTION command (Redis < 7, Pika, Kvrocks, miniredis): no function libraries to export")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.redacted, err)
+	}
+	for _, l := range libs {
+		d.Objects = append(d.Objects, l.Object())
+	}
+	return nil
 }
 
 // DatasetName is the dataset of logical database db.

@@ -53,8 +53,10 @@ type Target struct {
 	pools   map[int]*pool
 	gates   map[gateKey]chan struct{}
 	carries map[gateKey]carry
-	markers map[int]string // target db -> marker key of this import
-	fresh   map[int]bool   // target db -> --mode fail found none of the keys (not a resumed run)
+	markers map[int]string      // target db -> marker key of this import
+	libs    []redistype.Library // function libraries Finish loads
+	noFuncs bool                // --param functions=false
+	fresh   map[int]bool        // target db -> --mode fail found none of the keys (not a resumed run)
 
 	now       func() time.Time                // the import clock (tests move it)
 	afterPart func(ctx context.Context) error // test hook: an interruption
@@ -101,6 +103,13 @@ func open(u *url.URL, opts importer.Options) (*Target, error) {
 	}
 	if opts.Jobs > t.conns {
 		t.conns = opts.Jobs
+	}
+	switch v := opts.Param("functions"); v {
+	case "", "true":
+	case "false":
+		t.noFuncs = true
+	default:
+		return nil, scheme.Usagef("functions=%q: want true or false", v)
 	}
 	switch v := opts.Param("ttl"); v {
 	case "", "absolute":
@@ -219,6 +228,15 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		}
 		dbs[db] = append(dbs[db], it)
 	}
+	if len(order) > 0 {
+		pl, err := t.pool(ctx, order[0])
+		if err != nil {
+			return err
+		}
+		if err := t.prepareFunctions(ctx, p, pl.conns[0]); err != nil {
+			return err
+		}
+	}
 	marker := markerKey(p.BundleID)
 	for _, db := range order {
 		pl, err := t.pool(ctx, db)
@@ -257,8 +275,13 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 	return nil
 }
 
-// Finish removes the import markers.
+// Finish loads the function libraries, then removes the import markers:
+// a run that fails before the markers go is resumed, and finds the
+// libraries it loaded identical.
 func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
+	if err := t.loadFunctions(ctx); err != nil {
+		return err
+	}
 	for db, m := range t.markers {
 		pl, err := t.pool(ctx, db)
 		if err != nil {

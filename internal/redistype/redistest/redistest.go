@@ -6,8 +6,12 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +47,53 @@ func Redis(t testing.TB, db int) (string, *resp.Conn) {
 	t.Cleanup(func() { c.FlushDB(context.Background()) })
 	u := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), db)
 	return u, Conn(t, u)
+}
+
+// StartRedis starts a private redis-server (from PATH) on a free port of
+// 6390..6399 with no persistence, for tests that need a server of their
+// own: an empty keyspace, server-wide state such as function libraries.
+// It is stopped when the test ends.
+func StartRedis(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis-server not in PATH: %v", err)
+		}
+		t.Skip("redis-server not in PATH")
+	}
+	for port := 6390; port <= 6399; port++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue // taken
+		}
+		l.Close()
+		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start redis-server: %v", err)
+		}
+		stop := func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		for i := 0; i < 100; i++ {
+			c, err := resp.Dial(context.Background(), resp.Options{Addr: addr})
+			if err == nil {
+				// Ours, not a server someone started on the port meanwhile.
+				v, err := c.Do(context.Background(), "INFO", "server")
+				c.Close()
+				if err == nil && strings.Contains(string(v.Str), fmt.Sprintf("process_id:%d\r", cmd.Process.Pid)) {
+					t.Cleanup(stop)
+					return "redis://" + addr
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stop() // lost the port to another process: try the next
+	}
+	t.Fatal("no free port in 6390..6399 for a private redis-server")
+	return ""
 }
 
 // Miniredis starts an embedded miniredis on loopback: the server that is not
