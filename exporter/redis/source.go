@@ -185,6 +185,15 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 			ds.Options["key-prefix"] = string(s.prefix)
 		}
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.Schema})
+		st := ds
+		st.Name, st.Object = StateDatasetName(db), redistype.GroupsObject
+		st.Options = map[string]string{"layout": redistype.GroupsLayoutName}
+		for k, v := range ds.Options {
+			if k != "layout" {
+				st.Options[k] = v
+			}
+		}
+		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: st, Schema: redistype.GroupsSchema})
 	}
 	return d, nil
 }

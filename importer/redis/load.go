@@ -32,6 +32,9 @@ import (
 //
 // Keys already expired at import time are skipped and counted.
 func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
+	if isStreamState(it.Dataset) {
+		return t.loadStreamState(ctx, p, it, part, recs)
+	}
 	var res importer.PartResult
 	db, err := dbOf(it)
 	if err != nil {
@@ -365,6 +368,9 @@ func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *
 	// last command: a TTL sent on another connection could run before the
 	// SET or RPUSH it belongs after.
 	defer func() { l.open = nil }()
+	if r.skip && r.typ == redistype.Stream {
+		l.t.skipStream(l.pool.db, r.key) // its stream state is skipped too
+	}
 	if r.expired {
 		res.Expired++
 		return

@@ -55,6 +55,7 @@ type Target struct {
 	carries map[gateKey]carry
 	markers map[int]string      // target db -> marker key of this import
 	libs    []redistype.Library // function libraries Finish loads
+	skipped map[string]bool     // db:key of streams the keyspace load skipped (prefix, expired)
 	noFuncs bool                // --param functions=false
 	fresh   map[int]bool        // target db -> --mode fail found none of the keys (not a resumed run)
 
@@ -91,6 +92,7 @@ func open(u *url.URL, opts importer.Options) (*Target, error) {
 		carries:  map[gateKey]carry{},
 		markers:  map[int]string{},
 		fresh:    map[int]bool{},
+		skipped:  map[string]bool{},
 		now:      time.Now,
 		urlDB:    -1,
 		dbMap:    opts.Map,
@@ -135,10 +137,17 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 	if ds.Kind != spec.KindKeyspace {
 		return false
 	}
+	if isStreamState(ds) {
+		return len(ds.Columns) == redistype.GNumCols
+	}
 	if l := ds.Options["layout"]; l != "" && l != redistype.LayoutName {
 		return false
 	}
 	return len(ds.Columns) == redistype.NumCols
+}
+
+func isStreamState(ds *spec.Dataset) bool {
+	return ds.Options["layout"] == redistype.GroupsLayoutName
 }
 
 // placeInURLDB sends the datasets --db-map does not place to the database
@@ -223,10 +232,14 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if err != nil {
 			return err
 		}
-		if dbs[db] == nil {
+		if _, ok := dbs[db]; !ok {
 			order = append(order, db)
+			dbs[db] = nil
 		}
-		dbs[db] = append(dbs[db], it)
+		if !isStreamState(it.Dataset) {
+			// Stream state writes to the keyspace's streams only.
+			dbs[db] = append(dbs[db], it)
+		}
 	}
 	if len(order) > 0 {
 		pl, err := t.pool(ctx, order[0])

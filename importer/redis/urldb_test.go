@@ -51,8 +51,8 @@ func TestURLDatabaseWithSeveralBundleDatabases(t *testing.T) {
 	_, c11 := redistest.Redis(t, 11)
 	redistest.Do(t, c11, "SET", "b", "2")
 	path, m := redistest.MustExport(t, strings.TrimSuffix(u, "/9"), redistest.ExportOptions{Params: map[string]string{"db": "9,11"}})
-	if len(m.Datasets) != 2 {
-		t.Fatalf("want 2 datasets, got %d", len(m.Datasets))
+	if len(m.Datasets) != 4 { // two keyspaces and their stream state
+		t.Fatalf("want 4 datasets, got %d", len(m.Datasets))
 	}
 	target, dst := redistest.Redis(t, 10)
 	_, err := redistest.Import(t, path, target, importer.Options{}, nil)

@@ -230,6 +230,12 @@ func MustImport(t testing.TB, path, target string, o importer.Options) *importer
 // Verify compares the bundle with target (verify --against).
 func Verify(t testing.TB, path, target string, dbMap map[string]string, params map[string]string) []verify.DatasetResult {
 	t.Helper()
+	return VerifyDatasets(t, path, target, dbMap, params, nil)
+}
+
+// VerifyDatasets is Verify of the named datasets only (nil: all).
+func VerifyDatasets(t testing.TB, path, target string, dbMap map[string]string, params map[string]string, datasets []string) []verify.DatasetResult {
+	t.Helper()
 	ctx := context.Background()
 	r, err := bundle.Open(path)
 	if err != nil {
@@ -241,7 +247,7 @@ func Verify(t testing.TB, path, target string, dbMap map[string]string, params m
 		t.Fatal(err)
 	}
 	defer src.Close()
-	res, err := verify.Against(ctx, r, src, verify.AgainstOptions{Map: dbMap, Engine: "redis"})
+	res, err := verify.Against(ctx, r, src, verify.AgainstOptions{Map: dbMap, Engine: "redis", Datasets: datasets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,11 +266,19 @@ func RequireMatch(t testing.TB, path, target string, dbMap map[string]string) {
 // the time since they were written.
 func RequireMatchTTL(t testing.TB, path, target string, dbMap map[string]string, tol time.Duration) {
 	t.Helper()
+	RequireMatchOf(t, path, target, dbMap, tol, nil)
+}
+
+// RequireMatchOf is RequireMatchTTL of the named datasets only (nil: all):
+// a hop through a server that cannot hold some of them (miniredis has no
+// stream state beyond entries) is compared on the others.
+func RequireMatchOf(t testing.TB, path, target string, dbMap map[string]string, tol time.Duration, datasets []string) {
+	t.Helper()
 	var params map[string]string
 	if tol > 0 {
 		params = map[string]string{"ttl-tolerance": tol.String()}
 	}
-	res := Verify(t, path, target, dbMap, params)
+	res := VerifyDatasets(t, path, target, dbMap, params, datasets)
 	if len(res) == 0 {
 		t.Fatalf("verify %s: no dataset compared", target)
 	}
