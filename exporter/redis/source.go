@@ -18,6 +18,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -44,6 +45,7 @@ type Source struct {
 	match           string
 	prefix          []byte
 	skipUnsupported bool
+	skipFieldTTL    bool // export hashes with field TTLs without them
 	conns           int
 	scanCount       int
 	batchKeys       int
@@ -83,6 +85,13 @@ func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error)
 		batchRows: opts.BatchRows,
 		opts:      opts,
 		counters:  map[string]*counters{},
+	}
+	switch v := opts.Param("skip-field-ttl"); v {
+	case "", "false":
+	case "true":
+		s.skipFieldTTL = true
+	default:
+		return nil, scheme.Usagef("skip-field-ttl=%q: want true or false", v)
 	}
 	switch v := opts.Param("skip-unsupported"); v {
 	case "", "false":
@@ -143,12 +152,12 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	if err := s.describeFunctions(ctx, c, d); err != nil {
 		return nil, err
 	}
+	v, err := c.Do(ctx, "INFO", "keyspace")
+	if err != nil {
+		return nil, fmt.Errorf("%s: INFO keyspace: %w", s.redacted, err)
+	}
 	dbs := s.dbs
 	if dbs == nil {
-		v, err := c.Do(ctx, "INFO", "keyspace")
-		if err != nil {
-			return nil, fmt.Errorf("%s: INFO keyspace: %w", s.redacted, err)
-		}
 		if v.Kind == resp.KindBulk {
 			dbs = parseKeyspace(string(v.Str))
 			d.Source.Settings["databases_from"] = "INFO keyspace"
@@ -168,6 +177,11 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		}
 	} else {
 		d.Source.Settings["databases_from"] = "--db or URL path"
+	}
+	if v.Kind == resp.KindBulk {
+		if err := s.checkFieldTTLs(parseSubexpiry(string(v.Str)), dbs, d); err != nil {
+			return nil, err
+		}
 	}
 	d.Notes = append(d.Notes, "keyspaces were read with SCAN and type-specific commands: not a point-in-time snapshot; a key present and unchanged for the whole export is exported exactly once, keys written or deleted meanwhile may or may not appear (see the vanished/retyped counters)")
 	for _, db := range dbs {
@@ -196,6 +210,35 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: st, Schema: redistype.GroupsSchema})
 	}
 	return d, nil
+}
+
+// checkFieldTTLs refuses to export databases whose hashes have fields with
+// their own TTL (Redis 7.4+ HPEXPIRE, seen in INFO keyspace's subexpiry):
+// the layout carries a TTL per key only, and an import would make those
+// fields permanent. With skip-field-ttl=true they are exported without
+// their TTLs, counted in the manifest and on the log.
+func (s *Source) checkFieldTTLs(sub map[int]int64, dbs []int, d *exporter.Description) error {
+	var total int64
+	var names []string
+	for _, db := range dbs {
+		if n := sub[db]; n > 0 {
+			total += n
+			names = append(names, fmt.Sprintf("db%d: %d hashes", db, n))
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	if !s.skipFieldTTL {
+		return fmt.Errorf("%s: %d hashes have fields with their own TTL (INFO keyspace subexpiry: %s; Redis 7.4+ HPEXPIRE), which imbundle does not carry: imported, those fields would never expire. Pass --param skip-field-ttl=true to export them without the field TTLs (counted in the manifest), or remove the field TTLs first (HPERSIST)", s.redacted, total, strings.Join(names, ", "))
+	}
+	u := spec.Uncarried{Kind: "hash field TTL", Count: total, Names: names,
+		Reason: "hash fields with their own TTL (HPEXPIRE) are exported without it: the keyspace layout has one TTL per key; exported with --param skip-field-ttl=true"}
+	d.Uncarried = append(d.Uncarried, u)
+	if s.opts.Log != nil {
+		s.opts.Log.Warn("not carried: hash field TTLs", "hashes", total, "databases", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // describeFunctions records the server's function libraries as manifest
