@@ -133,3 +133,27 @@ func TestPendingEntryOfDeletedEntryRejected(t *testing.T) {
 		t.Fatalf("reject file: %s", b)
 	}
 }
+
+// TestStreamStateAloneNeedsAppend: stream state without its keyspace would
+// write groups into streams already on the target.
+func TestStreamStateAloneNeedsAppend(t *testing.T) {
+	u, c := redistest.Redis(t, 9)
+	redistest.Do(t, c, "XADD", "s", "1-1", "f", "v")
+	redistest.Do(t, c, "XGROUP", "CREATE", "s", "g", "0")
+	path, _ := redistest.MustExport(t, u, redistest.ExportOptions{})
+	_, tc := redistest.Redis(t, 10)
+	redistest.Do(t, tc, "XADD", "s", "1-1", "f", "v")
+	only := []string{"redis.db9.stream-state"}
+	toTen := map[string]string{"9": "10"}
+	_, err := redistest.Import(t, path, server, importer.Options{Map: toTen, Datasets: only}, nil)
+	if err == nil || !strings.Contains(err.Error(), "redis.db9.stream-state") || !strings.Contains(err.Error(), "--mode append") {
+		t.Fatalf("want a refusal naming the dataset, got %v", err)
+	}
+	if n := len(redistest.Do(t, tc, "XINFO", "GROUPS", "s").Elems); n != 0 {
+		t.Fatalf("the refused import created %d groups", n)
+	}
+	redistest.MustImport(t, path, server, importer.Options{Map: toTen, Datasets: only, Mode: importer.ModeAppend})
+	if n := len(redistest.Do(t, tc, "XINFO", "GROUPS", "s").Elems); n != 1 {
+		t.Fatalf("append: %d groups, want 1", n)
+	}
+}

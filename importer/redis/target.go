@@ -185,6 +185,28 @@ func (t *Target) placeInURLDB(items []*importer.Item) error {
 	return nil
 }
 
+// checkStateWithKeyspace refuses, outside --mode append, a stream-state
+// dataset whose keyspace dataset is not imported with it: its groups
+// would be written into streams already on the target, which --mode fail
+// must not touch and --mode replace would not empty first.
+func (t *Target) checkStateWithKeyspace(items []*importer.Item) error {
+	if t.mode == importer.ModeAppend {
+		return nil
+	}
+	keyspaces := map[string]bool{}
+	for _, it := range items {
+		if !isStreamState(it.Dataset) {
+			keyspaces[it.Source.ID+"/"+it.Dataset.Namespace] = true
+		}
+	}
+	for _, it := range items {
+		if isStreamState(it.Dataset) && !keyspaces[it.Source.ID+"/"+it.Dataset.Namespace] {
+			return scheme.Usagef("dataset %q is the stream state of a keyspace dataset this import leaves out: with --mode %s it would change streams already on the target. Import both (add the keyspace to --datasets), or use --mode append", it.Dataset.Name, t.mode)
+		}
+	}
+	return nil
+}
+
 func dbOf(it *importer.Item) (int, error) {
 	db, err := strconv.Atoi(it.Namespace)
 	if err != nil || db < 0 {
@@ -223,6 +245,9 @@ func markerKey(bundleID string) string {
 // database and sets up the part gates.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 	if err := t.placeInURLDB(p.Items); err != nil {
+		return err
+	}
+	if err := t.checkStateWithKeyspace(p.Items); err != nil {
 		return err
 	}
 	dbs := map[int][]*importer.Item{}
