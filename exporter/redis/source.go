@@ -46,6 +46,7 @@ type Source struct {
 	prefix          []byte
 	skipUnsupported bool
 	skipFieldTTL    bool // export hashes with field TTLs without them
+	noFunctions     bool // functions=false: leave function libraries out
 	conns           int
 	scanCount       int
 	batchKeys       int
@@ -85,6 +86,13 @@ func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error)
 		batchRows: opts.BatchRows,
 		opts:      opts,
 		counters:  map[string]*counters{},
+	}
+	switch v := opts.Param("functions"); v {
+	case "", "true":
+	case "false":
+		s.noFunctions = true
+	default:
+		return nil, scheme.Usagef("functions=%q: want true or false", v)
 	}
 	switch v := opts.Param("skip-field-ttl"); v {
 	case "", "false":
@@ -244,14 +252,34 @@ func (s *Source) checkFieldTTLs(sub map[int]int64, dbs []int, d *exporter.Descri
 // describeFunctions records the server's function libraries as manifest
 // objects: they are server-wide, in no database, so they travel beside the
 // keyspaces. A server without FUNCTION has none, which a note says.
+//
+// With functions=false they are left out, and counted as not carried
+// (as far as the server lets them be listed).
 func (s *Source) describeFunctions(ctx context.Context, c *resp.Conn, d *exporter.Description) error {
 	libs, err := redistype.Libraries(ctx, c)
 	if errors.Is(err, redistype.ErrNoFunctions) {
 		d.Notes = append(d.Notes, "the server has no FUNCTION command (Redis < 7, Pika, Kvrocks, miniredis): no function libraries to export")
 		return nil
 	}
+	if s.noFunctions {
+		u := spec.Uncarried{Kind: "function library", Count: int64(len(libs)),
+			Reason: "left out with --param functions=false"}
+		if err != nil {
+			u.Reason += fmt.Sprintf("; the server did not list them (%v), so the count is unknown", err)
+		}
+		for _, l := range libs {
+			u.Names = append(u.Names, l.Name)
+		}
+		if err != nil || len(libs) > 0 {
+			d.Uncarried = append(d.Uncarried, u)
+			if s.opts.Log != nil {
+				s.opts.Log.Warn("not carried: function libraries", "count", len(libs), "names", strings.Join(u.Names, ", "))
+			}
+		}
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.redacted, err)
+		return fmt.Errorf("%s: %w; to export without the function libraries, pass --param functions=false", s.redacted, err)
 	}
 	for _, l := range libs {
 		d.Objects = append(d.Objects, l.Object())

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,6 +72,11 @@ func TestFunctionLibrariesTravel(t *testing.T) {
 	}
 	if lib == nil || lib.Definition != libCode || lib.Options["engine"] != "LUA" || lib.Source != m.Sources[0].ID {
 		t.Fatalf("manifest objects lack the library as exported: %+v", m.Objects)
+	}
+	// Left out on request: counted and named as not carried.
+	_, m2 := redistest.MustExport(t, u, redistest.ExportOptions{Params: map[string]string{"functions": "false"}})
+	if len(m2.Objects) != 0 || len(m2.Uncarried) != 1 || m2.Uncarried[0].Kind != "function library" || m2.Uncarried[0].Count < 1 || !slices.Contains(m2.Uncarried[0].Names, libName) {
+		t.Fatalf("functions=false: objects %v, uncarried %+v", m2.Objects, m2.Uncarried)
 	}
 
 	redistest.Do(t, c, "FUNCTION", "DELETE", libName)
