@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,7 @@ type Source struct {
 
 	mu       sync.Mutex
 	counters map[string]*counters // by dataset name
+	unmapped map[int]bool         // bundle databases dbOf sent to the URL's database
 
 	// Test hooks: called by the scanner with each SCAN page (after
 	// filtering, before dedupe); may return a different page.
@@ -304,18 +306,52 @@ func (s *Source) Counters(ds *spec.Dataset) (int64, map[string]int64) {
 	return c.snapshot()
 }
 
-// dbOf is the database Read reads for ds: its namespace (after --db-map).
-// A URL that names another database is refused rather than ignored:
-// verify --against redis://host/15 of a bundle of db 14 needs --db-map 14:15.
+// dbOf is the database Read reads for ds, as the import placed it: a
+// namespace --db-map changed is read where it points; an unmapped one is
+// read from the database the URL names (redis://host/3), as long as the
+// datasets read so far come from one bundle database only (the import
+// refuses a URL database for several unmapped ones, and so does this).
+// Whether --db-map changed a namespace shows in the dataset's name, which
+// keeps the exported database number (redis.db9, redis.db9.stream-state).
 func (s *Source) dbOf(ds *spec.Dataset) (int, error) {
 	db, err := strconv.Atoi(ds.Namespace)
 	if err != nil || db < 0 {
 		return 0, fmt.Errorf("dataset %q: namespace %q is not a Redis database number", ds.Name, ds.Namespace)
 	}
-	if s.urlDB >= 0 && db != s.urlDB {
-		return 0, fmt.Errorf("dataset %q is database %d, but the URL names database %d: add --db-map %d:%d, or leave the database out of the URL", ds.Name, db, s.urlDB, db, s.urlDB)
+	orig, named := exportedDB(ds.Name)
+	if s.urlDB < 0 || (named && orig != db) {
+		return db, nil // no URL database, or --db-map placed it
 	}
-	return db, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unmapped == nil {
+		s.unmapped = map[int]bool{}
+	}
+	s.unmapped[db] = true
+	if len(s.unmapped) > 1 {
+		var dbs []string
+		for d := range s.unmapped {
+			dbs = append(dbs, strconv.Itoa(d))
+		}
+		sort.Strings(dbs)
+		return 0, fmt.Errorf("dataset %q: the bundle holds databases %s and the URL names database %d: give each its place with --db-map (as on import), or leave the database out of the URL", ds.Name, strings.Join(dbs, ", "), s.urlDB)
+	}
+	return s.urlDB, nil
+}
+
+// exportedDB reads the database number a dataset was exported from out of
+// its name ("redis.db9", "redis.db9.stream-state", "s1/redis.db9").
+func exportedDB(name string) (int, bool) {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	rest, ok := strings.CutPrefix(name, "redis.db")
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimSuffix(rest, "."+redistype.GroupsObject)
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
 }
 
 // Locate names the database Read reads for ds (exporter.Locator).
@@ -324,7 +360,11 @@ func (s *Source) Locate(ds *spec.Dataset) string {
 	if s.conn.TLS != nil {
 		scheme = "rediss"
 	}
-	return scheme + "://" + s.conn.Addr + "/" + ds.Namespace
+	db := ds.Namespace
+	if n, err := s.dbOf(ds); err == nil {
+		db = strconv.Itoa(n)
+	}
+	return scheme + "://" + s.conn.Addr + "/" + db
 }
 
 func (s *Source) dial(ctx context.Context, db int) (*resp.Conn, error) {

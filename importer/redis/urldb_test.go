@@ -34,6 +34,8 @@ func TestURLDatabaseIsWhereDataGoes(t *testing.T) {
 		t.Fatalf("db 9 holds %d keys after imports into db 10, want its 8", n)
 	}
 	redistest.RequireMatch(t, path, server, map[string]string{"9": "10"})
+	// verify --against the same URL reads where the import wrote.
+	redistest.RequireMatch(t, path, target, nil)
 
 	// An explicit --db-map still wins over the URL's database.
 	_, other := redistest.Redis(t, 11)
@@ -68,5 +70,16 @@ func TestURLDatabaseWithSeveralBundleDatabases(t *testing.T) {
 	redistest.MustImport(t, path, target, importer.Options{Map: map[string]string{"9": "10", "11": "12"}})
 	if redistest.Do(t, dst, "EXISTS", "a").Int != 1 || redistest.Do(t, c12, "EXISTS", "b").Int != 1 {
 		t.Fatal("with --db-map for every database, the keys did not land where mapped")
+	}
+	// verify with the same URL and maps reads where the import wrote;
+	// without the maps it refuses, as the import did.
+	redistest.RequireMatch(t, path, target, map[string]string{"9": "10", "11": "12"})
+	res := redistest.Verify(t, path, target, nil, nil)
+	var refused bool
+	for _, d := range res {
+		refused = refused || (d.Err != nil && strings.Contains(d.Err.Error(), "--db-map"))
+	}
+	if !refused {
+		t.Fatalf("verify of two unmapped databases against a URL database: %+v", res)
 	}
 }
