@@ -49,8 +49,14 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	}
 	m := r.Manifest()
 	var out []DatasetResult
-	for i, ds := range selected(m, o) {
-		res := compare(ctx, r, src, &m.Datasets[i], ds, o.MaxDiffs)
+	sel := selected(m, o)
+	idx := make([]int, 0, len(sel))
+	for i := range sel {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx) // the manifest's order, not the map's
+	for _, i := range idx {
+		res := compare(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
 		if o.OnDataset != nil {
 			o.OnDataset(res)
 		}

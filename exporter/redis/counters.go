@@ -11,7 +11,6 @@ type counters struct {
 	retyped    int64 // type changed between TYPE and read: read again
 	duplicates int64 // returned more than once by SCAN: exported once
 	changed    int64 // deleted or retyped while being paged: partly read
-	groups     int64 // stream consumer groups (not exported)
 	guessedIDs int64 // streams whose last ID was taken from the last entry (no XINFO)
 	skipped    map[string]int64
 }
@@ -36,9 +35,6 @@ func (c *counters) snapshot() (int64, map[string]int64) {
 	}
 	if c.guessedIDs > 0 {
 		m["stream_last_id_from_last_entry"] = c.guessedIDs
-	}
-	if c.groups > 0 {
-		m["stream_groups_not_exported"] = c.groups
 	}
 	var skipped int64
 	for t, n := range c.skipped {

@@ -37,6 +37,7 @@ func (s *keySum) add(h [32]byte) {
 // grouper cuts a stream of keyspace rows into keys (a key's rows are
 // contiguous) and digests each.
 type grouper struct {
+	state  bool // rows of the stream-state layout, not the keyspace's
 	d      bundle.Digest
 	key    []byte
 	sum    keySum
@@ -46,17 +47,31 @@ type grouper struct {
 }
 
 func (g *grouper) add(rec arrow.RecordBatch) error {
-	rows, err := redistype.NewRows(rec)
-	if err != nil {
-		return err
+	var (
+		n   int
+		key func(int) []byte
+		exp = func(int) int64 { return redistype.NoExpiry }
+	)
+	if g.state {
+		rows, err := redistype.NewGroupRows(rec)
+		if err != nil {
+			return err
+		}
+		n, key = rows.N, rows.Key
+	} else {
+		rows, err := redistype.NewRows(rec)
+		if err != nil {
+			return err
+		}
+		n, key, exp = rows.N, rows.Key, rows.ExpireAt
 	}
-	for i := 0; i < rows.N; i++ {
-		k := rows.Key(i)
+	for i := 0; i < n; i++ {
+		k := key(i)
 		if !g.active || !bytes.Equal(k, g.key) {
 			if err := g.flush(); err != nil {
 				return err
 			}
-			g.key, g.sum, g.exp, g.active = append(g.key[:0], k...), keySum{}, rows.ExpireAt(i), true
+			g.key, g.sum, g.exp, g.active = append(g.key[:0], k...), keySum{}, exp(i), true
 		}
 		g.sum.add(g.d.RowHash(rec, i))
 	}
@@ -80,6 +95,11 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	if err != nil {
 		return nil, err
 	}
+	state := isStreamState(ds)
+	read, typ := s.read, ""
+	if state {
+		read, typ = s.readStreamState, string(redistype.Stream)
+	}
 	var (
 		diffs   []exporter.Difference
 		all     redistype.KeySet
@@ -92,11 +112,11 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 			return nil
 		}
 		got := map[string]keySum{}
-		g := &grouper{onKey: func(k []byte, sum keySum, _ int64) error { got[string(k)] = sum; return nil }}
+		g := &grouper{state: state, onKey: func(k []byte, sum keySum, _ int64) error { got[string(k)] = sum; return nil }}
 		ch := make(chan [][]byte, 1)
 		ch <- order
 		close(ch)
-		err := s.read(ctx, db, &counters{skipped: map[string]int64{}}, g.add, ch)
+		err := read(ctx, db, &counters{skipped: map[string]int64{}}, g.add, ch)
 		if err == nil {
 			err = g.flush()
 		}
@@ -120,7 +140,7 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		order = order[:0]
 		return nil
 	}
-	g := &grouper{onKey: func(k []byte, sum keySum, _ int64) error {
+	g := &grouper{state: state, onKey: func(k []byte, sum keySum, _ int64) error {
 		all.Add(k)
 		pending[string(k)] = sum
 		order = append(order, k)
@@ -154,7 +174,7 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
-		errc <- s.scan(sctx, c, db, &counters{skipped: map[string]int64{}}, ch)
+		errc <- s.scan(sctx, c, db, &counters{skipped: map[string]int64{}}, typ, ch)
 	}()
 	for batch := range ch {
 		for _, k := range batch {
@@ -199,6 +219,9 @@ func (s *Source) ttlTolerance() (time.Duration, error) {
 // must be within the tolerance of the bundle's expire_at_ms, and a key has
 // a TTL on both sides or on neither.
 func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows func(func(arrow.RecordBatch) error) error, limit int) ([]exporter.Difference, error) {
+	if isStreamState(ds) {
+		return nil, nil // no expiry times: the digest is the whole comparison
+	}
 	db, err := s.dbOf(ds)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,8 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// eachRow calls fn for every row of every dataset of the bundle at path.
+// eachRow calls fn for every row of every keyspace dataset of the bundle
+// at path (not the stream-state datasets).
 func eachRow(t *testing.T, path string, fn func(ds *spec.Dataset, part int, rows *redistype.Rows, i int)) {
 	t.Helper()
 	r, err := bundle.Open(path)
@@ -32,6 +33,9 @@ func eachRow(t *testing.T, path string, fn func(ds *spec.Dataset, part int, rows
 	m := r.Manifest()
 	for d := range m.Datasets {
 		ds := &m.Datasets[d]
+		if ds.Options["layout"] != redistype.LayoutName {
+			continue
+		}
 		for p := range ds.Parts {
 			pr, err := r.OpenPart(ds, p)
 			if err != nil {
@@ -219,7 +223,7 @@ func TestDatabasesFromInfoKeyspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Datasets) != 1 || d.Datasets[0].Spec.Namespace != "3" {
+	if len(d.Datasets) != 2 || d.Datasets[0].Spec.Namespace != "3" || d.Datasets[1].Spec.Name != "redis.db3.stream-state" {
 		t.Fatalf("miniredis databases: %+v", d.Datasets)
 	}
 }
@@ -363,20 +367,33 @@ func TestKeySetDedupe(t *testing.T) {
 
 var _ = resp.KindNil
 
-// TestVerifyURLDatabaseMustMatch: verify --against redis://host/N of a
-// bundle of another database is refused with the --db-map to use, not
-// silently compared with the bundle's database.
-func TestVerifyURLDatabaseMustMatch(t *testing.T) {
+// TestVerifyReadsTheURLDatabase: verify --against redis://host/N of a
+// bundle of one other database reads database N, where an import to that
+// URL writes it (never the bundle's own database number), and says so.
+func TestVerifyReadsTheURLDatabase(t *testing.T) {
 	u, c := redistest.Redis(t, 13)
 	redistest.Do(t, c, "SET", "k", "v")
 	path, _ := redistest.MustExport(t, u, redistest.ExportOptions{})
-	other := strings.TrimSuffix(u, "/13") + "/12"
+	other, oc := redistest.Redis(t, 12)
 	res := redistest.Verify(t, path, other, nil, nil)
-	if res[0].Match || res[0].Err == nil || !strings.Contains(res[0].Err.Error(), "--db-map 13:12") {
-		t.Fatalf("want a refusal naming --db-map 13:12, got %+v", res[0])
+	if res[0].Match || res[0].Err != nil || res[0].Target != other {
+		t.Fatalf("an empty db 12 against a bundle of db 13: want a mismatch reported on %s, got %+v", other, res[0])
 	}
-	if res[0].Target != strings.TrimSuffix(u, "/13")+"/13" {
-		t.Fatalf("target reported as %q", res[0].Target)
-	}
+	redistest.Do(t, oc, "SET", "k", "v")
+	redistest.RequireMatch(t, path, other, nil)
 	redistest.RequireMatch(t, path, u, nil)
+}
+
+// TestEmptyKeyspaceVerifies exports servers that hold no key (Redis: INFO
+// keyspace lists nothing; miniredis: every DBSIZE is 0): the bundle holds
+// database 0 empty, and verify --against an empty target matches.
+func TestEmptyKeyspaceVerifies(t *testing.T) {
+	mini, _ := redistest.Miniredis(t)
+	for _, src := range []string{redistest.StartRedis(t), mini} {
+		path, m := redistest.MustExport(t, src, redistest.ExportOptions{})
+		if len(m.Datasets) != 2 || m.Datasets[0].Name != "redis.db0" || m.Datasets[1].Name != "redis.db0.stream-state" || m.Datasets[0].Rows+m.Datasets[1].Rows != 0 {
+			t.Fatalf("%s: datasets %+v, want redis.db0 and its stream state, empty", src, m.Datasets)
+		}
+		redistest.RequireMatch(t, path, src, nil)
+	}
 }

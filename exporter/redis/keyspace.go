@@ -45,6 +45,34 @@ func parseKeyspace(info string) []int {
 	return dbs
 }
 
+// parseSubexpiry returns, per database, the subexpiry figure of a Redis
+// 7.4+ INFO keyspace reply ("db0:keys=5,expires=0,avg_ttl=0,subexpiry=2"):
+// the number of hashes with fields that have their own TTL (HPEXPIRE).
+// Databases without the figure (older servers, Pika) are absent.
+func parseSubexpiry(info string) map[int]int64 {
+	out := map[int]int64{}
+	sc := bufio.NewScanner(strings.NewReader(info))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		name, fields, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(name, "db") {
+			continue
+		}
+		db, err := strconv.Atoi(name[2:])
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Split(fields, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "subexpiry="); ok {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+					out[db] = n
+				}
+			}
+		}
+	}
+	return out
+}
+
 // parseDBList reads a --db value: "0,3,5".
 func parseDBList(s string) ([]int, error) {
 	var dbs []int

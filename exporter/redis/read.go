@@ -28,6 +28,9 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	s.mu.Lock()
 	s.counters[ds.Name] = cnt
 	s.mu.Unlock()
+	if isStreamState(ds) {
+		return s.readStreamState(ctx, db, cnt, emit, nil)
+	}
 	return s.read(ctx, db, cnt, emit, nil)
 }
 
@@ -52,7 +55,7 @@ func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arro
 			defer wg.Done()
 			defer sc.Close()
 			defer close(ch)
-			if err := s.scan(ctx, sc, db, cnt, ch); err != nil {
+			if err := s.scan(ctx, sc, db, cnt, "", ch); err != nil {
 				fail(err)
 			}
 		}()

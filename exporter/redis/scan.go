@@ -14,11 +14,15 @@ import (
 // keys. A key SCAN returns twice (a rehash on Redis, a cursor that Pika or
 // Kvrocks silently restarted) is sent once: the KeySet remembers every key
 // sent, by 128-bit hash, about 32 bytes per key.
-func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, out chan<- [][]byte) error {
+//
+// typ, if not empty, keeps keys of that type only: SCAN TYPE where the
+// server has it (Redis 6+), else a pipelined TYPE of each page.
+func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, typ string, out chan<- [][]byte) error {
 	var seen redistype.KeySet
 	pattern := s.matchPattern()
 	var buf resp.Buf
 	cursor := "0"
+	serverType := typ != ""
 	batch := make([][]byte, 0, s.batchKeys)
 	for {
 		buf.Reset()
@@ -30,12 +34,19 @@ func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, 
 		}
 		buf.ArgString("COUNT")
 		buf.ArgString(strconv.Itoa(s.scanCount))
+		if serverType {
+			buf.ArgString("TYPE")
+			buf.ArgString(typ)
+		}
 		buf.End()
 		var reply resp.Value
 		if err := c.Round(ctx, &buf, func(_ int, v resp.Value) error { reply = v; return nil }); err != nil {
 			return fmt.Errorf("SCAN db %d: %w", db, err)
 		}
-		if err := reply.Err(); err != nil {
+		if err := reply.Err(); err != nil && serverType && cursor == "0" {
+			serverType = false // no SCAN TYPE here: filter with TYPE
+			continue
+		} else if err != nil {
 			return fmt.Errorf("SCAN db %d cursor %s: %w", db, cursor, err)
 		}
 		if reply.Kind != resp.KindArray || len(reply.Elems) != 2 || reply.Elems[1].Kind != resp.KindArray {
@@ -49,7 +60,13 @@ func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, 
 			}
 			page = append(page, k.Str)
 		}
-		if s.onScanPage != nil {
+		if typ != "" && !serverType {
+			var err error
+			if page, err = keepType(ctx, c, page, typ); err != nil {
+				return fmt.Errorf("db %d: %w", db, err)
+			}
+		}
+		if s.onScanPage != nil && typ == "" {
 			page = s.onScanPage(db, page)
 		}
 		dups := 0
@@ -83,4 +100,26 @@ func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, 
 		}
 	}
 	return nil
+}
+
+// keepType returns the keys of page whose TYPE is typ.
+func keepType(ctx context.Context, c *resp.Conn, page [][]byte, typ string) ([][]byte, error) {
+	if len(page) == 0 {
+		return page, nil
+	}
+	var buf resp.Buf
+	for _, k := range page {
+		buf.CmdKey("TYPE", k)
+	}
+	kept := page[:0:0]
+	err := c.Round(ctx, &buf, func(i int, v resp.Value) error {
+		if err := v.Err(); err != nil {
+			return fmt.Errorf("TYPE %s: %w", showKey(page[i]), err)
+		}
+		if string(v.Str) == typ {
+			kept = append(kept, page[i])
+		}
+		return nil
+	})
+	return kept, err
 }

@@ -7,8 +7,10 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -43,6 +46,8 @@ type Source struct {
 	match           string
 	prefix          []byte
 	skipUnsupported bool
+	skipFieldTTL    bool // export hashes with field TTLs without them
+	noFunctions     bool // functions=false: leave function libraries out
 	conns           int
 	scanCount       int
 	batchKeys       int
@@ -52,6 +57,7 @@ type Source struct {
 
 	mu       sync.Mutex
 	counters map[string]*counters // by dataset name
+	unmapped map[int]bool         // bundle databases dbOf sent to the URL's database
 
 	// Test hooks: called by the scanner with each SCAN page (after
 	// filtering, before dedupe); may return a different page.
@@ -82,6 +88,20 @@ func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error)
 		batchRows: opts.BatchRows,
 		opts:      opts,
 		counters:  map[string]*counters{},
+	}
+	switch v := opts.Param("functions"); v {
+	case "", "true":
+	case "false":
+		s.noFunctions = true
+	default:
+		return nil, scheme.Usagef("functions=%q: want true or false", v)
+	}
+	switch v := opts.Param("skip-field-ttl"); v {
+	case "", "false":
+	case "true":
+		s.skipFieldTTL = true
+	default:
+		return nil, scheme.Usagef("skip-field-ttl=%q: want true or false", v)
 	}
 	switch v := opts.Param("skip-unsupported"); v {
 	case "", "false":
@@ -139,12 +159,15 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	} else {
 		d.Source.Settings["server"] = "unknown"
 	}
+	if err := s.describeFunctions(ctx, c, d); err != nil {
+		return nil, err
+	}
+	v, err := c.Do(ctx, "INFO", "keyspace")
+	if err != nil {
+		return nil, fmt.Errorf("%s: INFO keyspace: %w", s.redacted, err)
+	}
 	dbs := s.dbs
 	if dbs == nil {
-		v, err := c.Do(ctx, "INFO", "keyspace")
-		if err != nil {
-			return nil, fmt.Errorf("%s: INFO keyspace: %w", s.redacted, err)
-		}
 		if v.Kind == resp.KindBulk {
 			dbs = parseKeyspace(string(v.Str))
 			d.Source.Settings["databases_from"] = "INFO keyspace"
@@ -155,8 +178,20 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 			d.Source.Settings["databases_from"] = "SELECT/DBSIZE probe of 0..15 (no INFO keyspace)"
 			d.Notes = append(d.Notes, "the server has no INFO keyspace; databases 0..15 were probed with DBSIZE")
 		}
+		if len(dbs) == 0 {
+			// An empty keyspace still exports one (empty) dataset: the
+			// bundle then says "db 0 was empty", and verify --against an
+			// empty target compares it and matches.
+			dbs = []int{0}
+			d.Notes = append(d.Notes, "the server holds no keys: database 0 is exported empty")
+		}
 	} else {
 		d.Source.Settings["databases_from"] = "--db or URL path"
+	}
+	if v.Kind == resp.KindBulk {
+		if err := s.checkFieldTTLs(parseSubexpiry(string(v.Str)), dbs, d); err != nil {
+			return nil, err
+		}
 	}
 	d.Notes = append(d.Notes, "keyspaces were read with SCAN and type-specific commands: not a point-in-time snapshot; a key present and unchanged for the whole export is exported exactly once, keys written or deleted meanwhile may or may not appear (see the vanished/retyped counters)")
 	for _, db := range dbs {
@@ -174,8 +209,84 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 			ds.Options["key-prefix"] = string(s.prefix)
 		}
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.Schema})
+		st := ds
+		st.Name, st.Object = StateDatasetName(db), redistype.GroupsObject
+		st.Options = map[string]string{"layout": redistype.GroupsLayoutName}
+		for k, v := range ds.Options {
+			if k != "layout" {
+				st.Options[k] = v
+			}
+		}
+		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: st, Schema: redistype.GroupsSchema})
 	}
 	return d, nil
+}
+
+// checkFieldTTLs refuses to export databases whose hashes have fields with
+// their own TTL (Redis 7.4+ HPEXPIRE, seen in INFO keyspace's subexpiry):
+// the layout carries a TTL per key only, and an import would make those
+// fields permanent. With skip-field-ttl=true they are exported without
+// their TTLs, counted in the manifest and on the log.
+func (s *Source) checkFieldTTLs(sub map[int]int64, dbs []int, d *exporter.Description) error {
+	var total int64
+	var names []string
+	for _, db := range dbs {
+		if n := sub[db]; n > 0 {
+			total += n
+			names = append(names, fmt.Sprintf("db%d: %d hashes", db, n))
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	if !s.skipFieldTTL {
+		return fmt.Errorf("%s: %d hashes have fields with their own TTL (INFO keyspace subexpiry: %s; Redis 7.4+ HPEXPIRE), which imbundle does not carry: imported, those fields would never expire. Pass --param skip-field-ttl=true to export them without the field TTLs (counted in the manifest), or remove the field TTLs first (HPERSIST)", s.redacted, total, strings.Join(names, ", "))
+	}
+	u := spec.Uncarried{Kind: "hash field TTL", Count: total, Names: names,
+		Reason: "hash fields with their own TTL (HPEXPIRE) are exported without it: the keyspace layout has one TTL per key; exported with --param skip-field-ttl=true"}
+	d.Uncarried = append(d.Uncarried, u)
+	if s.opts.Log != nil {
+		s.opts.Log.Warn("not carried: hash field TTLs", "hashes", total, "databases", strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// describeFunctions records the server's function libraries as manifest
+// objects: they are server-wide, in no database, so they travel beside the
+// keyspaces. A server without FUNCTION has none, which a note says.
+//
+// With functions=false they are left out, and counted as not carried
+// (as far as the server lets them be listed).
+func (s *Source) describeFunctions(ctx context.Context, c *resp.Conn, d *exporter.Description) error {
+	libs, err := redistype.Libraries(ctx, c)
+	if errors.Is(err, redistype.ErrNoFunctions) {
+		d.Notes = append(d.Notes, "the server has no FUNCTION command (Redis < 7, Pika, Kvrocks, miniredis): no function libraries to export")
+		return nil
+	}
+	if s.noFunctions {
+		u := spec.Uncarried{Kind: "function library", Count: int64(len(libs)),
+			Reason: "left out with --param functions=false"}
+		if err != nil {
+			u.Reason += fmt.Sprintf("; the server did not list them (%v), so the count is unknown", err)
+		}
+		for _, l := range libs {
+			u.Names = append(u.Names, l.Name)
+		}
+		if err != nil || len(libs) > 0 {
+			d.Uncarried = append(d.Uncarried, u)
+			if s.opts.Log != nil {
+				s.opts.Log.Warn("not carried: function libraries", "count", len(libs), "names", strings.Join(u.Names, ", "))
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w; to export without the function libraries, pass --param functions=false", s.redacted, err)
+	}
+	for _, l := range libs {
+		d.Objects = append(d.Objects, l.Object())
+	}
+	return nil
 }
 
 // DatasetName is the dataset of logical database db.
@@ -195,18 +306,52 @@ func (s *Source) Counters(ds *spec.Dataset) (int64, map[string]int64) {
 	return c.snapshot()
 }
 
-// dbOf is the database Read reads for ds: its namespace (after --db-map).
-// A URL that names another database is refused rather than ignored:
-// verify --against redis://host/15 of a bundle of db 14 needs --db-map 14:15.
+// dbOf is the database Read reads for ds, as the import placed it: a
+// namespace --db-map changed is read where it points; an unmapped one is
+// read from the database the URL names (redis://host/3), as long as the
+// datasets read so far come from one bundle database only (the import
+// refuses a URL database for several unmapped ones, and so does this).
+// Whether --db-map changed a namespace shows in the dataset's name, which
+// keeps the exported database number (redis.db9, redis.db9.stream-state).
 func (s *Source) dbOf(ds *spec.Dataset) (int, error) {
 	db, err := strconv.Atoi(ds.Namespace)
 	if err != nil || db < 0 {
 		return 0, fmt.Errorf("dataset %q: namespace %q is not a Redis database number", ds.Name, ds.Namespace)
 	}
-	if s.urlDB >= 0 && db != s.urlDB {
-		return 0, fmt.Errorf("dataset %q is database %d, but the URL names database %d: add --db-map %d:%d, or leave the database out of the URL", ds.Name, db, s.urlDB, db, s.urlDB)
+	orig, named := exportedDB(ds.Name)
+	if s.urlDB < 0 || (named && orig != db) {
+		return db, nil // no URL database, or --db-map placed it
 	}
-	return db, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unmapped == nil {
+		s.unmapped = map[int]bool{}
+	}
+	s.unmapped[db] = true
+	if len(s.unmapped) > 1 {
+		var dbs []string
+		for d := range s.unmapped {
+			dbs = append(dbs, strconv.Itoa(d))
+		}
+		sort.Strings(dbs)
+		return 0, fmt.Errorf("dataset %q: the bundle holds databases %s and the URL names database %d: give each its place with --db-map (as on import), or leave the database out of the URL", ds.Name, strings.Join(dbs, ", "), s.urlDB)
+	}
+	return s.urlDB, nil
+}
+
+// exportedDB reads the database number a dataset was exported from out of
+// its name ("redis.db9", "redis.db9.stream-state", "s1/redis.db9").
+func exportedDB(name string) (int, bool) {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	rest, ok := strings.CutPrefix(name, "redis.db")
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimSuffix(rest, "."+redistype.GroupsObject)
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
 }
 
 // Locate names the database Read reads for ds (exporter.Locator).
@@ -215,7 +360,11 @@ func (s *Source) Locate(ds *spec.Dataset) string {
 	if s.conn.TLS != nil {
 		scheme = "rediss"
 	}
-	return scheme + "://" + s.conn.Addr + "/" + ds.Namespace
+	db := ds.Namespace
+	if n, err := s.dbOf(ds); err == nil {
+		db = strconv.Itoa(n)
+	}
+	return scheme + "://" + s.conn.Addr + "/" + db
 }
 
 func (s *Source) dial(ctx context.Context, db int) (*resp.Conn, error) {

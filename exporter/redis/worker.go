@@ -300,10 +300,9 @@ func (w *worker) readDecode(ps []probed, strs []int, replies []resp.Value) ([][]
 			info := v
 			v = replies[r]
 			r++
-			var groups int64
 			switch err := info.Err(); {
 			case err == nil:
-				lastID, groups = streamInfo(info)
+				lastID = streamInfo(info)
 			case resp.IsServerError(err, "ERR unknown"), resp.IsServerError(err, "ERR syntax"):
 				// No XINFO STREAM (older Pika): the last entry's ID stands
 				// in for the last generated ID, and is counted.
@@ -313,10 +312,6 @@ func (w *worker) readDecode(ps []probed, strs []int, replies []resp.Value) ([][]
 					return nil, err
 				}
 				continue
-			}
-			if groups > 0 {
-				w.cnt.add(func(c *counters) { c.groups += groups })
-				w.s.opts.Log.Warn("stream consumer groups are not exported", "db", w.c.DB(), "key", showKey(p.key), "groups", groups)
 			}
 		}
 		if v.Kind == resp.KindError {
@@ -392,21 +387,14 @@ func firstPage(p probed, v resp.Value) ([]resp.Value, string, error) {
 	return v.Elems, "0", nil
 }
 
-// streamInfo reads last-generated-id and the number of consumer groups from
-// an XINFO STREAM reply (a flat list of name/value pairs in RESP2).
-func streamInfo(v resp.Value) (lastID string, groups int64) {
-	for i := 0; i+1 < len(v.Elems); i += 2 {
-		switch string(v.Elems[i].Str) {
-		case "last-generated-id":
-			lastID = string(v.Elems[i+1].Str)
-		case "groups":
-			groups = v.Elems[i+1].Int
-		}
+// streamInfo reads last-generated-id from an XINFO STREAM reply (a flat
+// list of name/value pairs in RESP2). Groups and the rest of a stream's
+// state are the stream-state dataset's (streamstate.go).
+func streamInfo(v resp.Value) (lastID string) {
+	if id := pairs(v)["last-generated-id"].Str; len(id) > 0 {
+		return string(id)
 	}
-	if lastID == "" {
-		lastID = "0-0"
-	}
-	return lastID, groups
+	return "0-0"
 }
 
 // lastEntryID is the ID of the last entry of an XRANGE page, "0-0" if none.

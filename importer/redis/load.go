@@ -32,6 +32,9 @@ import (
 //
 // Keys already expired at import time are skipped and counted.
 func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
+	if isStreamState(it.Dataset) {
+		return t.loadStreamState(ctx, p, it, part, recs)
+	}
 	var res importer.PartResult
 	db, err := dbOf(it)
 	if err != nil {
@@ -89,6 +92,7 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			l.endCmd(cur)
 			l.endEntry(cur)
 			l.zsetLast(cur)
+			l.earlyTTL(cur)
 		}
 		l.dispatch()
 	} else if l.cur != nil {
@@ -170,6 +174,7 @@ type run struct {
 	next    int64 // seq expected next
 	skip    bool  // filtered out or expired
 	expired bool
+	ttlSet  bool // earlyTTL sent the TTL in this part
 
 	cmdOpen  bool // an HSET/SADD/ZADD/RPUSH is being built
 	cmdElems int
@@ -275,10 +280,16 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 			r.skip, r.expired = true, true
 		}
 	}
+	appendMode := l.t.mode == importer.ModeAppend
+	if r.expired && r.next == 0 && !appendMode && !l.fresh {
+		// A resumed or replace-mode run: an earlier, interrupted run may
+		// have left this key cut off. It has expired since: the bundle
+		// says it is gone, so it goes.
+		l.control("DEL", r.key)
+	}
 	if r.skip {
 		return r
 	}
-	appendMode := l.t.mode == importer.ModeAppend
 	head := r.next == 0
 	switch {
 	case head && r.typ == redistype.List && appendMode:
@@ -334,6 +345,28 @@ func (l *loader) row(r *run, rows *redistype.Rows, i int, rowNum int64) {
 	r.cmdElems++
 	if r.cmdElems >= l.t.elems {
 		l.endCmd(r)
+		l.earlyTTL(r)
+	}
+}
+
+// earlyTTL sets the TTL of a key that takes more than one command, after
+// its first: a run killed before the key row leaves a cut-off key that
+// still expires when the bundle says, rather than one that lives forever
+// without its TTL. finish sets it again at the end.
+func (l *loader) earlyTTL(r *run) {
+	if r.ttlSet || r.skip || r.exp == redistype.NoExpiry {
+		return
+	}
+	r.ttlSet = true
+	l.ttl(r)
+}
+
+// ttl sends a key's TTL: absolute by default, or what was left at export.
+func (l *loader) ttl(r *run) {
+	if l.t.ttlRelative {
+		l.control("PEXPIRE", r.key, strconv.FormatInt(r.exp-l.exportedAt, 10))
+	} else {
+		l.control("PEXPIREAT", r.key, strconv.FormatInt(r.exp, 10))
 	}
 }
 
@@ -365,6 +398,9 @@ func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *
 	// last command: a TTL sent on another connection could run before the
 	// SET or RPUSH it belongs after.
 	defer func() { l.open = nil }()
+	if r.skip && r.typ == redistype.Stream {
+		l.t.skipStream(l.pool.db, r.key) // its stream state is skipped too
+	}
 	if r.expired {
 		res.Expired++
 		return
@@ -392,10 +428,8 @@ func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *
 		l.st.addWritten(1)
 	}
 	switch {
-	case r.exp != redistype.NoExpiry && l.t.ttlRelative:
-		l.control("PEXPIRE", r.key, strconv.FormatInt(r.exp-l.exportedAt, 10))
 	case r.exp != redistype.NoExpiry:
-		l.control("PEXPIREAT", r.key, strconv.FormatInt(r.exp, 10))
+		l.ttl(r)
 	case l.t.mode == importer.ModeAppend && r.typ != redistype.String:
 		// The bundle's key has no TTL; a merged target key loses its own.
 		l.control("PERSIST", r.key)

@@ -16,7 +16,10 @@ import (
 func (l *loader) entryRow(r *run, rows *redistype.Rows, i int, rowNum int64) {
 	id := rows.StreamID(i)
 	if r.entryID != id {
-		l.endEntry(r)
+		if r.entryID != "" {
+			l.endEntry(r)
+			l.earlyTTL(r) // the stream takes more than one XADD
+		}
 		s := l.seg()
 		s.buf.Begin("XADD")
 		s.buf.Arg(r.key)

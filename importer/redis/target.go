@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -35,6 +37,8 @@ const (
 type Target struct {
 	conn        resp.Options
 	redacted    string
+	urlDB       int               // the URL path's database, -1 if none
+	dbMap       map[string]string // --db-map: bundle db -> target db
 	mode        importer.Mode
 	ttlRelative bool
 	prefix      []byte
@@ -49,8 +53,11 @@ type Target struct {
 	pools   map[int]*pool
 	gates   map[gateKey]chan struct{}
 	carries map[gateKey]carry
-	markers map[int]string // target db -> marker key of this import
-	fresh   map[int]bool   // target db -> --mode fail found none of the keys (not a resumed run)
+	markers map[int]string      // target db -> marker key of this import
+	libs    []redistype.Library // function libraries Finish loads
+	skipped map[string]bool     // db:key of streams the keyspace load skipped (prefix, expired)
+	noFuncs bool                // --param functions=false
+	fresh   map[int]bool        // target db -> --mode fail found none of the keys (not a resumed run)
 
 	now       func() time.Time                // the import clock (tests move it)
 	afterPart func(ctx context.Context) error // test hook: an interruption
@@ -85,13 +92,26 @@ func open(u *url.URL, opts importer.Options) (*Target, error) {
 		carries:  map[gateKey]carry{},
 		markers:  map[int]string{},
 		fresh:    map[int]bool{},
+		skipped:  map[string]bool{},
 		now:      time.Now,
+		urlDB:    -1,
+		dbMap:    opts.Map,
+	}
+	if resp.HasDB(u) {
+		t.urlDB = co.DB
 	}
 	if t.mode == "" {
 		t.mode = importer.ModeFail
 	}
 	if opts.Jobs > t.conns {
 		t.conns = opts.Jobs
+	}
+	switch v := opts.Param("functions"); v {
+	case "", "true":
+	case "false":
+		t.noFuncs = true
+	default:
+		return nil, scheme.Usagef("functions=%q: want true or false", v)
 	}
 	switch v := opts.Param("ttl"); v {
 	case "", "absolute":
@@ -117,10 +137,74 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 	if ds.Kind != spec.KindKeyspace {
 		return false
 	}
+	if isStreamState(ds) {
+		return len(ds.Columns) == redistype.GNumCols
+	}
 	if l := ds.Options["layout"]; l != "" && l != redistype.LayoutName {
 		return false
 	}
 	return len(ds.Columns) == redistype.NumCols
+}
+
+func isStreamState(ds *spec.Dataset) bool {
+	return ds.Options["layout"] == redistype.GroupsLayoutName
+}
+
+// placeInURLDB sends the datasets --db-map does not place to the database
+// the URL names (redis://host/3): that is where the user said the data
+// goes. Several such datasets cannot all go there without merging
+// databases, so they need --db-map; the bundle's own db numbers are never
+// written unasked while the URL names another.
+func (t *Target) placeInURLDB(items []*importer.Item) error {
+	if t.urlDB < 0 {
+		return nil
+	}
+	var unmapped []*importer.Item
+	var dbs []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if _, ok := t.dbMap[it.Dataset.Namespace]; ok {
+			continue
+		}
+		unmapped = append(unmapped, it)
+		if !seen[it.Dataset.Namespace] {
+			seen[it.Dataset.Namespace] = true
+			dbs = append(dbs, it.Dataset.Namespace)
+		}
+	}
+	if len(dbs) > 1 {
+		var maps []string
+		for _, db := range dbs {
+			maps = append(maps, fmt.Sprintf("--db-map %s:N", db))
+		}
+		return scheme.Usagef("the bundle holds databases %s and the target URL names database %d: say where each goes with %s (N = a target database), or leave the database out of the URL to keep the bundle's numbers", strings.Join(dbs, ", "), t.urlDB, strings.Join(maps, " "))
+	}
+	for _, it := range unmapped {
+		it.Namespace = strconv.Itoa(t.urlDB)
+	}
+	return nil
+}
+
+// checkStateWithKeyspace refuses, outside --mode append, a stream-state
+// dataset whose keyspace dataset is not imported with it: its groups
+// would be written into streams already on the target, which --mode fail
+// must not touch and --mode replace would not empty first.
+func (t *Target) checkStateWithKeyspace(items []*importer.Item) error {
+	if t.mode == importer.ModeAppend {
+		return nil
+	}
+	keyspaces := map[string]bool{}
+	for _, it := range items {
+		if !isStreamState(it.Dataset) {
+			keyspaces[it.Source.ID+"/"+it.Dataset.Namespace] = true
+		}
+	}
+	for _, it := range items {
+		if isStreamState(it.Dataset) && !keyspaces[it.Source.ID+"/"+it.Dataset.Namespace] {
+			return scheme.Usagef("dataset %q is the stream state of a keyspace dataset this import leaves out: with --mode %s it would change streams already on the target. Import both (add the keyspace to --datasets), or use --mode append", it.Dataset.Name, t.mode)
+		}
+	}
+	return nil
 }
 
 func dbOf(it *importer.Item) (int, error) {
@@ -160,6 +244,12 @@ func markerKey(bundleID string) string {
 // earlier run of this same bundle left its marker), then marks each target
 // database and sets up the part gates.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
+	if err := t.placeInURLDB(p.Items); err != nil {
+		return err
+	}
+	if err := t.checkStateWithKeyspace(p.Items); err != nil {
+		return err
+	}
 	dbs := map[int][]*importer.Item{}
 	var order []int
 	for _, it := range p.Items {
@@ -167,10 +257,23 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if err != nil {
 			return err
 		}
-		if dbs[db] == nil {
+		if _, ok := dbs[db]; !ok {
 			order = append(order, db)
+			dbs[db] = nil
 		}
-		dbs[db] = append(dbs[db], it)
+		if !isStreamState(it.Dataset) {
+			// Stream state writes to the keyspace's streams only.
+			dbs[db] = append(dbs[db], it)
+		}
+	}
+	if len(order) > 0 {
+		pl, err := t.pool(ctx, order[0])
+		if err != nil {
+			return err
+		}
+		if err := t.prepareFunctions(ctx, p, pl.conns[0]); err != nil {
+			return err
+		}
 	}
 	marker := markerKey(p.BundleID)
 	for _, db := range order {
@@ -210,8 +313,13 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 	return nil
 }
 
-// Finish removes the import markers.
+// Finish loads the function libraries, then removes the import markers:
+// a run that fails before the markers go is resumed, and finds the
+// libraries it loaded identical.
 func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
+	if err := t.loadFunctions(ctx); err != nil {
+		return err
+	}
 	for db, m := range t.markers {
 		pl, err := t.pool(ctx, db)
 		if err != nil {

@@ -3,9 +3,13 @@ package resp
 import (
 	"bufio"
 	"bytes"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
 func TestBufEncodesBinarySafeCommands(t *testing.T) {
@@ -67,5 +71,41 @@ func TestReadValueRejectsGarbage(t *testing.T) {
 		if _, err := d.read(bufio.NewReader(bytes.NewReader([]byte(in)))); err == nil {
 			t.Errorf("%q: want an error", in)
 		}
+	}
+}
+
+func TestParseURLTimeouts(t *testing.T) {
+	for _, c := range []struct {
+		url              string
+		dial, read, writ time.Duration
+	}{
+		{"redis://h", DefaultTimeout, DefaultTimeout, DefaultTimeout},
+		{"redis://h?timeout=2s", 2 * time.Second, 2 * time.Second, 2 * time.Second},
+		{"redis://h?timeout=2s&read_timeout=1500ms", 2 * time.Second, 1500 * time.Millisecond, 2 * time.Second},
+		{"redis://h/3?dial_timeout=1s&write_timeout=4s", time.Second, DefaultTimeout, 4 * time.Second},
+	} {
+		u, _ := url.Parse(c.url)
+		o, err := ParseURL(u)
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		if o.DialTimeout != c.dial || o.ReadTimeout != c.read || o.WriteTimeout != c.writ {
+			t.Errorf("%s: dial %s read %s write %s", c.url, o.DialTimeout, o.ReadTimeout, o.WriteTimeout)
+		}
+	}
+	for _, bad := range []string{"redis://h?timeout=0s", "redis://h?read_timeout=-1s", "redis://h?dial_timeout=5", "redis://h?timeout=5s&foo=1"} {
+		u, _ := url.Parse(bad)
+		if _, err := ParseURL(u); !scheme.IsUsage(err) {
+			t.Errorf("%s: want a usage error, got %v", bad, err)
+		}
+	}
+}
+
+func TestFirstName(t *testing.T) {
+	var b Buf
+	b.Cmd("scan", "0")
+	b.Cmd("GET", "k")
+	if got := firstName(b.Bytes()); got != "SCAN" {
+		t.Fatalf("firstName = %q", got)
 	}
 }
