@@ -91,7 +91,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-
 func dbName(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

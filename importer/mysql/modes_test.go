@@ -15,7 +15,6 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-
 // TestModes: fail refuses a non-empty table (naming it) unless the same
 // bundle is being resumed; append adds rows; replace reloads.
 func TestModes(t *testing.T) {

@@ -89,26 +89,8 @@ func TestConformance(t *testing.T) {
 			// No database in the path: the bundle's db 9 goes to db 9.
 			return "redis://" + addr + "?timeout=1s"
 		},
-		// Known gaps, measured on this branch (remove each as its fix merges).
-		Known: map[string]string{
-			"Import/ModeAppend": redisAppendList,
-			"Import/Rejects":    redisAppendList + " (the exit 4 and the one reject line are right)",
-			"Timeout/export":    redisNoTimeout,
-			"Timeout/import":    redisNoTimeout,
-			"Timeout/verify":    redisNoTimeout,
-		},
 	})
 }
-
-const (
-	// redisAppendList is a bug this suite found (checked by hand too: the
-	// same happens into an empty database, with 1 or 2 jobs, with 5 parts
-	// or 43; a bundle holding big:list in one part imports it whole).
-	redisAppendList = "BUG: --mode append loses a list whose elements span more than one part: " +
-		"big:list (10,000 elements, TTL) is missing after the import, which exits 0"
-	redisNoTimeout = "redis:// takes no timeout parameter yet: the dial succeeds and a round trip " +
-		"to a server that never answers waits resp.RoundTimeout (5 minutes)"
-)
 
 // newRedisDB hands out a free logical database, flushed, and gives it back
 // flushed when t ends.

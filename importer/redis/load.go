@@ -297,10 +297,13 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 	case head && r.typ != redistype.String && !appendMode && !l.fresh:
 		l.control("DEL", r.key)
 	case !head && r.typ == redistype.List:
+		// The elements before this part: a list's seq is its element
+		// position, and the key row's seq is the element count (its index
+		// is NULL), so a part that holds only the key row keeps them all.
 		if appendMode {
-			l.listBase(r, rows.Index(i))
+			l.listBase(r, r.next)
 		} else {
-			l.control("LTRIM", r.key, "0", strconv.FormatInt(rows.Index(i)-1, 10))
+			l.control("LTRIM", r.key, "0", strconv.FormatInt(r.next-1, 10))
 		}
 	}
 	return r
