@@ -13,7 +13,7 @@ import (
 // it connects (nothing listens on port 1).
 func TestOpenRefusesUndeclaredParams(t *testing.T) {
 	for k, want := range map[string]string{
-		"relations":        "--param relations: unknown key for the redis engine; valid: batch, connections, db, key-prefix, match, page, scan-count, skip-unsupported, ttl-tolerance",
+		"relations":        "--param relations: unknown key for the redis engine; valid: batch, connections, db, functions, key-prefix, match, page, scan-count, skip-field-ttl, skip-unsupported, ttl-tolerance",
 		"skip-unsupported": `--param skip-unsupported="yes": want true or false`,
 	} {
 		_, err := exporter.Open(context.Background(), "redis://127.0.0.1:1", exporter.Options{Params: map[string]string{k: "yes"}})

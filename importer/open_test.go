@@ -18,7 +18,7 @@ func TestOpenChecksParamsThenConnects(t *testing.T) {
 	ctx := context.Background()
 	nowhere := "redis://:pw9999@127.0.0.1:1/9" // nothing listens on port 1
 	for params, want := range map[string]string{
-		"load=insert":   "--param load: unknown key for the redis engine; valid: batch, connections, elements, key-prefix, ttl",
+		"load=insert":   "--param load: unknown key for the redis engine; valid: batch, connections, elements, functions, key-prefix, ttl",
 		"ttl=sometimes": `--param ttl="sometimes": want absolute or relative`,
 	} {
 		k, v, _ := strings.Cut(params, "=")

@@ -59,7 +59,7 @@ func TestUsageMistakesExit2(t *testing.T) {
 		{[]string{"import", path, "--target", redisURL(9), "--max-rejects", "-2"}, "--max-rejects -2: want a count, or -1 for no limit"},
 		{[]string{"import", path, "--target", redisURL(9), "--mode", "merge"}, `--mode "merge": want fail, append or replace`},
 		{[]string{"import", path, "--target", redisURL(9), "--ttl", "forever"}, `--param ttl="forever": want absolute or relative`},
-		{[]string{"import", path, "--target", redisURL(9), "--param", "load=insert"}, "--param load: unknown key for redis; valid: redis: batch, connections, elements, key-prefix, ttl"},
+		{[]string{"import", path, "--target", redisURL(9), "--param", "load=insert"}, "--param load: unknown key for redis; valid: redis: batch, connections, elements, functions, key-prefix, ttl"},
 		{[]string{"import", path, "--target", my, "--key-prefix", "a"}, "--key-prefix does not apply to mysql"},
 		{[]string{"verify"}, "accepts 1 arg(s), received 0"},
 		{[]string{"verify", path, "--against", redisURL(9), "--param", "readers=2"}, "--param readers: unknown key for redis; valid: redis: batch, connections, db"},
@@ -399,7 +399,8 @@ func TestParamsSplitBetweenSourcesOfTwoEngines(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "two.imb")
 	msg, err := runCLI(t, "export", "-q", "--source", url, "--source", redisURL(9), "-o", out,
 		"--param", "readers=1", "--param", "scan-count=10", "--db", "9")
-	if err != nil || !strings.Contains(msg, "2 datasets, 3 rows") {
+	// The table, the keyspace and its stream state.
+	if err != nil || !strings.Contains(msg, "3 datasets, 3 rows") {
 		t.Fatalf("%v\n%s", err, msg)
 	}
 }

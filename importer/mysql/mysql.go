@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/internal/scheme"
@@ -60,7 +59,7 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, method: loadAuto}
+	t := &Target{url: scheme.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, method: loadAuto}
 	if m := opts.Param("load"); m != "" {
 		switch m {
 		case loadAuto, loadLoadData, loadInsert:

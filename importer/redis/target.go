@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
@@ -76,11 +75,11 @@ func Open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 func open(u *url.URL, opts importer.Options) (*Target, error) {
 	co, err := resp.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("target URL %s: %w", exporter.RedactURL(u), err)
+		return nil, fmt.Errorf("target URL %s: %w", scheme.RedactURL(u), err)
 	}
 	t := &Target{
 		conn:     co,
-		redacted: exporter.RedactURL(u),
+		redacted: scheme.RedactURL(u),
 		mode:     opts.Mode,
 		prefix:   []byte(opts.Param("key-prefix")),
 		conns:    defaultConns,
