@@ -17,7 +17,9 @@ import (
 )
 
 // maxBatchBytes keeps an insert command well under the server's 48 MB
-// message limit (the driver would split it anyway; this bounds memory).
+// message limit: a batch closes before a document that would take it past
+// this, so only a single document of up to 16 MiB can make one bigger (the
+// driver would split a command anyway; this bounds memory).
 const maxBatchBytes = 16 << 20
 
 // How a batch is written.
@@ -145,10 +147,14 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 			} else {
 				doc = withObjectID(rows.Doc(i))
 			}
+			if len(cur.docs) > 0 && curBytes+len(doc) > maxBatchBytes {
+				submit(cur)
+				cur, curBytes = batch{}, 0
+			}
 			cur.docs = append(cur.docs, doc)
 			cur.rows = append(cur.rows, row)
 			curBytes += len(doc)
-			if len(cur.docs) >= l.t.batchDocs || curBytes >= maxBatchBytes {
+			if len(cur.docs) >= l.t.batchDocs {
 				submit(cur)
 				cur, curBytes = batch{}, 0
 			}
