@@ -26,8 +26,9 @@ const (
 	batchGrowth = 4
 )
 
-// cursorSizer chooses the batch size of each reply of one cursor.
-type cursorSizer struct {
+// CursorSizer chooses the batch size of each reply of one cursor; the
+// importer sizes its lookups of existing documents with it too.
+type CursorSizer struct {
 	limit              int32 // upper bound in documents (--param cursor-batch)
 	docs, bytes        int64 // all documents seen
 	replyDocs, replyBy int64 // the documents of the current reply
@@ -35,11 +36,11 @@ type cursorSizer struct {
 	last               int32
 }
 
-// newCursorSizer starts a sizer whose batches never exceed limit documents.
+// NewCursorSizer starts a sizer whose batches never exceed limit documents.
 // hint, when positive, is an expected document size (the bundle's, for a
 // lookup of the same _ids), used until documents are seen.
-func newCursorSizer(limit int32, hint int) *cursorSizer {
-	z := &cursorSizer{limit: max(limit, 1)}
+func NewCursorSizer(limit int32, hint int) *CursorSizer {
+	z := &CursorSizer{limit: max(limit, 1)}
 	z.last = min(z.limit, firstBatch)
 	if hint > 0 {
 		z.last = z.fit(int64(hint), hint)
@@ -48,10 +49,10 @@ func newCursorSizer(limit int32, hint int) *cursorSizer {
 }
 
 // First is the batch size of the initial find.
-func (z *cursorSizer) First() int32 { return z.last }
+func (z *CursorSizer) First() int32 { return z.last }
 
 // Saw records one document of n bytes.
-func (z *cursorSizer) Saw(n int) {
+func (z *CursorSizer) Saw(n int) {
 	z.docs++
 	z.bytes += int64(n)
 	z.replyDocs++
@@ -62,7 +63,7 @@ func (z *cursorSizer) Saw(n int) {
 // Next is the batch size of the next getMore. The average is the larger of
 // the whole cursor's and the last reply's, so that documents growing along
 // the collection (small ones first, then big ones) are followed at once.
-func (z *cursorSizer) Next() int32 {
+func (z *CursorSizer) Next() int32 {
 	if z.docs == 0 {
 		return z.last
 	}
@@ -78,7 +79,7 @@ func (z *cursorSizer) Next() int32 {
 
 // fit is the largest batch within the limit, the budget for documents of
 // avg bytes and the bound for documents of biggest bytes.
-func (z *cursorSizer) fit(avg int64, biggest int) int32 {
+func (z *CursorSizer) fit(avg int64, biggest int) int32 {
 	n := int64(z.limit)
 	if avg > 0 {
 		n = min(n, replyBudget/avg)

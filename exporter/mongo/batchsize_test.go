@@ -5,7 +5,7 @@ import "testing"
 // replyBytes runs a sizer over docs (document sizes in cursor order) and
 // returns the biggest reply it asked for, in bytes, and the last batch size.
 func replyBytes(limit int32, docs []int) (biggest int64, last int32) {
-	z := newCursorSizer(limit, 0)
+	z := NewCursorSizer(limit, 0)
 	size := z.First()
 	for i := 0; i < len(docs); {
 		var reply int64
@@ -49,10 +49,10 @@ func TestCursorSizer(t *testing.T) {
 			t.Errorf("%s: batch size %d at the end, want %d", c.name, last, c.wantLast)
 		}
 	}
-	if z := newCursorSizer(1000, 66<<10); z.First() != 8<<20/(66<<10) {
+	if z := NewCursorSizer(1000, 66<<10); z.First() != 8<<20/(66<<10) {
 		t.Errorf("first batch with a 66 KB hint: %d", z.First())
 	}
-	if z := newCursorSizer(5, 10); z.First() != 5 {
+	if z := NewCursorSizer(5, 10); z.First() != 5 {
 		t.Errorf("first batch within a limit of 5: %d", z.First())
 	}
 }

@@ -39,7 +39,11 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		}
 		dbs = dbs[:0]
 		for _, n := range names {
-			if !systemDatabases[n] {
+			switch {
+			case systemDatabases[n]:
+			case n == StateDatabase:
+				desc.Notes = append(desc.Notes, "MongoDB: database "+n+" not exported (imbundle's import state; name it in the URL to export it)")
+			default:
 				dbs = append(dbs, n)
 			}
 		}
@@ -105,7 +109,7 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		}
 		opts, _ := cur.Current.Lookup("options").DocumentOK()
 		switch {
-		case strings.HasPrefix(name, "system.") || name == ProgressCollection:
+		case strings.HasPrefix(name, "system.") || name == LegacyProgressCollection:
 			continue
 		case typ == "view":
 			notes = append(notes, fmt.Sprintf("MongoDB: view %s.%s not exported (views hold no documents; recreate it from its definition: %s)", db, name, opts))

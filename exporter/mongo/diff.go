@@ -49,7 +49,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		if len(batch) == 0 {
 			return nil
 		}
-		sizer := newCursorSizer(int32(len(batch)+1), batchBytes/len(batch))
+		sizer := NewCursorSizer(int32(len(batch)+1), batchBytes/len(batch))
 		in := make(bson.A, len(batch))
 		for i, p := range batch {
 			in[i] = p.id

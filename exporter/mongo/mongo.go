@@ -22,9 +22,16 @@ func init() {
 	exporter.Register(open, "mongodb", "mongodb+srv")
 }
 
-// ProgressCollection is where the importer keeps its resume markers; the
-// exporter leaves it out, since it is imbundle's bookkeeping, not data.
-const ProgressCollection = "imbundle_progress"
+// StateDatabase is the database where the importer keeps its resume
+// markers by default (importer/mongo, --param state-db); an export of every
+// database leaves it out, since it is imbundle's bookkeeping, not data.
+const StateDatabase = "imbundle"
+
+// LegacyProgressCollection is where imbundle releases before the state
+// database kept resume markers, inside the user's database; an
+// interrupted import of such a release may have left one, and it is
+// bookkeeping, not data, so it is never exported.
+const LegacyProgressCollection = "imbundle_progress"
 
 type source struct {
 	client   *mongo.Client

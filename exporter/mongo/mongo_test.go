@@ -79,6 +79,27 @@ func TestDescribeAndRead(t *testing.T) {
 		t.Errorf("%d datasets, want c and other (not imbundle_progress)", len(desc.Datasets))
 	}
 
+	// Every database: the importer's state database is left out.
+	state := db.Client().Database("imbundle")
+	if _, err := state.Collection("progress").InsertOne(ctx, bson.D{{Key: "state", Value: "started"}}); err != nil {
+		t.Fatal(err)
+	}
+	defer state.Drop(ctx)
+	all, err := exporter.Open(ctx, testenv.MongoURI(t), exporter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	desc, err = all.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range desc.Datasets {
+		if d.Spec.Namespace == "imbundle" {
+			t.Errorf("dataset %s of the state database exported", d.Spec.Name)
+		}
+	}
+
 	src3, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"missing"}})
 	if err != nil {
 		t.Fatal(err)

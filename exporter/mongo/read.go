@@ -46,7 +46,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		batch = int32(n)
 	}
 	coll := s.client.Database(db).Collection(ds.Object)
-	sizer := newCursorSizer(batch, 0)
+	sizer := NewCursorSizer(batch, 0)
 	fo := options.Find().SetBatchSize(sizer.First())
 	switch v := s.opts.Param("sort"); v {
 	case "", "natural":

@@ -49,7 +49,7 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	}
 	for _, it := range p.Items {
 		if st := t.item(it); st.markers {
-			if err := clearMarkers(ctx, st.coll.Database(), p.BundleID, it.Object); err != nil {
+			if err := t.marks.clear(ctx, p.BundleID, it.Namespace, it.Object); err != nil {
 				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
 			}
 		}

@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -45,13 +47,12 @@ const (
 // markers.go).
 func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	st := t.item(it)
-	db := st.coll.Database()
 	mode := insertAll
 	if p.Mode == importer.ModeAppend {
 		mode = replaceExisting
 	}
 	if st.markers {
-		ms, err := markerState(ctx, db, p.BundleID, it.Object, part)
+		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, part)
 		if err != nil {
 			return importer.PartResult{}, fmt.Errorf("read resume marker: %w", err)
 		}
@@ -62,7 +63,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			p.Log.Info("replaying a part an earlier run began: inserting the documents not yet in", "collection", it.Namespace+"."+it.Object, "part", part)
 			mode = insertMissing
 		}
-		if err := setMarker(ctx, db, p.BundleID, it.Object, part, stateStarted, 0); err != nil {
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateStarted, 0); err != nil {
 			return importer.PartResult{}, fmt.Errorf("write resume marker: %w", err)
 		}
 	}
@@ -73,7 +74,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, err
 	}
 	if st.markers {
-		if err := setMarker(ctx, db, p.BundleID, it.Object, part, stateDone, res.Rows); err != nil {
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateDone, res.Rows); err != nil {
 			return res, fmt.Errorf("write resume marker: %w", err)
 		}
 	}
@@ -209,17 +210,24 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
 		refused := map[int]bool{}
 		first := len(b.docs)
-		var dups []int
+		var dups, present []int
 		for _, we := range bwe.WriteErrors {
 			if we.Index < 0 || we.Index >= len(b.docs) || refused[we.Index] {
 				return fmt.Errorf("server reported a write error for document %d of a batch of %d: %w", we.Index, len(b.docs), err)
 			}
 			refused[we.Index] = true
 			first = min(first, we.Index)
-			if we.Code == 11000 && l.mode == replaceExisting {
+			switch {
+			case we.Code == duplicateKey && l.mode == replaceExisting:
 				// Append: the _id is there under a numerically equal value
 				// of another type (1 vs 1.0); replace it.
 				dups = append(dups, we.Index)
+				continue
+			case we.Code == duplicateKey:
+				// The document may be in already, written by an earlier
+				// run whose insert reached the server after this run
+				// looked the _ids up (a client killed mid-command).
+				present = append(present, we.Index)
 				continue
 			}
 			reason := fmt.Sprintf("server refused the document (code %d): %s", we.Code, we.Message)
@@ -228,6 +236,9 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 			}
 		}
 		l.count(int64(first), 0) // before the first error every server went through
+		if err := l.settleDuplicates(ctx, b, present, bwe); err != nil {
+			return err
+		}
 		var again batch
 		for _, i := range dups {
 			again.docs, again.rows = append(again.docs, b.docs[i]), append(again.rows, b.rows[i])
@@ -275,6 +286,81 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 	return l.reject("", b.docs[0], b.rows[0], reason)
 }
 
+// duplicateKey is the server's E11000 (DuplicateKey).
+const duplicateKey = 11000
+
+// settleDuplicates accounts for the documents of b at idx that the server
+// refused as duplicate keys: one whose _id holds a byte-identical document
+// is already loaded (an earlier run of this bundle wrote it) and counts as
+// written; any other is a reject naming the difference. A unique index
+// other than _id refuses with E11000 too, with no document of this _id
+// present: that is a reject as well.
+func (l *partLoader) settleDuplicates(ctx context.Context, b batch, idx []int, bwe mongo.BulkWriteException) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	docs := make([]bson.Raw, len(idx))
+	for k, i := range idx {
+		docs[k] = b.docs[i]
+	}
+	have, err := l.existing(ctx, docs)
+	if err != nil {
+		return fmt.Errorf("insert into %s.%s: look up documents refused as duplicate keys: %w", l.it.Namespace, l.it.Object, err)
+	}
+	messages := map[int]string{}
+	for _, we := range bwe.WriteErrors {
+		messages[we.Index] = we.Message
+	}
+	for _, i := range idx {
+		d := b.docs[i]
+		got, ok := have[string(mongotype.EncodeID(d.Lookup("_id")))]
+		switch {
+		case ok && bytes.Equal(got, d):
+			l.count(1, 0)
+			continue
+		case ok:
+			err = l.reject("", d, b.rows[i], fmt.Sprintf("server refused the document (code %d): %s; the collection holds another document with this _id (mode append replaces it)", duplicateKey, messages[i]))
+		default:
+			err = l.reject("", d, b.rows[i], fmt.Sprintf("server refused the document (code %d): %s", duplicateKey, messages[i]))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// existing returns the target's documents with the _ids of docs, keyed by
+// their EncodeID bytes.
+func (l *partLoader) existing(ctx context.Context, docs []bson.Raw) (map[string]bson.Raw, error) {
+	ids := make(bson.A, len(docs))
+	size := 0
+	for i, d := range docs {
+		ids[i] = d.Lookup("_id")
+		size += len(d)
+	}
+	sizer := mongoexp.NewCursorSizer(int32(len(docs)+1), size/len(docs))
+	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetBatchSize(sizer.First()))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	out := map[string]bson.Raw{}
+	for cur.Next(ctx) {
+		out[string(mongotype.EncodeID(cur.Current.Lookup("_id")))] = append(bson.Raw(nil), cur.Current...)
+		sizer.Saw(len(cur.Current))
+		if cur.RemainingBatchLength() == 0 {
+			cur.SetBatchSize(sizer.Next())
+		}
+	}
+	return out, cur.Err()
+}
+
+// beforeInsert, when set (by tests), runs before each insert command with
+// the documents it will send: it stands in for another client's write that
+// lands between the lookup of present _ids and the insert.
+var beforeInsert func(ctx context.Context, coll *mongo.Collection, docs []bson.Raw) error
+
 // send writes a batch in one or two commands. Validation is bypassed as
 // mongorestore does: documents that predate a validator on the source must
 // load (validators are applied after the data anyway).
@@ -297,6 +383,11 @@ func (l *partLoader) send(ctx context.Context, b batch, mode writeMode) error {
 		}
 	}
 	if len(docs) > 0 {
+		if beforeInsert != nil {
+			if err := beforeInsert(ctx, l.coll, docs); err != nil {
+				return err
+			}
+		}
 		anyDocs := make([]any, len(docs))
 		for i, d := range docs {
 			anyDocs[i] = d

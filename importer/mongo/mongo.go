@@ -38,6 +38,10 @@ const (
 	// single-writer backend (FerretDB's SQLite: 4 in flight measured slower
 	// than 2); a MongoDB replica set may take more.
 	ParamInsertWorkers = "insert-workers"
+	// ParamStateDB: the database on the target server that holds resume
+	// markers while an import runs (default "imbundle"); dropped when a
+	// successful import leaves it empty.
+	ParamStateDB = "state-db"
 )
 
 type target struct {
@@ -50,6 +54,7 @@ type target struct {
 	workers   int
 	inflight  chan struct{} // one token per insert command in flight
 	ttl       string
+	marks     markers
 
 	mu    sync.Mutex
 	state map[*importer.Item]*itemState
@@ -79,9 +84,14 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	default:
 		return nil, fmt.Errorf("--param %s=%q: want last or skip", ParamTTLIndexes, t.ttl)
 	}
+	stateDB := opts.Param(ParamStateDB)
+	if stateDB == "" {
+		stateDB = DefaultStateDB
+	}
 	if t.client, err = mongoexp.Connect(ctx, u); err != nil {
 		return nil, err
 	}
+	t.marks = newMarkers(t.client, stateDB)
 	return t, nil
 }
 

@@ -37,6 +37,9 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if it.Namespace == "" {
 			return fmt.Errorf("dataset %q has no database; name one in the target URL (mongodb://host:port/DB)", it.Dataset.Name)
 		}
+		if it.Namespace == t.marks.coll.Database().Name() {
+			return fmt.Errorf("dataset %q would load into %s, the database that holds imbundle's resume state; give another with --param %s=NAME", it.Dataset.Name, it.Namespace, ParamStateDB)
+		}
 		full := it.Namespace + "." + it.Object
 		if other, dup := seen[full]; dup {
 			return fmt.Errorf("datasets %q and %q would both load into %s; map their databases apart (--map OLD=NEW)", other, it.Dataset.Name, full)
@@ -63,7 +66,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			if n == 0 {
 				continue
 			}
-			ms, err := markerState(ctx, st.coll.Database(), p.BundleID, it.Object, collectionPart)
+			ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, collectionPart)
 			if err != nil {
 				return fmt.Errorf("%s.%s: read resume marker: %w", it.Namespace, it.Object, err)
 			}
@@ -75,7 +78,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		}
 		if len(busy) > 0 {
 			sort.Strings(busy)
-			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents: %s; nothing was written. Use --mode append (upsert by _id) or --mode replace (drop and recreate), or another database (--ns-from/--ns-to)", len(busy), strings.Join(busy, ", "))
+			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents: %s; nothing was written. Use --mode replace (drop and recreate) or --mode append (upsert by _id), or another database (--ns-from/--ns-to). (A finished import leaves no resume state, so importing the same bundle again is refused like this too.)", len(busy), strings.Join(busy, ", "))
 		}
 	}
 
@@ -86,7 +89,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			if err := st.coll.Drop(ctx); err != nil {
 				return fmt.Errorf("%s.%s: drop: %w", it.Namespace, it.Object, err)
 			}
-			if err := clearMarkers(ctx, db, "", it.Object); err != nil {
+			if err := t.marks.clear(ctx, "", it.Namespace, it.Object); err != nil {
 				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
 			}
 		}
@@ -94,7 +97,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			return fmt.Errorf("%s.%s: %w", it.Namespace, it.Object, err)
 		}
 		if st.markers {
-			if err := setMarker(ctx, db, p.BundleID, it.Object, collectionPart, stateStarted, 0); err != nil {
+			if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, collectionPart, stateStarted, 0); err != nil {
 				return fmt.Errorf("%s.%s: write resume marker: %w", it.Namespace, it.Object, err)
 			}
 		}
