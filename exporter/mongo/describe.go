@@ -32,6 +32,11 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		Notes: []string{"MongoDB: documents written during the export may or may not be in the bundle (no snapshot across collections); quiesce writers for a point-in-time copy"},
 	}
 	dbs := []string{s.database}
+	if s.database != "" {
+		if err := s.checkDatabase(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if s.database == "" {
 		names, err := s.client.ListDatabaseNames(ctx, bson.D{})
 		if err != nil {
@@ -84,6 +89,35 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (views and system collections are not exported)", s.redacted, strings.Join(missing, ", "))
 	}
 	return desc, nil
+}
+
+// checkDatabase refuses a database the URL names that the server does not
+// hold (or that holds no collection at all): a mistyped name would
+// otherwise export an empty bundle that looks like a success.
+func (s *source) checkDatabase(ctx context.Context) error {
+	names, err := s.client.Database(s.database).ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("%s: listCollections on %s: %w", s.redacted, s.database, err)
+	}
+	if len(names) > 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: database %q does not exist or holds no collections; check the database name in the URL", s.redacted, s.database)
+	dbs, err := s.client.ListDatabaseNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("%s (listDatabases: %v)", msg, err)
+	}
+	var user []string
+	for _, n := range dbs {
+		if !systemDatabases[n] && n != StateDatabase {
+			user = append(user, n)
+		}
+	}
+	sort.Strings(user)
+	if len(user) == 0 {
+		return fmt.Errorf("%s (the server holds no databases but admin, local and config)", msg)
+	}
+	return fmt.Errorf("%s (the server holds: %s)", msg, strings.Join(user, ", "))
 }
 
 type collInfo struct {
