@@ -40,7 +40,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	if s.database == "" {
 		names, err := s.client.ListDatabaseNames(ctx, bson.D{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: listDatabases: %w (name a database in the URL: mongodb://host:port/DB)", s.redacted, err)
+			return nil, fmt.Errorf("%w (name a database in the URL: mongodb://host:port/DB)", Step(s.redacted, "listDatabases", err))
 		}
 		dbs = dbs[:0]
 		for _, n := range names {
@@ -97,7 +97,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 func (s *source) checkDatabase(ctx context.Context) error {
 	names, err := s.client.Database(s.database).ListCollectionNames(ctx, bson.D{})
 	if err != nil {
-		return fmt.Errorf("%s: listCollections on %s: %w", s.redacted, s.database, err)
+		return Step(s.redacted, "listCollections on "+s.database, err)
 	}
 	if len(names) > 0 {
 		return nil
@@ -130,7 +130,7 @@ type collInfo struct {
 func (s *source) collections(ctx context.Context, db string) ([]collInfo, []string, error) {
 	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+		return nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	defer cur.Close(ctx)
 	var out []collInfo
@@ -155,7 +155,7 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		out = append(out, collInfo{name: name, typ: typ, options: append(bson.Raw(nil), opts...)})
 	}
 	if err := cur.Err(); err != nil {
-		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+		return nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, notes, nil
@@ -165,7 +165,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	coll := s.client.Database(db).Collection(c.name)
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
-		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	info := mongotype.Collection{Type: c.typ, Options: c.options}
 	for cur.Next(ctx) {
@@ -179,7 +179,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	err = cur.Err()
 	cur.Close(ctx)
 	if err != nil {
-		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	opts, err := info.ToOptions()
 	if err != nil {

@@ -119,7 +119,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		err = lookup()
 	}
 	if err != nil && err != errEnough {
-		return diffs, err
+		return diffs, Step(s.redacted, "look up the bundle's _ids in "+s.Locate(ds), err)
 	}
 	if len(diffs) >= limit || idsFull {
 		return truncate(diffs, limit), nil
@@ -129,7 +129,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	slices.Sort(ids)
 	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(diffBatch))
 	if err != nil {
-		return diffs, err
+		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
 	}
 	defer cur.Close(ctx)
 	var trow int64
@@ -143,7 +143,10 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		}
 		trow++
 	}
-	return truncate(diffs, limit), cur.Err()
+	if err := cur.Err(); err != nil {
+		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
+	}
+	return truncate(diffs, limit), nil
 }
 
 func idHash(b []byte) uint64 {

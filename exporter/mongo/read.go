@@ -59,7 +59,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	}
 	cur, err := coll.Find(ctx, bson.D{}, fo)
 	if err != nil {
-		return fmt.Errorf("%s.%s: find: %w", db, ds.Object, err)
+		return Step(s.redacted, "find on "+db+"."+ds.Object, err)
 	}
 	defer cur.Close(context.Background())
 
@@ -95,7 +95,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return fmt.Errorf("%s: %s.%s: cursor failed after %d documents: %w", s.redacted, db, ds.Object, n, err)
+		return Step(s.redacted, fmt.Sprintf("cursor on %s.%s, after %d documents", db, ds.Object, n), err)
 	}
 	return flush()
 }

@@ -54,7 +54,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	if st.markers {
 		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, part)
 		if err != nil {
-			return importer.PartResult{}, fmt.Errorf("read resume marker: %w", err)
+			return importer.PartResult{}, mongoexp.Step(t.redacted, "read resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 		switch ms {
 		case stateDone:
@@ -64,7 +64,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			mode = insertMissing
 		}
 		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateStarted, 0); err != nil {
-			return importer.PartResult{}, fmt.Errorf("write resume marker: %w", err)
+			return importer.PartResult{}, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 
@@ -75,7 +75,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	}
 	if st.markers {
 		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateDone, res.Rows); err != nil {
-			return res, fmt.Errorf("write resume marker: %w", err)
+			return res, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 	return res, nil
@@ -260,7 +260,7 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 		return l.write(ctx, rest, max(mode, insertMissing))
 	}
 	if fatal(err) {
-		return fmt.Errorf("insert into %s.%s: %w", l.it.Namespace, l.it.Object, err)
+		return mongoexp.Step(l.t.redacted, "insert into "+l.it.Namespace+"."+l.it.Object, err)
 	}
 	retry := max(mode, insertMissing)
 	if len(b.docs) > 1 {
@@ -460,8 +460,8 @@ func remapIndexes(err error, all, sub []bson.Raw) error {
 // fatal errors end the import: they are about the connection's rights or
 // the server's state, not about a document.
 func fatal(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) {
+		return true // a server that does not answer in time is not a document's fault
 	}
 	var ce mongo.CommandError
 	if errors.As(err, &ce) {

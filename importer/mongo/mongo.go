@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/imbundle/imbundle/exporter"
 	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
@@ -88,11 +89,26 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	if stateDB == "" {
 		stateDB = DefaultStateDB
 	}
-	if t.client, err = mongoexp.Connect(ctx, u); err != nil {
+	if t.client, err = mongoexp.Connect(ctx, u, noDriverRetries); err != nil {
 		return nil, err
 	}
 	t.marks = newMarkers(t.client, stateDB)
 	return t, nil
+}
+
+// noDriverRetries turns the driver's retries off unless the URL asks for
+// them: with timeoutMS set the driver retries a retryable command until the
+// timeout is spent, 30 s for each command a server answers by closing the
+// connection (FerretDB does, on values it cannot decode, in an insert or in
+// the $in lookup of a replay). The importer replays writes itself,
+// idempotently, and isolates such documents (load.go).
+func noDriverRetries(co *options.ClientOptions) {
+	if co.RetryWrites == nil {
+		co.SetRetryWrites(false)
+	}
+	if co.RetryReads == nil {
+		co.SetRetryReads(false)
+	}
 }
 
 func intParam(opts importer.Options, k string, def int) (int, error) {

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -61,14 +62,14 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			st := t.state[it]
 			n, err := st.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
 			if err != nil {
-				return fmt.Errorf("%s.%s: count: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "count the documents of "+it.Namespace+"."+it.Object, err)
 			}
 			if n == 0 {
 				continue
 			}
 			ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, collectionPart)
 			if err != nil {
-				return fmt.Errorf("%s.%s: read resume marker: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "read the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 			if ms == "" {
 				busy = append(busy, it.Namespace+"."+it.Object)
@@ -87,18 +88,18 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		db := st.coll.Database()
 		if p.Mode == importer.ModeReplace {
 			if err := st.coll.Drop(ctx); err != nil {
-				return fmt.Errorf("%s.%s: drop: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)
 			}
 			if err := t.marks.clear(ctx, "", it.Namespace, it.Object); err != nil {
-				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 		if err := createCollection(ctx, db, it.Object, st.info); err != nil {
-			return fmt.Errorf("%s.%s: %w", it.Namespace, it.Object, err)
+			return mongoexp.Step(t.redacted, it.Namespace+"."+it.Object, err)
 		}
 		if st.markers {
 			if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, collectionPart, stateStarted, 0); err != nil {
-				return fmt.Errorf("%s.%s: write resume marker: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "write the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 	}

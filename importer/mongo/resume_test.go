@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -22,9 +23,9 @@ import (
 // import stops with parts marked started.
 func interruptedImport(t *testing.T, path, url, stateDB string) {
 	t.Helper()
-	calls := 0
+	var calls atomic.Int32
 	mongoimp.SetBeforeInsert(func(context.Context, *mongo.Collection, []bson.Raw) error {
-		if calls++; calls >= 5 {
+		if calls.Add(1) >= 5 {
 			return context.Canceled
 		}
 		return nil
@@ -176,5 +177,15 @@ func TestStateDatabaseIsNotATarget(t *testing.T) {
 	_, _, err := importBundle(t, path, url, importParams(db.Name()))
 	if err == nil || !strings.Contains(err.Error(), "--param state-db") {
 		t.Errorf("state database = target database: %v", err)
+	}
+}
+
+// TestSilentTarget: an import into a server that accepts TCP and never
+// answers fails within the URL's timeouts, naming the server.
+func TestSilentTarget(t *testing.T) {
+	addr := testenv.SilentServer(t)
+	_, err := importer.Open(context.Background(), "mongodb://"+addr+"/db?connectTimeoutMS=300&serverSelectionTimeoutMS=300&timeoutMS=300", importer.Options{})
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "does not answer") {
+		t.Errorf("import into a server that never answers: %v; want an error naming %s", err, addr)
 	}
 }
