@@ -60,11 +60,21 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}
 	found := map[string]bool{}
 	for _, db := range dbs {
-		colls, notes, err := s.collections(ctx, db)
+		colls, views, notes, err := s.collections(ctx, db)
 		if err != nil {
 			return nil, err
 		}
 		desc.Notes = append(desc.Notes, notes...)
+		var picked []spec.Object
+		for _, v := range views {
+			full := db + "." + v.Name
+			if len(want) > 0 && !want[v.Name] && !want[full] {
+				continue
+			}
+			found[v.Name], found[full] = true, true
+			picked = append(picked, v)
+		}
+		desc.Objects = append(desc.Objects, mongotype.OrderViews(picked)...)
 		for _, c := range colls {
 			full := db + "." + c.name
 			if len(want) > 0 && !want[c.name] && !want[full] {
@@ -86,7 +96,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (views and system collections are not exported)", s.redacted, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (system collections are not exported)", s.redacted, strings.Join(missing, ", "))
 	}
 	return desc, nil
 }
@@ -125,15 +135,17 @@ type collInfo struct {
 	options   bson.Raw
 }
 
-// collections lists the collections of db that hold documents: views and
-// system collections are left out (and named in the notes).
-func (s *source) collections(ctx context.Context, db string) ([]collInfo, []string, error) {
+// collections lists the collections of db that hold documents and its
+// views (as manifest objects); system collections are left out, and types
+// imbundle does not know are named in the notes.
+func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec.Object, []string, error) {
 	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{})
 	if err != nil {
-		return nil, nil, Step(s.redacted, "listCollections on "+db, err)
+		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	defer cur.Close(ctx)
 	var out []collInfo
+	var views []spec.Object
 	var notes []string
 	for cur.Next(ctx) {
 		name, _ := cur.Current.Lookup("name").StringValueOK()
@@ -146,7 +158,11 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		case strings.HasPrefix(name, "system.") || name == LegacyProgressCollection:
 			continue
 		case typ == "view":
-			notes = append(notes, fmt.Sprintf("MongoDB: view %s.%s not exported (views hold no documents; recreate it from its definition: %s)", db, name, opts))
+			v, err := View(db, name, opts)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: view %s.%s: %w", s.redacted, db, name, err)
+			}
+			views = append(views, v)
 			continue
 		case typ != "collection" && typ != "timeseries":
 			notes = append(notes, fmt.Sprintf("MongoDB: %s.%s of type %q not exported", db, name, typ))
@@ -155,10 +171,20 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		out = append(out, collInfo{name: name, typ: typ, options: append(bson.Raw(nil), opts...)})
 	}
 	if err := cur.Err(); err != nil {
-		return nil, nil, Step(s.redacted, "listCollections on "+db, err)
+		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, notes, nil
+	return out, views, notes, nil
+}
+
+// View is the manifest object of the view db.name, from its
+// listCollections options (viewOn, pipeline, collation).
+func View(db, name string, opts bson.Raw) (spec.Object, error) {
+	def, err := mongotype.ViewDefinition(opts)
+	if err != nil {
+		return spec.Object{}, err
+	}
+	return spec.Object{Kind: spec.ObjectView, Namespace: db, Name: name, Definition: def}, nil
 }
 
 func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.Dataset, error) {

@@ -17,8 +17,8 @@ import (
 
 // Finish builds each collection's indexes (after the data: one build over
 // the loaded documents is faster than maintaining them per insert), TTL
-// indexes last, then applies validators, then deletes this bundle's resume
-// markers. Failures are collected per collection and reported together: the
+// indexes last, then applies validators, then creates the bundle's views,
+// then deletes this bundle's resume markers. Failures are collected per collection and reported together: the
 // documents are in by then, and the message says which definitions the
 // server did not take.
 func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
@@ -46,6 +46,9 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: validator %s: %w", name, validation, err))
 		}
+	}
+	if err := t.createViews(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("documents are loaded, but the server did not take these definitions (create them by hand, or import into a server that supports them): %w", errors.Join(errs...))

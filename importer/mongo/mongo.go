@@ -57,6 +57,8 @@ type target struct {
 	ttl       string
 	marks     markers
 
+	views []plannedView // set by Prepare, created by Finish
+
 	mu    sync.Mutex
 	state map[*importer.Item]*itemState
 }

@@ -54,8 +54,15 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		t.state[it] = &itemState{coll: db.Collection(it.Object), info: info, markers: p.Mode != importer.ModeAppend}
 	}
 
+	views, busyViews, err := t.planViews(ctx, p)
+	if err != nil {
+		return err
+	}
+	t.views = views
+
 	// Mode fail: refuse every non-empty collection this bundle did not
-	// begin loading, before creating or writing anything.
+	// begin loading, and every name a view of the bundle would take that
+	// holds something else, before creating or writing anything.
 	if p.Mode == importer.ModeFail {
 		var busy []string
 		for _, it := range p.Items {
@@ -77,9 +84,12 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 				p.Log.Info("resuming an interrupted import of this bundle", "collection", it.Namespace+"."+it.Object)
 			}
 		}
+		for _, v := range busyViews {
+			busy = append(busy, v+" (the bundle's view)")
+		}
 		if len(busy) > 0 {
 			sort.Strings(busy)
-			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents: %s; nothing was written. Use --mode replace (drop and recreate) or --mode append (upsert by _id), or another database (--ns-from/--ns-to). (A finished import leaves no resume state, so importing the same bundle again is refused like this too.)", len(busy), strings.Join(busy, ", "))
+			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents or another definition: %s; nothing was written. Use --mode replace (drop and recreate) or --mode append (upsert by _id), or another database (--ns-from/--ns-to). (A finished import leaves no resume state, so importing the same bundle again is refused like this too.)", len(busy), strings.Join(busy, ", "))
 		}
 	}
 
