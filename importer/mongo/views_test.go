@@ -124,7 +124,14 @@ func TestValidatorAfterData(t *testing.T) {
 			t.Errorf("import error does not name the validator: %v", err)
 		}
 		t.Logf("the server did not take the validator (FerretDB 1.24 cannot): %v", err)
+		// verify --against names the validator the target lacks.
+		if all := strings.Join(schemaDiffs(t, path, url), "\n"); !strings.Contains(all, db.Name()+`.checked: option validator: target absent, bundle {"seq":{"$gte":{"$numberInt":"10"}}}`) {
+			t.Errorf("schema differences do not name the missing validator:\n%s", all)
+		}
 		return
+	}
+	if d := schemaDiffs(t, path, url); len(d) != 0 {
+		t.Errorf("schema differences after the import: %q", d)
 	}
 	cur, err := db.ListCollections(ctx, bson.D{{Key: "name", Value: "checked"}})
 	if err != nil || !cur.Next(ctx) {
