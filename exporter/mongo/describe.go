@@ -158,7 +158,7 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec
 		case strings.HasPrefix(name, "system.") || name == LegacyProgressCollection:
 			continue
 		case typ == "view":
-			v, err := View(db, name, opts)
+			v, err := viewObject(db, name, opts)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s: view %s.%s: %w", s.redacted, db, name, err)
 			}
@@ -177,9 +177,9 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec
 	return out, views, notes, nil
 }
 
-// View is the manifest object of the view db.name, from its
+// viewObject is the manifest object of the view db.name, from its
 // listCollections options (viewOn, pipeline, collation).
-func View(db, name string, opts bson.Raw) (spec.Object, error) {
+func viewObject(db, name string, opts bson.Raw) (spec.Object, error) {
 	def, err := mongotype.ViewDefinition(opts)
 	if err != nil {
 		return spec.Object{}, err

@@ -18,9 +18,9 @@ import (
 // Finish builds each collection's indexes (after the data: one build over
 // the loaded documents is faster than maintaining them per insert), TTL
 // indexes last, then applies validators, then creates the bundle's views,
-// then deletes this bundle's resume markers. Failures are collected per collection and reported together: the
-// documents are in by then, and the message says which definitions the
-// server did not take.
+// then deletes this bundle's resume markers. Failures are collected and
+// reported together: the documents are in by then, and the message says
+// which definitions the server did not take.
 func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	var errs []error
 	for _, it := range p.Items {
