@@ -32,14 +32,23 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		Notes: []string{"MongoDB: documents written during the export may or may not be in the bundle (no snapshot across collections); quiesce writers for a point-in-time copy"},
 	}
 	dbs := []string{s.database}
+	if s.database != "" {
+		if err := s.checkDatabase(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if s.database == "" {
 		names, err := s.client.ListDatabaseNames(ctx, bson.D{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: listDatabases: %w (name a database in the URL: mongodb://host:port/DB)", s.redacted, err)
+			return nil, fmt.Errorf("%w (name a database in the URL: mongodb://host:port/DB)", Step(s.redacted, "listDatabases", err))
 		}
 		dbs = dbs[:0]
 		for _, n := range names {
-			if !systemDatabases[n] {
+			switch {
+			case systemDatabases[n]:
+			case n == StateDatabase:
+				desc.Notes = append(desc.Notes, "MongoDB: database "+n+" not exported (imbundle's import state; name it in the URL to export it)")
+			default:
 				dbs = append(dbs, n)
 			}
 		}
@@ -51,11 +60,21 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}
 	found := map[string]bool{}
 	for _, db := range dbs {
-		colls, notes, err := s.collections(ctx, db)
+		colls, views, notes, err := s.collections(ctx, db)
 		if err != nil {
 			return nil, err
 		}
 		desc.Notes = append(desc.Notes, notes...)
+		var picked []spec.Object
+		for _, v := range views {
+			full := db + "." + v.Name
+			if len(want) > 0 && !want[v.Name] && !want[full] {
+				continue
+			}
+			found[v.Name], found[full] = true, true
+			picked = append(picked, v)
+		}
+		desc.Objects = append(desc.Objects, mongotype.OrderViews(picked)...)
 		for _, c := range colls {
 			full := db + "." + c.name
 			if len(want) > 0 && !want[c.name] && !want[full] {
@@ -77,9 +96,38 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (views and system collections are not exported)", s.redacted, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (system collections are not exported)", s.redacted, strings.Join(missing, ", "))
 	}
 	return desc, nil
+}
+
+// checkDatabase refuses a database the URL names that the server does not
+// hold (or that holds no collection at all): a mistyped name would
+// otherwise export an empty bundle that looks like a success.
+func (s *source) checkDatabase(ctx context.Context) error {
+	names, err := s.client.Database(s.database).ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return Step(s.redacted, "listCollections on "+s.database, err)
+	}
+	if len(names) > 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: database %q does not exist or holds no collections; check the database name in the URL", s.redacted, s.database)
+	dbs, err := s.client.ListDatabaseNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("%s (listDatabases: %v)", msg, err)
+	}
+	var user []string
+	for _, n := range dbs {
+		if !systemDatabases[n] && n != StateDatabase {
+			user = append(user, n)
+		}
+	}
+	sort.Strings(user)
+	if len(user) == 0 {
+		return fmt.Errorf("%s (the server holds no databases but admin, local and config)", msg)
+	}
+	return fmt.Errorf("%s (the server holds: %s)", msg, strings.Join(user, ", "))
 }
 
 type collInfo struct {
@@ -87,15 +135,17 @@ type collInfo struct {
 	options   bson.Raw
 }
 
-// collections lists the collections of db that hold documents: views and
-// system collections are left out (and named in the notes).
-func (s *source) collections(ctx context.Context, db string) ([]collInfo, []string, error) {
+// collections lists the collections of db that hold documents and its
+// views (as manifest objects); system collections are left out, and types
+// imbundle does not know are named in the notes.
+func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec.Object, []string, error) {
 	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	defer cur.Close(ctx)
 	var out []collInfo
+	var views []spec.Object
 	var notes []string
 	for cur.Next(ctx) {
 		name, _ := cur.Current.Lookup("name").StringValueOK()
@@ -105,10 +155,14 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		}
 		opts, _ := cur.Current.Lookup("options").DocumentOK()
 		switch {
-		case strings.HasPrefix(name, "system.") || name == ProgressCollection:
+		case strings.HasPrefix(name, "system.") || name == LegacyProgressCollection:
 			continue
 		case typ == "view":
-			notes = append(notes, fmt.Sprintf("MongoDB: view %s.%s not exported (views hold no documents; recreate it from its definition: %s)", db, name, opts))
+			v, err := viewObject(db, name, opts)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: view %s.%s: %w", s.redacted, db, name, err)
+			}
+			views = append(views, v)
 			continue
 		case typ != "collection" && typ != "timeseries":
 			notes = append(notes, fmt.Sprintf("MongoDB: %s.%s of type %q not exported", db, name, typ))
@@ -117,17 +171,27 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []stri
 		out = append(out, collInfo{name: name, typ: typ, options: append(bson.Raw(nil), opts...)})
 	}
 	if err := cur.Err(); err != nil {
-		return nil, nil, fmt.Errorf("%s: listCollections on %s: %w", s.redacted, db, err)
+		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, notes, nil
+	return out, views, notes, nil
+}
+
+// viewObject is the manifest object of the view db.name, from its
+// listCollections options (viewOn, pipeline, collation).
+func viewObject(db, name string, opts bson.Raw) (spec.Object, error) {
+	def, err := mongotype.ViewDefinition(opts)
+	if err != nil {
+		return spec.Object{}, err
+	}
+	return spec.Object{Kind: spec.ObjectView, Namespace: db, Name: name, Definition: def}, nil
 }
 
 func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.Dataset, error) {
 	coll := s.client.Database(db).Collection(c.name)
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
-		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	info := mongotype.Collection{Type: c.typ, Options: c.options}
 	for cur.Next(ctx) {
@@ -141,7 +205,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	err = cur.Err()
 	cur.Close(ctx)
 	if err != nil {
-		return exporter.Dataset{}, fmt.Errorf("%s: listIndexes on %s.%s: %w", s.redacted, db, c.name, err)
+		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	opts, err := info.ToOptions()
 	if err != nil {

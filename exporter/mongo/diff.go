@@ -16,7 +16,9 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// diffBatch is the number of _ids looked up per query.
+// diffBatch is the number of _ids looked up per query at most; a lookup
+// also closes at replyBudget bytes of the bundle's documents, since the
+// target's reply holds documents of about their size.
 const diffBatch = 1000
 
 // maxDiffIDs bounds the bundle _id set kept to name documents only the
@@ -42,21 +44,27 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		row  int64
 	}
 	var batch []pending
+	var batchBytes int
 	lookup := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
+		sizer := NewCursorSizer(int32(len(batch)+1), batchBytes/len(batch))
 		in := make(bson.A, len(batch))
 		for i, p := range batch {
 			in[i] = p.id
 		}
-		cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}}, options.Find().SetBatchSize(diffBatch+1))
+		cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}}, options.Find().SetBatchSize(sizer.First()))
 		if err != nil {
 			return err
 		}
 		have := map[string][32]byte{}
 		for cur.Next(ctx) {
 			have[string(mongotype.EncodeID(cur.Current.Lookup("_id")))] = sha256.Sum256(cur.Current)
+			sizer.Saw(len(cur.Current))
+			if cur.RemainingBatchLength() == 0 {
+				cur.SetBatchSize(sizer.Next())
+			}
 		}
 		err = cur.Err()
 		cur.Close(ctx)
@@ -72,7 +80,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 				diffs = append(diffs, exporter.Difference{Row: p.row, BundleKey: []string{p.json}, TargetKey: []string{p.json}})
 			}
 		}
-		batch = batch[:0]
+		batch, batchBytes = batch[:0], 0
 		return nil
 	}
 	errEnough := fmt.Errorf("enough differences")
@@ -88,6 +96,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 			}
 			id = bson.RawValue{Type: id.Type, Value: slices.Clone(id.Value)}
 			batch = append(batch, pending{id: id, json: rows.IDJSON(i), sum: sha256.Sum256(rows.Doc(i)), row: row})
+			batchBytes += len(rows.Doc(i))
 			if !idsFull {
 				if len(ids) >= maxDiffIDs {
 					idsFull, ids = true, nil
@@ -95,7 +104,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 					ids = append(ids, idHash(mongotype.EncodeID(id)))
 				}
 			}
-			if len(batch) == diffBatch {
+			if len(batch) == diffBatch || batchBytes >= replyBudget {
 				if err := lookup(); err != nil {
 					return err
 				}
@@ -110,7 +119,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		err = lookup()
 	}
 	if err != nil && err != errEnough {
-		return diffs, err
+		return diffs, Step(s.redacted, "look up the bundle's _ids in "+s.Locate(ds), err)
 	}
 	if len(diffs) >= limit || idsFull {
 		return truncate(diffs, limit), nil
@@ -120,7 +129,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	slices.Sort(ids)
 	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(diffBatch))
 	if err != nil {
-		return diffs, err
+		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
 	}
 	defer cur.Close(ctx)
 	var trow int64
@@ -134,7 +143,10 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		}
 		trow++
 	}
-	return truncate(diffs, limit), cur.Err()
+	if err := cur.Err(); err != nil {
+		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
+	}
+	return truncate(diffs, limit), nil
 }
 
 func idHash(b []byte) uint64 {

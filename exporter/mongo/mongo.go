@@ -22,9 +22,16 @@ func init() {
 	exporter.Register(open, "mongodb", "mongodb+srv")
 }
 
-// ProgressCollection is where the importer keeps its resume markers; the
-// exporter leaves it out, since it is imbundle's bookkeeping, not data.
-const ProgressCollection = "imbundle_progress"
+// StateDatabase is the database where the importer keeps its resume
+// markers by default (importer/mongo, --param state-db); an export of every
+// database leaves it out, since it is imbundle's bookkeeping, not data.
+const StateDatabase = "imbundle"
+
+// LegacyProgressCollection is where imbundle releases before the state
+// database kept resume markers, inside the user's database; an
+// interrupted import of such a release may have left one, and it is
+// bookkeeping, not data, so it is never exported.
+const LegacyProgressCollection = "imbundle_progress"
 
 type source struct {
 	client   *mongo.Client
@@ -45,28 +52,54 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 	return &source{client: s, redacted: exporter.RedactURL(u), database: Database(u), opts: opts}, nil
 }
 
+// DefaultTimeout is how long a client waits for a server that says
+// nothing: to connect (connectTimeoutMS), to find the server
+// (serverSelectionTimeoutMS) and for the answer to each command or cursor
+// batch (timeoutMS). The URL's own values win.
+const DefaultTimeout = 30 * time.Second
+
 // Connect opens a client on u and checks that the server answers. Errors
-// name the URL without its password.
-func Connect(ctx context.Context, u *url.URL) (*mongo.Client, error) {
+// name the URL without its password. tune adjusts the client's options
+// after the URL and the defaults are applied.
+func Connect(ctx context.Context, u *url.URL, tune ...func(*options.ClientOptions)) (*mongo.Client, error) {
 	red := exporter.RedactURL(u)
 	co := options.Client().ApplyURI(u.String()).SetAppName("imbundle")
 	if err := co.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %s", red, scrub(err.Error(), u))
 	}
+	if co.ConnectTimeout == nil {
+		co.SetConnectTimeout(DefaultTimeout)
+	}
 	if co.ServerSelectionTimeout == nil {
-		co.SetServerSelectionTimeout(15 * time.Second)
+		co.SetServerSelectionTimeout(DefaultTimeout)
+	}
+	if co.Timeout == nil {
+		co.SetTimeout(DefaultTimeout)
+	}
+	for _, f := range tune {
+		f(co)
 	}
 	c, err := mongo.Connect(co)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", red, scrub(err.Error(), u))
 	}
-	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := c.Ping(pctx, readpref.Primary()); err != nil {
+	if err := c.Ping(ctx, readpref.Primary()); err != nil {
 		c.Disconnect(context.Background())
-		return nil, fmt.Errorf("%s does not answer: %s (check host, port and credentials)", red, scrub(err.Error(), u))
+		return nil, fmt.Errorf("%s does not answer (connect and ping; connectTimeoutMS, serverSelectionTimeoutMS and timeoutMS in the URL set how long to wait, default %s): %s (check host, port and credentials)", red, DefaultTimeout, scrub(err.Error(), u))
 	}
 	return c, nil
+}
+
+// Step wraps an error of one step (a command, a cursor) against server:
+// a timeout says which step waited in vain and how to wait longer.
+func Step(server, step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if mongo.IsTimeout(err) {
+		return fmt.Errorf("%s: %s: the server did not answer in time (timeoutMS in the URL sets how long to wait, default %s): %w", server, step, DefaultTimeout, err)
+	}
+	return fmt.Errorf("%s: %s: %w", server, step, err)
 }
 
 // Database is the database a mongodb:// URL names in its path, or "".

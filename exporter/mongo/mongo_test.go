@@ -2,6 +2,7 @@ package mongo_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,6 +80,27 @@ func TestDescribeAndRead(t *testing.T) {
 		t.Errorf("%d datasets, want c and other (not imbundle_progress)", len(desc.Datasets))
 	}
 
+	// Every database: the importer's state database is left out.
+	state := db.Client().Database("imbundle")
+	if _, err := state.Collection("progress").InsertOne(ctx, bson.D{{Key: "state", Value: "started"}}); err != nil {
+		t.Fatal(err)
+	}
+	defer state.Drop(ctx)
+	all, err := exporter.Open(ctx, testenv.MongoURI(t), exporter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	desc, err = all.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range desc.Datasets {
+		if d.Spec.Namespace == "imbundle" {
+			t.Errorf("dataset %s of the state database exported", d.Spec.Name)
+		}
+	}
+
 	src3, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"missing"}})
 	if err != nil {
 		t.Fatal(err)
@@ -96,5 +118,25 @@ func TestPasswordNeverInErrors(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3tpw") {
 		t.Errorf("error repeats the password: %v", err)
+	}
+}
+
+// TestMistypedDatabase: a database the server does not hold is an error
+// naming it and the databases there are, not an empty bundle.
+func TestMistypedDatabase(t *testing.T) {
+	ctx := context.Background()
+	url, db := testenv.MongoDatabase(t, "typo")
+	if _, err := db.Collection("c").InsertOne(ctx, bson.D{{Key: "x", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := exporter.Open(ctx, url+"x", exporter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	_, err = src.Describe(ctx)
+	listed := err != nil && regexp.MustCompile(`the server holds: .*\b`+regexp.QuoteMeta(db.Name())+`[,)]`).MatchString(err.Error())
+	if err == nil || !strings.Contains(err.Error(), `"`+db.Name()+`x" does not exist`) || !listed {
+		t.Errorf("export of a mistyped database: %v; want an error naming it and listing %s", err, db.Name())
 	}
 }

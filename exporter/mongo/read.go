@@ -14,14 +14,15 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// defaultCursorBatch is the documents per getMore: large enough that round
-// trips do not dominate, small enough (with 16 MiB documents at worst the
-// server caps a batch at 16 MiB anyway) to keep memory flat.
+// defaultCursorBatch bounds the documents per reply: large enough that
+// round trips do not dominate for small documents. Within it each reply is
+// sized by bytes (batchsize.go).
 const defaultCursorBatch = 1000
 
 // Read streams a collection through one cursor, in record batches of about
-// bundle.DefaultBatchBytes. Memory holds one cursor batch and one record
-// batch, whatever the collection's size.
+// bundle.DefaultBatchBytes. Each reply is sized from the documents seen so
+// far to about replyBudget bytes (batchsize.go), so memory holds one reply
+// and one record batch, whatever the collection's or the documents' size.
 //
 // Order: the server's natural order (a collection scan, the fastest read a
 // server offers: FerretDB 1.24, for one, sorts by _id in memory, at a third
@@ -45,7 +46,8 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		batch = int32(n)
 	}
 	coll := s.client.Database(db).Collection(ds.Object)
-	fo := options.Find().SetBatchSize(batch)
+	sizer := NewCursorSizer(batch, 0)
+	fo := options.Find().SetBatchSize(sizer.First())
 	switch v := s.opts.Param("sort"); v {
 	case "", "natural":
 	case "_id":
@@ -57,7 +59,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	}
 	cur, err := coll.Find(ctx, bson.D{}, fo)
 	if err != nil {
-		return fmt.Errorf("%s.%s: find: %w", db, ds.Object, err)
+		return Step(s.redacted, "find on "+db+"."+ds.Object, err)
 	}
 	defer cur.Close(context.Background())
 
@@ -82,6 +84,10 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 			return fmt.Errorf("%s.%s: document #%d: %w", db, ds.Object, n, err)
 		}
 		n++
+		sizer.Saw(len(cur.Current))
+		if cur.RemainingBatchLength() == 0 {
+			cur.SetBatchSize(sizer.Next())
+		}
 		if b.Bytes() >= bundle.DefaultBatchBytes || (s.opts.BatchRows > 0 && b.Len() >= s.opts.BatchRows) {
 			if err := flush(); err != nil {
 				return err
@@ -89,7 +95,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return fmt.Errorf("%s.%s: cursor failed after %d documents: %w", db, ds.Object, n, err)
+		return Step(s.redacted, fmt.Sprintf("cursor on %s.%s, after %d documents", db, ds.Object, n), err)
 	}
 	return flush()
 }

@@ -4,21 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
 
 // Finish builds each collection's indexes (after the data: one build over
 // the loaded documents is faster than maintaining them per insert), TTL
-// indexes last, then applies validators, then deletes this bundle's resume
-// markers. Failures are collected per collection and reported together: the
-// documents are in by then, and the message says which definitions the
-// server did not take.
+// indexes last, then applies validators, then creates the bundle's views,
+// then deletes this bundle's resume markers. Failures are collected and
+// reported together: the documents are in by then, and the message says
+// which definitions the server did not take.
 func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	var errs []error
 	for _, it := range p.Items {
@@ -33,6 +35,7 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 				p.Log.Warn("building a TTL index: the server will now delete documents whose time has passed", "collection", name, "index", mongotype.IndexName(ix))
 			}
 			if err := createIndex(ctx, st.coll, ix); err != nil {
+				err = mongoexp.Step(t.redacted, "createIndexes", err)
 				errs = append(errs, fmt.Errorf("%s: index %s %s: %w", name, mongotype.IndexName(ix), ix, err))
 			}
 		}
@@ -44,18 +47,25 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 			errs = append(errs, fmt.Errorf("%s: validator %s: %w", name, validation, err))
 		}
 	}
+	if err := t.createViews(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("documents are loaded, but the server did not take these definitions (create them by hand, or import into a server that supports them): %w", errors.Join(errs...))
 	}
 	for _, it := range p.Items {
 		if st := t.item(it); st.markers {
-			if err := clearMarkers(ctx, st.coll.Database(), p.BundleID, it.Object); err != nil {
-				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
+			if err := t.marks.clear(ctx, p.BundleID, it.Namespace, it.Object); err != nil {
+				return mongoexp.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 	}
 	return nil
 }
+
+// indexBuildWait bounds one index build, which the server answers only
+// when it is done: hours on a collection of billions of documents.
+const indexBuildWait = 24 * time.Hour
 
 // OrderIndexes returns the indexes to build: every index but _id_ (which
 // each collection has by itself), TTL indexes after all others, each group
@@ -77,7 +87,13 @@ func OrderIndexes(specs []bson.Raw) []bson.Raw {
 // createIndex runs createIndexes with the exported spec as it is. Building
 // an index that exists with the same definition is a no-op, so a resumed
 // import may run this again.
+//
+// An index build answers only when it is done, which on a big collection
+// takes far longer than the client's timeout for a silent server
+// (timeoutMS): it gets its own deadline, indexBuildWait.
 func createIndex(ctx context.Context, coll *mongo.Collection, ix bson.Raw) error {
+	ctx, cancel := context.WithTimeout(ctx, indexBuildWait)
+	defer cancel()
 	idx, cmd := bsoncore.AppendDocumentStart(nil)
 	cmd = bsoncore.AppendStringElement(cmd, "createIndexes", coll.Name())
 	aidx, cmd := bsoncore.AppendArrayElementStart(cmd, "indexes")

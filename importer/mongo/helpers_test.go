@@ -165,6 +165,13 @@ func indexSpecs(t testing.TB, c *mongo.Collection) map[string]bson.Raw {
 // (values or index kinds it lacks).
 func writeBundle(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.Collection) string {
 	t.Helper()
+	return writeBundleObjects(t, db, coll, docs, info, nil)
+}
+
+// writeBundleObjects is writeBundle with manifest objects (views) of the
+// source.
+func writeBundleObjects(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.Collection, objs []spec.Object) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "made.imb")
 	opts, err := info.ToOptions()
 	if err != nil {
@@ -177,9 +184,9 @@ func writeBundle(t testing.TB, db, coll string, docs []bson.Raw, info mongotype.
 			t.Fatal(err)
 		}
 	}
-	bundletest.Write(t, path, bundle.Options{}, spec.Source{Engine: "mongodb", URL: "mongodb://mongo.example:27017/" + db, Database: db},
+	bundletest.WriteObjects(t, path, bundle.Options{}, spec.Source{Engine: "mongodb", URL: "mongodb://mongo.example:27017/" + db, Database: db},
 		spec.Dataset{Name: db + "." + coll, Kind: spec.KindCollection, Namespace: db, Object: coll, PrimaryKey: mongotype.PrimaryKey, Options: opts},
-		mongotype.Schema(), b.NewRecord())
+		mongotype.Schema(), objs, b.NewRecord())
 	return path
 }
 

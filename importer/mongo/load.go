@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +13,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
 
 // maxBatchBytes keeps an insert command well under the server's 48 MB
-// message limit (the driver would split it anyway; this bounds memory).
+// message limit: a batch closes before a document that would take it past
+// this, so only a single document of up to 16 MiB can make one bigger (the
+// driver would split a command anyway; this bounds memory).
 const maxBatchBytes = 16 << 20
 
 // How a batch is written.
@@ -43,15 +47,14 @@ const (
 // markers.go).
 func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	st := t.item(it)
-	db := st.coll.Database()
 	mode := insertAll
 	if p.Mode == importer.ModeAppend {
 		mode = replaceExisting
 	}
 	if st.markers {
-		ms, err := markerState(ctx, db, p.BundleID, it.Object, part)
+		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, part)
 		if err != nil {
-			return importer.PartResult{}, fmt.Errorf("read resume marker: %w", err)
+			return importer.PartResult{}, mongoexp.Step(t.redacted, "read resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 		switch ms {
 		case stateDone:
@@ -60,8 +63,8 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			p.Log.Info("replaying a part an earlier run began: inserting the documents not yet in", "collection", it.Namespace+"."+it.Object, "part", part)
 			mode = insertMissing
 		}
-		if err := setMarker(ctx, db, p.BundleID, it.Object, part, stateStarted, 0); err != nil {
-			return importer.PartResult{}, fmt.Errorf("write resume marker: %w", err)
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateStarted, 0); err != nil {
+			return importer.PartResult{}, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 
@@ -71,8 +74,8 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, err
 	}
 	if st.markers {
-		if err := setMarker(ctx, db, p.BundleID, it.Object, part, stateDone, res.Rows); err != nil {
-			return res, fmt.Errorf("write resume marker: %w", err)
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateDone, res.Rows); err != nil {
+			return res, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 	return res, nil
@@ -145,10 +148,14 @@ func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (impor
 			} else {
 				doc = withObjectID(rows.Doc(i))
 			}
+			if len(cur.docs) > 0 && curBytes+len(doc) > maxBatchBytes {
+				submit(cur)
+				cur, curBytes = batch{}, 0
+			}
 			cur.docs = append(cur.docs, doc)
 			cur.rows = append(cur.rows, row)
 			curBytes += len(doc)
-			if len(cur.docs) >= l.t.batchDocs || curBytes >= maxBatchBytes {
+			if len(cur.docs) >= l.t.batchDocs {
 				submit(cur)
 				cur, curBytes = batch{}, 0
 			}
@@ -203,17 +210,24 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
 		refused := map[int]bool{}
 		first := len(b.docs)
-		var dups []int
+		var dups, present []int
 		for _, we := range bwe.WriteErrors {
 			if we.Index < 0 || we.Index >= len(b.docs) || refused[we.Index] {
 				return fmt.Errorf("server reported a write error for document %d of a batch of %d: %w", we.Index, len(b.docs), err)
 			}
 			refused[we.Index] = true
 			first = min(first, we.Index)
-			if we.Code == 11000 && l.mode == replaceExisting {
+			switch {
+			case we.Code == duplicateKey && l.mode == replaceExisting:
 				// Append: the _id is there under a numerically equal value
 				// of another type (1 vs 1.0); replace it.
 				dups = append(dups, we.Index)
+				continue
+			case we.Code == duplicateKey:
+				// The document may be in already, written by an earlier
+				// run whose insert reached the server after this run
+				// looked the _ids up (a client killed mid-command).
+				present = append(present, we.Index)
 				continue
 			}
 			reason := fmt.Sprintf("server refused the document (code %d): %s", we.Code, we.Message)
@@ -222,6 +236,9 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 			}
 		}
 		l.count(int64(first), 0) // before the first error every server went through
+		if err := l.settleDuplicates(ctx, b, present, bwe); err != nil {
+			return err
+		}
 		var again batch
 		for _, i := range dups {
 			again.docs, again.rows = append(again.docs, b.docs[i]), append(again.rows, b.rows[i])
@@ -243,7 +260,7 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 		return l.write(ctx, rest, max(mode, insertMissing))
 	}
 	if fatal(err) {
-		return fmt.Errorf("insert into %s.%s: %w", l.it.Namespace, l.it.Object, err)
+		return mongoexp.Step(l.t.redacted, "insert into "+l.it.Namespace+"."+l.it.Object, err)
 	}
 	retry := max(mode, insertMissing)
 	if len(b.docs) > 1 {
@@ -269,6 +286,81 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 	return l.reject("", b.docs[0], b.rows[0], reason)
 }
 
+// duplicateKey is the server's E11000 (DuplicateKey).
+const duplicateKey = 11000
+
+// settleDuplicates accounts for the documents of b at idx that the server
+// refused as duplicate keys: one whose _id holds a byte-identical document
+// is already loaded (an earlier run of this bundle wrote it) and counts as
+// written; any other is a reject naming the difference. A unique index
+// other than _id refuses with E11000 too, with no document of this _id
+// present: that is a reject as well.
+func (l *partLoader) settleDuplicates(ctx context.Context, b batch, idx []int, bwe mongo.BulkWriteException) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	docs := make([]bson.Raw, len(idx))
+	for k, i := range idx {
+		docs[k] = b.docs[i]
+	}
+	have, err := l.existing(ctx, docs)
+	if err != nil {
+		return fmt.Errorf("insert into %s.%s: look up documents refused as duplicate keys: %w", l.it.Namespace, l.it.Object, err)
+	}
+	messages := map[int]string{}
+	for _, we := range bwe.WriteErrors {
+		messages[we.Index] = we.Message
+	}
+	for _, i := range idx {
+		d := b.docs[i]
+		got, ok := have[string(mongotype.EncodeID(d.Lookup("_id")))]
+		switch {
+		case ok && bytes.Equal(got, d):
+			l.count(1, 0)
+			continue
+		case ok:
+			err = l.reject("", d, b.rows[i], fmt.Sprintf("server refused the document (code %d): %s; the collection holds another document with this _id (mode append replaces it)", duplicateKey, messages[i]))
+		default:
+			err = l.reject("", d, b.rows[i], fmt.Sprintf("server refused the document (code %d): %s", duplicateKey, messages[i]))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// existing returns the target's documents with the _ids of docs, keyed by
+// their EncodeID bytes.
+func (l *partLoader) existing(ctx context.Context, docs []bson.Raw) (map[string]bson.Raw, error) {
+	ids := make(bson.A, len(docs))
+	size := 0
+	for i, d := range docs {
+		ids[i] = d.Lookup("_id")
+		size += len(d)
+	}
+	sizer := mongoexp.NewCursorSizer(int32(len(docs)+1), size/len(docs))
+	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetBatchSize(sizer.First()))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	out := map[string]bson.Raw{}
+	for cur.Next(ctx) {
+		out[string(mongotype.EncodeID(cur.Current.Lookup("_id")))] = append(bson.Raw(nil), cur.Current...)
+		sizer.Saw(len(cur.Current))
+		if cur.RemainingBatchLength() == 0 {
+			cur.SetBatchSize(sizer.Next())
+		}
+	}
+	return out, cur.Err()
+}
+
+// beforeInsert, when set (by tests), runs before each insert command with
+// the documents it will send: it stands in for another client's write that
+// lands between the lookup of present _ids and the insert.
+var beforeInsert func(ctx context.Context, coll *mongo.Collection, docs []bson.Raw) error
+
 // send writes a batch in one or two commands. Validation is bypassed as
 // mongorestore does: documents that predate a validator on the source must
 // load (validators are applied after the data anyway).
@@ -291,6 +383,11 @@ func (l *partLoader) send(ctx context.Context, b batch, mode writeMode) error {
 		}
 	}
 	if len(docs) > 0 {
+		if beforeInsert != nil {
+			if err := beforeInsert(ctx, l.coll, docs); err != nil {
+				return err
+			}
+		}
 		anyDocs := make([]any, len(docs))
 		for i, d := range docs {
 			anyDocs[i] = d
@@ -363,8 +460,8 @@ func remapIndexes(err error, all, sub []bson.Raw) error {
 // fatal errors end the import: they are about the connection's rights or
 // the server's state, not about a document.
 func fatal(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) {
+		return true // a server that does not answer in time is not a document's fault
 	}
 	var ce mongo.CommandError
 	if errors.As(err, &ce) {

@@ -7,20 +7,26 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 )
 
-// Resume markers live in the target database's imbundle_progress
-// collection (the exporter skips it). MongoDB has no transaction that could
-// cover a part's documents and its marker on every deployment (FerretDB and
-// standalone servers have none at all), so a part is made replay-safe
-// instead: it is marked "started" before its first insert and "done" after
-// its last; a part found "started" by a later run is loaded again with
-// upserts by _id, which cannot duplicate a document. Markers of a bundle
-// are deleted when its import finishes.
+// Resume markers live in a database of their own on the target server
+// (default "imbundle", --param state-db=NAME), collection "progress", never
+// in the user's databases: after a successful import nothing of imbundle's
+// remains there, and the state of an interrupted one is where a user looks
+// for it. MongoDB has no transaction that could cover a part's documents
+// and its marker on every deployment (FerretDB and standalone servers have
+// none at all), so a part is made replay-safe instead: it is marked
+// "started" before its first insert and "done" after its last; a part found
+// "started" by a later run is loaded again inserting only the documents
+// not yet in (load.go). Markers of a bundle are deleted when its import
+// finishes, and the state database is dropped when nothing is left in it.
 
 const (
+	// DefaultStateDB is the database holding resume markers.
+	DefaultStateDB = "imbundle"
+	// progressCollection is the markers' collection in the state database.
+	progressCollection = "progress"
+
 	stateStarted = "started"
 	stateDone    = "done"
 	// collectionPart marks the collection itself: this bundle began loading
@@ -28,48 +34,61 @@ const (
 	collectionPart = -1
 )
 
-func markerID(bundle, coll string, part int) bson.D {
-	return bson.D{{Key: "bundle", Value: bundle}, {Key: "collection", Value: coll}, {Key: "part", Value: part}}
+// markers is the progress collection of one state database.
+type markers struct{ coll *mongo.Collection }
+
+func newMarkers(c *mongo.Client, stateDB string) markers {
+	return markers{coll: c.Database(stateDB).Collection(progressCollection)}
 }
 
-func markers(db *mongo.Database) *mongo.Collection {
-	return db.Collection(mongoexp.ProgressCollection)
+// markerID keys a marker by bundle and target namespace, so that one state
+// database serves imports of several bundles into several databases.
+func markerID(bundle, db, coll string, part int) bson.D {
+	return bson.D{{Key: "bundle", Value: bundle}, {Key: "database", Value: db}, {Key: "collection", Value: coll}, {Key: "part", Value: part}}
 }
 
-// markerState returns the state recorded for a part ("" if none).
-func markerState(ctx context.Context, db *mongo.Database, bundle, coll string, part int) (string, error) {
-	var m struct {
+// state returns the state recorded for a part ("" if none).
+func (m markers) state(ctx context.Context, bundle, db, coll string, part int) (string, error) {
+	var r struct {
 		State string `bson:"state"`
 	}
-	err := markers(db).FindOne(ctx, bson.D{{Key: "_id", Value: markerID(bundle, coll, part)}}).Decode(&m)
+	err := m.coll.FindOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: markerID(bundle, db, coll, part)}}}}).Decode(&r)
 	if err == mongo.ErrNoDocuments {
 		return "", nil
 	}
-	return m.State, err
+	return r.State, err
 }
 
-func setMarker(ctx context.Context, db *mongo.Database, bundle, coll string, part int, state string, rows int64) error {
-	id := markerID(bundle, coll, part)
-	_, err := markers(db).ReplaceOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: id}}}},
+func (m markers) set(ctx context.Context, bundle, db, coll string, part int, state string, rows int64) error {
+	id := markerID(bundle, db, coll, part)
+	_, err := m.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: id}}}},
 		bson.D{{Key: "_id", Value: id}, {Key: "state", Value: state}, {Key: "rows", Value: rows}, {Key: "at", Value: time.Now().UTC()}},
 		options.Replace().SetUpsert(true))
 	return err
 }
 
-// clearMarkers deletes the markers of a collection: of one bundle, or of
-// every bundle when bundle is "" (the collection was dropped). The
-// progress collection goes when it is empty.
-func clearMarkers(ctx context.Context, db *mongo.Database, bundle, coll string) error {
-	f := bson.D{{Key: "_id.collection", Value: coll}}
+// clear deletes the markers of a target collection: of one bundle, or of
+// every bundle when bundle is "" (the collection was dropped). The progress
+// collection goes when it is empty, and the state database when it holds
+// nothing else.
+func (m markers) clear(ctx context.Context, bundle, db, coll string) error {
+	f := bson.D{{Key: "_id.database", Value: db}, {Key: "_id.collection", Value: coll}}
 	if bundle != "" {
 		f = append(f, bson.E{Key: "_id.bundle", Value: bundle})
 	}
-	if _, err := markers(db).DeleteMany(ctx, f); err != nil {
+	if _, err := m.coll.DeleteMany(ctx, f); err != nil {
 		return err
 	}
-	n, err := markers(db).CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
-	if err == nil && n == 0 {
-		err = markers(db).Drop(ctx)
+	n, err := m.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
+	if err != nil || n > 0 {
+		return err
 	}
-	return err
+	if err := m.coll.Drop(ctx); err != nil {
+		return err
+	}
+	names, err := m.coll.Database().ListCollectionNames(ctx, bson.D{})
+	if err != nil || len(names) > 0 {
+		return err
+	}
+	return m.coll.Database().Drop(ctx)
 }

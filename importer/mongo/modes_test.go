@@ -14,6 +14,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/importer"
+	mongoimp "github.com/imbundle/imbundle/importer/mongo"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/verify"
@@ -130,12 +131,16 @@ func TestResumeInterrupted(t *testing.T) {
 	if _, err := c.InsertMany(ctx, half); err != nil {
 		t.Fatal(err)
 	}
-	marks := db.Collection("imbundle_progress")
-	for _, part := range []int{-1, 0} {
-		if _, err := marks.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "bundle", Value: bundleID}, {Key: "collection", Value: "people"}, {Key: "part", Value: part}}}, {Key: "state", Value: "started"}}); err != nil {
+	marks := db.Client().Database(mongoimp.DefaultStateDB).Collection("progress")
+	marker := func(part int, state string) {
+		t.Helper()
+		id := bson.D{{Key: "bundle", Value: bundleID}, {Key: "database", Value: db.Name()}, {Key: "collection", Value: "people"}, {Key: "part", Value: part}}
+		if _, err := marks.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "state", Value: state}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	marker(-1, "started")
+	marker(0, "started")
 	rep, rejects, err := importBundle(t, path, url, importer.Options{Mode: importer.ModeFail})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +149,7 @@ func TestResumeInterrupted(t *testing.T) {
 		t.Errorf("%d rejects on resume", rejects.Total())
 	}
 	requireMatch(t, verifyAgainst(t, path, url, verify.AgainstOptions{}), 1)
-	if n, _ := marks.CountDocuments(ctx, bson.D{}); n != 0 {
+	if n, _ := marks.CountDocuments(ctx, bson.D{{Key: "_id.bundle", Value: bundleID}}); n != 0 {
 		t.Errorf("%d resume markers left after a finished import", n)
 	}
 	if rep.Datasets[0].Written != 3000 {
@@ -158,11 +163,8 @@ func TestResumeInterrupted(t *testing.T) {
 	if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "kept"}}); err != nil {
 		t.Fatal(err)
 	}
-	for part, state := range map[int]string{-1: "started", 0: "done"} {
-		if _, err := marks.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "bundle", Value: bundleID}, {Key: "collection", Value: "people"}, {Key: "part", Value: part}}}, {Key: "state", Value: state}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	marker(-1, "started")
+	marker(0, "done")
 	rep, _, err = importBundle(t, path, url, importer.Options{Mode: importer.ModeFail})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/imbundle/imbundle/exporter"
 	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
@@ -38,6 +39,10 @@ const (
 	// single-writer backend (FerretDB's SQLite: 4 in flight measured slower
 	// than 2); a MongoDB replica set may take more.
 	ParamInsertWorkers = "insert-workers"
+	// ParamStateDB: the database on the target server that holds resume
+	// markers while an import runs (default "imbundle"); dropped when a
+	// successful import leaves it empty.
+	ParamStateDB = "state-db"
 )
 
 type target struct {
@@ -50,6 +55,9 @@ type target struct {
 	workers   int
 	inflight  chan struct{} // one token per insert command in flight
 	ttl       string
+	marks     markers
+
+	views []plannedView // set by Prepare, created by Finish
 
 	mu    sync.Mutex
 	state map[*importer.Item]*itemState
@@ -79,10 +87,30 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	default:
 		return nil, fmt.Errorf("--param %s=%q: want last or skip", ParamTTLIndexes, t.ttl)
 	}
-	if t.client, err = mongoexp.Connect(ctx, u); err != nil {
+	stateDB := opts.Param(ParamStateDB)
+	if stateDB == "" {
+		stateDB = DefaultStateDB
+	}
+	if t.client, err = mongoexp.Connect(ctx, u, noDriverRetries); err != nil {
 		return nil, err
 	}
+	t.marks = newMarkers(t.client, stateDB)
 	return t, nil
+}
+
+// noDriverRetries turns the driver's retries off unless the URL asks for
+// them: with timeoutMS set the driver retries a retryable command until the
+// timeout is spent, 30 s for each command a server answers by closing the
+// connection (FerretDB does, on values it cannot decode, in an insert or in
+// the $in lookup of a replay). The importer replays writes itself,
+// idempotently, and isolates such documents (load.go).
+func noDriverRetries(co *options.ClientOptions) {
+	if co.RetryWrites == nil {
+		co.SetRetryWrites(false)
+	}
+	if co.RetryReads == nil {
+		co.SetRetryReads(false)
+	}
 }
 
 func intParam(opts importer.Options, k string, def int) (int, error) {

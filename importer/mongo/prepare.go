@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -37,6 +38,9 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if it.Namespace == "" {
 			return fmt.Errorf("dataset %q has no database; name one in the target URL (mongodb://host:port/DB)", it.Dataset.Name)
 		}
+		if it.Namespace == t.marks.coll.Database().Name() {
+			return fmt.Errorf("dataset %q would load into %s, the database that holds imbundle's resume state; give another with --param %s=NAME", it.Dataset.Name, it.Namespace, ParamStateDB)
+		}
 		full := it.Namespace + "." + it.Object
 		if other, dup := seen[full]; dup {
 			return fmt.Errorf("datasets %q and %q would both load into %s; map their databases apart (--map OLD=NEW)", other, it.Dataset.Name, full)
@@ -50,22 +54,29 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		t.state[it] = &itemState{coll: db.Collection(it.Object), info: info, markers: p.Mode != importer.ModeAppend}
 	}
 
+	views, busyViews, err := t.planViews(ctx, p)
+	if err != nil {
+		return err
+	}
+	t.views = views
+
 	// Mode fail: refuse every non-empty collection this bundle did not
-	// begin loading, before creating or writing anything.
+	// begin loading, and every name a view of the bundle would take that
+	// holds something else, before creating or writing anything.
 	if p.Mode == importer.ModeFail {
 		var busy []string
 		for _, it := range p.Items {
 			st := t.state[it]
 			n, err := st.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
 			if err != nil {
-				return fmt.Errorf("%s.%s: count: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "count the documents of "+it.Namespace+"."+it.Object, err)
 			}
 			if n == 0 {
 				continue
 			}
-			ms, err := markerState(ctx, st.coll.Database(), p.BundleID, it.Object, collectionPart)
+			ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, collectionPart)
 			if err != nil {
-				return fmt.Errorf("%s.%s: read resume marker: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "read the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 			if ms == "" {
 				busy = append(busy, it.Namespace+"."+it.Object)
@@ -73,9 +84,12 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 				p.Log.Info("resuming an interrupted import of this bundle", "collection", it.Namespace+"."+it.Object)
 			}
 		}
+		for _, v := range busyViews {
+			busy = append(busy, v+" (the bundle's view)")
+		}
 		if len(busy) > 0 {
 			sort.Strings(busy)
-			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents: %s; nothing was written. Use --mode append (upsert by _id) or --mode replace (drop and recreate), or another database (--ns-from/--ns-to)", len(busy), strings.Join(busy, ", "))
+			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents or another definition: %s; nothing was written. Use --mode replace (drop and recreate) or --mode append (upsert by _id), or another database (--ns-from/--ns-to). (A finished import leaves no resume state, so importing the same bundle again is refused like this too.)", len(busy), strings.Join(busy, ", "))
 		}
 	}
 
@@ -84,18 +98,18 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		db := st.coll.Database()
 		if p.Mode == importer.ModeReplace {
 			if err := st.coll.Drop(ctx); err != nil {
-				return fmt.Errorf("%s.%s: drop: %w", it.Namespace, it.Object, err)
+				return mongoexp.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)
 			}
-			if err := clearMarkers(ctx, db, "", it.Object); err != nil {
-				return fmt.Errorf("%s.%s: clear resume markers: %w", it.Namespace, it.Object, err)
+			if err := t.marks.clear(ctx, "", it.Namespace, it.Object); err != nil {
+				return mongoexp.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 		if err := createCollection(ctx, db, it.Object, st.info); err != nil {
-			return fmt.Errorf("%s.%s: %w", it.Namespace, it.Object, err)
+			return mongoexp.Step(t.redacted, it.Namespace+"."+it.Object, err)
 		}
 		if st.markers {
-			if err := setMarker(ctx, db, p.BundleID, it.Object, collectionPart, stateStarted, 0); err != nil {
-				return fmt.Errorf("%s.%s: write resume marker: %w", it.Namespace, it.Object, err)
+			if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, collectionPart, stateStarted, 0); err != nil {
+				return mongoexp.Step(t.redacted, "write the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 	}

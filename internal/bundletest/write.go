@@ -15,6 +15,13 @@ import (
 // ds.Source is set to the source's ID.
 func Write(t testing.TB, path string, opts bundle.Options, src spec.Source, ds spec.Dataset, schema *arrow.Schema, recs ...arrow.RecordBatch) {
 	t.Helper()
+	WriteObjects(t, path, opts, src, ds, schema, nil, recs...)
+}
+
+// WriteObjects is Write with schema objects (views, ...) of the source in
+// the manifest; their Source is set to the source's ID.
+func WriteObjects(t testing.TB, path string, opts bundle.Options, src spec.Source, ds spec.Dataset, schema *arrow.Schema, objs []spec.Object, recs ...arrow.RecordBatch) {
+	t.Helper()
 	defer func() {
 		for _, r := range recs {
 			r.Release()
@@ -32,6 +39,10 @@ func Write(t testing.TB, path string, opts bundle.Options, src spec.Source, ds s
 	}
 	if err := w.AddSource(src); err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range objs {
+		o.Source = src.ID
+		w.AddObjects(o)
 	}
 	ds.Source = src.ID
 	dw, err := w.CreateDataset(ds, schema)
