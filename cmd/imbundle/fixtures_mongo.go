@@ -11,8 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/exporter"
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/fixtures"
+	"github.com/imbundle/imbundle/internal/mongotype"
 )
 
 func init() { fixtureCmds = append(fixtureCmds, newFixturesMongoCmd) }
@@ -37,7 +37,7 @@ already holds collections is refused unless --replace, which drops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			u, err := url.Parse(target)
-			if err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") || mongoexp.Database(u) == "" {
+			if err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") || mongotype.Database(u) == "" {
 				return withCode(exitUsage, fmt.Errorf("need --target mongodb://host:port/db (naming the database), got %s", exporter.Redact(target)))
 			}
 			w, err := fixtures.New(seed, sc)
@@ -46,12 +46,12 @@ already holds collections is refused unless --replace, which drops it.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			client, err := mongoexp.Connect(ctx, u)
+			client, err := mongotype.Connect(ctx, u)
 			if err != nil {
 				return err
 			}
 			defer client.Disconnect(ctx)
-			db := client.Database(mongoexp.Database(u))
+			db := client.Database(mongotype.Database(u))
 			names, err := db.ListCollectionNames(ctx, bson.D{})
 			if err != nil {
 				return err

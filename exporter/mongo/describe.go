@@ -40,7 +40,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 	if s.database == "" {
 		names, err := s.client.ListDatabaseNames(ctx, bson.D{})
 		if err != nil {
-			return nil, fmt.Errorf("%w (name a database in the URL: mongodb://host:port/DB)", Step(s.redacted, "listDatabases", err))
+			return nil, fmt.Errorf("%w (name a database in the URL: mongodb://host:port/DB)", mongotype.Step(s.redacted, "listDatabases", err))
 		}
 		dbs = dbs[:0]
 		for _, n := range names {
@@ -107,7 +107,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 func (s *source) checkDatabase(ctx context.Context) error {
 	names, err := s.client.Database(s.database).ListCollectionNames(ctx, bson.D{})
 	if err != nil {
-		return Step(s.redacted, "listCollections on "+s.database, err)
+		return mongotype.Step(s.redacted, "listCollections on "+s.database, err)
 	}
 	if len(names) > 0 {
 		return nil
@@ -141,7 +141,7 @@ type collInfo struct {
 func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec.Object, []string, error) {
 	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{})
 	if err != nil {
-		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
+		return nil, nil, nil, mongotype.Step(s.redacted, "listCollections on "+db, err)
 	}
 	defer cur.Close(ctx)
 	var out []collInfo
@@ -171,7 +171,7 @@ func (s *source) collections(ctx context.Context, db string) ([]collInfo, []spec
 		out = append(out, collInfo{name: name, typ: typ, options: append(bson.Raw(nil), opts...)})
 	}
 	if err := cur.Err(); err != nil {
-		return nil, nil, nil, Step(s.redacted, "listCollections on "+db, err)
+		return nil, nil, nil, mongotype.Step(s.redacted, "listCollections on "+db, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, views, notes, nil
@@ -191,7 +191,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	coll := s.client.Database(db).Collection(c.name)
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
-		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
+		return exporter.Dataset{}, mongotype.Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	info := mongotype.Collection{Type: c.typ, Options: c.options}
 	for cur.Next(ctx) {
@@ -205,7 +205,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	err = cur.Err()
 	cur.Close(ctx)
 	if err != nil {
-		return exporter.Dataset{}, Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
+		return exporter.Dataset{}, mongotype.Step(s.redacted, "listIndexes on "+db+"."+c.name, err)
 	}
 	opts, err := info.ToOptions()
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // diffBatch is the number of _ids looked up per query at most; a lookup
-// also closes at replyBudget bytes of the bundle's documents, since the
+// also closes at mongotype.ReplyBudget bytes of the bundle's documents, since the
 // target's reply holds documents of about their size.
 const diffBatch = 1000
 
@@ -49,7 +49,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		if len(batch) == 0 {
 			return nil
 		}
-		sizer := NewCursorSizer(int32(len(batch)+1), batchBytes/len(batch))
+		sizer := mongotype.NewCursorSizer(int32(len(batch)+1), batchBytes/len(batch))
 		in := make(bson.A, len(batch))
 		for i, p := range batch {
 			in[i] = p.id
@@ -104,7 +104,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 					ids = append(ids, idHash(mongotype.EncodeID(id)))
 				}
 			}
-			if len(batch) == diffBatch || batchBytes >= replyBudget {
+			if len(batch) == diffBatch || batchBytes >= mongotype.ReplyBudget {
 				if err := lookup(); err != nil {
 					return err
 				}
@@ -119,7 +119,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		err = lookup()
 	}
 	if err != nil && err != errEnough {
-		return diffs, Step(s.redacted, "look up the bundle's _ids in "+s.Locate(ds), err)
+		return diffs, mongotype.Step(s.redacted, "look up the bundle's _ids in "+s.Locate(ds), err)
 	}
 	if len(diffs) >= limit || idsFull {
 		return truncate(diffs, limit), nil
@@ -129,7 +129,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	slices.Sort(ids)
 	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(diffBatch))
 	if err != nil {
-		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
+		return diffs, mongotype.Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
 	}
 	defer cur.Close(ctx)
 	var trow int64
@@ -144,7 +144,7 @@ func (s *source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 		trow++
 	}
 	if err := cur.Err(); err != nil {
-		return diffs, Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
+		return diffs, mongotype.Step(s.redacted, "scan the _ids of "+s.Locate(ds), err)
 	}
 	return truncate(diffs, limit), nil
 }

@@ -46,7 +46,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		batch = int32(n)
 	}
 	coll := s.client.Database(db).Collection(ds.Object)
-	sizer := NewCursorSizer(batch, 0)
+	sizer := mongotype.NewCursorSizer(batch, 0)
 	fo := options.Find().SetBatchSize(sizer.First())
 	switch v := s.opts.Param("sort"); v {
 	case "", "natural":
@@ -59,7 +59,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	}
 	cur, err := coll.Find(ctx, bson.D{}, fo)
 	if err != nil {
-		return Step(s.redacted, "find on "+db+"."+ds.Object, err)
+		return mongotype.Step(s.redacted, "find on "+db+"."+ds.Object, err)
 	}
 	defer cur.Close(context.Background())
 
@@ -95,7 +95,7 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return Step(s.redacted, fmt.Sprintf("cursor on %s.%s, after %d documents", db, ds.Object, n), err)
+		return mongotype.Step(s.redacted, fmt.Sprintf("cursor on %s.%s, after %d documents", db, ds.Object, n), err)
 	}
 	return flush()
 }

@@ -102,11 +102,11 @@ func (s *source) DiffSchema(ctx context.Context, m *spec.Manifest, dss []*spec.D
 func (s *source) collectionInfo(ctx context.Context, db, name string) (typ string, opts bson.Raw, found bool, err error) {
 	cur, err := s.client.Database(db).ListCollections(ctx, bson.D{{Key: "name", Value: name}})
 	if err != nil {
-		return "", nil, false, Step(s.redacted, "listCollections on "+db, err)
+		return "", nil, false, mongotype.Step(s.redacted, "listCollections on "+db, err)
 	}
 	defer cur.Close(ctx)
 	if !cur.Next(ctx) {
-		return "", nil, false, Step(s.redacted, "listCollections on "+db, cur.Err())
+		return "", nil, false, mongotype.Step(s.redacted, "listCollections on "+db, cur.Err())
 	}
 	typ, _ = cur.Current.Lookup("type").StringValueOK()
 	if typ == "" {
@@ -120,7 +120,7 @@ func (s *source) collectionInfo(ctx context.Context, db, name string) (typ strin
 func (s *source) indexes(ctx context.Context, db, coll string) ([]bson.Raw, error) {
 	cur, err := s.client.Database(db).Collection(coll).Indexes().List(ctx)
 	if err != nil {
-		return nil, Step(s.redacted, "listIndexes on "+db+"."+coll, err)
+		return nil, mongotype.Step(s.redacted, "listIndexes on "+db+"."+coll, err)
 	}
 	defer cur.Close(ctx)
 	var out []bson.Raw
@@ -131,7 +131,7 @@ func (s *source) indexes(ctx context.Context, db, coll string) ([]bson.Raw, erro
 		}
 		out = append(out, ix)
 	}
-	return out, Step(s.redacted, "listIndexes on "+db+"."+coll, cur.Err())
+	return out, mongotype.Step(s.redacted, "listIndexes on "+db+"."+coll, cur.Err())
 }
 
 func compareIndexes(coll string, want, have []bson.Raw) []string {

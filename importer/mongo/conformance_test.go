@@ -80,15 +80,6 @@ func TestConformance(t *testing.T) {
 		SilentURL: func(addr string) string {
 			return "mongodb://" + addr + "/enginetest_silent?serverSelectionTimeoutMS=1000&connectTimeoutMS=1000"
 		},
-		// Known gaps, measured on this branch (remove each as its fix merges).
-		Known: map[string]string{
-			"Import/Rejects": "BUG: --mode append recurses without end (partLoader.write calling itself " +
-				"in replaceExisting mode) when the server refuses a document with E11000 on a unique index " +
-				"other than _id: the duplicate is taken for an _id of another type and sent again forever",
-			"Resume/AfterKill": "BUG, depending on the kill point: a SIGKILL while msg loads makes the re-run exit 4 " +
-				"rejecting a document the killed run had written (E11000 duplicate key); a SIGKILL late in the " +
-				"import (markers already cleared) makes the re-run refuse every collection as non-empty (exit 1)",
-		},
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -35,7 +34,7 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 				p.Log.Warn("building a TTL index: the server will now delete documents whose time has passed", "collection", name, "index", mongotype.IndexName(ix))
 			}
 			if err := createIndex(ctx, st.coll, ix); err != nil {
-				err = mongoexp.Step(t.redacted, "createIndexes", err)
+				err = mongotype.Step(t.redacted, "createIndexes", err)
 				errs = append(errs, fmt.Errorf("%s: index %s %s: %w", name, mongotype.IndexName(ix), ix, err))
 			}
 		}
@@ -56,7 +55,7 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	for _, it := range p.Items {
 		if st := t.item(it); st.markers {
 			if err := t.marks.clear(ctx, p.BundleID, it.Namespace, it.Object); err != nil {
-				return mongoexp.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 	}

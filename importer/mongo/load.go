@@ -13,7 +13,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -54,7 +53,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	if st.markers {
 		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, part)
 		if err != nil {
-			return importer.PartResult{}, mongoexp.Step(t.redacted, "read resume marker in "+t.marks.coll.Database().Name(), err)
+			return importer.PartResult{}, mongotype.Step(t.redacted, "read resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 		switch ms {
 		case stateDone:
@@ -64,7 +63,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			mode = insertMissing
 		}
 		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateStarted, 0); err != nil {
-			return importer.PartResult{}, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
+			return importer.PartResult{}, mongotype.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 
@@ -75,7 +74,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	}
 	if st.markers {
 		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateDone, res.Rows); err != nil {
-			return res, mongoexp.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
+			return res, mongotype.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
 	return res, nil
@@ -99,9 +98,15 @@ type partLoader struct {
 type batch struct {
 	docs []bson.Raw
 	rows []int64
+	// replaced: these documents were already sent again as replacements
+	// after a duplicate key; a second duplicate key is not an _id of
+	// another numeric type but another unique index, and is refused.
+	replaced bool
 }
 
-func (b batch) slice(from, to int) batch { return batch{b.docs[from:to], b.rows[from:to]} }
+func (b batch) slice(from, to int) batch {
+	return batch{docs: b.docs[from:to], rows: b.rows[from:to], replaced: b.replaced}
+}
 
 func (l *partLoader) run(ctx context.Context, recs importer.RecordSource) (importer.PartResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -218,7 +223,7 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 			refused[we.Index] = true
 			first = min(first, we.Index)
 			switch {
-			case we.Code == duplicateKey && l.mode == replaceExisting:
+			case we.Code == duplicateKey && l.mode == replaceExisting && !b.replaced:
 				// Append: the _id is there under a numerically equal value
 				// of another type (1 vs 1.0); replace it.
 				dups = append(dups, we.Index)
@@ -239,7 +244,7 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 		if err := l.settleDuplicates(ctx, b, present, bwe); err != nil {
 			return err
 		}
-		var again batch
+		again := batch{replaced: true}
 		for _, i := range dups {
 			again.docs, again.rows = append(again.docs, b.docs[i]), append(again.rows, b.rows[i])
 		}
@@ -260,7 +265,7 @@ func (l *partLoader) write(ctx context.Context, b batch, mode writeMode) error {
 		return l.write(ctx, rest, max(mode, insertMissing))
 	}
 	if fatal(err) {
-		return mongoexp.Step(l.t.redacted, "insert into "+l.it.Namespace+"."+l.it.Object, err)
+		return mongotype.Step(l.t.redacted, "insert into "+l.it.Namespace+"."+l.it.Object, err)
 	}
 	retry := max(mode, insertMissing)
 	if len(b.docs) > 1 {
@@ -339,7 +344,7 @@ func (l *partLoader) existing(ctx context.Context, docs []bson.Raw) (map[string]
 		ids[i] = d.Lookup("_id")
 		size += len(d)
 	}
-	sizer := mongoexp.NewCursorSizer(int32(len(docs)+1), size/len(docs))
+	sizer := mongotype.NewCursorSizer(int32(len(docs)+1), size/len(docs))
 	cur, err := l.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetBatchSize(sizer.First()))
 	if err != nil {
 		return nil, err

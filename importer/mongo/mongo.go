@@ -14,10 +14,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/imbundle/imbundle/exporter"
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -71,7 +70,7 @@ type itemState struct {
 }
 
 func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Target, error) {
-	t := &target{redacted: exporter.RedactURL(u), database: mongoexp.Database(u), opts: opts, state: map[*importer.Item]*itemState{}}
+	t := &target{redacted: scheme.RedactURL(u), database: mongotype.Database(u), opts: opts, state: map[*importer.Item]*itemState{}}
 	var err error
 	if t.batchDocs, err = intParam(opts, ParamInsertBatch, 1000); err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func open(ctx context.Context, u *url.URL, opts importer.Options) (importer.Targ
 	if stateDB == "" {
 		stateDB = DefaultStateDB
 	}
-	if t.client, err = mongoexp.Connect(ctx, u, noDriverRetries); err != nil {
+	if t.client, err = mongotype.Connect(ctx, u, noDriverRetries); err != nil {
 		return nil, err
 	}
 	t.marks = newMarkers(t.client, stateDB)

@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 )
@@ -69,14 +68,14 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			st := t.state[it]
 			n, err := st.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
 			if err != nil {
-				return mongoexp.Step(t.redacted, "count the documents of "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "count the documents of "+it.Namespace+"."+it.Object, err)
 			}
 			if n == 0 {
 				continue
 			}
 			ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, collectionPart)
 			if err != nil {
-				return mongoexp.Step(t.redacted, "read the resume marker of "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "read the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 			if ms == "" {
 				busy = append(busy, it.Namespace+"."+it.Object)
@@ -98,18 +97,18 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		db := st.coll.Database()
 		if p.Mode == importer.ModeReplace {
 			if err := st.coll.Drop(ctx); err != nil {
-				return mongoexp.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)
 			}
 			if err := t.marks.clear(ctx, "", it.Namespace, it.Object); err != nil {
-				return mongoexp.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 		if err := createCollection(ctx, db, it.Object, st.info); err != nil {
-			return mongoexp.Step(t.redacted, it.Namespace+"."+it.Object, err)
+			return mongotype.Step(t.redacted, it.Namespace+"."+it.Object, err)
 		}
 		if st.markers {
 			if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, collectionPart, stateStarted, 0); err != nil {
-				return mongoexp.Step(t.redacted, "write the resume marker of "+it.Namespace+"."+it.Object, err)
+				return mongotype.Step(t.redacted, "write the resume marker of "+it.Namespace+"."+it.Object, err)
 			}
 		}
 	}

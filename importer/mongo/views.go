@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	mongoexp "github.com/imbundle/imbundle/exporter/mongo"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/spec"
@@ -54,7 +53,7 @@ func (t *target) planViews(ctx context.Context, p *importer.Plan) (views []plann
 		v := plannedView{db: t.targetDB(o.Namespace), name: o.Name, def: def}
 		cur, err := t.client.Database(v.db).ListCollections(ctx, bson.D{{Key: "name", Value: v.name}})
 		if err != nil {
-			return nil, nil, mongoexp.Step(t.redacted, "listCollections on "+v.db, err)
+			return nil, nil, mongotype.Step(t.redacted, "listCollections on "+v.db, err)
 		}
 		var info bson.Raw
 		if cur.Next(ctx) {
@@ -63,7 +62,7 @@ func (t *target) planViews(ctx context.Context, p *importer.Plan) (views []plann
 		err = cur.Err()
 		cur.Close(ctx)
 		if err != nil {
-			return nil, nil, mongoexp.Step(t.redacted, "listCollections on "+v.db, err)
+			return nil, nil, mongotype.Step(t.redacted, "listCollections on "+v.db, err)
 		}
 		if info != nil {
 			typ, _ := info.Lookup("type").StringValueOK()
@@ -107,7 +106,7 @@ func (t *target) createViews(ctx context.Context) error {
 		db := t.client.Database(v.db)
 		if v.drop {
 			if err := db.Collection(v.name).Drop(ctx); err != nil {
-				errs = append(errs, mongoexp.Step(t.redacted, "drop "+v.full()+" to recreate it as the bundle's view", err))
+				errs = append(errs, mongotype.Step(t.redacted, "drop "+v.full()+" to recreate it as the bundle's view", err))
 				continue
 			}
 		}

@@ -1,4 +1,4 @@
-package mongo
+package mongotype
 
 // Cursor batches are sized by bytes, not counts. A MongoDB server caps a
 // reply at 16 MiB whatever batchSize asks, but FerretDB 1.24 returns as many
@@ -10,9 +10,9 @@ package mongo
 // collStats' avgObjSize is not asked: on FerretDB it counts the documents
 // (a full scan), and on MongoDB the server's own 16 MiB cap already holds.
 const (
-	// replyBudget is the bytes a batch aims at: the average document size
+	// ReplyBudget is the bytes a batch aims at: the average document size
 	// times the batch size.
-	replyBudget = 8 << 20
+	ReplyBudget = 8 << 20
 	// replyBound bounds the batch size times the biggest document seen, so
 	// that a collection with a few documents of several MB stays under the
 	// 48 MB message limit too.
@@ -82,7 +82,7 @@ func (z *CursorSizer) Next() int32 {
 func (z *CursorSizer) fit(avg int64, biggest int) int32 {
 	n := int64(z.limit)
 	if avg > 0 {
-		n = min(n, replyBudget/avg)
+		n = min(n, ReplyBudget/avg)
 	}
 	if biggest > 0 {
 		n = min(n, int64(replyBound/biggest))
