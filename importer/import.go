@@ -81,6 +81,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	for n := range want {
 		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
 	}
+	if err := place(t, plan.Items); err != nil {
+		return nil, err
+	}
 	if len(plan.Items) == 0 && len(rep.Left) > 0 {
 		return nil, noneTaken(m, rep.Left)
 	}

@@ -28,6 +28,7 @@ type flakyTarget struct {
 }
 
 func (f *flakyTarget) Accepts(*spec.Dataset, *spec.Source) bool { return true }
+func (f *flakyTarget) Place([]*Item) error                      { return nil }
 func (f *flakyTarget) Prepare(context.Context, *Plan) error     { return nil }
 func (f *flakyTarget) Finish(context.Context, *Plan) error      { return nil }
 func (f *flakyTarget) Close() error                             { return nil }

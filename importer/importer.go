@@ -43,6 +43,15 @@ type Target interface {
 	// Accepts reports whether this target loads datasets exported from src
 	// (by engine and kind); others are left out of the plan and reported.
 	Accepts(ds *spec.Dataset, src *spec.Source) bool
+	// Place sets each item's Namespace (already renamed by --map) and
+	// Object to where the target's URL or settings send it (a database in
+	// the URL's path, --db-map), or refuses it. It sees all items at once,
+	// since a target may refuse a combination (Redis: several bundle
+	// databases into the one database a URL names), and does no I/O:
+	// Import calls it before the bundle is verified, so that a target that
+	// cannot take the bundle fails at once. Import then refuses two
+	// datasets placed on one object, for every engine.
+	Place(items []*Item) error
 	// Prepare runs once, after the bundle has been verified and before any
 	// LoadPart: it enforces the mode and creates schema objects. It may set
 	// Item.Namespace and Item.Object to the names the target will use.

@@ -31,6 +31,7 @@ type recordingTarget struct {
 }
 
 func (f *recordingTarget) Accepts(*spec.Dataset, *spec.Source) bool { return true }
+func (f *recordingTarget) Place([]*Item) error                      { return nil }
 func (f *recordingTarget) Close() error                             { return nil }
 func (f *recordingTarget) note(s string) {
 	f.mu.Lock()

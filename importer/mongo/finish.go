@@ -52,12 +52,14 @@ func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("documents are loaded, but the server did not take these definitions (create them by hand, or import into a server that supports them): %w", errors.Join(errs...))
 	}
+	var done [][2]string
 	for _, it := range p.Items {
 		if st := t.item(it); st.markers {
-			if err := t.marks.clear(ctx, p.BundleID, it.Namespace, it.Object); err != nil {
-				return mongotype.Step(t.redacted, "clear the resume markers of "+it.Namespace+"."+it.Object, err)
-			}
+			done = append(done, [2]string{it.Namespace, it.Object})
 		}
+	}
+	if err := t.marks.clearAll(ctx, p.BundleID, done); err != nil {
+		return mongotype.Step(t.redacted, "clear the import's resume markers in "+t.marks.coll.Database().Name(), err)
 	}
 	return nil
 }

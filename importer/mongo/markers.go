@@ -79,6 +79,30 @@ func (m markers) clear(ctx context.Context, bundle, db, coll string) error {
 	if _, err := m.coll.DeleteMany(ctx, f); err != nil {
 		return err
 	}
+	return m.dropIfEmpty(ctx)
+}
+
+// clearAll deletes this bundle's markers of every target collection in one
+// command, at the end of a successful import: deleting them collection by
+// collection, a client killed in between left some collections without
+// markers, and the re-run refused them as not its own.
+func (m markers) clearAll(ctx context.Context, bundle string, targets [][2]string) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	or := make(bson.A, len(targets))
+	for i, t := range targets {
+		or[i] = bson.D{{Key: "_id.database", Value: t[0]}, {Key: "_id.collection", Value: t[1]}}
+	}
+	if _, err := m.coll.DeleteMany(ctx, bson.D{{Key: "_id.bundle", Value: bundle}, {Key: "$or", Value: or}}); err != nil {
+		return err
+	}
+	return m.dropIfEmpty(ctx)
+}
+
+// dropIfEmpty drops the markers collection and the state database once
+// no import has markers in them.
+func (m markers) dropIfEmpty(ctx context.Context) error {
 	n, err := m.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
 	if err != nil || n > 0 {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -22,12 +21,10 @@ import (
 // Target database: the URL's when it names one, else the dataset's
 // namespace after --map / --ns-from/--ns-to. Naming both, differently, is
 // refused as ambiguous.
-func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
-	if p.Log == nil {
-		p.Log = t.opts.Log // never nil: importer.Open defaults it
-	}
-	seen := map[string]string{}
-	for _, it := range p.Items {
+// Place sends every dataset to the database the URL names, else to its
+// own (after --map), and refuses the state database .
+func (t *target) Place(items []*importer.Item) error {
+	for _, it := range items {
 		if t.database != "" {
 			if n, mapped := t.opts.Map[it.Dataset.Namespace]; mapped && n != t.database {
 				return fmt.Errorf("dataset %q: the target URL names database %q but the namespace mapping sends %q to %q; give one of them", it.Dataset.Name, t.database, it.Dataset.Namespace, n)
@@ -40,11 +37,15 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if it.Namespace == t.marks.coll.Database().Name() {
 			return fmt.Errorf("dataset %q would load into %s, the database that holds imbundle's resume state; give another with --param %s=NAME", it.Dataset.Name, it.Namespace, ParamStateDB)
 		}
-		full := it.Namespace + "." + it.Object
-		if other, dup := seen[full]; dup {
-			return fmt.Errorf("datasets %q and %q would both load into %s; map their databases apart (--map OLD=NEW)", other, it.Dataset.Name, full)
-		}
-		seen[full] = it.Dataset.Name
+	}
+	return nil
+}
+
+func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
+	if p.Log == nil {
+		p.Log = t.opts.Log // never nil: importer.Open defaults it
+	}
+	for _, it := range p.Items {
 		info, err := mongotype.CollectionFromOptions(it.Dataset.Options)
 		if err != nil {
 			return fmt.Errorf("dataset %q: %w", it.Dataset.Name, err)
@@ -88,7 +89,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		}
 		if len(busy) > 0 {
 			sort.Strings(busy)
-			return fmt.Errorf("--mode fail: %d target collection(s) already hold documents or another definition: %s; nothing was written. Use --mode replace (drop and recreate) or --mode append (upsert by _id), or another database (--ns-from/--ns-to). (A finished import leaves no resume state, so importing the same bundle again is refused like this too.)", len(busy), strings.Join(busy, ", "))
+			return &importer.NonEmptyError{Kind: "collection", Objects: busy}
 		}
 	}
 

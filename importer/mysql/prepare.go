@@ -35,24 +35,8 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
-	seen := map[string]string{}
 	dbs := map[string]*importer.Item{}
 	for _, it := range p.Items {
-		if t.dbName != "" {
-			it.Namespace = t.dbName
-		}
-		if it.Namespace == "" {
-			return fmt.Errorf("dataset %q has no database: put one in the target URL (%s/DBNAME)", it.Dataset.Name, t.url)
-		}
-		if it.Namespace == t.stateSchema {
-			return scheme.Usagef("dataset %q would load into %s, which holds the import's state; --param state-schema=NAME moves the state elsewhere", it.Dataset.Name, t.stateSchema)
-		}
-		it.Object = it.Dataset.Object
-		key := it.Namespace + "." + it.Object
-		if other, dup := seen[key]; dup {
-			return fmt.Errorf("datasets %q and %q would both load into table %s; import them into different databases (--map or separate runs)", other, it.Dataset.Name, key)
-		}
-		seen[key] = it.Dataset.Name
 		if dbs[it.Namespace] == nil {
 			dbs[it.Namespace] = it
 		}
@@ -89,7 +73,7 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		}
 	}
 	if len(refused) > 0 {
-		return fmt.Errorf("target table(s) already hold rows: %s; nothing was written. Use --mode replace to drop and reload them, --mode append to add to them, or import into another database", strings.Join(refused, ", "))
+		return &importer.NonEmptyError{Kind: "table", Objects: refused}
 	}
 	trigs, err := t.targetTriggers(ctx, conn, p, exists)
 	if err != nil {
@@ -169,6 +153,24 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		if err := t.deferKeys(ctx, conn, it); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Place sends every dataset to the database the URL names, else to its
+// own (after --map); the state schema is never a target .
+func (t *Target) Place(items []*importer.Item) error {
+	for _, it := range items {
+		if t.dbName != "" {
+			it.Namespace = t.dbName
+		}
+		if it.Namespace == "" {
+			return fmt.Errorf("dataset %q has no database: put one in the target URL (%s/DBNAME)", it.Dataset.Name, t.url)
+		}
+		if it.Namespace == t.stateSchema {
+			return scheme.Usagef("dataset %q would load into %s, which holds the import's state; --param state-schema=NAME moves the state elsewhere", it.Dataset.Name, t.stateSchema)
+		}
+		it.Object = it.Dataset.Object
 	}
 	return nil
 }

@@ -243,9 +243,6 @@ func markerKey(bundleID string) string {
 // earlier run of this same bundle left its marker), then marks each target
 // database and sets up the part gates.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
-	if err := t.placeInURLDB(p.Items); err != nil {
-		return err
-	}
 	if err := t.checkStateWithKeyspace(p.Items); err != nil {
 		return err
 	}

@@ -1,0 +1,54 @@
+package importer
+
+import "fmt"
+
+// place puts every item where the target says, then applies the rules
+// every engine shares: no two datasets load
+// into one object (their rows would mix, and the second would find the
+// first's rows in --mode fail).
+func place(t Target, items []*Item) error {
+	if err := t.Place(items); err != nil {
+		return err
+	}
+	seen := map[[2]string]string{}
+	for _, it := range items {
+		k := [2]string{it.Namespace, it.Object}
+		if other, dup := seen[k]; dup {
+			return fmt.Errorf("datasets %q and %q would both load into %s.%s; map their namespaces apart (--map OLD=NEW) or import them in separate runs", other, it.Dataset.Name, it.Namespace, it.Object)
+		}
+		seen[k] = it.Dataset.Name
+	}
+	return nil
+}
+
+// NonEmptyError is a --mode fail refusal: target objects already hold data
+// that this bundle's unfinished import did not write. Every engine refuses
+// with it, so the message and the advice are the same everywhere.
+type NonEmptyError struct {
+	Kind    string   // "table", "collection", ...
+	Objects []string // namespace.object, or an engine's own names
+	Detail  string   // optional: what else the engine found
+}
+
+func (e *NonEmptyError) Error() string {
+	msg := fmt.Sprintf("--mode fail: %d target %s(s) already hold data: %s", len(e.Objects), e.Kind, joinNames(e.Objects, 20))
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
+	}
+	return msg + "; nothing was written. Use --mode replace to empty and reload them, --mode append to add to them, or import elsewhere. A finished import leaves no resume state, so importing the same bundle again is refused like this too"
+}
+
+// joinNames lists at most max names, then how many more.
+func joinNames(names []string, max int) string {
+	s := ""
+	for i, n := range names {
+		if i == max {
+			return s + fmt.Sprintf(" and %d more", len(names)-max)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}
