@@ -35,7 +35,7 @@ func (e *NonEmptyError) Error() string {
 	if e.Detail != "" {
 		msg += " (" + e.Detail + ")"
 	}
-	return msg + "; nothing was written. Use --mode replace to empty and reload them, --mode append to add to them, or import elsewhere. A finished import leaves no resume state, so importing the same bundle again is refused like this too"
+	return msg + "; nothing was written. Use --mode replace to empty and reload them, --mode append to add to them, or import elsewhere (a finished import leaves no resume state: imbundle import then compares the target with the bundle, and one that holds exactly the bundle is reported as already imported)"
 }
 
 // joinNames lists at most max names, then how many more.

@@ -106,6 +106,11 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 				printImportReport(cmd, rep, rejects)
 			}
 			const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
+			var busy *importer.NonEmptyError
+			if err != nil && m == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine.Name, rename, splitList(datasets), log) {
+				fmt.Fprintf(cmd.OutOrStdout(), "already imported: %s holds exactly bundle %s (read back and compared); nothing was written\n", scheme.Redact(target), r.ID())
+				return nil
+			}
 			if err != nil {
 				switch {
 				case ctx.Err() != nil:

@@ -1,46 +1,12 @@
 package main
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/imbundle/imbundle/internal/testenv"
 )
-
-// silentServer accepts TCP connections and never answers, as a wedged
-// server or a wrong port behind a proxy does.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
-}
 
 // TestMySQLSilentServerTimesOut: export, import and verify --against give
 // up on a server that never answers once the URL's readTimeout has run
@@ -56,7 +22,7 @@ func TestMySQLSilentServerTimesOut(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 
-	addr := silentServer(t)
+	addr := testenv.SilentServer(t)
 	silent := "mysql://root:hunter2@" + addr + "/app?readTimeout=1s&writeTimeout=1s&timeout=1s"
 	for _, args := range [][]string{
 		{"export", "--source", silent, "-o", filepath.Join(t.TempDir(), "x.imb")},

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/apache/arrow-go/v18/arrow"
-	"strings"
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/redistype"
@@ -129,7 +128,8 @@ func (t *Target) checkAbsent(ctx context.Context, p *importer.Plan, c *resp.Conn
 	if found == 0 {
 		return nil
 	}
-	return fmt.Errorf("--mode fail: target db %d already holds %d of the keys this bundle would write (found before stopping), e.g. %s; nothing was written. Use --mode replace (overwrite those keys), --mode append (merge into them), or another database with --db-map", db, found, strings.Join(named, ", "))
+	return &importer.NonEmptyError{Kind: "key", Objects: named,
+		Detail: fmt.Sprintf("db %d already holds %d of the keys this bundle would write, found before stopping; --db-map sends the bundle to another database", db, found)}
 }
 
 // expired reports whether a key with absolute expiry exp (ms) is expired at

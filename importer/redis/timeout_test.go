@@ -2,9 +2,7 @@ package redis_test
 
 import (
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/imbundle/imbundle/bundle"
@@ -12,49 +10,16 @@ import (
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/redistype/redistest"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/verify"
 )
-
-// silentServer accepts connections and never answers, as a wedged server
-// or a wrong port behind a proxy does.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return l.Addr().String()
-}
 
 // TestSilentServerTimesOut: export, import and verify against a server
 // that accepts and never answers each fail after the URL's timeout, naming
 // the address and the step, instead of hanging.
 func TestSilentServerTimesOut(t *testing.T) {
 	path := source(t)
-	addr := silentServer(t)
+	addr := testenv.SilentServer(t)
 	u := "redis://" + addr + "/9?timeout=300ms"
 	check := func(what string, err error) {
 		t.Helper()

@@ -1,6 +1,8 @@
 package enginetest
 
 import (
+	"github.com/imbundle/imbundle/internal/testenv"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +19,7 @@ const silentGuard = 20 * time.Second
 // connections and never answers end with exit 1 within the URL's timeout,
 // naming the address; an export leaves no file.
 func (s *suite) testTimeout(t *testing.T, cmd string) {
-	addr := silentServer(t)
+	addr := testenv.SilentServer(t)
 	url := s.h.SilentURL(addr)
 	var args []string
 	out := filepath.Join(t.TempDir(), "silent.imb")

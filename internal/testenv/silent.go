@@ -1,4 +1,4 @@
-package enginetest
+package testenv
 
 import (
 	"net"
@@ -6,19 +6,17 @@ import (
 	"testing"
 )
 
-// silentServer listens on a loopback port, accepts every connection and
-// never sends a byte: a server that hangs, or a firewall that swallows
-// packets after the handshake. It returns the host:port.
-func silentServer(t *testing.T) string {
+// SilentServer listens on a loopback port, accepts TCP connections and
+// never answers on them, like a hung server; it returns host:port. The
+// listener closes when the test ends.
+func SilentServer(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
+	var mu sync.Mutex
+	var conns []net.Conn
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -26,7 +24,7 @@ func silentServer(t *testing.T) string {
 				return
 			}
 			mu.Lock()
-			conns = append(conns, c) // held open, never read or written
+			conns = append(conns, c)
 			mu.Unlock()
 		}
 	}()
