@@ -5,6 +5,7 @@
 // of client.
 //
 //	redisbench load  -url redis://127.0.0.1:6379/14 -keys 1000000
+//	redisbench bigkeys -url redis://127.0.0.1:6379/14 -keys 6000 -seed 1
 //	redisbench dumpcopy -from redis://127.0.0.1:6379/14 -to redis://127.0.0.1:6379/15
 package main
 
@@ -18,26 +19,37 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: redisbench load|dumpcopy [flags]")
+		fmt.Fprintln(os.Stderr, "usage: redisbench load|bigkeys|dumpcopy [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	u := fs.String("url", "redis://127.0.0.1:6379/14", "database to load")
-	keys := fs.Int("keys", 1_000_000, "keys to load")
+	keys := fs.Int("keys", 0, "keys to load (default 1,000,000 for load, 6,000 for bigkeys)")
 	from := fs.String("from", "redis://127.0.0.1:6379/14", "dumpcopy source database")
 	to := fs.String("to", "redis://127.0.0.1:6379/15", "dumpcopy target database")
 	conns := fs.Int("conns", 4, "dumpcopy connections per side")
+	seed := fs.Int64("seed", 1, "bigkeys fixture seed")
 	fs.Parse(os.Args[2:])
 	ctx := context.Background()
 	var err error
 	switch os.Args[1] {
 	case "load":
+		if *keys == 0 {
+			*keys = 1_000_000
+		}
 		err = load(ctx, dial(*u), *keys)
+	case "bigkeys":
+		var n fixtures.RedisBigKeysCounts
+		n, err = fixtures.LoadRedisBigKeys(ctx, dial(*u), fixtures.RedisBigKeysOptions{Seed: *seed, Keys: *keys})
+		if err == nil {
+			fmt.Printf("bigkeys: %d keys, %d elements, %d with TTL\n", n.Keys, n.Elements, n.WithTTL)
+		}
 	case "dumpcopy":
 		err = dumpCopy(ctx, *from, *to, *conns)
 	default:
