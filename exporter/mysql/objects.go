@@ -64,7 +64,7 @@ func (s *Source) describeObjects(ctx context.Context, q *sql.Conn, desc *exporte
 			}
 			desc.Objects = append(desc.Objects, o)
 		}
-		packages, err := rowsOf(ctx, q, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE NOT IN ('FUNCTION', 'PROCEDURE') ORDER BY ROUTINE_NAME", db)
+		packages, err := mysqltype.StringRows(ctx, q, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE NOT IN ('FUNCTION', 'PROCEDURE') ORDER BY ROUTINE_NAME", db)
 		if err != nil {
 			return fmt.Errorf("%s: list packages of %s: %w", s.url, db, err)
 		}

@@ -32,9 +32,9 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 	carry := s.opts.Param("users") == "true"
 	// MariaDB keeps roles in mysql.user too (is_role); MySQL has no such
 	// column. Roles are not carried.
-	accounts, err := rowsOf(ctx, q, "SELECT User, Host FROM mysql.user WHERE is_role = 'N' ORDER BY User, Host")
+	accounts, err := mysqltype.StringRows(ctx, q, "SELECT User, Host FROM mysql.user WHERE is_role = 'N' ORDER BY User, Host")
 	if err != nil {
-		accounts, err = rowsOf(ctx, q, "SELECT User, Host FROM mysql.user ORDER BY User, Host")
+		accounts, err = mysqltype.StringRows(ctx, q, "SELECT User, Host FROM mysql.user ORDER BY User, Host")
 	}
 	if err != nil {
 		if carry {
@@ -59,7 +59,7 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 		err := q.QueryRowContext(ctx, "SHOW CREATE USER "+acct).Scan(&create)
 		var grants [][]string
 		if err == nil {
-			grants, err = rowsOf(ctx, q, "SHOW GRANTS FOR "+acct)
+			grants, err = mysqltype.StringRows(ctx, q, "SHOW GRANTS FOR "+acct)
 		}
 		if accountGone(err) {
 			// mysql.user is not part of the snapshot: an account dropped
@@ -77,7 +77,7 @@ func (s *Source) describeUsers(ctx context.Context, q querier, desc *exporter.De
 		desc.Objects = append(desc.Objects, spec.Object{Kind: spec.ObjectUser, Name: name, Definition: create,
 			Options: map[string]string{mysqltype.OptGrants: strings.Join(lines, "\n")}})
 	}
-	if roles, err := rowsOf(ctx, q, "SELECT User FROM mysql.user WHERE is_role = 'Y' ORDER BY User"); err == nil && len(roles) > 0 {
+	if roles, err := mysqltype.StringRows(ctx, q, "SELECT User FROM mysql.user WHERE is_role = 'Y' ORDER BY User"); err == nil && len(roles) > 0 {
 		var names []string
 		for _, r := range roles {
 			names = append(names, r[0])
@@ -105,34 +105,4 @@ func accountGone(err error) bool {
 // quoteString quotes a string literal for the default sql_mode.
 func quoteString(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
-}
-
-// rowsOf runs a query and returns every row's columns as strings (NULL as "").
-func rowsOf(ctx context.Context, q querier, query string, args ...any) ([][]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out [][]string
-	for rows.Next() {
-		vals := make([][]byte, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		row := make([]string, len(cols))
-		for i, v := range vals {
-			row[i] = string(v)
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
 }

@@ -70,8 +70,9 @@ func ListObjects(ctx context.Context, conn *sql.Conn, db string) ([]spec.Object,
 	return out, nil
 }
 
-// names runs a query that yields one or more string columns per row.
-func names(ctx context.Context, q Querier, query string, args ...any) ([][]string, error) {
+// StringRows runs a query and returns every row's columns as strings
+// (NULL as "").
+func StringRows(ctx context.Context, q Querier, query string, args ...any) ([][]string, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func sessionOptions(row map[string]string) map[string]string {
 func qualified(db, name string) string { return QuoteIdent(db) + "." + QuoteIdent(name) }
 
 func readSequences(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := names(ctx, q, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME", db)
+	list, err := StringRows(ctx, q, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME", db)
 	if err != nil {
 		return nil, fmt.Errorf("list sequences of %s: %w", db, err)
 	}
@@ -181,7 +182,7 @@ func readSequences(ctx context.Context, q Querier, db string) ([]spec.Object, er
 func readRoutines(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
 	// FUNCTION before PROCEDURE: a view may call a function. Oracle-mode
 	// PACKAGEs are not read here (the exporter counts them as uncarried).
-	list, err := names(ctx, q, `SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES
+	list, err := StringRows(ctx, q, `SELECT ROUTINE_NAME, ROUTINE_TYPE, DEFINER FROM information_schema.ROUTINES
 		WHERE ROUTINE_SCHEMA = ? AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE') ORDER BY ROUTINE_TYPE, ROUTINE_NAME`, db)
 	if err != nil {
 		return nil, fmt.Errorf("list routines of %s: %w", db, err)
@@ -203,7 +204,7 @@ func readRoutines(ctx context.Context, q Querier, db string) ([]spec.Object, err
 }
 
 func readViews(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := names(ctx, q, "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", db)
+	list, err := StringRows(ctx, q, "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", db)
 	if err != nil {
 		return nil, fmt.Errorf("list views of %s: %w", db, err)
 	}
@@ -272,7 +273,7 @@ func viewOrder(views []spec.Object) []spec.Object {
 }
 
 func readTriggers(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := names(ctx, q, `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER, ACTION_ORDER FROM information_schema.TRIGGERS
+	list, err := StringRows(ctx, q, `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER, ACTION_ORDER FROM information_schema.TRIGGERS
 		WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER`, db)
 	if err != nil {
 		return nil, fmt.Errorf("list triggers of %s: %w", db, err)
@@ -291,7 +292,7 @@ func readTriggers(ctx context.Context, q Querier, db string) ([]spec.Object, err
 }
 
 func readEvents(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := names(ctx, q, "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME", db)
+	list, err := StringRows(ctx, q, "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME", db)
 	if err != nil {
 		return nil, fmt.Errorf("list events of %s: %w", db, err)
 	}
