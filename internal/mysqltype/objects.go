@@ -204,21 +204,31 @@ func readRoutines(ctx context.Context, q Querier, db string) ([]spec.Object, err
 }
 
 func readViews(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := StringRows(ctx, q, "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", db)
+	views, err := readShown(ctx, q, db, "VIEW", "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+		func(r []string, row map[string]string) spec.Object {
+			o := spec.Object{Kind: spec.ObjectView, Namespace: db, Name: r[0], Definer: r[1], Definition: row["create view"], Options: sessionOptions(row)}
+			o.Options[OptSQLMode] = ""
+			return o
+		})
+	return viewOrder(views), err
+}
+
+// readShown lists one kind of object with list (its name first), reads each
+// with SHOW CREATE, and builds the object from both.
+func readShown(ctx context.Context, q Querier, db, kind, list string, build func(r []string, row map[string]string) spec.Object) ([]spec.Object, error) {
+	names, err := StringRows(ctx, q, list, db)
 	if err != nil {
-		return nil, fmt.Errorf("list views of %s: %w", db, err)
+		return nil, fmt.Errorf("list %ss of %s: %w", strings.ToLower(kind), db, err)
 	}
-	var views []spec.Object
-	for _, r := range list {
-		row, err := showCreate(ctx, q, "SHOW CREATE VIEW "+qualified(db, r[0]))
+	var out []spec.Object
+	for _, r := range names {
+		row, err := showCreate(ctx, q, "SHOW CREATE "+kind+" "+qualified(db, r[0]))
 		if err != nil {
-			return nil, fmt.Errorf("view %s.%s: %w", db, r[0], err)
+			return nil, fmt.Errorf("%s %s.%s: %w", strings.ToLower(kind), db, r[0], err)
 		}
-		o := spec.Object{Kind: spec.ObjectView, Namespace: db, Name: r[0], Definer: r[1], Definition: row["create view"], Options: sessionOptions(row)}
-		o.Options[OptSQLMode] = ""
-		views = append(views, o)
+		out = append(out, build(r, row))
 	}
-	return viewOrder(views), nil
+	return out, nil
 }
 
 // viewOrder sorts views so that each comes after the views its definition
@@ -273,38 +283,20 @@ func viewOrder(views []spec.Object) []spec.Object {
 }
 
 func readTriggers(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := StringRows(ctx, q, `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER, ACTION_ORDER FROM information_schema.TRIGGERS
-		WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER`, db)
-	if err != nil {
-		return nil, fmt.Errorf("list triggers of %s: %w", db, err)
-	}
-	var out []spec.Object
-	for _, r := range list {
-		row, err := showCreate(ctx, q, "SHOW CREATE TRIGGER "+qualified(db, r[0]))
-		if err != nil {
-			return nil, fmt.Errorf("trigger %s.%s: %w", db, r[0], err)
-		}
-		o := spec.Object{Kind: spec.ObjectTrigger, Namespace: db, Name: r[0], Table: r[1], Definer: r[2], Definition: StripTriggerOrder(row["sql original statement"]), Options: sessionOptions(row)}
-		o.Options[OptActionOrder] = r[3]
-		out = append(out, o)
-	}
-	return out, nil
+	return readShown(ctx, q, db, "TRIGGER", `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER, ACTION_ORDER FROM information_schema.TRIGGERS
+		WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER`,
+		func(r []string, row map[string]string) spec.Object {
+			o := spec.Object{Kind: spec.ObjectTrigger, Namespace: db, Name: r[0], Table: r[1], Definer: r[2], Definition: StripTriggerOrder(row["sql original statement"]), Options: sessionOptions(row)}
+			o.Options[OptActionOrder] = r[3]
+			return o
+		})
 }
 
 func readEvents(ctx context.Context, q Querier, db string) ([]spec.Object, error) {
-	list, err := StringRows(ctx, q, "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME", db)
-	if err != nil {
-		return nil, fmt.Errorf("list events of %s: %w", db, err)
-	}
-	var out []spec.Object
-	for _, r := range list {
-		row, err := showCreate(ctx, q, "SHOW CREATE EVENT "+qualified(db, r[0]))
-		if err != nil {
-			return nil, fmt.Errorf("event %s.%s: %w", db, r[0], err)
-		}
-		out = append(out, spec.Object{Kind: spec.ObjectEvent, Namespace: db, Name: r[0], Definer: r[1], Definition: row["create event"], Options: sessionOptions(row)})
-	}
-	return out, nil
+	return readShown(ctx, q, db, "EVENT", "SELECT EVENT_NAME, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME",
+		func(r []string, row map[string]string) spec.Object {
+			return spec.Object{Kind: spec.ObjectEvent, Namespace: db, Name: r[0], Definer: r[1], Definition: row["create event"], Options: sessionOptions(row)}
+		})
 }
 
 // utf8Client are the character_set_client values whose text is UTF-8.
