@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -47,8 +48,8 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	m := r.Manifest()
-	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log,
-		ReadPart: func(ds *spec.Dataset, part int) (PartRecords, error) { return r.OpenPart(ds, part) }}
+	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log}
+	plan.ReadPart = func(ds *spec.Dataset, part int) (PartRecords, error) { return readPart(r, plan, ds, part) }
 	rep := &Report{BundleID: r.ID()}
 	want := map[string]bool{}
 	for _, n := range opts.Datasets {
@@ -68,11 +69,17 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		if src == nil {
 			return nil, fmt.Errorf("dataset %q names source %q, which the manifest lacks", ds.Name, ds.Source)
 		}
-		if !t.Accepts(ds, src) {
-			rep.Left = append(rep.Left, ds.Name)
-			continue
-		}
 		it := &Item{Dataset: ds, Source: src, Namespace: ds.Namespace, Object: ds.Object}
+		if !t.Accepts(ds, src) {
+			ok, err := convertItem(t, it, opts.Log)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				rep.Left = append(rep.Left, ds.Name)
+				continue
+			}
+		}
 		if n, ok := opts.Map[it.Namespace]; ok {
 			it.Namespace = n
 		}
@@ -204,16 +211,25 @@ func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *I
 }
 
 func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
-	pr, err := r.OpenPart(it.Dataset, part)
+	pr, err := r.OpenPart(it.Stored(), part)
 	if err != nil {
 		return PartResult{}, nil, err
 	}
 	defer pr.Close()
 	src := &digestingSource{recs: pr}
-	res, err := t.LoadPart(ctx, plan, it, part, src)
+	var recs RecordSource = src
+	var converted int64
+	if it.Conversion != nil {
+		recs = it.Conversion.Records(src, part, func(rj convert.Reject) error {
+			converted++
+			return rejectConverted(plan, it, part, rj)
+		})
+	}
+	res, err := t.LoadPart(ctx, plan, it, part, recs)
 	if err == nil {
 		err = src.finish()
 	}
+	res.Rejected += converted
 	return res, &src.d, err
 }
 

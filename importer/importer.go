@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
@@ -107,10 +108,26 @@ type PartRecords interface {
 
 // Item is one dataset to load and the names it gets on the target.
 type Item struct {
+	// Dataset is the dataset as the target sees it: the bundle's, or,
+	// when Conversion is set, its conversion into the target engine's
+	// layout (whose records the target receives converted).
 	Dataset   *spec.Dataset
 	Source    *spec.Source
 	Namespace string // target database (or Redis db number), after mapping
 	Object    string // target table or collection
+	// Conversion is set when the dataset comes from another engine
+	// (package convert); Original is then the bundle's own dataset.
+	Conversion *convert.Conversion
+	Original   *spec.Dataset
+}
+
+// Stored is the dataset as the bundle holds it: what parts are read and
+// checked against.
+func (it *Item) Stored() *spec.Dataset {
+	if it.Original != nil {
+		return it.Original
+	}
+	return it.Dataset
 }
 
 // PartResult counts what LoadPart did.

@@ -21,14 +21,14 @@ import (
 func VerifyParts(ctx context.Context, r *bundle.Reader, items []*Item, opts Options) error {
 	var parts []spec.Part
 	for _, it := range items {
-		parts = append(parts, it.Dataset.Parts...)
+		parts = append(parts, it.Stored().Parts...)
 	}
 	if err := bundle.VerifyAll(ctx, r, parts, opts.Jobs, nil); err != nil {
 		return err
 	}
 	for _, it := range items {
-		for i := range it.Dataset.Parts {
-			pr, err := r.OpenPart(it.Dataset, i)
+		for i := range it.Stored().Parts {
+			pr, err := r.OpenPart(it.Stored(), i)
 			if err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func (d *datasetDigests) add(item int, part *bundle.Digest) {
 func (d *datasetDigests) check(items []*Item) error {
 	var errs []error
 	for i, it := range items {
-		ds := it.Dataset
+		ds := it.Stored()
 		if got := d.sums[i].Spec(); got.Sum != ds.Digest.Sum || got.Rows != ds.Digest.Rows {
 			errs = append(errs, fmt.Errorf("dataset %q: the rows loaded digest to %s (%d rows), the manifest says %s (%d rows)", ds.Name, got.Sum, got.Rows, ds.Digest.Sum, ds.Digest.Rows))
 		}

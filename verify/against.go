@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -22,6 +23,12 @@ type DatasetResult struct {
 	Match       bool
 	Differences []Difference // the first few, when they can be located
 	Err         error        // the target could not be read
+	// Conversion names the mapping the bundle's rows went through, when
+	// the target is of another engine; BundleRows and BundleSum are then
+	// those of the converted rows, and Rejected counts the rows the
+	// conversion refuses (the import's reject file holds them).
+	Conversion string `json:",omitempty"`
+	Rejected   int64  `json:",omitempty"`
 }
 
 // Difference, Differ and SideChecker are the exporter's: sources implement
@@ -56,7 +63,12 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	}
 	sort.Ints(idx) // the manifest's order, not the map's
 	for _, i := range idx {
-		res := compare(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
+		var res DatasetResult
+		if sel[i].conv != nil {
+			res = compareConverted(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
+		} else {
+			res = compare(ctx, r, src, &m.Datasets[i], sel[i].Dataset, o.MaxDiffs)
+		}
 		if o.OnDataset != nil {
 			o.OnDataset(res)
 		}
@@ -65,30 +77,43 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	return out, nil
 }
 
-// selected returns, by index into m.Datasets, copies of the datasets o
-// selects with their namespaces mapped as the import mapped them.
-func selected(m *spec.Manifest, o AgainstOptions) map[int]*spec.Dataset {
+// selection is one dataset to compare: a copy of the bundle's with its
+// namespace mapped as the import mapped it, or, for a dataset of another
+// engine than the target's, its conversion into the target's layout.
+type selection struct {
+	*spec.Dataset
+	conv *convert.Conversion
+}
+
+// selected returns, by index into m.Datasets, the datasets o selects.
+func selected(m *spec.Manifest, o AgainstOptions) map[int]selection {
 	engines := map[string]string{}
-	for _, s := range m.Sources {
+	sources := map[string]*spec.Source{}
+	for i, s := range m.Sources {
 		engines[s.ID] = s.Engine
+		sources[s.ID] = &m.Sources[i]
 	}
 	want := map[string]bool{}
 	for _, n := range o.Datasets {
 		want[n] = true
 	}
-	out := map[int]*spec.Dataset{}
+	out := map[int]selection{}
 	for i := range m.Datasets {
 		ds := m.Datasets[i] // a copy: Namespace is rewritten
 		if len(want) > 0 && !want[ds.Name] {
 			continue
 		}
+		var conv *convert.Conversion
 		if o.Engine != "" && engines[ds.Source] != o.Engine {
-			continue
+			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine); conv == nil {
+				continue
+			}
+			ds = *conv.Dataset
 		}
 		if n, ok := o.Map[ds.Namespace]; ok {
 			ds.Namespace = n
 		}
-		out[i] = &ds
+		out[i] = selection{&ds, conv}
 	}
 	return out
 }
@@ -110,7 +135,9 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	sort.Ints(idx)
 	ds := make([]*spec.Dataset, 0, len(idx))
 	for _, i := range idx {
-		ds = append(ds, sel[i])
+		if sel[i].conv == nil { // a converted dataset has no schema of the target's engine to compare
+			ds = append(ds, sel[i].Dataset)
+		}
 	}
 	diffs, err = sd.DiffSchema(ctx, r.Manifest(), ds)
 	return diffs, true, err
@@ -147,6 +174,53 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 	}
 	if len(orig.PrimaryKey) > 0 {
 		res.Differences, res.Err = walkDiff(ctx, src, orig, mapped, bundleRows, maxDiffs)
+	}
+	return res
+}
+
+// compareConverted is compare for a dataset of another engine: the
+// bundle's rows go through the import's conversion, and the converted rows'
+// digest is compared with the target's (the manifest has no digest of
+// them). Rows the conversion refuses are not on the target; they are
+// counted, and the import's reject file names them.
+func compareConverted(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *spec.Dataset, sel selection, maxDiffs int) DatasetResult {
+	mapped := sel.Dataset
+	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, Conversion: sel.conv.Rule}
+	if l, ok := src.(exporter.Locator); ok {
+		res.Target = l.Locate(mapped)
+	}
+	var want bundle.Digest
+	if err := eachConverted(r, orig, sel.conv, &res.Rejected, func(rec arrow.RecordBatch) error {
+		want.AddRecord(rec)
+		return nil
+	}); err != nil {
+		res.Err = err
+		return res
+	}
+	ws := want.Spec()
+	res.BundleRows, res.BundleSum = ws.Rows, ws.Sum
+	var got bundle.Digest
+	if err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
+		got.AddRecord(rec)
+		return nil
+	})); err != nil {
+		res.Err = err
+		return res
+	}
+	gs := got.Spec()
+	res.TargetRows, res.TargetSum = gs.Rows, gs.Sum
+	res.Match = gs.Rows == ws.Rows && gs.Sum == ws.Sum
+	var rejected int64
+	bundleRows := func(fn func(arrow.RecordBatch) error) error { return eachConverted(r, orig, sel.conv, &rejected, fn) }
+	if res.Match {
+		if sc, ok := src.(exporter.SideChecker); ok {
+			res.Differences, res.Err = sc.CheckSide(ctx, mapped, bundleRows, maxDiffs)
+			res.Match = res.Err == nil && len(res.Differences) == 0
+		}
+		return res
+	}
+	if df, ok := src.(exporter.Differ); ok {
+		res.Differences, res.Err = df.Diff(ctx, mapped, bundleRows, maxDiffs)
 	}
 	return res
 }

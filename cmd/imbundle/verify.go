@@ -127,9 +127,9 @@ compare row counts and content digests, naming the first differing keys.` + para
 						// error (exit 1), never a mismatch.
 						fmt.Fprintf(out, "ERROR    %s -> %s: could not read the target: %v\n", d.Dataset, d.Target, d.Err)
 					case d.Match:
-						fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16])
+						fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s%s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16], convertedNote(d))
 					default:
-						fmt.Fprintf(out, "MISMATCH %s -> %s: bundle %d rows %s, target %d rows %s\n", d.Dataset, d.Target, d.BundleRows, short(d.BundleSum), d.TargetRows, short(d.TargetSum))
+						fmt.Fprintf(out, "MISMATCH %s -> %s: bundle %d rows %s, target %d rows %s%s\n", d.Dataset, d.Target, d.BundleRows, short(d.BundleSum), d.TargetRows, short(d.TargetSum), convertedNote(d))
 						for _, df := range d.Differences {
 							fmt.Fprintf(out, "    at row %d: bundle key %s, target key %s\n", df.Row, keyText(df.BundleKey), keyText(df.TargetKey))
 						}
@@ -189,6 +189,16 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	return cmd
+}
+
+// convertedNote says through which mapping a dataset of another engine
+// was compared, and how many of its rows the conversion refuses (the
+// import's reject file holds them).
+func convertedNote(d verify.DatasetResult) string {
+	if d.Conversion == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (converted by %s; %d refused by the conversion)", d.Conversion, d.Rejected)
 }
 
 // offlineFailure explains a failed offline verification and what to do.

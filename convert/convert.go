@@ -1,0 +1,126 @@
+// Package convert is the conversion stage between a bundle and a target of
+// another engine (SPEC.md §11). The bundle stays the source's faithful
+// backup; a dataset whose engine the target does not take is turned, batch
+// by batch, into the target engine's own layout, so that importers only ever
+// see their own engine's records, and verify --against runs the same
+// conversion over the bundle before it digests.
+//
+// A Rule is the default mapping of one ordered engine pair, registered by
+// the file that implements it (mysql_mongo.go: a table becomes a collection
+// of one document per row). A conversion is exact or loud: a value the
+// target layout cannot hold exactly is never changed silently; the rule
+// either maps it by a documented lossless rule or rejects the record with
+// its reason (Reject), and a column type it cannot carry at all is refused
+// before anything is written (Conversion.Refused).
+package convert
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Records yields record batches until io.EOF (importer.RecordSource and the
+// bundle's part readers have this method set).
+type Records interface {
+	Next() (arrow.RecordBatch, error)
+}
+
+// Reject is one record the conversion cannot carry exactly.
+type Reject struct {
+	Row    int64    // row number within the part
+	Key    []string // the source record's key, rendered as text
+	Reason string
+	Values map[string]any // the source record's columns, rendered as text (nil for NULL)
+}
+
+// Conversion is one dataset of a bundle converted to another engine's
+// layout.
+type Conversion struct {
+	// Rule names the mapping, with its version ("mysql-table to
+	// mongodb-collection v1").
+	Rule string
+	// Dataset is the converted dataset as a target of the other engine
+	// expects it: its kind, columns, keys and options in that engine's
+	// layout, the bundle's name, namespace and object, and the bundle's
+	// parts (the same entries, read through Records). Rows and Digest are
+	// the bundle's; the converted rows' digest is what verify computes.
+	Dataset *spec.Dataset
+	// Source is the converted dataset's source descriptor: the bundle's,
+	// with the other engine's name.
+	Source *spec.Source
+	// Notes say, column by column, what becomes what (for plan and logs).
+	Notes []string
+	// Refused lists what the rule cannot carry at all (a column type with
+	// no exact counterpart): an import must stop before writing.
+	Refused []string
+
+	records func(in Records, part int, reject func(Reject) error) Records
+}
+
+// Records converts one part's records. reject is called for each record the
+// conversion cannot carry exactly; its error stops the part.
+func (c *Conversion) Records(in Records, part int, reject func(Reject) error) Records {
+	return c.records(in, part, reject)
+}
+
+// Rule builds the conversion of one dataset to the rule's target engine.
+type Rule func(ds *spec.Dataset, src *spec.Source) (*Conversion, error)
+
+type pair struct{ from, to string }
+
+var rules = map[pair]Rule{}
+
+// Register makes r the default mapping from one engine (a manifest source's
+// engine name) to another. It panics on a duplicate, as database/sql's
+// Register does.
+func Register(from, to string, r Rule) {
+	p := pair{from, to}
+	if _, dup := rules[p]; dup {
+		panic(fmt.Sprintf("convert: %s to %s registered twice", from, to))
+	}
+	rules[p] = r
+}
+
+// Candidate is the conversion of a dataset to one engine, or why the rule
+// could not build it.
+type Candidate struct {
+	To         string
+	Conversion *Conversion
+	Err        error
+}
+
+// For returns the conversions of ds (from src) to every engine a default
+// mapping leads to from src's engine, in engine-name order.
+func For(ds *spec.Dataset, src *spec.Source) []Candidate {
+	var out []Candidate
+	for p, r := range rules {
+		if p.from != src.Engine {
+			continue
+		}
+		c, err := r(ds, src)
+		out = append(out, Candidate{To: p.to, Conversion: c, Err: err})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].To < out[j].To })
+	return out
+}
+
+// Pairs lists the registered engine pairs as "from to to", sorted.
+func Pairs() []string {
+	var out []string
+	for p := range rules {
+		out = append(out, p.from+" to "+p.to)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// convertedSource is src with another engine's name.
+func convertedSource(src *spec.Source, engine string) *spec.Source {
+	s := *src
+	s.Engine = engine
+	return &s
+}

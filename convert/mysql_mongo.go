@@ -1,0 +1,322 @@
+package convert
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// The default mapping from a MySQL table to a MongoDB collection (SPEC.md
+// §11.2): one document per row, the fields the columns in table order with
+// their names, _id from the primary key. Its value rules are in
+// mysql_mongo_value.go.
+func init() { Register(mysqltype.Engine, mongoEngine, mysqlToMongo) }
+
+const (
+	mongoEngine      = "mongodb"
+	ruleMySQLToMongo = "mysql-table to mongodb-collection v1"
+)
+
+// tableField is one column of the table as a document field.
+type tableField struct {
+	name  string
+	col   int // index in the record
+	raw   int // index of its #raw companion, -1 if none
+	value valueRule
+}
+
+type tableToDocs struct {
+	ds     *spec.Dataset
+	fields []tableField
+	idCols []int // indexes into fields of the primary key, in key order
+	offset []int64
+}
+
+func mysqlToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+	if ds.Kind != spec.KindTable {
+		return nil, nil
+	}
+	t := &tableToDocs{ds: ds}
+	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
+	byName := map[string]int{}
+	for i, col := range ds.Columns {
+		if col.Metadata[mysqltype.MetaRawOf] != "" {
+			continue // read with the column it belongs to
+		}
+		f := tableField{name: col.Name, col: i, raw: -1}
+		if rc := col.Metadata[mysqltype.MetaRawColumn]; rc != "" {
+			for j, o := range ds.Columns {
+				if o.Name == rc {
+					f.raw = j
+				}
+			}
+		}
+		vr, note, err := valueRuleFor(col)
+		if err != nil {
+			c.Refused = append(c.Refused, fmt.Sprintf("column %s (%s): %v", col.Name, nativeOf(col), err))
+			continue
+		}
+		f.value = vr
+		if note != "" {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
+		}
+		byName[col.Name] = len(t.fields)
+		t.fields = append(t.fields, f)
+	}
+	for _, k := range ds.PrimaryKey {
+		i, ok := byName[k]
+		if !ok {
+			c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
+			continue
+		}
+		t.idCols = append(t.idCols, i)
+	}
+	switch len(t.idCols) {
+	case 0:
+		c.Notes = append(c.Notes, "no primary key: _id is the row's ordinal in the bundle (Int64, from 0)")
+	case 1:
+		c.Notes = append(c.Notes, fmt.Sprintf("_id is %s (the primary key), which is not repeated as a field", t.fields[t.idCols[0]].name))
+	default:
+		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
+	}
+	var n int64
+	for _, p := range ds.Parts {
+		t.offset = append(t.offset, n)
+		n += p.Rows
+	}
+	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil)
+	c.Notes = append(c.Notes, notes...)
+	c.Refused = append(c.Refused, refused...)
+	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
+	if err != nil {
+		return nil, err
+	}
+	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindCollection, Namespace: ds.Namespace, Object: ds.Object,
+		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
+		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
+	c.records = t.records
+	return c, nil
+}
+
+func nativeOf(c spec.Column) string {
+	if c.Native != "" {
+		return c.Native
+	}
+	return c.Type
+}
+
+// mongoIndexes carries the table's secondary and unique indexes over as
+// index specs (ascending or descending keys on the same fields). What a
+// MongoDB index cannot mean is a note and left out, never a different
+// index: FULLTEXT and SPATIAL keys, and prefix keys (a unique prefix key
+// constrains less than a unique index on the whole value would; a plain
+// one only speeds up lookups, so it becomes an index on the whole field).
+func mongoIndexes(ds *spec.Dataset, hasPK bool) (specs []bson.Raw, notes, refused []string) {
+	specs = append(specs, bson.Raw(bsoncore.NewDocumentBuilder().
+		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
+		AppendString("name", "_id_").Build()))
+	ixs, err := mysqltype.Indexes(ds.DDL)
+	if err != nil {
+		return specs, []string{fmt.Sprintf("indexes not carried: %v", err)}, nil
+	}
+	pkOnID := map[string]bool{}
+	if hasPK && len(ds.PrimaryKey) == 1 {
+		pkOnID[ds.PrimaryKey[0]] = true
+	}
+	for _, ix := range ixs {
+		if ix.Kind == "FULLTEXT" || ix.Kind == "SPATIAL" {
+			notes = append(notes, fmt.Sprintf("index %s (%s) not carried: no MongoDB index means the same", ix.Name, ix.Kind))
+			continue
+		}
+		key := bsoncore.NewDocumentBuilder()
+		skip := false
+		for _, col := range ix.Columns {
+			if col.Prefix > 0 && ix.Kind == "UNIQUE" {
+				notes = append(notes, fmt.Sprintf("unique index %s not carried: it is unique on a %d-character prefix of %s", ix.Name, col.Prefix, col.Name))
+				skip = true
+				break
+			}
+			field := col.Name
+			if pkOnID[field] {
+				field = "_id"
+			} else if hasPK && len(ds.PrimaryKey) > 1 && contains(ds.PrimaryKey, field) {
+				field = "_id." + field
+			}
+			dir := int32(1)
+			if col.Desc {
+				dir = -1
+			}
+			key.AppendInt32(field, dir)
+		}
+		if skip {
+			continue
+		}
+		b := bsoncore.NewDocumentBuilder().AppendDocument("key", key.Build()).AppendString("name", ix.Name)
+		if ix.Kind == "UNIQUE" {
+			b.AppendBoolean("unique", true)
+			notes = append(notes, fmt.Sprintf("unique index %s: MongoDB counts a missing or null field as a value, MySQL lets NULLs repeat: rows with NULL in it may be refused", ix.Name))
+		}
+		specs = append(specs, bson.Raw(b.Build()))
+	}
+	return specs, notes, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// records converts a part's rows into documents, rejecting the rows a
+// value rule cannot carry exactly.
+func (t *tableToDocs) records(in Records, part int, reject func(Reject) error) Records {
+	return &docRecords{t: t, in: in, part: part, reject: reject}
+}
+
+type docRecords struct {
+	t      *tableToDocs
+	in     Records
+	part   int
+	row    int64 // rows of the part read so far
+	reject func(Reject) error
+	doc    []byte
+}
+
+func (d *docRecords) Next() (arrow.RecordBatch, error) {
+	for {
+		rec, err := d.in.Next()
+		if err != nil {
+			return nil, err
+		}
+		out, err := d.convert(rec)
+		if err != nil {
+			return nil, err
+		}
+		if out.NumRows() > 0 {
+			return out, nil
+		}
+		out.Release()
+	}
+}
+
+func (d *docRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	b := mongotype.NewBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	for i := 0; i < int(rec.NumRows()); i++ {
+		row := d.row
+		d.row++
+		doc, why := d.document(rec, i, row)
+		if why != "" {
+			if err := d.reject(Reject{Row: row, Key: d.key(rec, i), Reason: why, Values: rowValues(rec, i)}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := b.Append(doc); err != nil {
+			return nil, fmt.Errorf("row %d: %w", row, err)
+		}
+	}
+	return b.NewRecord(), nil
+}
+
+// document builds row i's document, or says why it cannot be exact.
+func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw, string) {
+	t := d.t
+	idx, doc := bsoncore.ReserveLength(d.doc[:0])
+	var why string
+	switch len(t.idCols) {
+	case 0:
+		doc = bsoncore.AppendInt64Element(doc, "_id", t.offset[d.part]+row)
+	case 1:
+		f := t.fields[t.idCols[0]]
+		if doc, why = f.append(doc, "_id", rec, i); why != "" {
+			return nil, why
+		}
+	default:
+		var sub []byte
+		var sidx int32
+		sidx, sub = bsoncore.AppendDocumentElementStart(doc, "_id")
+		for _, k := range t.idCols {
+			f := t.fields[k]
+			if sub, why = f.append(sub, f.name, rec, i); why != "" {
+				return nil, why
+			}
+		}
+		var err error
+		if doc, err = bsoncore.AppendDocumentEnd(sub, sidx); err != nil {
+			return nil, err.Error()
+		}
+	}
+	for k, f := range t.fields {
+		if isID(t.idCols, k) {
+			continue
+		}
+		if doc, why = f.append(doc, f.name, rec, i); why != "" {
+			return nil, why
+		}
+	}
+	doc = append(doc, 0)
+	doc = bsoncore.UpdateLength(doc, idx, int32(len(doc)))
+	d.doc = doc
+	return bson.Raw(doc), ""
+}
+
+func isID(ids []int, k int) bool {
+	for _, i := range ids {
+		if i == k {
+			return true
+		}
+	}
+	return false
+}
+
+// append adds the field's value in row i, or says why it cannot be exact.
+func (f tableField) append(doc []byte, key string, rec arrow.RecordBatch, i int) ([]byte, string) {
+	if f.raw >= 0 && rec.Column(f.raw).IsValid(i) {
+		return nil, fmt.Sprintf("column %s holds %q, which is no calendar date: a BSON date cannot hold it", f.name, rawText(rec.Column(f.raw), i))
+	}
+	col := rec.Column(f.col)
+	if col.IsNull(i) {
+		return bsoncore.AppendNullElement(doc, key), ""
+	}
+	out, why := f.value(doc, key, col, i)
+	if why != "" {
+		return nil, fmt.Sprintf("column %s: %s", f.name, why)
+	}
+	return out, ""
+}
+
+// key renders the row's primary key (or its ordinal) for a reject line.
+func (d *docRecords) key(rec arrow.RecordBatch, i int) []string {
+	var out []string
+	for _, k := range d.t.idCols {
+		out = append(out, bundle.KeyString(rec.Column(d.t.fields[k].col), i))
+	}
+	return out
+}
+
+// rowValues renders a source row for a reject line, as the engines' own
+// rejects do.
+func rowValues(rec arrow.RecordBatch, i int) map[string]any {
+	vals := make(map[string]any, rec.NumCols())
+	for c := 0; c < int(rec.NumCols()); c++ {
+		if col := rec.Column(c); col.IsValid(i) {
+			vals[rec.ColumnName(c)] = bundle.KeyString(col, i)
+		} else {
+			vals[rec.ColumnName(c)] = nil
+		}
+	}
+	return vals
+}

@@ -1,0 +1,71 @@
+package importer
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// convertItem gives it the conversion of its dataset into the target's
+// engine when a default mapping (package convert) leads there: the target
+// accepts the converted dataset. A conversion that cannot carry a column
+// at all stops the import before anything is written.
+func convertItem(t Target, it *Item, log *slog.Logger) (bool, error) {
+	for _, c := range convert.For(it.Dataset, it.Source) {
+		if c.Conversion == nil || !t.Accepts(c.Conversion.Dataset, c.Conversion.Source) {
+			continue
+		}
+		if c.Err != nil {
+			return false, fmt.Errorf("dataset %q into %s: %w; nothing was written", it.Dataset.Name, c.To, c.Err)
+		}
+		conv := c.Conversion
+		if len(conv.Refused) > 0 {
+			return false, fmt.Errorf("dataset %q cannot be converted to %s exactly (%s): %s; nothing was written. Leave it out (--datasets) or import it into a %s target",
+				it.Dataset.Name, c.To, conv.Rule, strings.Join(conv.Refused, "; "), it.Source.Engine)
+		}
+		log.Info("converting", "dataset", it.Dataset.Name, "from", it.Source.Engine, "to", c.To, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
+		it.Original, it.Conversion = it.Dataset, conv
+		it.Dataset, it.Source = conv.Dataset, conv.Source
+		return true, nil
+	}
+	return false, nil
+}
+
+// rejectConverted writes a record the conversion refused to the reject
+// file; without one the part fails, since nothing may be dropped silently.
+func rejectConverted(plan *Plan, it *Item, part int, rj convert.Reject) error {
+	reason := "conversion " + it.Conversion.Rule + ": " + rj.Reason
+	if plan.Rejects == nil {
+		return fmt.Errorf("row %d: %s (and no reject file to keep it)", rj.Row, reason)
+	}
+	return plan.Rejects.Add(Reject{Dataset: it.Dataset.Name, Part: part, Row: rj.Row, Key: rj.Key, Reason: reason, Values: rj.Values})
+}
+
+// readPart opens a part for a target's Prepare: converted when the dataset
+// is one the import converts (its rejects are counted when the part loads,
+// not here).
+func readPart(r *bundle.Reader, plan *Plan, ds *spec.Dataset, part int) (PartRecords, error) {
+	for _, it := range plan.Items {
+		if it.Dataset != ds || it.Conversion == nil {
+			continue
+		}
+		pr, err := r.OpenPart(it.Stored(), part)
+		if err != nil {
+			return nil, err
+		}
+		return convertedPart{it.Conversion.Records(pr, part, func(convert.Reject) error { return nil }), pr}, nil
+	}
+	return r.OpenPart(ds, part)
+}
+
+type convertedPart struct {
+	convert.Records
+	c io.Closer
+}
+
+func (p convertedPart) Close() error { return p.c.Close() }
