@@ -68,9 +68,18 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 	dstURL, db := testenv.MongoDatabase(t, "cv_dst")
 	srcDB := srcURL[strings.LastIndexByte(srcURL, '/')+1:]
 	dstDB := dstURL[strings.LastIndexByte(dstURL, '/')+1:]
+	out, err := runCLI(t, "plan", path, "--target", dstURL)
+	if err != nil || !strings.Contains(out, "convert  "+srcDB+".edge -> collection "+srcDB+".edge") ||
+		!strings.Contains(out, "dt6 (datetime(6)): BSON date (milliseconds): a value with microseconds is rejected") ||
+		!strings.Contains(out, "4 of 4 dataset(s) would be imported") {
+		t.Errorf("plan into MongoDB: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "plan", path, "--target", "redis://127.0.0.1:1/0"); err == nil || !strings.Contains(out, "leave    "+srcDB+".edge (mysql") {
+		t.Errorf("plan into Redis, which no default mapping reaches yet: %v\n%s", err, out)
+	}
 	rejects := filepath.Join(dir, "rejects.jsonl")
 	only := srcDB + ".edge," + srcDB + ".pair," + srcDB + ".nopk"
-	out, err := runCLI(t, "-q", "import", path, "--target", dstURL, "--map", srcDB+"="+dstDB, "--rejects", rejects, "--datasets", only)
+	out, err = runCLI(t, "-q", "import", path, "--target", dstURL, "--map", srcDB+"="+dstDB, "--rejects", rejects, "--datasets", only)
 	if exitCodeOf(err) != exitRejects {
 		t.Fatalf("import: exit %d (%v), want %d (rejects)\n%s", exitCodeOf(err), err, exitRejects, out)
 	}

@@ -1,0 +1,61 @@
+package convert
+
+import "github.com/imbundle/imbundle/spec"
+
+// Step is what an import into an engine would do with one dataset of a
+// bundle: load it as it is, convert it by a rule, or leave it out.
+type Step struct {
+	Dataset string   `json:"dataset"`
+	From    string   `json:"from"` // the source's engine
+	Kind    string   `json:"kind"` // the dataset's kind in the target's layout
+	Target  string   `json:"target"`
+	Rows    int64    `json:"rows"`
+	Rule    string   `json:"rule,omitempty"` // empty: loaded as it is
+	Notes   []string `json:"notes,omitempty"`
+	Refused []string `json:"refused,omitempty"` // the import would stop before writing
+	Left    string   `json:"left,omitempty"`    // why the dataset would not be imported
+}
+
+// Plan says, without touching any database, what an import of m into a
+// target of engine would do with each dataset; rename maps namespaces as
+// --map does. A target may still place objects elsewhere (a database in
+// its URL) or refuse a dataset of its own engine for its layout.
+func Plan(m *spec.Manifest, engine string, rename map[string]string) []Step {
+	srcs := map[string]*spec.Source{}
+	for i := range m.Sources {
+		srcs[m.Sources[i].ID] = &m.Sources[i]
+	}
+	var out []Step
+	for i := range m.Datasets {
+		ds := &m.Datasets[i]
+		src := srcs[ds.Source]
+		st := Step{Dataset: ds.Name, Kind: ds.Kind, Rows: ds.Rows}
+		if src != nil {
+			st.From = src.Engine
+		}
+		ns := ds.Namespace
+		if n, ok := rename[ns]; ok {
+			ns = n
+		}
+		st.Target = ns + "." + ds.Object
+		switch {
+		case src == nil:
+			st.Left = "its source is not in the manifest"
+		case src.Engine == engine:
+		default:
+			st.Left = "no default mapping from " + src.Engine + " to " + engine
+			for _, c := range For(ds, src) {
+				if c.To != engine || c.Conversion == nil {
+					continue
+				}
+				st.Left, st.Rule, st.Kind = "", c.Conversion.Rule, c.Conversion.Dataset.Kind
+				st.Notes, st.Refused = c.Conversion.Notes, c.Conversion.Refused
+				if c.Err != nil {
+					st.Refused = append(st.Refused, c.Err.Error())
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
