@@ -260,20 +260,29 @@ func (r *Reader) EachRecord(ds *spec.Dataset, fn func(arrow.RecordBatch) error) 
 		if err != nil {
 			return err
 		}
-		for {
-			rec, err := pr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err == nil {
-				err = fn(rec)
-			}
-			if err != nil {
-				pr.Close()
-				return err
-			}
-		}
+		err = Drain(pr, fn)
 		pr.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// Drain reads record batches to io.EOF, calling fn on each.
+func Drain(recs interface {
+	Next() (arrow.RecordBatch, error)
+}, fn func(arrow.RecordBatch) error) error {
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
 }

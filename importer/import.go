@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -235,17 +234,4 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 
 // Drain reads a RecordSource to the end, calling fn on each batch. It is a
 // convenience for targets.
-func Drain(recs RecordSource, fn func(arrow.RecordBatch) error) error {
-	for {
-		rec, err := recs.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-}
+func Drain(recs RecordSource, fn func(arrow.RecordBatch) error) error { return bundle.Drain(recs, fn) }

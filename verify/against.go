@@ -63,12 +63,7 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	}
 	sort.Ints(idx) // the manifest's order, not the map's
 	for _, i := range idx {
-		var res DatasetResult
-		if sel[i].conv != nil {
-			res = compareConverted(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
-		} else {
-			res = compare(ctx, r, src, &m.Datasets[i], sel[i].Dataset, o.MaxDiffs)
-		}
+		res := compare(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
 		if o.OnDataset != nil {
 			o.OnDataset(res)
 		}
@@ -143,13 +138,34 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	return diffs, true, err
 }
 
-func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, mapped *spec.Dataset, maxDiffs int) DatasetResult {
+// compare reads one dataset back from the target and compares its digest
+// with the bundle's: the manifest's, or, for a dataset of another engine,
+// that of the bundle's rows converted as the import converts them (the
+// manifest has no digest of those). Rows the conversion refuses are not on
+// the target; they are counted, and the import's reject file names them.
+func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *spec.Dataset, sel selection, maxDiffs int) DatasetResult {
+	mapped := sel.Dataset
 	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, BundleRows: orig.Rows, BundleSum: orig.Digest.Sum}
 	if l, ok := src.(exporter.Locator); ok {
 		res.Target = l.Locate(mapped)
 	}
+	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
+	known := orig.Digest.Algorithm == spec.DigestAlgorithm
+	keyed := orig // the dataset whose key names the bundle's rows
+	if sel.conv != nil {
+		res.Conversion, keyed, known = sel.conv.Rule, mapped, true
+		var rejected int64
+		bundleRows = func(fn func(arrow.RecordBatch) error) error { return eachConverted(r, orig, sel.conv, &rejected, fn) }
+		var want bundle.Digest
+		if err := bundleRows(func(rec arrow.RecordBatch) error { want.AddRecord(rec); return nil }); err != nil {
+			res.Err = err
+			return res
+		}
+		ws := want.Spec()
+		res.BundleRows, res.BundleSum, res.Rejected = ws.Rows, ws.Sum, rejected
+	}
 	var d bundle.Digest
-	err := src.Read(ctx, mapped, conformed(orig.Columns, func(rec arrow.RecordBatch) error {
+	err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
 		return nil
 	}))
@@ -159,8 +175,7 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 	}
 	got := d.Spec()
 	res.TargetRows, res.TargetSum = got.Rows, got.Sum
-	res.Match = got.Rows == orig.Rows && got.Sum == orig.Digest.Sum && orig.Digest.Algorithm == spec.DigestAlgorithm
-	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
+	res.Match = got.Rows == res.BundleRows && got.Sum == res.BundleSum && known
 	if res.Match {
 		if sc, ok := src.(exporter.SideChecker); ok {
 			res.Differences, res.Err = sc.CheckSide(ctx, mapped, bundleRows, maxDiffs)
@@ -172,55 +187,8 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig, m
 		res.Differences, res.Err = df.Diff(ctx, mapped, bundleRows, maxDiffs)
 		return res
 	}
-	if len(orig.PrimaryKey) > 0 {
-		res.Differences, res.Err = walkDiff(ctx, src, orig, mapped, bundleRows, maxDiffs)
-	}
-	return res
-}
-
-// compareConverted is compare for a dataset of another engine: the
-// bundle's rows go through the import's conversion, and the converted rows'
-// digest is compared with the target's (the manifest has no digest of
-// them). Rows the conversion refuses are not on the target; they are
-// counted, and the import's reject file names them.
-func compareConverted(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *spec.Dataset, sel selection, maxDiffs int) DatasetResult {
-	mapped := sel.Dataset
-	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, Conversion: sel.conv.Rule}
-	if l, ok := src.(exporter.Locator); ok {
-		res.Target = l.Locate(mapped)
-	}
-	var want bundle.Digest
-	if err := eachConverted(r, orig, sel.conv, &res.Rejected, func(rec arrow.RecordBatch) error {
-		want.AddRecord(rec)
-		return nil
-	}); err != nil {
-		res.Err = err
-		return res
-	}
-	ws := want.Spec()
-	res.BundleRows, res.BundleSum = ws.Rows, ws.Sum
-	var got bundle.Digest
-	if err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
-		got.AddRecord(rec)
-		return nil
-	})); err != nil {
-		res.Err = err
-		return res
-	}
-	gs := got.Spec()
-	res.TargetRows, res.TargetSum = gs.Rows, gs.Sum
-	res.Match = gs.Rows == ws.Rows && gs.Sum == ws.Sum
-	var rejected int64
-	bundleRows := func(fn func(arrow.RecordBatch) error) error { return eachConverted(r, orig, sel.conv, &rejected, fn) }
-	if res.Match {
-		if sc, ok := src.(exporter.SideChecker); ok {
-			res.Differences, res.Err = sc.CheckSide(ctx, mapped, bundleRows, maxDiffs)
-			res.Match = res.Err == nil && len(res.Differences) == 0
-		}
-		return res
-	}
-	if df, ok := src.(exporter.Differ); ok {
-		res.Differences, res.Err = df.Diff(ctx, mapped, bundleRows, maxDiffs)
+	if len(keyed.PrimaryKey) > 0 {
+		res.Differences, res.Err = walkDiff(ctx, src, keyed, mapped, bundleRows, maxDiffs)
 	}
 	return res
 }

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"io"
-
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
@@ -31,21 +29,11 @@ func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversio
 		if err != nil {
 			return err
 		}
-		recs := conv.Records(pr, i, func(convert.Reject) error { *rejected++; return nil })
-		for {
-			rec, err := recs.Next()
-			if err == io.EOF {
-				break
-			}
-			if err == nil {
-				err = fn(rec)
-			}
-			if err != nil {
-				pr.Close()
-				return err
-			}
-		}
+		err = bundle.Drain(conv.Records(pr, i, func(convert.Reject) error { *rejected++; return nil }), fn)
 		pr.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
