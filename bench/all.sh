@@ -219,48 +219,44 @@ section_bigtable() {
 	drop_db "$dst"
 }
 
+# redis_rounds PREFIX LABEL: alternating rounds of the DUMP/RESTORE loop, an
+# export and an import of db 14 into db 15, then verify --against.
+redis_rounds() {
+	local p=$1 label=$2
+	rm -f "$WORK/$p"-*.runs
+	for i in $(seq "$ROUNDS"); do
+		log "$label x$SCALE round $i"
+		cli -n 15 FLUSHDB >/dev/null
+		timed "$p-dump" "$WORK/redisbench" dumpcopy -from "$R/14" -to "$R/15"
+		cli -n 15 FLUSHDB >/dev/null
+		rm -f "$WORK/$p.imb"
+		timed "$p-export" "$IMB" -q --log-format json export --source "$R/14" -o "$WORK/$p.imb"
+		timed "$p-import" "$IMB" -q --log-format json import "$WORK/$p.imb" --target "$R" --db-map 14:15
+	done
+	"$IMB" -q verify "$WORK/$p.imb" --against "$R" --db-map 14:15 >"$WORK/$p-verify.log" 2>&1 || { log "$label: verify --against failed"; cat "$WORK/$p-verify.log" >&2; exit 1; }
+}
+flush_redis() { cli -n 14 FLUSHDB >/dev/null && cli -n 15 FLUSHDB >/dev/null; }
+
 section_bigkeys() {
 	local keys=$((BIG_KEYS * SCALE)) n
-	cli -n 14 FLUSHDB >/dev/null
-	cli -n 15 FLUSHDB >/dev/null
+	flush_redis
 	log "loading $keys big keys into db 14"
 	"$WORK/redisbench" bigkeys -url "$R/14" -keys "$keys" -seed 1 >"$WORK/bk-fixture.log"
 	n=$(awk '/bigkeys:/ {print $4}' "$WORK/bk-fixture.log")
 	local shape="Redis $keys big keys, $n elements (x$SCALE)"
-	rm -f "$WORK"/bk-*.runs
-	for i in $(seq "$ROUNDS"); do
-		log "big keys x$SCALE round $i"
-		cli -n 15 FLUSHDB >/dev/null
-		timed bk-dump "$WORK/redisbench" dumpcopy -from "$R/14" -to "$R/15"
-		cli -n 15 FLUSHDB >/dev/null
-		rm -f "$WORK/bk.imb"
-		timed bk-export "$IMB" -q --log-format json export --source "$R/14" -o "$WORK/bk.imb"
-		timed bk-import "$IMB" -q --log-format json import "$WORK/bk.imb" --target "$R" --db-map 14:15
-	done
-	"$IMB" -q verify "$WORK/bk.imb" --against "$R" --db-map 14:15 >"$WORK/bk-verify.log" 2>&1 || { log "big keys: verify --against failed"; cat "$WORK/bk-verify.log" >&2; exit 1; }
+	redis_rounds bk "big keys"
 	pair "$shape" export bk-export bk-dump "pipelined DUMP/RESTORE loop" "<= 2.0 (goal 1.0)" "$n"
 	pair "$shape" import bk-import bk-dump "pipelined DUMP/RESTORE loop" "<= 2.0 (goal 1.0)" "$n"
-	cli -n 14 FLUSHDB >/dev/null
-	cli -n 15 FLUSHDB >/dev/null
+	flush_redis
 }
 
 section_smallkeys() {
 	local keys=$((SMALL_KEYS * SCALE)) rb
-	cli -n 14 FLUSHDB >/dev/null
-	cli -n 15 FLUSHDB >/dev/null
+	flush_redis
 	log "loading $keys small keys into db 14"
 	"$WORK/redisbench" load -url "$R/14" -keys "$keys" >"$WORK/sm-fixture.log"
 	local shape="Redis $keys small keys (x$SCALE)"
-	rm -f "$WORK"/sm-*.runs
-	for i in $(seq "$ROUNDS"); do
-		log "small keys x$SCALE round $i"
-		cli -n 15 FLUSHDB >/dev/null
-		timed sm-dump "$WORK/redisbench" dumpcopy -from "$R/14" -to "$R/15"
-		cli -n 15 FLUSHDB >/dev/null
-		rm -f "$WORK/sm.imb"
-		timed sm-export "$IMB" -q --log-format json export --source "$R/14" -o "$WORK/sm.imb"
-		timed sm-import "$IMB" -q --log-format json import "$WORK/sm.imb" --target "$R" --db-map 14:15
-	done
+	redis_rounds sm "small keys"
 	pair "$shape" export sm-export sm-dump "pipelined DUMP/RESTORE loop" "<= 1.0" "$keys"
 	pair "$shape" import sm-import sm-dump "pipelined DUMP/RESTORE loop" "-" "$keys"
 	cli -n 15 FLUSHDB >/dev/null
@@ -268,8 +264,7 @@ section_smallkeys() {
 	timed rb "redis-benchmark -h $RHOST -p $RPORT --dbnum 15 -P 64 -t set -n $keys -q"
 	rb=$(tr '\r' '\n' <"$WORK/rb.log" | grep -o 'SET: [0-9.]* requests' | tail -1 | awk '{printf "%.0f", $2}')
 	row "$shape" "(ceiling)" "-" "redis-benchmark -P 64 SET" "$rb keys/s" "-" "-" "" "$(maxrss rb)"
-	cli -n 14 FLUSHDB >/dev/null
-	cli -n 15 FLUSHDB >/dev/null
+	flush_redis
 }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
