@@ -185,6 +185,10 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 	if !strings.Contains(out, "2 refused by the conversion") {
 		t.Errorf("verify does not say the conversion refused rows:\n%s", out)
 	}
+	out, err = runCLI(t, "-q", "import", path, "--target", dstURL, "--map", srcDB+"="+dstDB, "--rejects", filepath.Join(dir, "again.jsonl"), "--datasets", only)
+	if err != nil || !strings.Contains(out, "already imported") {
+		t.Errorf("the same import again: %v\n%s", err, out)
+	}
 	if _, err := db.Collection("pair").UpdateOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "a", Value: int32(2)}, {Key: "b", Value: "x"}}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: int32(13)}}}}); err != nil {
 		t.Fatal(err)
 	}
