@@ -14,6 +14,8 @@
 #   Redis big keys        export, import    pipelined DUMP+PTTL / RESTORE loop (4+4 connections)
 #   Redis small keys      export            the same DUMP loop
 #   Redis write ceiling   -                 redis-benchmark -P 64 -t set (keys/s, for scale)
+#   MySQL to MongoDB      converted import  a plain import of the same documents as a MongoDB bundle
+#                                           (issue 10: the conversion adds at most 25%)
 #
 # Every timed pair runs BENCH_ROUNDS times (default 3), alternating
 # (imbundle, peer, imbundle, peer, ...), and the medians count: on a 2-core
@@ -25,20 +27,21 @@
 #   BENCH_SCALES   space-separated multipliers of every size (default "1");
 #                  "1 10" runs everything twice and adds a linearity table
 #                  (per-row time at 10x / at 1x; issue 9 item 5 wants <= 1.2)
-#   BENCH_ONLY     sections to run (default "wildfire sakila bigtable bigkeys smallkeys")
+#   BENCH_ONLY     sections to run (default "wildfire sakila bigtable bigkeys smallkeys convert")
+#   BENCH_MONGO    mongodb:// URL for the convert section (default: a FerretDB started here)
 #   BENCH_ROUNDS   alternating rounds per pair (default 3)
 #   BENCH_MYSQL    user@host:port (default root@127.0.0.1:3306); the server must run on
 #                  this machine (the LOAD DATA ceiling reads a file the server wrote)
 #   REDIS_HOST, REDIS_PORT  (default 127.0.0.1:6379); databases 14 and 15 are used and emptied
 #   Sizes at scale 1: WF_MESSAGES=300000, SAKILA_RENTALS=16044 (capped at 60000),
-#   BIG_MESSAGES=400000, BIG_KEYS=6000, SMALL_KEYS=300000.
+#   BIG_MESSAGES=400000, BIG_KEYS=6000, SMALL_KEYS=300000, CONVERT_MESSAGES=100000.
 # Fixture databases (imbundle_bench_*) are created once and reused; targets are dropped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
 SCALES=${BENCH_SCALES:-1}
-ONLY=${BENCH_ONLY:-wildfire sakila bigtable bigkeys smallkeys}
+ONLY=${BENCH_ONLY:-wildfire sakila bigtable bigkeys smallkeys convert}
 ROUNDS=${BENCH_ROUNDS:-3}
 MYSQL_ADDR=${BENCH_MYSQL:-root@127.0.0.1:3306}
 MYSQL_USER=${MYSQL_ADDR%@*}
@@ -267,11 +270,59 @@ section_smallkeys() {
 	flush_redis
 }
 
+# The MongoDB server for the conversion section: BENCH_MONGO, or a
+# FerretDB built from tools/ferretdb and started here.
+FD_PID=""
+stop_ferretdb() { [ -n "$FD_PID" ] && kill "$FD_PID" 2>/dev/null && wait "$FD_PID" 2>/dev/null; FD_PID=""; }
+trap stop_ferretdb EXIT
+mongo_uri() {
+	[ -n "${MONGO_URI:-}" ] && return
+	if [ -n "${BENCH_MONGO:-}" ]; then
+		MONGO_URI=${BENCH_MONGO%/}
+		return
+	fi
+	(cd tools/ferretdb && go build -o "../../$WORK/ferretdb" .)
+	rm -rf "$WORK/ferretdb-data"
+	"$WORK/ferretdb" -listen 127.0.0.1:0 -dir "$WORK/ferretdb-data" >"$WORK/ferretdb.out" 2>"$WORK/ferretdb.log" &
+	FD_PID=$!
+	for _ in $(seq 1 100); do grep -q '^listening ' "$WORK/ferretdb.out" 2>/dev/null && break; sleep 0.1; done
+	MONGO_URI=$(sed -n 's/^listening //p' "$WORK/ferretdb.out")
+	MONGO_URI=${MONGO_URI%/}
+	[ -n "$MONGO_URI" ] || { log "FerretDB did not start"; cat "$WORK/ferretdb.log" >&2; exit 1; }
+}
+
+# section_convert: issue 10's target, a MySQL table imported into MongoDB
+# through the default conversion against a plain import of the same rows
+# as a MongoDB bundle (exported from the converted collection).
+section_convert() {
+	local msgs=$((CONVERT_MESSAGES * SCALE)) db
+	db=imbundle_bench_src_$msgs
+	if [ "$(sql -e "SELECT COUNT(*) FROM \`$db\`.chat_logs" 2>/dev/null || echo 0)" != "$msgs" ]; then
+		log "creating $db (OpenIM v3.4, $msgs chat_logs rows)"
+		"$IMB" -q fixtures mysql --target "$(murl "$db")" --replace --edge=false --messages "$msgs" >"$WORK/cv-fixture.log"
+	fi
+	mongo_uri
+	local shape="MySQL chat_logs $msgs rows into MongoDB (x$SCALE)"
+	rm -f "$WORK"/cv-*.runs "$WORK/cv.imb" "$WORK/cvm.imb"
+	"$IMB" -q export --source "$(murl "$db")" --tables chat_logs -o "$WORK/cv.imb" 2>"$WORK/cv-export.log"
+	for i in $(seq "$ROUNDS"); do
+		log "convert x$SCALE round $i"
+		timed cv-convert "$IMB" -q --log-format json import "$WORK/cv.imb" --target "$MONGO_URI/cv_a$i" --map "$db=cv_a$i"
+		if [ ! -f "$WORK/cvm.imb" ]; then
+			"$IMB" -q export --source "$MONGO_URI/cv_a$i" -o "$WORK/cvm.imb" 2>"$WORK/cvm-export.log"
+		fi
+		timed cv-plain "$IMB" -q --log-format json import "$WORK/cvm.imb" --target "$MONGO_URI/cv_b$i" --map "cv_a1=cv_b$i"
+	done
+	"$IMB" -q verify "$WORK/cv.imb" --against "$MONGO_URI/cv_a1" --map "$db=cv_a1" >"$WORK/cv-verify.log" 2>&1 || { log "convert: verify --against failed"; cat "$WORK/cv-verify.log" >&2; exit 1; }
+	pair "$shape" "import, converted" cv-convert cv-plain "plain import of the same documents" "<= 1.25" "$msgs"
+}
+
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date -u +%Y-%m-%dT%H:%MZ)
 for SCALE in $SCALES; do
 	WF_MESSAGES=${WF_MESSAGES:-300000} SAKILA_RENTALS=${SAKILA_RENTALS:-16044}
 	BIG_MESSAGES=${BIG_MESSAGES:-400000} BIG_KEYS=${BIG_KEYS:-6000} SMALL_KEYS=${SMALL_KEYS:-300000}
+	CONVERT_MESSAGES=${CONVERT_MESSAGES:-100000}
 	for s in $ONLY; do "section_$s"; done
 done
 
