@@ -97,38 +97,6 @@ func parseDBList(s string) ([]int, error) {
 	return dbs, nil
 }
 
-// infoField returns "name:value" from an INFO reply.
-func infoField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// serverKind names the server from INFO server: Pika and Kvrocks also print
-// a redis_version for client compatibility, so their own fields come first.
-func serverKind(info string) (kind, version string) {
-	if v := infoField(info, "pika_version"); v != "" {
-		return "pika", v
-	}
-	if v := infoField(info, "kvrocks_version"); v != "" {
-		return "kvrocks", v
-	}
-	if v := infoField(info, "dragonfly_version"); v != "" {
-		return "dragonfly", v
-	}
-	if v := infoField(info, "valkey_version"); v != "" {
-		return "valkey", v
-	}
-	if v := infoField(info, "redis_version"); v != "" {
-		return "redis", v
-	}
-	return "unknown", ""
-}
-
 // probeDatabases finds non-empty databases with SELECT and DBSIZE, for
 // servers whose INFO has no keyspace section (miniredis, some proxies).
 func probeDatabases(ctx context.Context, c *resp.Conn) ([]int, error) {
