@@ -21,10 +21,11 @@ import (
 )
 
 func TestParseSubexpiry(t *testing.T) {
-	info := "# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=3,subexpiry=2\r\ndb3:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\ndb4:keys=1,expires=0,avg_ttl=0\r\ndb0 Strings_keys=3, expires=0\r\n"
+	info := "# Keyspace\r\ndb0:keys=5,expires=1,avg_ttl=3,subexpiry=2\r\ndb3:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\ndb4:keys=1,expires=0,avg_ttl=0\r\ndb0 Strings_keys=3, expires=0\r\n" +
+		"db6:keys=9,expires=0,avg_ttl=0,keys_with_volatile_items=4\r\n" // Valkey 9
 	got := parseSubexpiry(info)
-	if len(got) != 2 || got[0] != 2 || got[3] != 0 {
-		t.Fatalf("got %v, want db0=2 db3=0 and nothing for db4 (no figure) or Pika's lines", got)
+	if len(got) != 3 || got[0] != 2 || got[3] != 0 || got[6] != 4 {
+		t.Fatalf("got %v, want db0=2 db3=0 db6=4 (Valkey's name) and nothing for db4 (no figure) or Pika's lines", got)
 	}
 }
 

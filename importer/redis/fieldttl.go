@@ -52,7 +52,7 @@ func (t *Target) checkFieldTTLTarget(ctx context.Context, p *importer.Plan, c *r
 		kind, ver := redistype.ServerKind(string(info.Str))
 		server = kind + " " + ver
 	}
-	return fmt.Errorf("%s (%s) cannot hold hash field TTLs (no HPEXPIREAT: Redis 7.4+ has it), and the bundle has hashes whose fields have their own TTL (%s; %d in all): written here, those fields would never expire; nothing was written. Import into a Redis 7.4+ target, or re-export the source with --param skip-field-ttl=true to leave the field TTLs out (recorded in the manifest)", t.redacted, server, strings.Join(names, ", "), hashes)
+	return fmt.Errorf("%s (%s) cannot hold hash field TTLs (no HPEXPIREAT: Redis 7.4+ and Valkey 9+ have it), and the bundle has hashes whose fields have their own TTL (%s; %d in all): written here, those fields would never expire; nothing was written. Import into a Redis 7.4+ or Valkey 9+ target, or re-export the source with --param skip-field-ttl=true to leave the field TTLs out (recorded in the manifest)", t.redacted, server, strings.Join(names, ", "), hashes)
 }
 
 // hasCommand reads a COMMAND INFO reply for one command: an array whose
