@@ -30,7 +30,7 @@ func (w *worker) big(bk bigKey) error {
 	w.seen.Reset()
 	defer w.seen.Reset()
 	p := bk.probed
-	seq, err := w.appendElems(p, bk.first, 0, true)
+	seq, err := w.appendPage(p, bk.first, 0)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (w *worker) big(bk bigKey) error {
 		if err != nil {
 			return err
 		}
-		if seq, err = w.appendElems(p, elems, seq, true); err != nil {
+		if seq, err = w.appendPage(p, elems, seq); err != nil {
 			return err
 		}
 		cursor = next
@@ -96,6 +96,12 @@ func (w *worker) big(bk bigKey) error {
 		}
 	}
 done:
+	if p.typ == redistype.Hash && seq == 0 {
+		// Every field went between HSCAN and HPEXPIRETIME: the hash is
+		// gone (a hash has at least one field).
+		w.cnt.add(func(c *counters) { c.vanished++ })
+		return nil
+	}
 	if p.typ == redistype.Stream && bk.lastID == "" {
 		bk.lastID = lastEntry // no XINFO STREAM on this server
 	}
@@ -121,10 +127,16 @@ func (w *worker) appendElems(p probed, elems []resp.Value, seq int64, dedupe boo
 			return seq, fmt.Errorf("HSCAN %s: odd number of elements", showKey(p.key))
 		}
 		for i := 0; i < len(elems); i += 2 {
+			fexp := redistype.NoExpiry
+			if w.fexp != nil {
+				if fexp = w.fexp[i/2]; fexp == fieldGone {
+					continue // deleted or expired since HSCAN: counted by fieldExpiries
+				}
+			}
 			if dedupe && !w.seen.Add(elems[i].Str) {
 				continue
 			}
-			w.b.HashField(p.key, elems[i].Str, elems[i+1].Str, p.exp, seq)
+			w.b.HashFieldExpiring(p.key, elems[i].Str, elems[i+1].Str, p.exp, fexp, seq)
 			seq++
 		}
 	case redistype.Set:

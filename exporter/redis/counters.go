@@ -12,6 +12,7 @@ type counters struct {
 	duplicates int64 // returned more than once by SCAN: exported once
 	changed    int64 // deleted or retyped while being paged: partly read
 	guessedIDs int64 // streams whose last ID was taken from the last entry (no XINFO)
+	fieldsGone int64 // hash fields deleted or expired between HSCAN and HPEXPIRETIME: left out
 	skipped    map[string]int64
 }
 
@@ -35,6 +36,9 @@ func (c *counters) snapshot() (int64, map[string]int64) {
 	}
 	if c.guessedIDs > 0 {
 		m["stream_last_id_from_last_entry"] = c.guessedIDs
+	}
+	if c.fieldsGone > 0 {
+		m["fields_vanished"] = c.fieldsGone
 	}
 	var skipped int64
 	for t, n := range c.skipped {

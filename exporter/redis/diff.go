@@ -213,6 +213,19 @@ func (s *Source) ttlTolerance() (time.Duration, error) {
 	return 0, fmt.Errorf("ttl-tolerance=%q: want a duration such as 2s or 1500ms", v)
 }
 
+// ttlMatch reports whether expiry times want (the bundle's) and got (the
+// target's, -2 if absent) agree: both NoExpiry, or both times within tol.
+func ttlMatch(want, got int64, tol time.Duration) bool {
+	if want == got {
+		return true
+	}
+	if want == redistype.NoExpiry || got < 0 {
+		return false
+	}
+	d := want - got
+	return time.Duration(max(d, -d))*time.Millisecond <= tol
+}
+
 // CheckSide compares expiry times, which the content digest leaves out
 // (exporter.SideChecker): for every bundle key, the target's PTTL (read in
 // pipelined batches, turned into an absolute time with the local clock)
@@ -279,12 +292,7 @@ func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows fun
 			default:
 				got += now
 			}
-			ok := want == got
-			if !ok && want != redistype.NoExpiry && got >= 0 {
-				d := want - got
-				ok = time.Duration(max(d, -d))*time.Millisecond <= tol
-			}
-			if !ok {
+			if !ttlMatch(want, got, tol) {
 				diffs = append(diffs, exporter.Difference{Row: row, BundleKey: show(k, want), TargetKey: show(k, got)})
 				if len(diffs) >= limit {
 					return errEnough
@@ -295,12 +303,21 @@ func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows fun
 		keys, exps = keys[:0], exps[:0]
 		return nil
 	}
+	var fields *fieldTTLCheck // hash fields' own expiry times, when the bundle has them
+	if redistype.HasFieldTTLs(ds) {
+		fields = &fieldTTLCheck{c: c, tol: tol, limit: limit}
+	}
 	err = bundleRows(func(rec arrow.RecordBatch) error {
 		rows, err := redistype.NewRows(rec)
 		if err != nil {
 			return err
 		}
 		for i := 0; i < rows.N; i++ {
+			if fields != nil {
+				if err := fields.add(ctx, rows, i); err != nil {
+					return err
+				}
+			}
 			if !rows.IsKeyRow(i) {
 				continue
 			}
@@ -317,8 +334,15 @@ func (s *Source) CheckSide(ctx context.Context, ds *spec.Dataset, bundleRows fun
 	if err == nil {
 		err = check()
 	}
+	if err == nil && fields != nil {
+		err = fields.flush(ctx)
+	}
 	if errors.Is(err, errEnough) {
 		err = nil
+	}
+	if fields != nil {
+		diffs = append(diffs, fields.diffs...)
+		diffs = diffs[:min(len(diffs), limit)]
 	}
 	return diffs, err
 }

@@ -48,7 +48,9 @@ func parseKeyspace(info string) []int {
 // parseSubexpiry returns, per database, the subexpiry figure of a Redis
 // 7.4+ INFO keyspace reply ("db0:keys=5,expires=0,avg_ttl=0,subexpiry=2"):
 // the number of hashes with fields that have their own TTL (HPEXPIRE).
-// Databases without the figure (older servers, Pika) are absent.
+// Valkey 9, which copied Redis's field TTL commands, names the same figure
+// keys_with_volatile_items. Databases without it (older servers, Pika)
+// are absent.
 func parseSubexpiry(info string) map[int]int64 {
 	out := map[int]int64{}
 	sc := bufio.NewScanner(strings.NewReader(info))
@@ -63,10 +65,12 @@ func parseSubexpiry(info string) map[int]int64 {
 			continue
 		}
 		for _, f := range strings.Split(fields, ",") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "subexpiry="); ok {
-				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-					out[db] = n
-				}
+			name, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+			if name != "subexpiry" && name != "keys_with_volatile_items" {
+				continue
+			}
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out[db] = n
 			}
 		}
 	}
@@ -95,38 +99,6 @@ func parseDBList(s string) ([]int, error) {
 		return nil, fmt.Errorf("--db %q names no database", s)
 	}
 	return dbs, nil
-}
-
-// infoField returns "name:value" from an INFO reply.
-func infoField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// serverKind names the server from INFO server: Pika and Kvrocks also print
-// a redis_version for client compatibility, so their own fields come first.
-func serverKind(info string) (kind, version string) {
-	if v := infoField(info, "pika_version"); v != "" {
-		return "pika", v
-	}
-	if v := infoField(info, "kvrocks_version"); v != "" {
-		return "kvrocks", v
-	}
-	if v := infoField(info, "dragonfly_version"); v != "" {
-		return "dragonfly", v
-	}
-	if v := infoField(info, "valkey_version"); v != "" {
-		return "valkey", v
-	}
-	if v := infoField(info, "redis_version"); v != "" {
-		return "redis", v
-	}
-	return "unknown", ""
 }
 
 // probeDatabases finds non-empty databases with SELECT and DBSIZE, for

@@ -15,7 +15,7 @@ func init() {
 		{Key: "scan-count", Help: "SCAN COUNT hint (default 5000)"},
 		{Key: "batch", Help: "keys per pipelined read round (default 1000)"},
 		{Key: "page", Help: "elements per page of a big key (default 1000)"},
-		{Key: "skip-field-ttl", Values: []string{"true", "false"}, Help: "export hashes whose fields have TTLs (Redis 7.4+) without those TTLs, counted as uncarried, instead of refusing (default false)"},
+		{Key: "skip-field-ttl", Values: []string{"true", "false"}, Help: "export hashes whose fields have their own TTL (Redis 7.4+) without those TTLs, counted as uncarried (default false: the TTLs are carried, and only a 7.4+ target takes the bundle)"},
 		{Key: "functions", Values: []string{"true", "false"}, Help: "carry function libraries (default true; false leaves them out, counted as uncarried)"},
 		{Key: "ttl-tolerance", Help: "verify --against: how far expiry times may differ, a duration or milliseconds (default 2s)"},
 	}})

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/imbundle/imbundle/internal/redistype"
 )
 
 func TestParseKeyspace(t *testing.T) {
@@ -43,7 +45,7 @@ func TestServerKind(t *testing.T) {
 		"redis_version:4.0.0\r\nkvrocks_version:2.10\r\n": "kvrocks",
 		"nothing:here\r\n":                                "unknown",
 	} {
-		if got, _ := serverKind(info); got != want {
+		if got, _ := redistype.ServerKind(info); got != want {
 			t.Errorf("%q: got %s, want %s", info, got, want)
 		}
 	}

@@ -31,12 +31,22 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	if isStreamState(ds) {
 		return s.readStreamState(ctx, db, cnt, emit, nil)
 	}
-	return s.read(ctx, db, cnt, emit, nil)
+	ft, err := s.fieldTTLMode(ctx, ds, db)
+	if err != nil {
+		return err
+	}
+	return s.readWith(ctx, db, cnt, ft, emit, nil)
 }
 
 // read is Read with an optional key source: keys == nil scans the database,
 // otherwise the given batches are read (verify's lookups of bundle keys).
+// Its rows have no field_expire_at_ms column: the digest leaves it out.
 func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arrow.RecordBatch) error, keys <-chan [][]byte) error {
+	return s.readWith(ctx, db, cnt, fieldTTLMode{}, emit, keys)
+}
+
+// readWith is read in the layout ft says.
+func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTTLMode, emit func(arrow.RecordBatch) error, keys <-chan [][]byte) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) { cancel(err) }
@@ -67,7 +77,7 @@ func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arro
 			fail(err)
 			break
 		}
-		w := &worker{s: s, ctx: ctx, c: c, em: em, cnt: cnt, unsup: unsup, b: s.newBuilder()}
+		w := &worker{s: s, ctx: ctx, c: c, em: em, cnt: cnt, unsup: unsup, b: s.newBuilder(ft.schema()), ft: ft}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -95,8 +105,8 @@ func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arro
 // within this machine's noise (the server's CPU is the limit).
 const batchBytes = 4 << 20
 
-func (s *Source) newBuilder() *redistype.Builder {
-	b := redistype.NewBuilder(batchBytes)
+func (s *Source) newBuilder(schema *arrow.Schema) *redistype.Builder {
+	b := redistype.NewBuilderFor(batchBytes, schema)
 	b.MaxRows = s.batchRows
 	return b
 }

@@ -153,7 +153,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, fmt.Errorf("%s: INFO server: %w", s.redacted, err)
 	}
 	if info.Kind == resp.KindBulk {
-		kind, ver := serverKind(string(info.Str))
+		kind, ver := redistype.ServerKind(string(info.Str))
 		d.Source.ServerVersion = ver
 		d.Source.Settings["server"] = kind
 	} else {
@@ -188,10 +188,9 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	} else {
 		d.Source.Settings["databases_from"] = "--db or URL path"
 	}
+	var fieldTTLs map[int]int64 // hashes with field TTLs per database, to carry
 	if v.Kind == resp.KindBulk {
-		if err := s.checkFieldTTLs(parseSubexpiry(string(v.Str)), dbs, d); err != nil {
-			return nil, err
-		}
+		fieldTTLs = s.describeFieldTTLs(parseSubexpiry(string(v.Str)), dbs, d)
 	}
 	d.Notes = append(d.Notes, "keyspaces were read with SCAN and type-specific commands: not a point-in-time snapshot; a key present and unchanged for the whole export is exported exactly once, keys written or deleted meanwhile may or may not appear (see the vanished/retyped counters)")
 	for _, db := range dbs {
@@ -208,47 +207,21 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		if len(s.prefix) > 0 {
 			ds.Options["key-prefix"] = string(s.prefix)
 		}
-		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.Schema})
+		if n := fieldTTLs[db]; n > 0 {
+			ds.Options[redistype.OptFieldTTLs] = strconv.FormatInt(n, 10)
+		}
+		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: ds, Schema: redistype.SchemaOf(&ds)})
 		st := ds
 		st.Name, st.Object = StateDatasetName(db), redistype.GroupsObject
 		st.Options = map[string]string{"layout": redistype.GroupsLayoutName}
 		for k, v := range ds.Options {
-			if k != "layout" {
+			if k != "layout" && k != redistype.OptFieldTTLs {
 				st.Options[k] = v
 			}
 		}
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: st, Schema: redistype.GroupsSchema})
 	}
 	return d, nil
-}
-
-// checkFieldTTLs refuses to export databases whose hashes have fields with
-// their own TTL (Redis 7.4+ HPEXPIRE, seen in INFO keyspace's subexpiry):
-// the layout carries a TTL per key only, and an import would make those
-// fields permanent. With skip-field-ttl=true they are exported without
-// their TTLs, counted in the manifest and on the log.
-func (s *Source) checkFieldTTLs(sub map[int]int64, dbs []int, d *exporter.Description) error {
-	var total int64
-	var names []string
-	for _, db := range dbs {
-		if n := sub[db]; n > 0 {
-			total += n
-			names = append(names, fmt.Sprintf("db%d: %d hashes", db, n))
-		}
-	}
-	if total == 0 {
-		return nil
-	}
-	if !s.skipFieldTTL {
-		return fmt.Errorf("%s: %d hashes have fields with their own TTL (INFO keyspace subexpiry: %s; Redis 7.4+ HPEXPIRE), which imbundle does not carry: imported, those fields would never expire. Pass --param skip-field-ttl=true to export them without the field TTLs (counted in the manifest), or remove the field TTLs first (HPERSIST)", s.redacted, total, strings.Join(names, ", "))
-	}
-	u := spec.Uncarried{Kind: "hash field TTL", Count: total, Names: names,
-		Reason: "hash fields with their own TTL (HPEXPIRE) are exported without it: the keyspace layout has one TTL per key; exported with --param skip-field-ttl=true"}
-	d.Uncarried = append(d.Uncarried, u)
-	if s.opts.Log != nil {
-		s.opts.Log.Warn("not carried: hash field TTLs", "hashes", total, "databases", strings.Join(names, ", "))
-	}
-	return nil
 }
 
 // describeFunctions records the server's function libraries as manifest

@@ -21,6 +21,8 @@ type worker struct {
 	unsup *unsupported
 	buf   resp.Buf
 	seen  redistype.KeySet // members of the big key being paged
+	ft    fieldTTLMode     // hash field TTLs: the column, and whether to read them
+	fexp  []int64          // own expiry of each field of the hash page appendElems appends (nil: none)
 	// keyDone, if set, is called after each key's rows are appended
 	// (verify uses it to digest keys one by one).
 	keyDone func(key []byte)
@@ -271,6 +273,7 @@ type readDec struct {
 	haveInfo bool
 	again    [][]byte // keys to probe again
 	bigs     []bigKey
+	hashes   []heldHash // small hashes waiting for their fields' TTLs (fieldttl.go)
 }
 
 func (d *readDec) reply(v resp.Value) error {
@@ -363,6 +366,10 @@ func (d *readDec) value(p probed, info, v resp.Value) error {
 		d.bigs = append(d.bigs, bigKey{probed: p, first: first, cursor: cursor, lastID: lastID})
 		return nil
 	}
+	if p.typ == redistype.Hash && w.ft.read {
+		d.hashes = append(d.hashes, heldHash{p, first})
+		return nil
+	}
 	n, err := w.appendElems(p, first, 0, false)
 	if err != nil {
 		return err
@@ -377,6 +384,9 @@ func (d *readDec) value(p probed, info, v resp.Value) error {
 // finish pages the big keys to the end and returns the keys to probe
 // again.
 func (d *readDec) finish() ([][]byte, error) {
+	if err := d.appendHeldHashes(); err != nil {
+		return nil, err
+	}
 	for _, bk := range d.bigs {
 		if err := d.w.big(bk); err != nil {
 			return nil, err

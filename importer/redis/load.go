@@ -111,6 +111,7 @@ func (t *Target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	}
 	res.Rows = st.written
 	res.Rejected = st.rejected
+	res.Expired += l.expiredFields
 	if t.afterPart != nil {
 		if err := t.afterPart(ctx); err != nil {
 			return res, err
@@ -182,6 +183,8 @@ type run struct {
 	entryID  string // the XADD being built ("" = none)
 	entry    [][]byte
 	negZero  [][]byte // sorted-set members scored -0, written last (see zsetLast)
+
+	fields runFieldTTLs // hash fields' own TTLs (fieldttl.go)
 }
 
 // loader turns one part's rows into batches of commands.
@@ -200,6 +203,8 @@ type loader struct {
 	lists *listBases // append-mode list starts of the current batch
 	conn  int        // queue the current batch goes to
 	open  *run
+
+	expiredFields int64 // hash fields skipped as expired (fieldttl.go)
 }
 
 func (l *loader) batch() *batch {
@@ -266,6 +271,7 @@ func (l *loader) dispatch() {
 // start begins the run of a key at row i.
 func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 	r := &run{key: bytes.Clone(rows.Key(i)), typ: rows.Type(i), exp: rows.ExpireAt(i), next: rows.Seq(i)}
+	r.fields.head = r.next == 0
 	l.open = r
 	if r.next > 0 {
 		// Whether to skip a key is decided once, where it starts: a key
@@ -323,6 +329,9 @@ func (l *loader) row(r *run, rows *redistype.Rows, i int, rowNum int64) {
 	}
 	switch r.typ {
 	case redistype.Hash:
+		if l.hashFieldExpired(r, rows, i) {
+			return
+		}
 		s := l.beginCmd(r, "HSET", rowNum)
 		s.buf.Arg(rows.Field(i))
 		s.buf.Arg(rows.Value(i))
@@ -392,6 +401,9 @@ func (l *loader) endCmd(r *run) {
 	r.cmdOpen = false
 	name := map[redistype.Type]string{redistype.Hash: "HSET", redistype.Set: "SADD", redistype.ZSet: "ZADD", redistype.List: "RPUSH"}[r.typ]
 	l.cmdDone(cmdMeta{kind: kindData, row: r.cmdRow, rows: int64(r.cmdElems), key: r.key, name: name})
+	if r.typ == redistype.Hash {
+		l.sendFieldTTLs(r)
+	}
 }
 
 // finish writes the key row: the string value, a stream's last ID, the
@@ -409,6 +421,10 @@ func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *
 		return
 	}
 	if r.skip {
+		return
+	}
+	if r.allFieldsExpired() {
+		res.Expired++
 		return
 	}
 	l.endCmd(r)

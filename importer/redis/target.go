@@ -142,7 +142,7 @@ func (t *Target) Accepts(ds *spec.Dataset, src *spec.Source) bool {
 	if l := ds.Options["layout"]; l != "" && l != redistype.LayoutName {
 		return false
 	}
-	return len(ds.Columns) == redistype.NumCols
+	return len(ds.Columns) == redistype.NumCols || (len(ds.Columns) == redistype.NumColsFieldTTL && redistype.HasFieldTTLs(ds))
 }
 
 func isStreamState(ds *spec.Dataset) bool {
@@ -265,6 +265,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 	if len(order) > 0 {
 		pl, err := t.pool(ctx, order[0])
 		if err != nil {
+			return err
+		}
+		if err := t.checkFieldTTLTarget(ctx, p, pl.conns[0]); err != nil {
 			return err
 		}
 		if err := t.prepareFunctions(ctx, p, pl.conns[0]); err != nil {

@@ -28,6 +28,7 @@ type Builder struct {
 	elements *array.Int64Builder
 	expire   *array.Int64Builder
 	seq      *array.Int64Builder
+	fieldExp *array.Int64Builder // field_expire_at_ms; nil in the ten-column layout
 
 	bytes int64
 	rows  int
@@ -36,10 +37,13 @@ type Builder struct {
 	keyBytes, fieldBytes, valueBytes int
 }
 
-// NewBuilder returns a builder cutting batches at target bytes.
-func NewBuilder(target int64) *Builder {
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
-	return &Builder{
+// NewBuilder returns a builder cutting batches at target bytes, in the
+// ten-column layout (Schema).
+func NewBuilder(target int64) *Builder { return newBuilder(target, Schema) }
+
+func newBuilder(target int64, schema *arrow.Schema) *Builder {
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b := &Builder{
 		Target:   target,
 		rb:       rb,
 		key:      rb.Field(ColKey).(*array.BinaryBuilder),
@@ -53,6 +57,10 @@ func NewBuilder(target int64) *Builder {
 		expire:   rb.Field(ColExpireAt).(*array.Int64Builder),
 		seq:      rb.Field(ColSeq).(*array.Int64Builder),
 	}
+	if schema.NumFields() == NumColsFieldTTL {
+		b.fieldExp = rb.Field(ColFieldExpireAt).(*array.Int64Builder)
+	}
+	return b
 }
 
 // Rows is the number of rows not yet flushed.
@@ -83,6 +91,19 @@ func (b *Builder) Flush() arrow.RecordBatch {
 func (b *Builder) Release() { b.rb.Release() }
 
 func (b *Builder) common(key []byte, t Type, exp, seq int64) {
+	b.commonExpiring(key, t, exp, NoExpiry, seq)
+}
+
+// commonExpiring appends the columns every row has; fieldExp is a hash
+// field's own expiry (field_expire_at_ms, when the layout has it).
+func (b *Builder) commonExpiring(key []byte, t Type, exp, fieldExp, seq int64) {
+	if b.fieldExp != nil {
+		if fieldExp == NoExpiry {
+			b.fieldExp.AppendNull()
+		} else {
+			b.fieldExp.Append(fieldExp)
+		}
+	}
 	b.key.Append(key)
 	b.typ.AppendString(string(t))
 	if exp == NoExpiry {
@@ -128,7 +149,14 @@ func (b *Builder) KeyRow(key []byte, t Type, elements int64, lastID string, exp 
 
 // HashField appends a hash field.
 func (b *Builder) HashField(key, field, value []byte, exp, seq int64) {
-	b.common(key, Hash, exp, seq)
+	b.HashFieldExpiring(key, field, value, exp, NoExpiry, seq)
+}
+
+// HashFieldExpiring appends a hash field with its own absolute expiry
+// fieldExp (Unix ms, or NoExpiry). Only a builder of SchemaFieldTTL has
+// the column to keep it in; callers pass one only to such a builder.
+func (b *Builder) HashFieldExpiring(key, field, value []byte, exp, fieldExp, seq int64) {
+	b.commonExpiring(key, Hash, exp, fieldExp, seq)
 	b.field.Append(field)
 	b.value.Append(value)
 	b.score.AppendNull()

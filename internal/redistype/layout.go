@@ -77,12 +77,17 @@ var Schema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // CheckSchema reports whether s is the keyspace layout this code reads
-// (format 1 bundles hold the 32-bit-offset types: bundle.SameValues).
+// (format 1 bundles hold the 32-bit-offset types: bundle.SameValues): the
+// ten columns of Schema, or SchemaFieldTTL's eleven.
 func CheckSchema(s *arrow.Schema) error {
-	if s.NumFields() != NumCols {
-		return fmt.Errorf("keyspace layout has %d columns, this dataset %d (a newer imbundle wrote it?)", NumCols, s.NumFields())
+	want := Schema
+	if s.NumFields() == NumColsFieldTTL {
+		want = SchemaFieldTTL
 	}
-	for i, f := range Schema.Fields() {
+	if s.NumFields() != want.NumFields() {
+		return fmt.Errorf("keyspace layout has %d or %d columns, this dataset %d (a newer imbundle wrote it?)", NumCols, NumColsFieldTTL, s.NumFields())
+	}
+	for i, f := range want.Fields() {
 		g := s.Field(i)
 		if g.Name != f.Name || !bundle.SameValues(g.Type.String(), f.Type.String()) {
 			return fmt.Errorf("keyspace column %d is %s %s, expected %s %s", i, g.Name, g.Type, f.Name, f.Type)

@@ -24,6 +24,7 @@ type Rows struct {
 	elements *array.Int64
 	expire   *array.Int64
 	seq      *array.Int64
+	fieldExp *array.Int64 // nil in the ten-column layout
 }
 
 // NewRows checks rec's schema and wraps it.
@@ -46,6 +47,12 @@ func NewRows(rec arrow.RecordBatch) (*Rows, error) {
 	for i, b := range ok {
 		if !b {
 			return nil, fmt.Errorf("keyspace column %d has an unexpected array type", i)
+		}
+	}
+	if rec.NumCols() == NumColsFieldTTL {
+		var good bool
+		if r.fieldExp, good = rec.Column(ColFieldExpireAt).(*array.Int64); !good {
+			return nil, fmt.Errorf("keyspace column %d has an unexpected array type", ColFieldExpireAt)
 		}
 	}
 	return r, nil
@@ -101,6 +108,9 @@ func (r *Rows) Check(i int) error {
 	t := r.Type(i)
 	if !Known(t) {
 		return fmt.Errorf("unknown type %q", t)
+	}
+	if err := r.checkFieldExpiry(i); err != nil {
+		return err
 	}
 	if r.key.IsNull(i) {
 		return fmt.Errorf("key is NULL")
