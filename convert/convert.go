@@ -17,6 +17,7 @@ package convert
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -35,6 +36,9 @@ type Reject struct {
 	Key    []string // the source record's key, rendered as text
 	Reason string
 	Values map[string]any // the source record's columns, rendered as text (nil for NULL)
+	// Filtered marks a record a mapping's filter leaves out: counted, not
+	// a reject.
+	Filtered bool
 }
 
 // Conversion is one dataset of a bundle converted to another engine's
@@ -70,14 +74,29 @@ func (c *Conversion) Records(in Records, part int, reject func(Reject) error) Re
 // Rule builds the conversion of one dataset to the rule's target engine.
 type Rule func(ds *spec.Dataset, src *spec.Source) (*Conversion, error)
 
+// MappedRule is a Rule that also takes a mapping file's entry for the
+// dataset (nil without one): renamed and dropped fields, a row filter.
+type MappedRule func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error)
+
 type pair struct{ from, to string }
 
-var rules = map[pair]Rule{}
+var rules = map[pair]MappedRule{}
 
 // Register makes r the default mapping from one engine (a manifest source's
 // engine name) to another. It panics on a duplicate, as database/sql's
 // Register does.
 func Register(from, to string, r Rule) {
+	RegisterMapped(from, to, func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+		c, err := r(ds, src)
+		if c != nil && d.changesFields() {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop or filter yet", d.Where(), c.Rule))
+		}
+		return c, err
+	})
+}
+
+// RegisterMapped is Register for a rule that takes mapping entries.
+func RegisterMapped(from, to string, r MappedRule) {
 	p := pair{from, to}
 	if _, dup := rules[p]; dup {
 		panic(fmt.Sprintf("convert: %s to %s registered twice", from, to))
@@ -95,13 +114,28 @@ type Candidate struct {
 
 // For returns the conversions of ds (from src) to every engine a default
 // mapping leads to from src's engine, in engine-name order.
-func For(ds *spec.Dataset, src *spec.Source) []Candidate {
+func For(ds *spec.Dataset, src *spec.Source) []Candidate { return ForMapped(ds, src, nil) }
+
+// ForMapped is For with a mapping file's entry for ds (nil: none): the
+// rules apply its field changes, and its target renames the converted
+// dataset's object (and namespace).
+func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 	var out []Candidate
 	for p, r := range rules {
 		if p.from != src.Engine {
 			continue
 		}
-		c, err := r(ds, src)
+		c, err := r(ds, src, d)
+		if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
+			cd := *c.Dataset
+			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
+				cd.Namespace, cd.Object = ns, obj
+			} else {
+				cd.Object = d.Target
+			}
+			c.Dataset = &cd
+			c.Notes = append(c.Notes, fmt.Sprintf("target %s (%s)", d.Target, d.position("target")))
+		}
 		out = append(out, Candidate{To: p.to, Conversion: c, Err: err})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].To < out[j].To })

@@ -19,7 +19,7 @@ import (
 // §11.2): one document per row, the fields the columns in table order with
 // their names, _id from the primary key. Its value rules are in
 // mysql_mongo_value.go.
-func init() { Register(mysqltype.Engine, mongoEngine, mysqlToMongo) }
+func init() { RegisterMapped(mysqltype.Engine, mongoEngine, mysqlToMongo) }
 
 const (
 	mongoEngine      = "mongodb"
@@ -39,20 +39,42 @@ type tableToDocs struct {
 	fields []tableField
 	idCols []int // indexes into fields of the primary key, in key order
 	offset []int64
+	filter *rowFilter // the mapping's, or nil
+	where  string     // the filter's position, for reasons
 }
 
-func mysqlToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	if ds.Kind != spec.KindTable {
 		return nil, nil
 	}
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
+	rename, drop := mappedFields(d, ds, c)
+	if d != nil && d.Filter != "" {
+		f, err := newRowFilter(d, ds)
+		if err != nil {
+			c.Refused = append(c.Refused, err.Error())
+		}
+		t.filter, t.where = f, d.position("filter")
+		c.Notes = append(c.Notes, fmt.Sprintf("rows where %q is false are left out (%s)", d.Filter, t.where))
+	}
 	byName := map[string]int{}
 	for i, col := range ds.Columns {
 		if col.Metadata[mysqltype.MetaRawOf] != "" {
 			continue // read with the column it belongs to
 		}
+		if drop[col.Name] {
+			if contains(ds.PrimaryKey, col.Name) {
+				c.Refused = append(c.Refused, fmt.Sprintf("%s: %s is the primary key, which _id is made of", d.position("drop"), col.Name))
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("%s left out (%s)", col.Name, d.position("drop")))
+			continue
+		}
 		f := tableField{name: col.Name, col: i, raw: -1}
+		if to, ok := rename[col.Name]; ok {
+			f.name = to
+			c.Notes = append(c.Notes, fmt.Sprintf("%s becomes %s", col.Name, to))
+		}
 		if rc := col.Metadata[mysqltype.MetaRawColumn]; rc != "" {
 			for j, o := range ds.Columns {
 				if o.Name == rc {
@@ -70,7 +92,20 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
 		}
 		byName[col.Name] = len(t.fields)
+		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: renaming %s, the primary key, names nothing: it is _id", d.position("rename."+col.Name), to))
+		}
 		t.fields = append(t.fields, f)
+	}
+	names := map[string]string{}
+	for _, f := range t.fields {
+		if other, dup := names[f.name]; dup {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: %s and %s would both be the field %s", d.Where(), other, ds.Columns[f.col].Name, f.name))
+		}
+		names[f.name] = ds.Columns[f.col].Name
+		if f.name == "_id" && !(len(ds.PrimaryKey) == 1 && ds.PrimaryKey[0] == ds.Columns[f.col].Name) {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: %s would be a field named _id, which the primary key makes", d.Where(), ds.Columns[f.col].Name))
+		}
 	}
 	for _, k := range ds.PrimaryKey {
 		i, ok := byName[k]
@@ -217,6 +252,19 @@ func (d *docRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	for i := 0; i < int(rec.NumRows()); i++ {
 		row := d.row
 		d.row++
+		if f := d.t.filter; f != nil {
+			keep, err := f.keep(rec, i)
+			if err != nil || !keep {
+				rj := Reject{Row: row, Key: d.key(rec, i), Filtered: true, Reason: "left out by the filter at " + d.t.where}
+				if err != nil {
+					rj = Reject{Row: row, Key: d.key(rec, i), Reason: fmt.Sprintf("the filter at %s fails on this row: %v", d.t.where, err), Values: rowValues(rec, i)}
+				}
+				if err := d.reject(rj); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		doc, why := d.document(rec, i, row)
 		if why != "" {
 			if err := d.reject(Reject{Row: row, Key: d.key(rec, i), Reason: why, Values: rowValues(rec, i)}); err != nil {
@@ -319,4 +367,32 @@ func rowValues(rec arrow.RecordBatch, i int) map[string]any {
 		}
 	}
 	return vals
+}
+
+// mappedFields checks a mapping entry's renames and drops against the
+// table's columns; what names no column is refused at its line.
+func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[string]string, drop map[string]bool) {
+	rename, drop = map[string]string{}, map[string]bool{}
+	if d == nil {
+		return
+	}
+	has := map[string]bool{}
+	for _, col := range ds.Columns {
+		if col.Metadata[mysqltype.MetaRawOf] == "" {
+			has[col.Name] = true
+		}
+	}
+	for from, to := range d.Rename {
+		if !has[from] {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column", d.position("rename."+from), from, ds.Name))
+		}
+		rename[from] = to
+	}
+	for i, name := range d.Drop {
+		if !has[name] {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: drop %s: %s has no such column", d.position(fmt.Sprintf("drop[%d]", i)), name, ds.Name))
+		}
+		drop[name] = true
+	}
+	return
 }

@@ -20,7 +20,7 @@ type Step struct {
 // target of engine would do with each dataset; rename maps namespaces as
 // --map does. A target may still place objects elsewhere (a database in
 // its URL) or refuse a dataset of its own engine for its layout.
-func Plan(m *spec.Manifest, engine string, rename map[string]string) []Step {
+func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Mapping) []Step {
 	srcs := map[string]*spec.Source{}
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]
@@ -38,17 +38,29 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string) []Step {
 			ns = n
 		}
 		st.Target = ns + "." + ds.Object
+		rule := mapping.For(ds.Name)
 		switch {
+		case rule != nil && rule.Skip:
+			st.Left = "skipped by the mapping (" + rule.Where() + ")"
 		case src == nil:
 			st.Left = "its source is not in the manifest"
 		case src.Engine == engine:
+			if rule.changesFields() || (rule != nil && rule.Target != "") {
+				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
+			}
 		default:
 			st.Left = "no default mapping from " + src.Engine + " to " + engine
-			for _, c := range For(ds, src) {
+			for _, c := range ForMapped(ds, src, rule) {
 				if c.To != engine || c.Conversion == nil {
 					continue
 				}
 				st.Left, st.Rule, st.Kind = "", c.Conversion.Rule, c.Conversion.Dataset.Kind
+				cd := c.Conversion.Dataset
+				ns = cd.Namespace
+				if n, ok := rename[ns]; ok {
+					ns = n
+				}
+				st.Target = ns + "." + cd.Object
 				st.Notes, st.Refused = c.Conversion.Notes, c.Conversion.Refused
 				if c.Err != nil {
 					st.Refused = append(st.Refused, c.Err.Error())

@@ -29,6 +29,7 @@ type DatasetReport struct {
 	Rows         int64  // rows in the bundle
 	Written      int64
 	Rejected     int64
+	Filtered     int64 // rows a mapping's filter left out
 	Expired      int64
 	PartsResumed int
 }
@@ -69,8 +70,17 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			return nil, fmt.Errorf("dataset %q names source %q, which the manifest lacks", ds.Name, ds.Source)
 		}
 		it := &Item{Dataset: ds, Source: src, Namespace: ds.Namespace, Object: ds.Object}
-		if !t.Accepts(ds, src) {
-			ok, err := convertItem(t, it, opts.Log)
+		rule := opts.Mapping.For(ds.Name)
+		if rule != nil && rule.Skip {
+			opts.Log.Info("left out by the mapping", "dataset", ds.Name, "entry", rule.Where())
+			continue
+		}
+		if t.Accepts(ds, src) {
+			if err := sameEngineRule(rule); err != nil {
+				return nil, err
+			}
+		} else {
+			ok, err := convertItem(t, it, opts.Log, rule)
 			if err != nil {
 				return nil, err
 			}
@@ -149,6 +159,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				dr := &reports[j.idx]
 				dr.Written += res.Rows
 				dr.Rejected += res.Rejected
+				dr.Filtered += res.Filtered
 				dr.Expired += res.Expired
 				if res.Resumed {
 					dr.PartsResumed++
@@ -217,9 +228,13 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 	defer pr.Close()
 	src := &digestingSource{recs: pr}
 	var recs RecordSource = src
-	var converted int64
+	var converted, filtered int64
 	if it.Conversion != nil {
 		recs = it.Conversion.Records(src, part, func(rj convert.Reject) error {
+			if rj.Filtered {
+				filtered++
+				return nil
+			}
 			converted++
 			return rejectConverted(plan, it, part, rj)
 		})
@@ -229,6 +244,7 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 		err = src.finish()
 	}
 	res.Rejected += converted
+	res.Filtered = filtered
 	return res, &src.d, err
 }
 

@@ -134,6 +134,7 @@ func (it *Item) Stored() *spec.Dataset {
 type PartResult struct {
 	Rows     int64 // rows written
 	Rejected int64 // rows sent to the reject file
+	Filtered int64 // rows a mapping's filter left out (importer-set)
 	Expired  int64 // keys already expired at import time, skipped
 	Resumed  bool  // the part was already loaded by an earlier run: nothing written
 }
@@ -145,6 +146,7 @@ type Options struct {
 	Params   map[string]string // engine-specific settings
 	Map      map[string]string // namespace renames, old -> new
 	Datasets []string          // dataset names to load; empty = all accepted
+	Mapping  *convert.Mapping  // a mapping file (--map FILE), or nil
 	Log      *slog.Logger
 	Progress *progress.Counter
 	Rejects  *Rejects

@@ -29,6 +29,7 @@ type DatasetResult struct {
 	// conversion refuses (the import's reject file holds them).
 	Conversion string `json:",omitempty"`
 	Rejected   int64  `json:",omitempty"`
+	Filtered   int64  `json:",omitempty"` // rows a mapping's filter leaves out
 }
 
 // Difference, Differ and SideChecker are the exporter's: sources implement
@@ -44,6 +45,7 @@ type AgainstOptions struct {
 	Map       map[string]string // namespace renames applied on import
 	Engine    string            // only datasets of sources of this engine; "" = all
 	Datasets  []string          // names to check; empty = all
+	Mapping   *convert.Mapping  // the mapping file the import used, or nil
 	MaxDiffs  int               // differing keys to name per dataset (default 5)
 	OnDataset func(DatasetResult)
 }
@@ -98,9 +100,13 @@ func selected(m *spec.Manifest, o AgainstOptions) map[int]selection {
 		if len(want) > 0 && !want[ds.Name] {
 			continue
 		}
+		rule := o.Mapping.For(ds.Name)
+		if rule != nil && rule.Skip {
+			continue
+		}
 		var conv *convert.Conversion
 		if o.Engine != "" && engines[ds.Source] != o.Engine {
-			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine); conv == nil {
+			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine, rule); conv == nil {
 				continue
 			}
 			ds = *conv.Dataset
@@ -154,15 +160,15 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 	keyed := orig // the dataset whose key names the bundle's rows
 	if sel.conv != nil {
 		res.Conversion, keyed, known = sel.conv.Rule, mapped, true
-		var rejected int64
-		bundleRows = func(fn func(arrow.RecordBatch) error) error { return eachConverted(r, orig, sel.conv, &rejected, fn) }
+		var n leftOut
+		bundleRows = func(fn func(arrow.RecordBatch) error) error { return eachConverted(r, orig, sel.conv, &n, fn) }
 		var want bundle.Digest
 		if err := bundleRows(func(rec arrow.RecordBatch) error { want.AddRecord(rec); return nil }); err != nil {
 			res.Err = err
 			return res
 		}
 		ws := want.Spec()
-		res.BundleRows, res.BundleSum, res.Rejected = ws.Rows, ws.Sum, rejected
+		res.BundleRows, res.BundleSum, res.Rejected, res.Filtered = ws.Rows, ws.Sum, n.rejected, n.filtered
 	}
 	var d bundle.Digest
 	err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {

@@ -10,8 +10,8 @@ import (
 
 // conversionTo returns the default conversion of ds into engine (package
 // convert), the one an import into such a target applies, or nil.
-func conversionTo(ds *spec.Dataset, src *spec.Source, engine string) *convert.Conversion {
-	for _, c := range convert.For(ds, src) {
+func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *convert.DatasetRule) *convert.Conversion {
+	for _, c := range convert.ForMapped(ds, src, rule) {
 		if c.To == engine && c.Err == nil && c.Conversion != nil && len(c.Conversion.Refused) == 0 {
 			return c.Conversion
 		}
@@ -21,15 +21,23 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string) *convert.Co
 
 // eachConverted hands fn the bundle's records of orig converted as an
 // import converts them; the records the conversion refuses (which the
-// import sent to its reject file) are counted in *rejected.
-func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversion, rejected *int64, fn func(arrow.RecordBatch) error) error {
-	*rejected = 0
+// import sent to its reject file) and those a mapping's filter leaves out
+// are counted.
+func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversion, n *leftOut, fn func(arrow.RecordBatch) error) error {
+	*n = leftOut{}
 	for i := range orig.Parts {
 		pr, err := r.OpenPart(orig, i)
 		if err != nil {
 			return err
 		}
-		err = bundle.Drain(conv.Records(pr, i, func(convert.Reject) error { *rejected++; return nil }), fn)
+		err = bundle.Drain(conv.Records(pr, i, func(rj convert.Reject) error {
+			if rj.Filtered {
+				n.filtered++
+			} else {
+				n.rejected++
+			}
+			return nil
+		}), fn)
 		pr.Close()
 		if err != nil {
 			return err
@@ -37,3 +45,6 @@ func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversio
 	}
 	return nil
 }
+
+// leftOut counts the bundle's rows a conversion does not hand on.
+type leftOut struct{ rejected, filtered int64 }

@@ -45,7 +45,11 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			if err != nil {
 				return scheme.Usagef("%v", err)
 			}
-			rename, err := parseMap(maps)
+			renames, mapping, err := splitMaps(maps)
+			if err != nil {
+				return err
+			}
+			rename, err := parseMap(renames)
 			if err != nil {
 				return err
 			}
@@ -89,7 +93,7 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			defer rejects.Close()
 			prog := startProgress("import", log)
 			defer prog.Stop()
-			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
+			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Mapping: mapping, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
 			t, err := importer.Open(ctx, target, opts)
 			if err != nil {
 				return in.result(err, "nothing was written; run the same command again")
@@ -107,7 +111,7 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			}
 			const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
 			var busy *importer.NonEmptyError
-			if err != nil && m == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine.Name, rename, splitList(datasets), log) {
+			if err != nil && m == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine.Name, rename, mapping, splitList(datasets), log) {
 				fmt.Fprintf(cmd.OutOrStdout(), "already imported: %s holds exactly bundle %s (read back and compared); nothing was written\n", scheme.Redact(target), r.ID())
 				return nil
 			}
@@ -133,7 +137,7 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 	f.StringVar(&target, "target", "", "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
-	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable)")
+	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.3)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
@@ -150,9 +154,9 @@ func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *import
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "bundle %s\n", rep.BundleID)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dataset\ttarget\tbundle rows\twritten\trejected\texpired\tparts resumed\t")
+	fmt.Fprintln(tw, "dataset\ttarget\tbundle rows\twritten\trejected\tfiltered\texpired\tparts resumed\t")
 	for _, d := range rep.Datasets {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", d.Dataset, d.Target, d.Rows, d.Written, d.Rejected, d.Expired, d.PartsResumed)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.Dataset, d.Target, d.Rows, d.Written, d.Rejected, d.Filtered, d.Expired, d.PartsResumed)
 	}
 	tw.Flush()
 	if len(rep.Left) > 0 {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -17,13 +18,13 @@ import (
 // again, could never succeed; with it, a target that equals the bundle
 // needs nothing and the import says so, while a target holding anything
 // else is still refused.
-func alreadyImported(ctx context.Context, r *bundle.Reader, target, engine string, rename map[string]string, datasets []string, log *slog.Logger) bool {
+func alreadyImported(ctx context.Context, r *bundle.Reader, target, engine string, rename map[string]string, mapping *convert.Mapping, datasets []string, log *slog.Logger) bool {
 	src, err := exporter.Open(ctx, target, exporter.Options{Log: log})
 	if err != nil {
 		return false
 	}
 	defer src.Close()
-	o := verify.AgainstOptions{Map: rename, Engine: engine, Datasets: datasets}
+	o := verify.AgainstOptions{Map: rename, Mapping: mapping, Engine: engine, Datasets: datasets}
 	results, err := verify.Against(ctx, r, src, o)
 	if err != nil || len(results) == 0 {
 		return false

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/scheme"
 )
 
@@ -101,4 +102,23 @@ func checkPositive(flag string, v int) error {
 		return scheme.Usagef("%s %d: want 1 or more", flag, v)
 	}
 	return nil
+}
+
+// splitMaps separates the --map values that name a mapping file (ending in
+// .yaml or .yml; at most one) from the OLD=NEW namespace renames, and
+// reads the file: its errors name the line and column (exit 2).
+func splitMaps(vals []string) (renames []string, m *convert.Mapping, err error) {
+	for _, v := range vals {
+		if !strings.HasSuffix(v, ".yaml") && !strings.HasSuffix(v, ".yml") {
+			renames = append(renames, v)
+			continue
+		}
+		if m != nil {
+			return nil, nil, withCode(exitUsage, fmt.Errorf("--map %s: one mapping file at a time (%s is the other)", v, m.File()))
+		}
+		if m, err = convert.LoadMapping(v); err != nil {
+			return nil, nil, withCode(exitUsage, err)
+		}
+	}
+	return renames, m, nil
 }

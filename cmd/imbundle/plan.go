@@ -35,7 +35,11 @@ target would take no dataset at all.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			rename, err := parseMap(maps)
+			renames, mapping, err := splitMaps(maps)
+			if err != nil {
+				return err
+			}
+			rename, err := parseMap(renames)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -44,7 +48,7 @@ target would take no dataset at all.`,
 				return err
 			}
 			defer r.Close()
-			steps := convert.Plan(r.Manifest(), e.Name, rename)
+			steps := convert.Plan(r.Manifest(), e.Name, rename, mapping)
 			out := cmd.OutOrStdout()
 			taken, refused := 0, 0
 			for _, st := range steps {
@@ -93,7 +97,7 @@ target would take no dataset at all.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&target, "target", "", "target URL (only its scheme is used: nothing connects)")
-	f.StringArrayVar(&maps, "map", nil, "namespace renames as on import, OLD=NEW (repeatable)")
+	f.StringArrayVar(&maps, "map", nil, "namespace renames as on import, OLD=NEW (repeatable), or a mapping file (FILE.yaml)")
 	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	return cmd
 }

@@ -79,7 +79,11 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return nil
 			}
 
-			rename, err := parseMap(maps)
+			renames, mapping, err := splitMaps(maps)
+			if err != nil {
+				return err
+			}
+			rename, err := parseMap(renames)
 			if err != nil {
 				return err
 			}
@@ -110,7 +114,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 			defer src.Close()
 			mismatches, readErrs := 0, 0
 			ao := verify.AgainstOptions{
-				Map: rename, Engine: engine, Datasets: splitList(datasets),
+				Map: rename, Mapping: mapping, Engine: engine, Datasets: splitList(datasets),
 				OnDataset: func(d verify.DatasetResult) {
 					switch {
 					case d.Err != nil:
@@ -184,7 +188,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.BoolVar(&deep, "deep", false, "offline: also decode every row and recompute content digests")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
-	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable)")
+	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
@@ -198,7 +202,11 @@ func convertedNote(d verify.DatasetResult) string {
 	if d.Conversion == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (converted by %s; %d refused by the conversion)", d.Conversion, d.Rejected)
+	s := fmt.Sprintf(" (converted by %s; %d refused by the conversion", d.Conversion, d.Rejected)
+	if d.Filtered > 0 {
+		s += fmt.Sprintf(", %d left out by the mapping's filter", d.Filtered)
+	}
+	return s + ")"
 }
 
 // offlineFailure explains a failed offline verification and what to do.

@@ -1,0 +1,166 @@
+package convert
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// A Mapping file (SPEC.md §11.3) adjusts the default conversions: which
+// datasets go, under which names, with which fields and rows. YAML is read
+// with github.com/goccy/go-yaml because its errors and nodes carry line and
+// column, so that every mistake is reported as FILE:LINE:COLUMN before
+// anything is written.
+type Mapping struct {
+	Version  int           `yaml:"version"`
+	Datasets []DatasetRule `yaml:"datasets"`
+
+	file string
+	ast  *ast.File
+}
+
+// DatasetRule is one entry of a mapping's datasets list. A dataset takes the
+// first entry whose Match it matches.
+type DatasetRule struct {
+	Match  string            `yaml:"match"`  // a dataset name, or a glob of them (path.Match: t_messages_*)
+	Skip   bool              `yaml:"skip"`   // leave the matched datasets out
+	Target string            `yaml:"target"` // the converted dataset's object, or namespace.object
+	Rename map[string]string `yaml:"rename"` // source field -> target field
+	Drop   []string          `yaml:"drop"`   // source fields left out
+	Filter string            `yaml:"filter"` // an expression over the row's fields: rows where it is false are left out
+
+	index int // in Mapping.Datasets
+	m     *Mapping
+}
+
+// LoadMapping reads and checks a mapping file. The errors name the file,
+// line and column.
+func LoadMapping(file string) (*Mapping, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
+	return ParseMapping(file, data)
+}
+
+// ParseMapping is LoadMapping of data read from file.
+func ParseMapping(file string, data []byte) (*Mapping, error) {
+	m := &Mapping{file: file}
+	if err := yaml.UnmarshalWithOptions(data, m, yaml.Strict()); err != nil {
+		return nil, m.yamlError(err)
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, m.yamlError(err)
+	}
+	m.ast = f
+	if m.Version != 1 {
+		return nil, m.errorAt("$.version", "version %d: this release reads mapping files of version 1", m.Version)
+	}
+	for i := range m.Datasets {
+		d := &m.Datasets[i]
+		d.index, d.m = i, m
+		if d.Match == "" {
+			return nil, m.errorAt(fmt.Sprintf("$.datasets[%d]", i), "an entry needs match: a dataset name or glob")
+		}
+		if _, err := path.Match(d.Match, ""); err != nil {
+			return nil, d.errorAt("match", "bad glob %q: %v", d.Match, err)
+		}
+		if d.Skip && (d.Target != "" || len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "") {
+			return nil, d.errorAt("skip", "an entry that skips its datasets takes nothing else")
+		}
+		renamed := map[string]string{}
+		for from, to := range d.Rename {
+			if to == "" {
+				return nil, d.errorAt("rename."+from, "rename %s to an empty name (drop: leaves a field out)", from)
+			}
+			if other, dup := renamed[to]; dup {
+				return nil, d.errorAt("rename."+from, "%s and %s are both renamed to %s", other, from, to)
+			}
+			renamed[to] = from
+		}
+	}
+	return m, nil
+}
+
+// File is the mapping's file name, as given.
+func (m *Mapping) File() string { return m.file }
+
+// For returns the entry that dataset name takes, or nil.
+func (m *Mapping) For(name string) *DatasetRule {
+	if m == nil {
+		return nil
+	}
+	for i := range m.Datasets {
+		if ok, _ := path.Match(m.Datasets[i].Match, name); ok {
+			return &m.Datasets[i]
+		}
+	}
+	return nil
+}
+
+// Where names the entry: FILE:LINE:COLUMN of its match.
+func (d *DatasetRule) Where() string { return d.position("match") }
+
+// changesFields reports whether the entry changes fields or rows, which
+// only a rule that takes mappings can do.
+func (d *DatasetRule) changesFields() bool {
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "")
+}
+
+// errorAt is an error at the node of the entry's key (rename.x, drop, ...).
+func (d *DatasetRule) errorAt(key, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", d.position(key), fmt.Sprintf(format, args...))
+}
+
+func (d *DatasetRule) position(key string) string {
+	p := fmt.Sprintf("$.datasets[%d]", d.index)
+	if key != "" {
+		p += "." + key
+	}
+	return d.m.position(p)
+}
+
+func (m *Mapping) errorAt(p, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", m.position(p), fmt.Sprintf(format, args...))
+}
+
+// position renders the node at YAML path p as FILE:LINE:COLUMN, or the
+// nearest enclosing node that exists.
+func (m *Mapping) position(p string) string {
+	for p != "" && m.ast != nil {
+		if yp, err := yaml.PathString(p); err == nil {
+			if n, err := yp.FilterFile(m.ast); err == nil && n != nil {
+				if t := n.GetToken(); t != nil && t.Position != nil {
+					return fmt.Sprintf("%s:%d:%d", m.file, t.Position.Line, t.Position.Column)
+				}
+			}
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return m.file
+}
+
+// yamlError turns go-yaml's error into FILE:LINE:COLUMN: message.
+func (m *Mapping) yamlError(err error) error {
+	var pe interface {
+		GetToken() *token.Token
+		GetMessage() string
+	}
+	if errors.As(err, &pe) && pe.GetToken() != nil && pe.GetToken().Position != nil {
+		pos := pe.GetToken().Position
+		return fmt.Errorf("%s:%d:%d: %s", m.file, pos.Line, pos.Column, pe.GetMessage())
+	}
+	return fmt.Errorf("%s: %w", m.file, err)
+}
