@@ -193,7 +193,7 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runCLI(t, "verify", path, "--against", dstURL, "--map", srcDB+"="+dstDB, "--datasets", only)
-	if exitCodeOf(err) != exitMismatch || !strings.Contains(out, "MISMATCH "+srcDB+".pair") {
+	if exitCodeOf(err) != exitMismatch || !strings.Contains(out, "MISMATCH "+srcDB+".pair") || !strings.Contains(out, `target key ({"a":{"$numberInt":"2"},"b":"x"})`) {
 		t.Fatalf("verify after a changed field: exit %d (%v), want %d naming pair\n%s", exitCodeOf(err), err, exitMismatch, out)
 	}
 }
