@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,30 +10,43 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/spec"
+	"github.com/imbundle/imbundle/verify"
 )
 
 func newImportCmd() *cobra.Command {
 	var (
-		target, mode, rejectsPath string
-		jobs                      int
-		maps, datasets, params    []string
-		nsFrom, nsTo              string
-		keyPrefix, ttl            string
-		maxRejects                int64
+		mode, rejectsPath      string
+		targets                []string
+		jobs                   int
+		maps, datasets, params []string
+		nsFrom, nsTo           string
+		keyPrefix, ttl         string
+		maxRejects             int64
 	)
 	cmd := &cobra.Command{
-		Use:   "import FILE --target URL",
+		Use:   "import FILE --target URL [--target URL...]",
 		Short: "Verify a bundle, then load it into a database",
 		Long: `Verify every part of the bundle, then load the datasets the target engine
-takes. Nothing is written unless the whole bundle checks out. --mode fail
-(the default) refuses to write into non-empty tables; re-running an
-interrupted import of the same bundle resumes it without duplicating rows.
-An import whose target takes none of the bundle's datasets fails (exit 1).` + paramsHelp(importer.Engines()),
+takes, converting those of another engine where a default mapping leads to
+it (SPEC.md §11). Nothing is written unless the whole bundle checks out.
+--mode fail (the default) refuses to write into non-empty tables;
+re-running an interrupted import of the same bundle resumes it without
+duplicating rows. An import whose targets take none of the bundle's
+datasets fails (exit 1).
+
+Several --target URLs (a site that is several stores at once) restore in
+one command: each dataset goes to the target of its own engine, else to
+the one target a conversion leads to; the whole bundle is verified before
+the first target is touched, and the targets are loaded one after the
+other.` + paramsHelp(importer.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if target == "" {
+			if len(targets) == 0 {
 				return scheme.Usagef("need --target URL")
 			}
 			if err := checkPositive("--jobs", jobs); err != nil {
@@ -59,9 +73,11 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 				}
 				rename[nsFrom] = nsTo
 			}
-			engine, err := importer.EngineOf(target)
-			if err != nil {
-				return err
+			engines := make([]scheme.Engine, len(targets))
+			for i, t := range targets {
+				if engines[i], err = importer.EngineOf(t); err != nil {
+					return err
+				}
 			}
 			p, err := parseMap(params)
 			if err != nil {
@@ -73,7 +89,7 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 					p[k], from[k] = v, "--"+k
 				}
 			}
-			perTarget, err := engineParams([]scheme.Engine{engine}, p, from)
+			perTarget, err := engineParams(engines, p, from)
 			if err != nil {
 				return err
 			}
@@ -85,47 +101,48 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
 			defer r.Close()
+			routes := [][]string{splitList(datasets)}
+			if len(targets) > 1 {
+				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
+					return err
+				}
+				// Every part of every target's datasets, before the first
+				// target is touched: a damaged bundle writes nothing.
+				if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
+					if ctx.Err() != nil {
+						return in.result(err, "nothing was written; run the same command again")
+					}
+					return withCode(exitMismatch, fmt.Errorf("nothing was written: %w", offlineFailure(args[0], 0, err)))
+				}
+			}
 			if rejectsPath == "" {
 				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z"))
 			}
 			rejects := importer.NewRejects(rejectsPath)
 			rejects.SetMax(maxRejects)
 			defer rejects.Close()
-			prog := startProgress("import", log)
-			defer prog.Stop()
-			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Mapping: mapping, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
-			t, err := importer.Open(ctx, target, opts)
-			if err != nil {
-				return in.result(err, "nothing was written; run the same command again")
+			for i, target := range targets {
+				if len(targets) > 1 {
+					fmt.Fprintf(cmd.OutOrStdout(), "target %s (%s): %s\n", scheme.Redact(target), engines[i].Name, strings.Join(routes[i], ", "))
+					if len(routes[i]) == 0 {
+						continue
+					}
+				}
+				prog := startProgress("import", log)
+				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects}
+				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in)
+				prog.Stop()
+				if err != nil {
+					if i+1 < len(targets) {
+						err = fmt.Errorf("%w\nthe targets after it were not touched: %s", err, strings.Join(targets[i+1:], ", "))
+					}
+					return err
+				}
 			}
-			defer t.Close()
-			rep, err := importer.Import(ctx, r, t, opts)
-			prog.Stop()
 			// The reject file's own errors (a full disk) fail the import:
 			// records the target refused would be lost with nobody told.
-			if cerr := rejects.Close(); cerr != nil && (err == nil || errors.Is(err, importer.ErrTooManyRejects)) {
-				err = cerr
-			}
-			if rep != nil {
-				printImportReport(cmd, rep, rejects)
-			}
-			const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
-			var busy *importer.NonEmptyError
-			if err != nil && m == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine.Name, rename, mapping, splitList(datasets), log) {
-				fmt.Fprintf(cmd.OutOrStdout(), "already imported: %s holds exactly bundle %s (read back and compared); nothing was written\n", scheme.Redact(target), r.ID())
-				return nil
-			}
-			if err != nil {
-				switch {
-				case ctx.Err() != nil:
-					// Interrupted, during verification too: no verdict.
-					return in.result(fmt.Errorf("target %s: %w", scheme.Redact(target), err), resume)
-				case strings.Contains(err.Error(), "failed verification"):
-					return withCode(exitMismatch, err)
-				case errors.Is(err, importer.ErrTooManyRejects):
-					return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, rejectsPath)
-				}
-				return fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine.Name, err)
+			if err := rejects.Close(); err != nil {
+				return err
 			}
 			if n := rejects.Total(); n > 0 {
 				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
@@ -134,7 +151,7 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&target, "target", "", "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port")
+	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.3)")
@@ -148,6 +165,96 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 	f.Int64Var(&maxRejects, "max-rejects", -1, "stop the import once more than N records were refused (-1: no limit)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	return cmd
+}
+
+// importInto loads the bundle into one target and prints its report.
+func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, target, engine string, opts importer.Options, in *interrupt) error {
+	t, err := importer.Open(ctx, target, opts)
+	if err != nil {
+		return in.result(err, "nothing was written; run the same command again")
+	}
+	defer t.Close()
+	rep, err := importer.Import(ctx, r, t, opts)
+	opts.Progress.Stop()
+	if err != nil && errors.Is(err, importer.ErrTooManyRejects) {
+		if cerr := opts.Rejects.Close(); cerr != nil {
+			err = cerr
+		}
+	}
+	if rep != nil {
+		printImportReport(cmd, rep, opts.Rejects)
+	}
+	const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
+	var busy *importer.NonEmptyError
+	if err != nil && opts.Mode == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine, opts.Map, opts.Mapping, opts.Datasets, opts.Log) {
+		fmt.Fprintf(cmd.OutOrStdout(), "already imported: %s holds exactly bundle %s (read back and compared); nothing was written\n", scheme.Redact(target), r.ID())
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		// Interrupted, during verification too: no verdict.
+		return in.result(fmt.Errorf("target %s: %w", scheme.Redact(target), err), resume)
+	case strings.Contains(err.Error(), "failed verification"):
+		return withCode(exitMismatch, err)
+	case errors.Is(err, importer.ErrTooManyRejects):
+		return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, opts.Rejects.Path())
+	}
+	return fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine, err)
+}
+
+// routeDatasets sends each selected dataset to one of several targets: the
+// target of its own engine, else the one a conversion leads to (SPEC.md
+// §11). Two targets of one engine, or a dataset two targets could take by
+// conversion, are refused: the command would have to guess.
+func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, mapping *convert.Mapping) ([][]string, error) {
+	seen := map[string]int{}
+	for i, e := range engines {
+		if j, dup := seen[e.Name]; dup {
+			return nil, scheme.Usagef("--target %d and %d are both %s targets: import into them in separate runs (with --datasets)", j+1, i+1, e.Name)
+		}
+		seen[e.Name] = i
+	}
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	m := r.Manifest()
+	srcs := map[string]*spec.Source{}
+	for i := range m.Sources {
+		srcs[m.Sources[i].ID] = &m.Sources[i]
+	}
+	routes := make([][]string, len(engines))
+	for i := range m.Datasets {
+		ds := &m.Datasets[i]
+		if len(want) > 0 && !want[ds.Name] {
+			continue
+		}
+		src := srcs[ds.Source]
+		if src == nil {
+			continue
+		}
+		if t, ok := seen[src.Engine]; ok {
+			routes[t] = append(routes[t], ds.Name)
+			continue
+		}
+		var to []int
+		for _, c := range convert.ForMapped(ds, src, mapping.For(ds.Name)) {
+			if t, ok := seen[c.To]; ok && c.Conversion != nil {
+				to = append(to, t)
+			}
+		}
+		switch len(to) {
+		case 0: // no target takes it: reported as left by none
+		case 1:
+			routes[to[0]] = append(routes[to[0]], ds.Name)
+		default:
+			return nil, scheme.Usagef("dataset %s (%s) could be converted for more than one of the targets: import it in a run of its own (--datasets)", ds.Name, src.Engine)
+		}
+	}
+	return routes, nil
 }
 
 func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *importer.Rejects) {

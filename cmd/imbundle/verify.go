@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
@@ -18,7 +20,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		against  string
+		against  []string
 		deep     bool
 		asJSON   bool
 		jobs     int
@@ -48,7 +50,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return err
 			}
 			defer r.Close()
-			if against == "" {
+			if len(against) == 0 {
 				if len(params)+len(maps)+len(datasets) > 0 {
 					return scheme.Usagef("--param, --map, --db-map and --datasets apply to verify --against only")
 				}
@@ -91,12 +93,13 @@ compare row counts and content digests, naming the first differing keys.` + para
 			if err != nil {
 				return err
 			}
-			e, err := exporter.EngineOf(against)
-			if err != nil {
-				return err
+			engines := make([]scheme.Engine, len(against))
+			for i, a := range against {
+				if engines[i], err = exporter.EngineOf(a); err != nil {
+					return err
+				}
 			}
-			engine := e.Name
-			perAgainst, err := engineParams([]scheme.Engine{e}, p, nil)
+			perAgainst, err := engineParams(engines, p, nil)
 			if err != nil {
 				return err
 			}
@@ -106,85 +109,40 @@ compare row counts and content digests, naming the first differing keys.` + para
 				}
 				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
 			}
-			log := logger()
-			src, err := exporter.Open(ctx, against, exporter.Options{Params: perAgainst[0], Log: log})
-			if err != nil {
-				return in.result(err, resume)
-			}
-			defer src.Close()
-			mismatches, readErrs := 0, 0
-			ao := verify.AgainstOptions{
-				Map: rename, Mapping: mapping, Engine: engine, Datasets: splitList(datasets),
-				OnDataset: func(d verify.DatasetResult) {
-					switch {
-					case d.Err != nil:
-						readErrs++
-					case !d.Match:
-						mismatches++
-					}
-					if asJSON {
-						return
-					}
-					switch {
-					case d.Err != nil:
-						// A read failure proves nothing either way: it is an
-						// error (exit 1), never a mismatch.
-						fmt.Fprintf(out, "ERROR    %s -> %s: could not read the target: %v\n", d.Dataset, d.Target, d.Err)
-					case d.Match:
-						fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s%s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16], convertedNote(d))
-					default:
-						fmt.Fprintf(out, "MISMATCH %s -> %s: bundle %d rows %s, target %d rows %s%s\n", d.Dataset, d.Target, d.BundleRows, short(d.BundleSum), d.TargetRows, short(d.TargetSum), convertedNote(d))
-						for _, df := range d.Differences {
-							fmt.Fprintf(out, "    at row %d: bundle key %s, target key %s\n", df.Row, keyText(df.BundleKey), keyText(df.TargetKey))
-						}
-					}
-				},
-			}
-			results, err := verify.Against(ctx, r, src, ao)
-			if err != nil {
-				return in.result(err, resume)
-			}
-			if ctx.Err() != nil {
-				// A dataset cut short reads as a read error, not a verdict.
-				return in.result(ctx.Err(), resume)
-			}
-			schemaDiffs, _, err := verify.Schema(ctx, r, src, ao)
-			if err != nil {
-				return in.result(fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(against), err), resume)
-			}
-			if !asJSON {
-				for _, d := range schemaDiffs {
-					fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
+			routes := [][]string{splitList(datasets)}
+			if len(against) > 1 {
+				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
+					return err
 				}
 			}
-			if asJSON {
-				type jr struct {
-					verify.DatasetResult
-					Error string `json:"error,omitempty"`
+			// Each database is compared; a read failure (exit 1) outranks a
+			// difference (exit 3), and the first one's code is the exit code.
+			var failed, differ []error
+			for i, a := range against {
+				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON}
+				err := c.run(ctx, cmd, r, args[0])
+				switch {
+				case err == nil:
+				case ctx.Err() != nil:
+					return in.result(err, resume)
+				case exitCode(err) == exitMismatch:
+					differ = append(differ, err)
+				default:
+					failed = append(failed, err)
 				}
-				var list []jr
-				for _, d := range results {
-					list = append(list, jr{d, errString(d.Err)})
+			}
+			if len(failed) > 0 {
+				err := errors.Join(failed...)
+				if len(differ) > 0 {
+					err = fmt.Errorf("%w\n%v", err, errors.Join(differ...))
 				}
-				json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "against": exporter.Redact(against), "datasets": list, "schema_differences": schemaDiffs, "ok": mismatches == 0 && readErrs == 0 && len(schemaDiffs) == 0})
+				return err
 			}
-			if len(results) == 0 {
-				return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", engine))
-			}
-			if readErrs > 0 {
-				return fmt.Errorf("%d of %d dataset(s) could not be read from the target; check that it is reachable and run verify again", readErrs, len(results))
-			}
-			if mismatches > 0 || len(schemaDiffs) > 0 {
-				return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s)", mismatches, len(results), len(schemaDiffs)))
-			}
-			if !asJSON {
-				fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(against), r.ID())
-			}
-			return nil
+			return errors.Join(differ...)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&against, "against", "", "database URL to compare with the bundle")
+	f.StringArrayVar(&against, "against", nil, "database URL to compare with the bundle (repeatable: the targets of one import)")
 	f.BoolVar(&deep, "deep", false, "offline: also decode every row and recompute content digests")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
@@ -193,6 +151,97 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	return cmd
+}
+
+// againstCheck is verify --against one database.
+type againstCheck struct {
+	url, engine string
+	params      map[string]string
+	rename      map[string]string
+	mapping     *convert.Mapping
+	datasets    []string
+	asJSON      bool
+}
+
+// run compares the database with the bundle and prints the verdicts; the
+// error is a mismatch (exit 3) or the reason nothing could be concluded.
+func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, file string) error {
+	out := cmd.OutOrStdout()
+	log := logger()
+	src, err := exporter.Open(ctx, c.url, exporter.Options{Params: c.params, Log: log})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	mismatches, readErrs := 0, 0
+	ao := verify.AgainstOptions{
+		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets,
+		OnDataset: func(d verify.DatasetResult) {
+			switch {
+			case d.Err != nil:
+				readErrs++
+			case !d.Match:
+				mismatches++
+			}
+			if c.asJSON {
+				return
+			}
+			switch {
+			case d.Err != nil:
+				// A read failure proves nothing either way: it is an
+				// error (exit 1), never a mismatch.
+				fmt.Fprintf(out, "ERROR    %s -> %s: could not read the target: %v\n", d.Dataset, d.Target, d.Err)
+			case d.Match:
+				fmt.Fprintf(out, "match    %s -> %s: %d rows, digest %s%s\n", d.Dataset, d.Target, d.TargetRows, d.TargetSum[:16], convertedNote(d))
+			default:
+				fmt.Fprintf(out, "MISMATCH %s -> %s: bundle %d rows %s, target %d rows %s%s\n", d.Dataset, d.Target, d.BundleRows, short(d.BundleSum), d.TargetRows, short(d.TargetSum), convertedNote(d))
+				for _, df := range d.Differences {
+					fmt.Fprintf(out, "    at row %d: bundle key %s, target key %s\n", df.Row, keyText(df.BundleKey), keyText(df.TargetKey))
+				}
+			}
+		},
+	}
+	results, err := verify.Against(ctx, r, src, ao)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		// A dataset cut short reads as a read error, not a verdict.
+		return ctx.Err()
+	}
+	schemaDiffs, _, err := verify.Schema(ctx, r, src, ao)
+	if err != nil {
+		return fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(c.url), err)
+	}
+	if !c.asJSON {
+		for _, d := range schemaDiffs {
+			fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
+		}
+	}
+	if c.asJSON {
+		type jr struct {
+			verify.DatasetResult
+			Error string `json:"error,omitempty"`
+		}
+		var list []jr
+		for _, d := range results {
+			list = append(list, jr{d, errString(d.Err)})
+		}
+		json.NewEncoder(out).Encode(map[string]any{"bundle": file, "id": r.ID(), "against": exporter.Redact(c.url), "datasets": list, "schema_differences": schemaDiffs, "ok": mismatches == 0 && readErrs == 0 && len(schemaDiffs) == 0})
+	}
+	if len(results) == 0 {
+		return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", c.engine))
+	}
+	if readErrs > 0 {
+		return fmt.Errorf("%d of %d dataset(s) could not be read from the target; check that it is reachable and run verify again", readErrs, len(results))
+	}
+	if mismatches > 0 || len(schemaDiffs) > 0 {
+		return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s)", mismatches, len(results), len(schemaDiffs)))
+	}
+	if !c.asJSON {
+		fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(c.url), r.ID())
+	}
+	return nil
 }
 
 // convertedNote says through which mapping a dataset of another engine
