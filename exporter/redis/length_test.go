@@ -3,28 +3,10 @@ package redis_test
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/imbundle/imbundle/internal/redistype/redistest"
 )
-
-// commandCalls returns the calls of each command since the last CONFIG
-// RESETSTAT, from INFO commandstats (the server must be the test's own).
-func commandCalls(t *testing.T, u string) map[string]int64 {
-	t.Helper()
-	v := redistest.Do(t, redistest.Conn(t, u), "INFO", "commandstats")
-	calls := map[string]int64{}
-	for _, line := range strings.Split(string(v.Str), "\r\n") {
-		name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
-		if !ok || name == line {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.SplitN(rest, ",", 2)[0], 10, 64)
-		calls[strings.ToUpper(name)] = n
-	}
-	return calls
-}
 
 // fillKeys writes keys hashes, sets and sorted sets of n elements each
 // (binary members, the scores' edge cases), named by type, n and number.
@@ -57,7 +39,7 @@ func TestWholeReadUpToAPage(t *testing.T) {
 	// reads, lengths and TYPE+PTTL of three batches.
 	params := map[string]string{"page": strconv.Itoa(page), "batch": "3", "connections": "2"}
 	_, m1 := redistest.MustExport(t, u, redistest.ExportOptions{Params: params})
-	calls := commandCalls(t, u)
+	calls := redistest.CommandCalls(t, u)
 	for _, c := range [][3]string{{"HLEN", "HGETALL", "HSCAN"}, {"SCARD", "SMEMBERS", "SSCAN"}, {"ZCARD", "ZREVRANGE", "ZSCAN"}} {
 		length, whole, scan := calls[c[0]], calls[c[1]], calls[c[2]]
 		if length != 2*keys || whole != keys || scan < keys {
@@ -82,7 +64,7 @@ func TestSmallKeysNoLengthProbe(t *testing.T) {
 	fillKeys(t, u, keys, 5)
 	redistest.Do(t, redistest.Conn(t, u), "CONFIG", "RESETSTAT")
 	redistest.MustExport(t, u, redistest.ExportOptions{Params: map[string]string{"batch": strconv.Itoa(batch), "connections": "1"}})
-	calls := commandCalls(t, u)
+	calls := redistest.CommandCalls(t, u)
 	probes := calls["HLEN"] + calls["SCARD"] + calls["ZCARD"]
 	if probes == 0 || probes > 2*batch || calls["HGETALL"]+calls["SMEMBERS"]+calls["ZREVRANGE"] != probes {
 		t.Errorf("%d length probes: want some, at most the first two batches' %d keys, each followed by a whole read: %v", probes, 2*batch, calls)
