@@ -22,12 +22,13 @@ import (
 // LRANGE 0 page-1 is already bounded and whole for short lists.
 //
 // The length probe is one more command a key, which small keys do not earn
-// back: 300,000 keys of 5 elements (bench/redis load) cost the server 12%
-// more CPU with it. So a worker stops asking the lengths of a type's keys
+// back: 300,000 keys of 5 elements (bench/redis load) cost the server
+// about 10% more CPU with it. So a worker stops asking the lengths of a type's keys
 // while the keys of that type it read last averaged fewer than lenWorthy
-// elements, and reads them with H/S/ZSCAN as before; it asks from the start
-// (its first two batches are probed before it has read any), so that a
-// small keyspace of big keys is read whole. Both ways read the same rows.
+// elements, and reads them with H/S/ZSCAN as before. It asks until it has
+// read keys of the type (its first two batches' lengths are asked before
+// any key is read), so that a small keyspace of big keys is read whole.
+// Both ways read the same rows.
 var lenCmd = map[redistype.Type]string{redistype.Hash: "HLEN", redistype.Set: "SCARD", redistype.ZSet: "ZCARD"}
 
 // lenWorthy is the mean element count from which a length probe pays:

@@ -57,17 +57,19 @@ func TestWholeReadUpToAPage(t *testing.T) {
 // TestSmallKeysNoLengthProbe: once a worker has read keys of a type
 // averaging fewer than 32 elements, it reads that type's keys with
 // H/S/ZSCAN alone, without a length probe (one more command a key, which
-// they do not earn back). Its first two batches are probed.
+// they do not earn back). Its first two batches are probed (their lengths
+// are asked before any key is read), and so may be a third's keys of a type
+// the first batch lacked.
 func TestSmallKeysNoLengthProbe(t *testing.T) {
 	u := redistest.StartRedis(t)
-	const keys, batch = 100, 7
+	const keys, batch = 100, 30
 	fillKeys(t, u, keys, 5)
 	redistest.Do(t, redistest.Conn(t, u), "CONFIG", "RESETSTAT")
 	redistest.MustExport(t, u, redistest.ExportOptions{Params: map[string]string{"batch": strconv.Itoa(batch), "connections": "1"}})
 	calls := redistest.CommandCalls(t, u)
 	probes := calls["HLEN"] + calls["SCARD"] + calls["ZCARD"]
-	if probes == 0 || probes > 2*batch || calls["HGETALL"]+calls["SMEMBERS"]+calls["ZREVRANGE"] != probes {
-		t.Errorf("%d length probes: want some, at most the first two batches' %d keys, each followed by a whole read: %v", probes, 2*batch, calls)
+	if probes < 2*batch || probes > 3*batch || calls["HGETALL"]+calls["SMEMBERS"]+calls["ZREVRANGE"] != probes {
+		t.Errorf("%d length probes: want those of the first two batches (%d keys) and at most a third's, each followed by a whole read: %v", probes, 2*batch, calls)
 	}
 	if scans := calls["HSCAN"] + calls["SSCAN"] + calls["ZSCAN"]; scans < 3*keys-probes {
 		t.Errorf("%d H/S/ZSCAN calls: want one at least for each of the %d keys not probed: %v", scans, 3*keys-probes, calls)
