@@ -25,10 +25,10 @@ import (
 // back: 300,000 keys of 5 elements (bench/redis load) cost the server
 // about 10% more CPU with it. So a worker stops asking the lengths of a type's keys
 // while the keys of that type it read last averaged fewer than lenWorthy
-// elements, and reads them with H/S/ZSCAN as before. It asks until it has
-// read keys of the type (its first two batches' lengths are asked before
-// any key is read), so that a small keyspace of big keys is read whole.
-// Both ways read the same rows.
+// elements, and reads them with H/S/ZSCAN as before, in the round after
+// their TYPE as before. It asks until it has read keys of the type (its
+// first two batches' lengths are asked before any key is read), so that a
+// small keyspace of big keys is read whole. Both ways read the same rows.
 var lenCmd = map[redistype.Type]string{redistype.Hash: "HLEN", redistype.Set: "SCARD", redistype.ZSet: "ZCARD"}
 
 // lenWorthy is the mean element count from which a length probe pays:
@@ -67,14 +67,23 @@ func (s *sizes) update() {
 	clear(s.elems)
 }
 
-// lenEncode appends the length probes of the keys of ps worth one, and
-// marks them asked.
-func (w *worker) lenEncode(ps []probed) {
-	for i := range ps {
-		if name, ok := lenCmd[ps[i].typ]; ok && !w.sizes.small[ps[i].typ] {
-			w.buf.CmdKey(name, ps[i].key)
-			ps[i].asked = true
+// split separates the keys of ps whose length is worth asking from the
+// others, which can be read at once.
+func (s *sizes) split(ps []probed) (ready, needLen []probed) {
+	for _, p := range ps {
+		if _, ok := lenCmd[p.typ]; ok && !s.small[p.typ] {
+			needLen = append(needLen, p)
+		} else {
+			ready = append(ready, p)
 		}
+	}
+	return ready, needLen
+}
+
+// lenEncode appends the length probes of ps (split's needLen).
+func (w *worker) lenEncode(ps []probed) {
+	for _, p := range ps {
+		w.buf.CmdKey(lenCmd[p.typ], p.key)
 	}
 }
 
@@ -83,13 +92,8 @@ func (w *worker) lenEncode(ps []probed) {
 // changed type since TYPE: 0 or WRONGTYPE) leaves the key to the paged
 // read, which finds out and reads it again if need be.
 func (w *worker) lenDecode(ps []probed, replies []resp.Value) {
-	j := 0
 	for i := range ps {
-		if !ps[i].asked {
-			continue
-		}
-		v := replies[j]
-		j++
+		v := replies[i]
 		ps[i].whole = v.Kind == resp.KindInt && v.Int > 0 && v.Int <= int64(w.s.page)
 	}
 }

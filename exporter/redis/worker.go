@@ -32,19 +32,20 @@ type probed struct {
 	key   []byte
 	typ   redistype.Type
 	exp   int64
-	asked bool // its length was asked (length.go)
 	whole bool // its length fits in a page: read it whole
 }
 
 // run reads the batches from keys. Rounds are overlapped: one round trip
-// carries the value reads of the batch before last, the length probes of
-// the last batch (length.go) and the TYPE+PTTL of the next, so a batch
-// costs one round trip, not three (what counts when the server or the
-// machine is busy and every round trip waits).
+// carries the value reads of the keys whose type (and, if asked, length)
+// is known, the length probes of the last batch's keys that need one
+// (length.go) and the TYPE+PTTL of the next batch, so a batch costs one
+// round trip, not two or three (what counts when the server or the
+// machine is busy and every round trip waits). Keys that need no length
+// are read in the round after their TYPE.
 func (w *worker) run(keys <-chan [][]byte) error {
 	var (
-		sized []probed // lengths known, values not read yet
-		typed []probed // types known, lengths not asked yet
+		sized []probed // to read: lengths known or not needed
+		typed []probed // types known, lengths to ask
 		open  = true   // keys may still send batches
 	)
 	for {
@@ -106,7 +107,8 @@ func (w *worker) run(keys <-chan [][]byte) error {
 		if len(next) > 0 && w.s.afterProbe != nil {
 			w.s.afterProbe(w.c.DB(), next)
 		}
-		sized, typed = typed, ps
+		ready, needLen := w.sizes.split(ps)
+		sized, typed = append(typed, ready...), needLen
 	}
 }
 
