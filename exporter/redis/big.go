@@ -106,6 +106,7 @@ done:
 		bk.lastID = lastEntry // no XINFO STREAM on this server
 	}
 	w.b.KeyRow(p.key, p.typ, seq, bk.lastID, p.exp)
+	w.sizes.read(p.typ, seq)
 	w.cnt.add(func(c *counters) { c.keys++ })
 	if w.keyDone != nil {
 		w.keyDone(p.key)

@@ -23,6 +23,7 @@ type worker struct {
 	seen  redistype.KeySet // members of the big key being paged
 	ft    fieldTTLMode     // hash field TTLs: the column, and whether to read them
 	fexp  []int64          // own expiry of each field of the hash page appendElems appends (nil: none)
+	sizes sizes            // which types' lengths are worth asking
 	// keyDone, if set, is called after each key's rows are appended
 	// (verify uses it to digest keys one by one).
 	keyDone func(key []byte)
@@ -30,72 +31,86 @@ type worker struct {
 
 // probed is a key after TYPE and PTTL.
 type probed struct {
-	key []byte
-	typ redistype.Type
-	exp int64
+	key   []byte
+	typ   redistype.Type
+	exp   int64
+	whole bool // its length fits in a page: read it whole
 }
 
 // run reads the batches from keys. Rounds are overlapped: one round trip
-// carries the value reads of the previous batch and the TYPE+PTTL of the
-// next, so a batch costs one round trip, not two (what counts when the
-// server or the machine is busy and every round trip waits).
+// carries the value reads of the keys whose type (and, if asked, length)
+// is known, the length probes of the last batch's keys that need one
+// (length.go) and the TYPE+PTTL of the next batch, so a batch costs one
+// round trip, not two or three (what counts when the server or the
+// machine is busy and every round trip waits). Keys that need no length
+// are read in the round after their TYPE.
 func (w *worker) run(keys <-chan [][]byte) error {
-	var pending []probed // probed, values not read yet
+	var (
+		sized []probed // to read: lengths known or not needed
+		typed []probed // types known, lengths to ask
+		open  = true   // keys may still send batches
+	)
 	for {
 		var next [][]byte
-		more := false
-		select {
-		case next, more = <-keys:
-		case <-w.ctx.Done():
-			return w.ctx.Err()
+		if open {
+			select {
+			case next, open = <-keys:
+			case <-w.ctx.Done():
+				return w.ctx.Err()
+			}
+		}
+		if !open && len(sized) == 0 && len(typed) == 0 {
+			return nil
 		}
 		w.buf.Reset()
-		dec := w.readEncode(pending)
+		dec := w.readEncode(sized)
 		nRead := w.buf.Cmds()
-		if more {
-			w.probeEncode(next)
-		}
-		if w.buf.Cmds() == 0 {
-			if !more {
-				return nil
-			}
-			continue
-		}
+		w.lenEncode(typed)
+		nLen := w.buf.Cmds()
+		w.probeEncode(next)
 		// The value replies become rows as they arrive; only the probes
-		// (two small replies a key) are kept for after the round.
-		probes := make([]resp.Value, 0, w.buf.Cmds()-nRead)
-		if err := w.c.Round(w.ctx, &w.buf, func(i int, v resp.Value) error {
-			if i < nRead {
-				return dec.reply(v)
+		// (small replies, two or three a key) are kept for after the round.
+		var lens, probes []resp.Value
+		if w.buf.Cmds() > 0 {
+			lens = make([]resp.Value, 0, nLen-nRead)
+			probes = make([]resp.Value, 0, w.buf.Cmds()-nLen)
+			if err := w.c.Round(w.ctx, &w.buf, func(i int, v resp.Value) error {
+				switch {
+				case i < nRead:
+					return dec.reply(v)
+				case i < nLen:
+					lens = append(lens, v)
+				default:
+					probes = append(probes, v)
+				}
+				return nil
+			}); err != nil {
+				return err
 			}
-			probes = append(probes, v)
-			return nil
-		}); err != nil {
-			return err
 		}
 		var ps []probed
-		if more {
+		if len(next) > 0 {
 			var err error
 			if ps, err = w.probeDecode(next, probes); err != nil {
 				return err
 			}
 		}
-		if len(pending) > 0 {
+		w.lenDecode(typed, lens)
+		if len(sized) > 0 {
 			again, err := dec.finish()
 			if err != nil {
 				return err
 			}
-			if err := w.recheck(again, pending); err != nil {
+			if err := w.recheck(again, sized); err != nil {
 				return err
 			}
+			w.sizes.update()
 		}
-		if more && w.s.afterProbe != nil {
+		if len(next) > 0 && w.s.afterProbe != nil {
 			w.s.afterProbe(w.c.DB(), next)
 		}
-		pending = ps
-		if !more && len(pending) == 0 {
-			return nil
-		}
+		ready, needLen := w.sizes.split(ps)
+		sized, typed = append(typed, ready...), needLen
 	}
 }
 
@@ -238,6 +253,10 @@ func (w *worker) readEncode(ps []probed) *readDec {
 		w.buf.End()
 	}
 	for _, p := range ps {
+		if p.whole {
+			w.wholeEncode(p)
+			continue
+		}
 		switch p.typ {
 		case redistype.Hash:
 			w.buf.CmdKey("HSCAN", p.key, "0", "COUNT", page)
@@ -374,6 +393,7 @@ func (d *readDec) value(p probed, info, v resp.Value) error {
 	if err != nil {
 		return err
 	}
+	w.sizes.read(p.typ, n)
 	if p.typ == redistype.Stream && lastID == "" {
 		lastID = lastEntryID(first)
 	}
@@ -415,8 +435,10 @@ func firstPage(p probed, v resp.Value) ([]resp.Value, string, error) {
 	if v.Kind != resp.KindArray {
 		return nil, "", fmt.Errorf("read %s %s: unexpected reply %s", p.typ, showKey(p.key), v.String())
 	}
-	switch p.typ {
-	case redistype.Hash, redistype.Set, redistype.ZSet:
+	switch {
+	case p.whole:
+		return v.Elems, "0", nil
+	case p.typ == redistype.Hash, p.typ == redistype.Set, p.typ == redistype.ZSet:
 		if len(v.Elems) != 2 || v.Elems[1].Kind != resp.KindArray {
 			return nil, "", fmt.Errorf("scan %s %s: unexpected reply shape", p.typ, showKey(p.key))
 		}

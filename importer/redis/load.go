@@ -176,6 +176,10 @@ type run struct {
 	skip    bool  // filtered out or expired
 	expired bool
 	ttlSet  bool // earlyTTL sent the TTL in this part
+	head    bool // the key starts in this part
+
+	hinted    bool   // hintHash decided (hashenc.go)
+	hintField []byte // the first field of the first HSET, for the hint
 
 	cmdOpen  bool // an HSET/SADD/ZADD/RPUSH is being built
 	cmdElems int
@@ -297,6 +301,7 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 		return r
 	}
 	head := r.next == 0
+	r.head = head
 	switch {
 	case head && r.typ == redistype.List && appendMode:
 		l.listBase(r, 0)
@@ -333,6 +338,7 @@ func (l *loader) row(r *run, rows *redistype.Rows, i int, rowNum int64) {
 			return
 		}
 		s := l.beginCmd(r, "HSET", rowNum)
+		l.noteHashField(r, rows.Field(i))
 		s.buf.Arg(rows.Field(i))
 		s.buf.Arg(rows.Value(i))
 	case redistype.Set:
@@ -355,7 +361,7 @@ func (l *loader) row(r *run, rows *redistype.Rows, i int, rowNum int64) {
 		return
 	}
 	r.cmdElems++
-	if r.cmdElems >= l.t.elems {
+	if r.cmdElems >= l.cmdLimit(r) {
 		l.endCmd(r)
 		l.earlyTTL(r)
 	}
@@ -397,6 +403,7 @@ func (l *loader) endCmd(r *run) {
 		return
 	}
 	s := l.seg()
+	l.hintHash(r, s)
 	s.buf.End()
 	r.cmdOpen = false
 	name := map[redistype.Type]string{redistype.Hash: "HSET", redistype.Set: "SADD", redistype.ZSet: "ZADD", redistype.List: "RPUSH"}[r.typ]

@@ -88,6 +88,7 @@ const (
 	kindControl = iota // DEL, LTRIM, PEXPIREAT...: an error reply fails the part
 	kindData           // writes rows: an error reply rejects them
 	kindXAdd           // a stream entry: "ID equal or smaller" may mean already loaded
+	kindHint           // only speeds up the command after it (hashenc.go): its reply does not matter
 )
 
 // cmdMeta describes one pipelined command for its reply.
@@ -136,6 +137,9 @@ func (b *batch) exec(c *resp.Conn) error {
 			if err == nil {
 				written += m.rows
 				return nil
+			}
+			if m.kind == kindHint {
+				return nil // the command it precedes reports the outcome
 			}
 			switch m.kind {
 			case kindXAdd:

@@ -57,6 +57,7 @@ type Target struct {
 	skipped map[string]bool     // db:key of streams the keyspace load skipped (prefix, expired)
 	noFuncs bool                // --param functions=false
 	fresh   map[int]bool        // target db -> --mode fail found none of the keys (not a resumed run)
+	hint    hashHint            // how to make a big hash a hash table at once (hashenc.go)
 
 	now       func() time.Time                // the import clock (tests move it)
 	afterPart func(ctx context.Context) error // test hook: an interruption
@@ -273,6 +274,7 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if err := t.prepareFunctions(ctx, p, pl.conns[0]); err != nil {
 			return err
 		}
+		t.hint = readHashHint(ctx, pl.conns[0])
 	}
 	marker := markerKey(p.BundleID)
 	for _, db := range order {

@@ -140,6 +140,24 @@ func Do(t testing.TB, c *resp.Conn, args ...string) resp.Value {
 	return v
 }
 
+// CommandCalls returns the calls of each command (upper case) since the
+// server's last CONFIG RESETSTAT, from INFO commandstats: what a test
+// counts on a server of its own (StartRedis).
+func CommandCalls(t testing.TB, rawURL string) map[string]int64 {
+	t.Helper()
+	v := Do(t, Conn(t, rawURL), "INFO", "commandstats")
+	calls := map[string]int64{}
+	for _, line := range strings.Split(string(v.Str), "\r\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+		if !ok || name == line {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.SplitN(rest, ",", 2)[0], 10, 64)
+		calls[strings.ToUpper(name)] = n
+	}
+	return calls
+}
+
 // ExportOptions tune Export.
 type ExportOptions struct {
 	Params    map[string]string

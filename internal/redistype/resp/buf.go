@@ -80,6 +80,22 @@ func (b *Buf) End() {
 	b.cmds++
 }
 
+// Ahead encodes a complete command of binary-safe arguments (the name
+// first) ahead of the open command, which stays open: for a command that
+// must run before the one being built, found needed only once it is built.
+func (b *Buf) Ahead(args ...[]byte) {
+	if !b.open {
+		panic("resp: Ahead without an open command")
+	}
+	b.b = append(b.b, '*')
+	b.b = strconv.AppendInt(b.b, int64(len(args)), 10)
+	b.b = append(b.b, '\r', '\n')
+	for _, a := range args {
+		b.b = appendBulk(b.b, a)
+	}
+	b.cmds++
+}
+
 // Cmd encodes a complete command of string arguments.
 func (b *Buf) Cmd(args ...string) {
 	b.Begin(args[0])
