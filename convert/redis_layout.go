@@ -3,7 +3,6 @@ package convert
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -279,10 +278,4 @@ func (c *converting) Next() (arrow.RecordBatch, error) {
 		}
 		out.Release()
 	}
-}
-
-// dbNumber reports whether ns is a Redis database number.
-func dbNumber(ns string) bool {
-	n, err := strconv.Atoi(ns)
-	return err == nil && n >= 0 && strconv.Itoa(n) == ns
 }
