@@ -16,9 +16,10 @@ import (
 )
 
 // Redis databases of the conversion tests: the source keyspace, the
-// specials only MySQL takes, and the targets of the way back.
+// specials only MySQL takes, and the targets of the way back (and
+// rcBackMySQL+1). Other packages' tests use 9..14: packages run at once.
 const (
-	rcSource, rcSpecial, rcBackMongo, rcBackMySQL = 11, 12, 13, 15
+	rcSource, rcSpecial, rcBackMongo, rcBackMySQL = 4, 5, 6, 7
 )
 
 // fillEdgeKeyspace writes every type into db: binary key names, empty
@@ -180,6 +181,11 @@ func TestRedisThroughMongoAndMySQL(t *testing.T) {
 		verifyArgs := []string{"verify", redisBundle, "--against", dstURL}
 		if out, err := runCLI(t, verifyArgs...); err != nil {
 			t.Fatalf("verify --against MySQL: %v\n%s", err, out)
+		}
+		// The same import again finds the converted tables holding exactly
+		// the bundle.
+		if out, err := runCLI(t, "import", redisBundle, "--target", dstURL); err != nil || !strings.Contains(out, "already imported") {
+			t.Fatalf("the same import again: %v\n%s", err, out)
 		}
 
 		mysqlBundle := filepath.Join(dir, "mysql.imb")
