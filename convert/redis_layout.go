@@ -7,7 +7,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -164,7 +166,7 @@ type redisRecord struct {
 }
 
 func newRedisRecord(l *redisLayout) *redisRecord {
-	return &redisRecord{l: l, rb: array.NewRecordBuilder(memAlloc, l.schema)}
+	return &redisRecord{l: l, rb: array.NewRecordBuilder(memory.DefaultAllocator, l.schema)}
 }
 
 func (r *redisRecord) append(cells []cell) {
@@ -252,7 +254,7 @@ func (o *ordinalOrder) next(ord int64) error {
 func redisDataset(ds *spec.Dataset, l *redisLayout) *spec.Dataset {
 	return &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindKeyspace,
 		Namespace: l.dbOfName(ds.Object), Object: l.object,
-		Columns: columnsOf(l.schema), Options: map[string]string{"layout": l.name},
+		Columns: bundle.ColumnsOf(l.schema), Options: map[string]string{"layout": l.name},
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 }
 

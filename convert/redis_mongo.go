@@ -30,10 +30,6 @@ const maxDocument = 16 << 20
 func ruleRedisMongo(l *redisLayout) string { return l.word() + " to mongodb-collection v1" }
 func ruleMongoRedis(l *redisLayout) string { return "mongodb-collection to " + l.word() + " v1" }
 
-var memAlloc = memory.DefaultAllocator
-
-func columnsOf(s *arrow.Schema) []spec.Column { return bundle.ColumnsOf(s) }
-
 func redisToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	l := layoutOfDataset(ds)
 	if l == nil {
@@ -53,7 +49,7 @@ func redisToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	c := &Conversion{Rule: ruleRedisMongo(l), Source: convertedSource(src, mongoEngine),
 		Dataset: &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindCollection,
 			Namespace: ds.Namespace, Object: l.objectName(ds.Namespace),
-			Columns: columnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
+			Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 			Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest},
 		Notes: []string{
 			"a document per layout row: _id the row's ordinal in the dataset (Int64, from 0), then the layout's columns as fields (a NULL column is no field)",
@@ -72,7 +68,7 @@ func redisToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		var row int64
 		var doc []byte
 		return &converting{in: in, fn: func(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-			b := mongotype.NewBuilder(memAlloc)
+			b := mongotype.NewBuilder(memory.DefaultAllocator)
 			defer b.Release()
 			for i := 0; i < int(rec.NumRows()); i++ {
 				ord := offsets[part] + row
@@ -175,16 +171,14 @@ func mongoToRedis(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 					if err := order.next(ord); err != nil {
 						return nil, fmt.Errorf("document _id %s: %w; export the collection with --param sort=_id", rows.IDJSON(i), err)
 					}
-				}
-				if why != "" {
+					out.append(cells)
+				} else {
 					rj := Reject{Row: row - 1, Key: []string{rows.IDJSON(i)}, Reason: why,
 						Values: map[string]any{mongotype.ColDoc: docJSON(rows.Doc(i))}}
 					if err := reject(rj); err != nil {
 						return nil, err
 					}
-					continue
 				}
-				out.append(cells)
 			}
 			return out.rb.NewRecordBatch(), nil
 		}}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/mysqltype"
@@ -112,7 +113,7 @@ func redisToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	schema := mysqlSchema(l)
 	c := &Conversion{Rule: ruleRedisMySQL(l), Source: convertedSource(src, mysqltype.Engine),
 		Dataset: &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable,
-			Namespace: ds.Namespace, Object: table, Columns: columnsOf(schema), PrimaryKey: []string{ordColumn},
+			Namespace: ds.Namespace, Object: table, Columns: bundle.ColumnsOf(schema), PrimaryKey: []string{ordColumn},
 			DDL: mysqlDDL(l, table), Options: map[string]string{"engine": "InnoDB", "table_collation": "utf8mb4_bin"},
 			Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest},
 		Notes: []string{
@@ -130,7 +131,7 @@ func redisToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		cells := make([]cell, len(l.cols))
 		var row int64
 		return &converting{in: in, fn: func(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-			rb := array.NewRecordBuilder(memAlloc, schema)
+			rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 			defer rb.Release()
 			rb.Reserve(int(rec.NumRows()))
 			for i := 0; i < int(rec.NumRows()); i++ {

@@ -91,7 +91,7 @@ func convertAll(t *testing.T, c *Conversion, recs ...arrow.RecordBatch) ([]arrow
 
 func redisDatasetOf(rec arrow.RecordBatch, l *redisLayout) (*spec.Dataset, *spec.Source) {
 	return &spec.Dataset{Name: "redis.db3", Source: "s0", Kind: spec.KindKeyspace, Namespace: "3", Object: l.object,
-			Columns: columnsOf(l.schema), Options: map[string]string{"layout": l.name},
+			Columns: bundle.ColumnsOf(l.schema), Options: map[string]string{"layout": l.name},
 			Rows: rec.NumRows(), Parts: []spec.Part{{Path: "p0", Rows: rec.NumRows()}}},
 		&spec.Source{ID: "s0", Engine: redisEngine}
 }
