@@ -305,3 +305,21 @@ func TestStreamStateConversions(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisValueOverDocumentLimit: a value that makes a document over
+// MongoDB's 16 MiB is a reject naming the key; the rows around it convert.
+func TestRedisValueOverDocumentLimit(t *testing.T) {
+	b := redistype.NewBuilder(1 << 30)
+	b.StringKey([]byte("small"), []byte("v"), redistype.NoExpiry)
+	b.StringKey([]byte("huge"), make([]byte, 16<<20), redistype.NoExpiry)
+	b.StringKey([]byte("after"), []byte("v"), redistype.NoExpiry)
+	rec := b.Flush()
+	ds, src := redisDatasetOf(rec, keyspaceLayout)
+	docs, rj := convertAll(t, ruleFor(t, ds, src, mongoEngine), rec)
+	if len(rj) != 1 || rj[0].Key[0] != "0x68756765" || !strings.Contains(rj[0].Reason, "16 MiB") {
+		t.Fatalf("rejects %+v, want the key huge (0x68756765) over 16 MiB", rj)
+	}
+	if n := docs[0].NumRows(); n != 2 {
+		t.Errorf("%d documents, want 2", n)
+	}
+}
