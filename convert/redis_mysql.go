@@ -215,9 +215,6 @@ func mysqlColumns(ds *spec.Dataset, l *redisLayout) (ord int, cols, text []int, 
 		idx[c.Name] = i
 	}
 	want := mysqlSchema(l)
-	if len(ds.Columns) != want.NumFields() {
-		return 0, nil, nil, fmt.Errorf("the table has %d columns, the layout's table %d", len(ds.Columns), want.NumFields())
-	}
 	for _, f := range want.Fields() {
 		i, ok := idx[f.Name]
 		if !ok {
@@ -226,6 +223,15 @@ func mysqlColumns(ds *spec.Dataset, l *redisLayout) (ord int, cols, text []int, 
 		if got := ds.Columns[i].Type; !bundle.SameValues(got, f.Type.String()) {
 			return 0, nil, nil, fmt.Errorf("column %s is %s, the layout's is %s", f.Name, got, f.Type)
 		}
+		delete(idx, f.Name)
+	}
+	for _, c := range ds.Columns {
+		if _, extra := idx[c.Name]; extra {
+			return 0, nil, nil, fmt.Errorf("column %s is not the layout's", c.Name)
+		}
+	}
+	for i, c := range ds.Columns {
+		idx[c.Name] = i
 	}
 	ord = idx[ordColumn]
 	for _, c := range l.cols {

@@ -323,3 +323,33 @@ func TestRedisValueOverDocumentLimit(t *testing.T) {
 		t.Errorf("%d documents, want 2", n)
 	}
 }
+
+// TestMarkedTableNotTheLayout: a table whose COMMENT is the marker but
+// whose columns or key are not the rule's is refused by name, never read
+// as something else.
+func TestMarkedTableNotTheLayout(t *testing.T) {
+	rec := edgeKeyspace()
+	ds, src := redisDatasetOf(rec, keyspaceLayout)
+	fwd := ruleFor(t, ds, src, "mysql")
+	for name, change := range map[string]func(d *spec.Dataset){
+		"column score_text is missing": func(d *spec.Dataset) { d.Columns = append(d.Columns[:6:6], d.Columns[7:]...) },
+		"column seq is large_utf8":     func(d *spec.Dataset) { d.Columns[len(d.Columns)-1].Type = "large_utf8" },
+		"primary key is [key seq]":     func(d *spec.Dataset) { d.PrimaryKey = []string{"key", "seq"} },
+		"column note is not the layout's": func(d *spec.Dataset) {
+			d.Columns = append(d.Columns, spec.Column{Name: "note", Type: "large_utf8", Nullable: true})
+		},
+	} {
+		d := exported(fwd, "0", "1")
+		d.Columns = append([]spec.Column(nil), d.Columns...)
+		change(d)
+		var refused []string
+		for _, c := range For(d, &spec.Source{Engine: "mysql"}) {
+			if c.To == redisEngine && c.Conversion != nil {
+				refused = c.Conversion.Refused
+			}
+		}
+		if len(refused) != 1 || !strings.Contains(refused[0], name) {
+			t.Errorf("%s: refused %q", name, refused)
+		}
+	}
+}
