@@ -7,7 +7,10 @@
 //
 // A Rule is the default mapping of one ordered engine pair, registered by
 // the file that implements it (mysql_mongo.go: a table becomes a collection
-// of one document per row). A conversion is exact or loud: a value the
+// of one document per row; redis_mongo.go and redis_mysql.go: a Redis
+// database becomes a collection or table of one document or row per layout
+// row, and such a collection or table becomes the database again). A
+// conversion is exact or loud: a value the
 // target layout cannot hold exactly is never changed silently; the rule
 // either maps it by a documented lossless rule or rejects the record with
 // its reason (Reject), and a column type it cannot carry at all is refused

@@ -31,6 +31,8 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 		log.Info("converting", "dataset", it.Dataset.Name, "from", it.Source.Engine, "to", c.To, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
 		it.Original, it.Conversion = it.Dataset, conv
 		it.Dataset, it.Source = conv.Dataset, conv.Source
+		// A rule may name the object (a Redis database becomes the table
+		// redis_db0) and the namespace (a table's Redis database number).
 		it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
 		return true, nil
 	}

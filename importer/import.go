@@ -51,9 +51,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log}
 	plan.ReadPart = func(ds *spec.Dataset, part int) (PartRecords, error) { return readPart(r, plan, ds, part) }
 	rep := &Report{BundleID: r.ID()}
-	want := map[string]bool{}
+	want, missing := map[string]bool{}, map[string]bool{}
 	for _, n := range opts.Datasets {
-		want[n] = true
+		want[n], missing[n] = true, true
 	}
 	srcs := map[string]*spec.Source{}
 	for i := range m.Sources {
@@ -64,7 +64,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		if len(want) > 0 && !want[ds.Name] {
 			continue
 		}
-		delete(want, ds.Name)
+		delete(missing, ds.Name)
 		src := srcs[ds.Source]
 		if src == nil {
 			return nil, fmt.Errorf("dataset %q names source %q, which the manifest lacks", ds.Name, ds.Source)
@@ -94,7 +94,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		}
 		plan.Items = append(plan.Items, it)
 	}
-	for n := range want {
+	for n := range missing {
 		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
 	}
 	if err := place(t, plan.Items); err != nil {

@@ -154,7 +154,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
-	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.3)")
+	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.9)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
