@@ -14,12 +14,18 @@ import (
 	"github.com/imbundle/imbundle/internal/mysqltype"
 )
 
-// Secondary indexes are deferred: a table this import creates gets some of
-// its non-unique indexes (KEY, FULLTEXT, SPATIAL) dropped before the load
-// and added back by Finish. Measured on the 2M-row OpenIM chat_logs (two
-// CHAR(64) utf8mb4 secondary indexes, about 800 MB, against MariaDB's
-// default 128 MiB buffer pool): one LOAD DATA with the indexes in place took
-// 278 s, without them 30 s plus 57 s to add them (bench/mysql.sh).
+// Secondary indexes of a big table are deferred: a table this import
+// creates gets some of its non-unique indexes (KEY, FULLTEXT, SPATIAL)
+// dropped before the load and added back by Finish. Measured on the 2M-row
+// OpenIM chat_logs (two CHAR(64) utf8mb4 secondary indexes, about 800 MB,
+// against MariaDB's default 128 MiB buffer pool): one LOAD DATA with the
+// indexes in place took 278 s, without them 30 s plus 57 s to add them
+// (bench/mysql.sh).
+//
+// A small table pays for it instead: the two extra ALTERs (and the
+// foreign-key lookups below) cost more than maintaining an index that fits
+// in memory. So the strategy is chosen per table from the manifest, before
+// anything is written (deferRows, defers).
 //
 // Which ones: unique keys stay (append mode relies on them), and so does
 // every index a foreign key needs, the table's own or another table's
@@ -68,14 +74,38 @@ func deferrableKeys(ddl string) []keyDef {
 	return out
 }
 
-func (t *Target) deferIndexes() bool { return t.opts.Param("defer-indexes") != "false" }
+// deferRows is the row count from which a table's indexes are deferred
+// (--param defer-indexes=auto, the default). Measured on this project's
+// 2-core machine, MariaDB 10.11 defaults (bench/results/
+// mysql-wildfire-import-2026-12-01.md): OpenIM chat_logs of 300,000 rows
+// (21 MiB in the bundle) loaded as fast deferred as in place (medians
+// within noise), at 2M rows deferring is 3.2x faster; the WildfireChat
+// shape (297 tables, none above 65,000 rows) imported in about half the
+// time with every index in place.
+const deferRows = 200_000
+
+// Values of --param defer-indexes.
+const (
+	deferAuto   = "auto"  // by size: defers
+	deferAlways = "true"  // every table
+	deferNever  = "false" // none
+)
+
+// defers reports whether the secondary indexes of a table the import
+// creates are deferred (see above).
+func (t *Target) defers(it *importer.Item) bool {
+	switch t.deferIndexes {
+	case deferAlways:
+		return true
+	case deferNever:
+		return false
+	}
+	return it.Dataset.Rows >= deferRows
+}
 
 // deferKeys drops, in one ALTER, the indexes of a table just created that
 // can wait for the end of the load (see above).
 func (t *Target) deferKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	if !t.deferIndexes() {
-		return nil
-	}
 	keys := deferrableKeys(it.Dataset.DDL)
 	if len(keys) == 0 {
 		return nil
@@ -218,44 +248,35 @@ func foreignKeyColumns(ctx context.Context, conn *sql.Conn, db, table string) ([
 	return out, nil
 }
 
-func (t *Target) buildTableIndexes(ctx context.Context, it *importer.Item) error {
+func (t *Target) buildTableIndexes(ctx context.Context, it *importer.Item, have map[string]bool) error {
 	conn, err := t.long.Conn(ctx)
 	if err != nil {
 		return mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
-	if err := t.session(ctx, conn, it); err != nil {
+	if err := t.session(ctx, conn, it, &sessionState{}); err != nil {
 		return err
 	}
-	return t.addMissingKeys(ctx, conn, it)
+	return t.addMissingKeys(ctx, conn, it, have)
 }
 
-// addMissingKeys adds the DDL's non-unique indexes the table lacks, in DDL
-// order: the plain and SPATIAL ones in one ALTER, then each FULLTEXT one in
-// its own (InnoDB builds one FULLTEXT index per statement; the server sorts
-// them last anyway).
-func (t *Target) addMissingKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	keys := deferrableKeys(it.Dataset.DDL)
-	if len(keys) == 0 {
-		return nil
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", it.Namespace, it.Object)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
+// missingKeys reports whether the table (have: its index names) lacks one
+// of the DDL's non-unique indexes.
+func missingKeys(it *importer.Item, have map[string]bool) bool {
+	for _, k := range deferrableKeys(it.Dataset.DDL) {
+		if !have[k.name] {
+			return true
 		}
-		have[n] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	return false
+}
+
+// addMissingKeys adds the DDL's non-unique indexes the table (have: its
+// index names) lacks, in DDL order: the plain and SPATIAL ones in one
+// ALTER, then each FULLTEXT one in its own (InnoDB builds one FULLTEXT
+// index per statement; the server sorts them last anyway).
+func (t *Target) addMissingKeys(ctx context.Context, conn *sql.Conn, it *importer.Item, have map[string]bool) error {
+	keys := deferrableKeys(it.Dataset.DDL)
 	var adds []string
 	var fulltext []string
 	for _, k := range keys {
@@ -299,22 +320,42 @@ func (t *Target) Finish(ctx context.Context, p *importer.Plan) error {
 	return t.dropState(ctx, p)
 }
 
-// buildIndexes runs addMissingKeys on every table, jobs tables at a time.
+// buildIndexes runs addMissingKeys on every table that lacks an index of
+// its DDL, jobs tables at a time. Which ones lack one is read in one query
+// per database: a table whose indexes stayed during the load costs no
+// statement here, whichever run created it.
 func (t *Target) buildIndexes(ctx context.Context, p *importer.Plan) error {
 	jobs := t.opts.Jobs
 	if jobs < 1 {
 		jobs = 1
 	}
+	var dbs []string
+	for _, it := range p.Items {
+		dbs = append(dbs, it.Namespace)
+	}
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
+	}
+	indexes, err := perDatabase(ctx, conn, dbs, indexesOf)
+	conn.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.url, err)
+	}
 	sem := make(chan struct{}, jobs)
 	errs := make(chan error, len(p.Items))
 	for _, it := range p.Items {
+		have := indexes[it.Namespace][it.Object]
+		if !missingKeys(it, have) {
+			continue
+		}
 		sem <- struct{}{}
 		go func(it *importer.Item) {
 			defer func() { <-sem }()
 			// An index build keeps the server silent for as long as it
 			// takes: no read timeout on its connection, watched instead.
 			wctx, stop := mysqltype.Watch(ctx, t.db, t.cfg, t.url, "build the indexes of "+it.Namespace+"."+it.Object)
-			err := t.buildTableIndexes(wctx, it)
+			err := t.buildTableIndexes(wctx, it, have)
 			if werr := stop(); werr != nil && err != nil {
 				err = werr
 			}

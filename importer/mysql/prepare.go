@@ -36,20 +36,24 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 	}
 	defer conn.Close()
 	dbs := map[string]*importer.Item{}
+	var dbList []string
 	for _, it := range p.Items {
 		if dbs[it.Namespace] == nil {
 			dbs[it.Namespace] = it
+			dbList = append(dbList, it.Namespace)
 		}
 	}
+	sort.Strings(dbList)
 
 	// Checks: a refused import writes nothing, not even its state.
+	tables, err := perDatabase(ctx, conn, dbList, tablesOf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.url, err)
+	}
 	exists := map[*importer.Item]bool{}
 	var refused []string
 	for _, it := range p.Items {
-		ok, err := tableExists(ctx, conn, it.Namespace, it.Object)
-		if err != nil {
-			return fmt.Errorf("%s: look up table %s.%s: %w", t.url, it.Namespace, it.Object, err)
-		}
+		_, ok := tables[it.Namespace][it.Object]
 		exists[it] = ok
 		if !ok || p.Mode != importer.ModeFail {
 			continue
@@ -95,12 +99,7 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 	if err := t.createState(ctx, conn); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(dbs))
-	for n := range dbs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, db := range names {
+	for _, db := range dbList {
 		it := dbs[db]
 		create := "CREATE DATABASE IF NOT EXISTS " + q(db)
 		if cs := it.Dataset.Options["database_charset"]; cs != "" {
@@ -120,22 +119,26 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		return err
 	}
 
-	var created []*importer.Item
-	for _, it := range p.Items {
-		if err := t.session(ctx, conn, it); err != nil {
+	if p.Mode == importer.ModeReplace {
+		// Every table starts over: no part of any earlier run counts.
+		if err := t.forgetTables(ctx, conn, p.Items); err != nil {
 			return err
 		}
-		if p.Mode == importer.ModeReplace {
-			if exists[it] {
-				if _, err := conn.ExecContext(ctx, "DROP TABLE "+q(it.Namespace)+"."+q(it.Object)); err != nil {
-					return fmt.Errorf("replace %s.%s: %w", it.Namespace, it.Object, err)
-				}
-				exists[it] = false
+	}
+	// MySQL 8 may refuse a table without a primary key
+	// (sql_require_primary_key); the source had it, so it is allowed here.
+	conn.ExecContext(ctx, "SET SESSION sql_require_primary_key = 0")
+	var created []*importer.Item
+	var sess sessionState
+	for _, it := range p.Items {
+		if err := t.session(ctx, conn, it, &sess); err != nil {
+			return err
+		}
+		if p.Mode == importer.ModeReplace && exists[it] {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE "+q(it.Namespace)+"."+q(it.Object)); err != nil {
+				return fmt.Errorf("replace %s.%s: %w", it.Namespace, it.Object, err)
 			}
-			// The table starts over: no part of any earlier run counts.
-			if err := t.forgetTable(ctx, conn, it); err != nil {
-				return err
-			}
+			exists[it] = false
 		}
 		if !exists[it] {
 			if err := t.createTable(ctx, conn, it); err != nil {
@@ -143,13 +146,22 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 			}
 			created = append(created, it)
 		}
-		if err := checkColumns(ctx, conn, it); err != nil {
+	}
+	columns, err := perDatabase(ctx, conn, dbList, columnsOf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.url, err)
+	}
+	for _, it := range p.Items {
+		if err := checkColumns(it, columns[it.Namespace][it.Object]); err != nil {
 			return err
 		}
 	}
 	// Indexes are deferred once every table exists: which ones a foreign
 	// key needs depends on the tables referencing it too.
 	for _, it := range created {
+		if !t.defers(it) {
+			continue
+		}
 		if err := t.deferKeys(ctx, conn, it); err != nil {
 			return err
 		}
@@ -175,22 +187,44 @@ func (t *Target) Place(items []*importer.Item) error {
 	return nil
 }
 
-// session puts conn in the import session state for its source.
-func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	mode := sessionSQLMode(it.Source.Settings["sql_mode"])
-	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", mode); err != nil {
-		return fmt.Errorf("%s: set sql_mode %q: %w", t.url, mode, err)
-	}
-	if _, err := conn.ExecContext(ctx, "USE "+q(it.Namespace)); err != nil {
-		return fmt.Errorf("%s: use database %s: %w", t.url, it.Namespace, err)
-	}
-	return t.systemTimeSession(ctx, conn, it)
+// sessionState is what session last set on a connection.
+type sessionState struct {
+	mode, db string
+	history  bool
+	// unique, if set ("0" or "1"), is sent as unique_checks with the
+	// sql_mode, in the same statement.
+	unique string
 }
 
-func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
-	var n int
-	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, table).Scan(&n)
-	return n > 0, err
+// session puts conn in the import session state for its source: sql_mode,
+// default database and, for a system-versioned dataset, history inserts.
+// A statement is sent only for what differs from *st (which it updates);
+// a fresh zero sessionState sends them all.
+func (t *Target) session(ctx context.Context, conn *sql.Conn, it *importer.Item, st *sessionState) error {
+	mode := sessionSQLMode(it.Source.Settings["sql_mode"])
+	if mode != st.mode || st.unique != "" {
+		set := "SET SESSION sql_mode = ?"
+		if st.unique != "" {
+			set += ", SESSION unique_checks = " + st.unique
+		}
+		if _, err := conn.ExecContext(ctx, set, mode); err != nil {
+			return fmt.Errorf("%s: set sql_mode %q: %w", t.url, mode, err)
+		}
+		st.mode, st.unique = mode, ""
+	}
+	if it.Namespace != st.db {
+		if _, err := conn.ExecContext(ctx, "USE "+q(it.Namespace)); err != nil {
+			return fmt.Errorf("%s: use database %s: %w", t.url, it.Namespace, err)
+		}
+		st.db = it.Namespace
+	}
+	if !st.history && carriesSystemTime(it) {
+		if err := t.systemTimeSession(ctx, conn, it); err != nil {
+			return err
+		}
+		st.history = true
+	}
+	return nil
 }
 
 // createPrefix matches the start of SHOW CREATE TABLE output, up to the
@@ -213,32 +247,16 @@ func (t *Target) createTable(ctx context.Context, conn *sql.Conn, it *importer.I
 	// SHOW CREATE TABLE qualifies a DEFAULT's sequence with the database:
 	// in a renamed database it must be the target's own.
 	ddl = mysqltype.RenameSchemas(ddl, map[string]string{it.Dataset.Namespace: it.Namespace})
-	// MySQL 8 may refuse a table without a primary key
-	// (sql_require_primary_key); the source had it, so it is allowed here.
-	conn.ExecContext(ctx, "SET SESSION sql_require_primary_key = 0")
 	if _, err := conn.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("create table %s.%s from the bundle's DDL: %w (if the target server is another flavour or version, create the table yourself and import with --mode append)", it.Namespace, it.Object, err)
 	}
 	return nil
 }
 
-// checkColumns makes sure the target table has every column the bundle
-// loads, so that a schema mismatch fails before any row is sent.
-func checkColumns(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	rows, err := conn.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", it.Namespace, it.Object)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
-		have[strings.ToLower(c)] = true
-	}
-	rows.Close()
+// checkColumns makes sure the target table (have: its columns,
+// lower-cased) has every column the bundle loads, so that a schema
+// mismatch fails before any row is sent.
+func checkColumns(it *importer.Item, have map[string]bool) error {
 	var missing []string
 	for _, c := range it.Dataset.Columns {
 		// An implicit system time (row_start, row_end) is no column of
