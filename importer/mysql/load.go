@@ -42,13 +42,12 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
-	// Uniqueness is only worth checking when rows join existing ones; the
-	// bundle's own rows satisfied the source's unique keys.
-	unique := "0"
-	if p.Mode == importer.ModeAppend {
-		unique = "1"
-	}
-	if err := t.session(ctx, conn, it, &sessionState{unique: unique}); err != nil {
+	// unique_checks=1 while the part's progress row is inserted: with
+	// unique_checks=0 and foreign_key_checks=0, MariaDB (10.6+) inserts
+	// into an empty table in bulk, under an exclusive table lock, and the
+	// first parts of an import then deadlock on the empty progress table
+	// (seen in TestResume: two INSERTs each waiting for the table's X lock).
+	if err := t.session(ctx, conn, it, &sessionState{unique: "1"}); err != nil {
 		return res, err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -83,6 +82,13 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			return res, &stateGoneError{err}
 		}
 		return res, fmt.Errorf("record progress in %s: %w", progress, err)
+	}
+	// Uniqueness is only worth checking when rows join existing ones; the
+	// bundle's own rows satisfied the source's unique keys.
+	if p.Mode != importer.ModeAppend {
+		if _, err := tx.ExecContext(ctx, "SET SESSION unique_checks = 0"); err != nil {
+			return res, err
+		}
 	}
 	l := &partLoader{t: t, tx: tx, plan: p, it: it, part: part, table: q(it.Namespace) + "." + q(it.Object)}
 	var group []arrow.RecordBatch
