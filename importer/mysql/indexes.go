@@ -76,12 +76,17 @@ func deferrableKeys(ddl string) []keyDef {
 
 // deferRows is the row count from which a table's indexes are deferred
 // (--param defer-indexes=auto, the default). Measured on this project's
-// 2-core machine, MariaDB 10.11 defaults (bench/results/
-// mysql-wildfire-import-2026-12-01.md): OpenIM chat_logs of 300,000 rows
-// (21 MiB in the bundle) loaded as fast deferred as in place (medians
-// within noise), at 2M rows deferring is 3.2x faster; the WildfireChat
-// shape (297 tables, none above 65,000 rows) imported in about half the
-// time with every index in place.
+// 2-core machine, MariaDB 10.11 defaults, 128 MiB buffer pool, alternating
+// runs (bench/results/mysql-wildfire-import-2026-12-01.md): OpenIM
+// chat_logs alone, deferred against in place, medians of 3: 100,000 rows
+// 12.1 s vs 8.1 s (no consistent difference, load 10), 300,000 rows 9.0 s
+// vs 11.0 s (load 4); 2M rows 87 s vs 278 s (bench/README.md). The
+// WildfireChat shape (297 tables, none above 65,000 rows), before this
+// rule, deferring against defer-indexes=false, two alternating pairs at
+// load 5-6: 26 and 29 s vs 11.6 and 15.7 s; the load phase was no faster
+// (12.8 and 12.3 s vs 9.5 and 13.6 s), Prepare (an ALTER and the
+// foreign-key lookups per table) took 10-11 s vs 1.8 s and Finish (an
+// ALTER per table) 3-5.5 s vs 0.4 s.
 const deferRows = 200_000
 
 // Values of --param defer-indexes.
