@@ -110,7 +110,9 @@ func (t *Target) defers(it *importer.Item) bool {
 
 // deferKeys drops, in one ALTER, the indexes of a table just created that
 // can wait for the end of the load (see above).
-func (t *Target) deferKeys(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
+// referencing: the columns other tables' foreign keys reference in it
+// (referencingKeys).
+func (t *Target) deferKeys(ctx context.Context, conn *sql.Conn, it *importer.Item, referencing [][]string) error {
 	keys := deferrableKeys(it.Dataset.DDL)
 	if len(keys) == 0 {
 		return nil
@@ -119,10 +121,11 @@ func (t *Target) deferKeys(ctx context.Context, conn *sql.Conn, it *importer.Ite
 	if err != nil {
 		return err
 	}
-	fks, err := foreignKeyColumns(ctx, conn, it.Namespace, it.Object)
+	own, err := ownForeignKeys(ctx, conn, it.Namespace, it.Object)
 	if err != nil {
 		return err
 	}
+	fks := append(own, referencing...)
 	unique := map[string]bool{"PRIMARY": true}
 	for _, k := range secondaryKeys(it.Dataset.DDL) {
 		if k.kind == "UNIQUE" {
@@ -214,43 +217,61 @@ func indexColumns(ctx context.Context, conn *sql.Conn, db, table string) (map[st
 	return out, rows.Err()
 }
 
-// foreignKeyColumns lists, per foreign key that needs an index on this
-// table, the columns of this table it needs: those of its own foreign keys,
-// and those other tables' foreign keys reference.
-func foreignKeyColumns(ctx context.Context, conn *sql.Conn, db, table string) ([][]string, error) {
-	var out [][]string
-	for _, query := range []string{
-		`SELECT CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
-			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
-			ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION`,
-		`SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
-			WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?
-			ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
-	} {
-		rows, err := conn.QueryContext(ctx, query, db, table)
-		if err != nil {
-			return nil, fmt.Errorf("read the foreign keys of %s.%s: %w", db, table, err)
-		}
-		last := "\x00"
-		for rows.Next() {
-			var name, col string
-			if err := rows.Scan(&name, &col); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if name != last {
-				out = append(out, nil)
-				last = name
-			}
-			out[len(out)-1] = append(out[len(out)-1], col)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+// ownForeignKeys lists the columns of each foreign key of a table.
+func ownForeignKeys(ctx context.Context, conn *sql.Conn, db, table string) ([][]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT '', '', CONSTRAINT_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+		ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION`, db, table)
+	if err != nil {
+		return nil, fmt.Errorf("read the foreign keys of %s.%s: %w", db, table, err)
+	}
+	keys, err := readKeyColumns(rows)
+	return keys[[2]string{}], err
+}
+
+// referencingKeys lists, per table of the databases dbs that a foreign key
+// references, the referenced columns of each such key. information_schema
+// cannot look these up by the referenced table, so the server reads every
+// table it has: the query runs once for the import, not once per table
+// (0.23-0.30 s each on this shared test server, 2,222 tables).
+func referencingKeys(ctx context.Context, conn *sql.Conn, dbs []string) (map[[2]string][][]string, error) {
+	if len(dbs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(dbs))
+	for i, db := range dbs {
+		args[i] = db
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME
+		FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA IN (?`+strings.Repeat(", ?", len(dbs)-1)+`)
+		ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the foreign keys referencing the tables of %s: %w", strings.Join(dbs, ", "), err)
+	}
+	return readKeyColumns(rows)
+}
+
+// readKeyColumns groups rows of (db, table, key name, column), sorted by
+// key, into each table's keys' column lists.
+func readKeyColumns(rows *sql.Rows) (map[[2]string][][]string, error) {
+	defer rows.Close()
+	out := map[[2]string][][]string{}
+	last := "\x00"
+	var at [2]string
+	for rows.Next() {
+		var db, table, name, col string
+		if err := rows.Scan(&db, &table, &name, &col); err != nil {
 			return nil, err
 		}
+		k := [2]string{db, table}
+		if name != last || k != at {
+			out[k] = append(out[k], nil)
+			last, at = name, k
+		}
+		keys := out[k]
+		keys[len(keys)-1] = append(keys[len(keys)-1], col)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (t *Target) buildTableIndexes(ctx context.Context, it *importer.Item, have map[string]bool) error {

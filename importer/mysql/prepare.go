@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,14 +160,25 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 	}
 	// Indexes are deferred once every table exists: which ones a foreign
 	// key needs depends on the tables referencing it too.
+	var deferred []*importer.Item
+	var deferDBs []string
 	for _, it := range created {
-		if !t.defers(it) {
-			continue
+		if t.defers(it) {
+			deferred = append(deferred, it)
+			if !slices.Contains(deferDBs, it.Namespace) {
+				deferDBs = append(deferDBs, it.Namespace)
+			}
 		}
+	}
+	referencing, err := referencingKeys(ctx, conn, deferDBs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.url, err)
+	}
+	for _, it := range deferred {
 		if err := t.session(ctx, conn, it, &sess); err != nil {
 			return err
 		}
-		if err := t.deferKeys(ctx, conn, it); err != nil {
+		if err := t.deferKeys(ctx, conn, it, referencing[[2]string{it.Namespace, it.Object}]); err != nil {
 			return err
 		}
 	}
