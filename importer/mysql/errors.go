@@ -62,9 +62,15 @@ func dataError(err error) bool {
 // back whole and loading it again may succeed (importer.Retrier): deadlocks
 // between parallel parts, and lock wait timeouts.
 func (t *Target) Retryable(err error) bool {
-	var me *mysql.MySQLError
 	var gone *stateGoneError
-	return errors.As(err, &gone) || errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
+	return errors.As(err, &gone) || lockConflict(err)
+}
+
+// lockConflict reports a deadlock or lock wait timeout: the statement was
+// rolled back and may succeed when tried again.
+func lockConflict(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
 }
 
 // stateGoneError: the part found the state tables dropped by a concurrent

@@ -38,11 +38,14 @@ func indexNames(t *testing.T, db *sql.DB, table string) map[string]bool {
 	return out
 }
 
-// TestDeferredIndexes: the indexes a foreign key needs (the table's own,
-// and one another table's key references) stay during the load, the others
-// after them are deferred, and at the end SHOW CREATE TABLE of each table
-// equals the source's, index order included (unique, plain, SPATIAL and
-// FULLTEXT keys mixed), also after an interrupted and resumed import.
+// TestDeferredIndexes: with deferral forced (defer-indexes=true; these
+// tables are small enough that auto keeps their indexes), the indexes a
+// foreign key needs (the table's own, and one another table's key
+// references) stay during the load, the others after them are deferred, and
+// at the end SHOW CREATE TABLE of each table equals the source's, index
+// order included (unique, plain, SPATIAL and FULLTEXT keys mixed), also
+// after an interrupted import resumed by a run with the default (auto),
+// which builds what the first run deferred.
 func TestDeferredIndexes(t *testing.T) {
 	srcURL, src := testenv.MySQLDatabase(t, "idx_src")
 	exec(t, src, "CREATE TABLE dept (id INT PRIMARY KEY, code CHAR(4) NOT NULL, name VARCHAR(40), KEY k_name (name), KEY k_code (code), KEY k_after (name, code)) ENGINE=InnoDB")
@@ -66,7 +69,7 @@ func TestDeferredIndexes(t *testing.T) {
 
 	// Whole import.
 	dstURL, dst := testenv.MySQLDatabase(t, "idx_dst")
-	params, _ := stateParams(t, dst)
+	params, _ := stateParams(t, dst, "defer-indexes", "true")
 	if run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, params, nil); run.err != nil {
 		t.Fatal(run.err)
 	}
@@ -80,7 +83,7 @@ func TestDeferredIndexes(t *testing.T) {
 	// Interrupted: the keys foreign keys need are there, and those before
 	// them; the ones after them are not yet.
 	dstURL, dst = testenv.MySQLDatabase(t, "idx_dst")
-	params, _ = stateParams(t, dst)
+	params, _ = stateParams(t, dst, "defer-indexes", "true")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &interrupting{n: 2, cancel: cancel}
@@ -102,6 +105,7 @@ func TestDeferredIndexes(t *testing.T) {
 	if !have["k_name"] || !have["k_code"] || have["k_after"] {
 		t.Errorf("dept's indexes during the load: %v, want k_name and k_code (fk_dept references code), k_after deferred", have)
 	}
+	delete(params, "defer-indexes")
 	if run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, params, nil); run.err != nil {
 		t.Fatal(run.err)
 	}
@@ -109,6 +113,35 @@ func TestDeferredIndexes(t *testing.T) {
 		if got := showCreate(t, dst, table); got != ddl {
 			t.Errorf("SHOW CREATE TABLE %s after the resumed import:\n%s\nwant\n%s", table, got, ddl)
 		}
+	}
+	mustMatch(t, path, dstURL)
+}
+
+// TestSmallTablesKeepIndexes: by default (defer-indexes=auto) a table below
+// the deferral threshold is created with every index and keeps them during
+// the load; the import ends with SHOW CREATE TABLE equal to the source's.
+func TestSmallTablesKeepIndexes(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "keep_src")
+	genTable(t, src, "msgs", 3000, false)
+	want := showCreate(t, src, "msgs")
+	path := exportBundle(t, srcURL, exporter.Options{BatchRows: 100}, bundle.Options{PartBytes: 1})
+	dstURL, dst := testenv.MySQLDatabase(t, "keep_dst")
+	params, _ := stateParams(t, dst)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &interrupting{n: 3, cancel: cancel}
+	if run := importBundle(t, ctx, path, dstURL, importer.ModeFail, params, func(tg importer.Target) importer.Target { w.Target = tg; return w }); run.err == nil {
+		t.Fatal("interrupted import reported success")
+	}
+	have := indexNames(t, dst, "msgs")
+	if !have["k_user"] || !have["k_created"] {
+		t.Errorf("msgs' indexes during the load: %v, want k_user and k_created in place (3,000 rows: not deferred)", have)
+	}
+	if run := importBundle(t, context.Background(), path, dstURL, importer.ModeFail, params, nil); run.err != nil {
+		t.Fatal(run.err)
+	}
+	if got := showCreate(t, dst, "msgs"); got != want {
+		t.Errorf("SHOW CREATE TABLE msgs after the import:\n%s\nwant\n%s", got, want)
 	}
 	mustMatch(t, path, dstURL)
 }

@@ -42,16 +42,12 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, mysqltype.StepError(t.cfg, t.url, "connect", err)
 	}
 	defer conn.Close()
-	if err := t.session(ctx, conn, it); err != nil {
-		return res, err
-	}
-	// Uniqueness is only worth checking when rows join existing ones; the
-	// bundle's own rows satisfied the source's unique keys.
-	unique := "0"
-	if p.Mode == importer.ModeAppend {
-		unique = "1"
-	}
-	if _, err := conn.ExecContext(ctx, "SET SESSION unique_checks = "+unique); err != nil {
+	// unique_checks=1 while the part's progress row is inserted: with
+	// unique_checks=0 and foreign_key_checks=0, MariaDB (10.6+) inserts
+	// into an empty table in bulk, under an exclusive table lock, and the
+	// first parts of an import then deadlock on the empty progress table
+	// (seen in TestResume: two INSERTs each waiting for the table's X lock).
+	if err := t.session(ctx, conn, it, &sessionState{unique: "1"}); err != nil {
 		return res, err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -63,9 +59,12 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	// InnoDB transaction covers both.
 	progress := t.stateTable(progressTable)
 	// Claim the part first: a part committed by an earlier run makes this
-	// insert fail on the primary key, and the part is skipped.
-	_, err = tx.ExecContext(ctx, "INSERT INTO "+progress+" (bundle_id, db, tbl, part, dataset, `rows`, rejected, loaded_at) VALUES (?, ?, ?, ?, ?, 0, 0, NOW(6))",
-		p.BundleID, it.Namespace, it.Object, part, it.Dataset.Name)
+	// insert fail on the primary key, and the part is skipped. The row says
+	// what a clean load writes (every row of the part, no reject); it is
+	// corrected before the commit only if the load did otherwise.
+	want := it.Dataset.Parts[part].Rows
+	_, err = tx.ExecContext(ctx, "INSERT INTO "+progress+" (bundle_id, db, tbl, part, dataset, `rows`, rejected, loaded_at) VALUES (?, ?, ?, ?, ?, ?, 0, NOW(6))",
+		p.BundleID, it.Namespace, it.Object, part, it.Dataset.Name, want)
 	if err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == erDupEntry {
@@ -83,6 +82,13 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			return res, &stateGoneError{err}
 		}
 		return res, fmt.Errorf("record progress in %s: %w", progress, err)
+	}
+	// Uniqueness is only worth checking when rows join existing ones; the
+	// bundle's own rows satisfied the source's unique keys.
+	if p.Mode != importer.ModeAppend {
+		if _, err := tx.ExecContext(ctx, "SET SESSION unique_checks = 0"); err != nil {
+			return res, err
+		}
 	}
 	l := &partLoader{t: t, tx: tx, plan: p, it: it, part: part, table: q(it.Namespace) + "." + q(it.Object)}
 	var group []arrow.RecordBatch
@@ -127,9 +133,11 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	if err := flush(); err != nil {
 		return res, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE "+progress+" SET `rows` = ?, rejected = ? WHERE bundle_id = ? AND db = ? AND tbl = ? AND part = ?",
-		l.rows, len(l.rejects), p.BundleID, it.Namespace, it.Object, part); err != nil {
-		return res, err
+	if l.rows != want || len(l.rejects) > 0 {
+		if _, err := tx.ExecContext(ctx, "UPDATE "+progress+" SET `rows` = ?, rejected = ? WHERE bundle_id = ? AND db = ? AND tbl = ? AND part = ?",
+			l.rows, len(l.rejects), p.BundleID, it.Namespace, it.Object, part); err != nil {
+			return res, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("commit part: %w", err)

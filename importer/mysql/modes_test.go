@@ -214,7 +214,8 @@ func TestResume(t *testing.T) {
 		t.Fatalf("%d parts, want 30", parts)
 	}
 	dstURL, dst := testenv.MySQLDatabase(t, "res_dst")
-	params, state := stateParams(t, dst)
+	// Deferral forced: the indexes must come back on the resumed run.
+	params, state := stateParams(t, dst, "defer-indexes", "true")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &interrupting{n: 7, cancel: cancel}

@@ -16,17 +16,18 @@ import (
 // later have system_versioning_insert_history; elsewhere such a dataset
 // cannot load exactly, and says so.
 func (t *Target) systemTimeSession(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	carries := false
-	for _, c := range it.Dataset.Columns {
-		if c.Metadata[mysqltype.MetaSystemTime] != "" {
-			carries = true
-		}
-	}
-	if !carries {
-		return nil
-	}
 	if _, err := conn.ExecContext(ctx, "SET SESSION system_versioning_insert_history = 1"); err != nil {
 		return fmt.Errorf("dataset %q carries system time (ROW START/ROW END), which %s cannot take: %w; MariaDB 10.11 or later can (system_versioning_insert_history)", it.Dataset.Name, t.url, err)
 	}
 	return nil
+}
+
+// carriesSystemTime reports whether the dataset has system-time fields.
+func carriesSystemTime(it *importer.Item) bool {
+	for _, c := range it.Dataset.Columns {
+		if c.Metadata[mysqltype.MetaSystemTime] != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -78,6 +79,14 @@ func (t *Target) stateExists(ctx context.Context, conn *sql.Conn, name string) (
 	return tableExists(ctx, conn, t.stateSchema, name)
 }
 
+// tableExists looks up one table (the state tables; the target's are
+// listed per database, catalog.go).
+func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, error) {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, table).Scan(&n)
+	return n > 0, err
+}
+
 // createState creates the state schema and its tables.
 func (t *Target) createState(ctx context.Context, conn *sql.Conn) error {
 	// A concurrent import's cleanup may drop the empty schema between our
@@ -115,11 +124,44 @@ func (t *Target) hasProgress(ctx context.Context, conn *sql.Conn, bundleID strin
 	return n > 0, err
 }
 
-// forgetTable deletes the progress of every bundle into it: the table
-// starts over (replace mode).
-func (t *Target) forgetTable(ctx context.Context, conn *sql.Conn, it *importer.Item) error {
-	_, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(progressTable)+" WHERE db = ? AND tbl = ?", it.Namespace, it.Object)
-	return err
+// forgetTables deletes the progress of every bundle into these tables:
+// they start over (replace mode).
+func (t *Target) forgetTables(ctx context.Context, conn *sql.Conn, items []*importer.Item) error {
+	return t.deleteState(ctx, conn, progressTable, "", items)
+}
+
+// stateBatch is how many tables one state DELETE names.
+const stateBatch = 500
+
+// deleteState deletes the rows of the state table name about items (of
+// bundle bundleID, or of every bundle if it is ""), one statement per
+// database and stateBatch tables rather than one per table.
+func (t *Target) deleteState(ctx context.Context, conn *sql.Conn, name, bundleID string, items []*importer.Item) error {
+	byDB := map[string][]any{}
+	var dbs []string
+	for _, it := range items {
+		if byDB[it.Namespace] == nil {
+			dbs = append(dbs, it.Namespace)
+		}
+		byDB[it.Namespace] = append(byDB[it.Namespace], it.Object)
+	}
+	for _, db := range dbs {
+		tbls := byDB[db]
+		for len(tbls) > 0 {
+			n := min(len(tbls), stateBatch)
+			stmt := "DELETE FROM " + t.stateTable(name) + " WHERE db = ? AND tbl IN (?" + strings.Repeat(", ?", n-1) + ")"
+			args := append([]any{db}, tbls[:n]...)
+			if bundleID != "" {
+				stmt += " AND bundle_id = ?"
+				args = append(args, bundleID)
+			}
+			if _, err := conn.ExecContext(ctx, stmt, args...); err != nil {
+				return err
+			}
+			tbls = tbls[n:]
+		}
+	}
+	return nil
 }
 
 // dropState deletes this import's state, then the state tables and schema
@@ -141,14 +183,12 @@ func (t *Target) dropState(ctx context.Context, p *importer.Plan) error {
 		if !ok {
 			continue
 		}
-		for _, it := range p.Items {
-			if _, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(name)+" WHERE bundle_id = ? AND db = ? AND tbl = ?", p.BundleID, it.Namespace, it.Object); err != nil {
-				var me *mysql.MySQLError
-				if errors.As(err, &me) && me.Number == erNoSuchTable {
-					break // another import's cleanup dropped it: nothing of ours is left there
-				}
-				return fmt.Errorf("%s: clear the import's state in %s: %w", t.url, t.stateTable(name), err)
+		if err := t.deleteState(ctx, conn, name, p.BundleID, p.Items); err != nil {
+			var me *mysql.MySQLError
+			if errors.As(err, &me) && me.Number == erNoSuchTable {
+				continue // another import's cleanup dropped it: nothing of ours is left there
 			}
+			return fmt.Errorf("%s: clear the import's state in %s: %w", t.url, t.stateTable(name), err)
 		}
 	}
 	// A concurrent import's open part transaction holds the table: wait a

@@ -175,26 +175,38 @@ func (t *Target) restoreTriggers(ctx context.Context, p *importer.Plan) error {
 	if ok, err := t.stateExists(ctx, conn, triggersTable); err != nil || !ok {
 		return err
 	}
-	var saved []savedTrigger
+	// One query per database; the definitions are then taken in the
+	// plan's table order, each table's in action order.
+	byTable := map[[2]string][]savedTrigger{}
+	read := map[string]bool{}
 	for _, it := range p.Items {
-		rows, err := conn.QueryContext(ctx, "SELECT name, action_order, sql_mode, character_set_client, collation_connection, statement FROM "+
-			t.stateTable(triggersTable)+" WHERE bundle_id = ? AND db = ? AND tbl = ? ORDER BY action_order, name", p.BundleID, it.Namespace, it.Object)
+		if read[it.Namespace] {
+			continue
+		}
+		read[it.Namespace] = true
+		rows, err := conn.QueryContext(ctx, "SELECT tbl, name, action_order, sql_mode, character_set_client, collation_connection, statement FROM "+
+			t.stateTable(triggersTable)+" WHERE bundle_id = ? AND db = ? ORDER BY tbl, action_order, name", p.BundleID, it.Namespace)
 		if err != nil {
 			return fmt.Errorf("%s: read the suspended triggers: %w", t.url, err)
 		}
 		for rows.Next() {
-			s := savedTrigger{trigger: trigger{db: it.Namespace, table: it.Object}}
-			if err := rows.Scan(&s.name, &s.order, &s.mode, &s.charset, &s.collation, &s.stmt); err != nil {
+			s := savedTrigger{trigger: trigger{db: it.Namespace}}
+			if err := rows.Scan(&s.table, &s.name, &s.order, &s.mode, &s.charset, &s.collation, &s.stmt); err != nil {
 				rows.Close()
 				return err
 			}
-			saved = append(saved, s)
+			k := [2]string{s.db, s.table}
+			byTable[k] = append(byTable[k], s)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
 			return err
 		}
+	}
+	var saved []savedTrigger
+	for _, it := range p.Items {
+		saved = append(saved, byTable[[2]string{it.Namespace, it.Object}]...)
 	}
 	for _, s := range saved {
 		if err := t.createTrigger(ctx, s); err != nil {
