@@ -81,15 +81,22 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, err
 	}
 	defer snap.release(c)
-	byName := map[string]*table{}
-	for _, n := range names {
-		t, err := loadTable(ctx, c, n.db, n.name)
-		if err != nil {
+	loaded := map[string]map[string]*table{}
+	for db := range dbs {
+		if loaded[db], err = loadTables(ctx, c, db, ""); err != nil {
 			return nil, err
 		}
-		ddl, err := showCreate(ctx, c, n.db, n.name)
-		if err != nil {
-			return nil, err
+	}
+	ddls, err := showCreates(ctx, c, names)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*table{}
+	for i, n := range names {
+		t, ddl := loaded[n.db][n.name], ddls[i]
+		if t == nil {
+			// SHOW CREATE TABLE found it: it was created between the two.
+			return nil, fmt.Errorf("table %s.%s has no columns visible to this user (or was created during the export); run the export again", n.db, n.name)
 		}
 		s.tables[n.db+"."+n.name] = t
 		byName[n.db+"."+n.name] = t
