@@ -17,7 +17,9 @@ import (
 func newTestWriter(t *testing.T) (*Writer, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "w.imb")
-	w, err := Create(path, Options{PartBytes: 16 << 10})
+	// Staged in files from the first byte, as a large part is: the
+	// staging tests need one (TestSmallPartsStagedInMemory, the other way).
+	w, err := Create(path, Options{PartBytes: 16 << 10, MemoryStageBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
