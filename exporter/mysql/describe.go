@@ -92,6 +92,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		return nil, err
 	}
 	byName := map[string]*table{}
+	inOrder := make([]*table, 0, len(names))
 	for i, n := range names {
 		t, ddl := loaded[n.db][n.name], ddls[i]
 		if t == nil {
@@ -123,6 +124,10 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		}
 		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
 		s.opts.Progress.AddTotal(n.rows, n.bytes)
+		inOrder = append(inOrder, t)
+	}
+	if err := markEmpty(ctx, c, inOrder); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.url, err)
 	}
 	rels, err := s.relations(ctx, c, byName)
 	if err != nil {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
@@ -110,5 +113,47 @@ func execAll(t *testing.T, db *sql.DB, qs ...string) {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// TestEmptyTablesAreNotRead: Describe marks the tables without a row in
+// the snapshot, rows inserted after it do not count, and a
+// system-versioned table whose rows are all history is empty unless the
+// export carries history. Read of a marked table returns no row.
+func TestEmptyTablesAreNotRead(t *testing.T) {
+	url, db := testenv.MySQLDatabase(t, "empty")
+	execAll(t, db,
+		"CREATE TABLE full (id INT PRIMARY KEY)", "INSERT INTO full VALUES (1)",
+		"CREATE TABLE none (id INT PRIMARY KEY)",
+		"CREATE TABLE later (id INT PRIMARY KEY)",
+		"CREATE TABLE past (id INT PRIMARY KEY) WITH SYSTEM VERSIONING", "INSERT INTO past VALUES (1)", "DELETE FROM past",
+	)
+	name := dbOf(url)
+	for _, history := range []string{"false", "true"} {
+		src, err := exporter.Open(context.Background(), url, exporter.Options{Params: map[string]string{"lock-wait": "2", "history": history}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := src.(*Source)
+		desc, err := s.Describe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		execAll(t, db, "INSERT INTO later VALUES (1)")
+		want := map[string]bool{"full": false, "none": true, "later": true, "past": history == "false"}
+		for _, d := range desc.Datasets {
+			if got := s.tables[name+"."+d.Spec.Object].empty; got != want[d.Spec.Object] {
+				t.Errorf("history=%s: %s empty %v, want %v", history, d.Spec.Object, got, want[d.Spec.Object])
+			}
+			var rows int64
+			if err := s.Read(context.Background(), &d.Spec, func(rec arrow.RecordBatch) error { rows += rec.NumRows(); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if (rows == 0) != want[d.Spec.Object] {
+				t.Errorf("history=%s: %s read %d rows", history, d.Spec.Object, rows)
+			}
+		}
+		src.Close()
+		execAll(t, db, "DELETE FROM later")
 	}
 }

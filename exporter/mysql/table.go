@@ -30,6 +30,8 @@ type table struct {
 	// history included (objects_versioned.go).
 	systemTime, allTime bool
 	rowEnd              string
+	// empty: the table holds no row in the export's snapshot (markEmpty).
+	empty bool
 }
 
 // column returns the column named name, or nil.
