@@ -95,3 +95,15 @@ func withManifestBytes(entries []rawEntry, body []byte) []rawEntry {
 }
 
 func openBytes(b []byte) (*Reader, error) { return NewReader(bytes.NewReader(b), int64(len(b))) }
+
+// indentedManifest returns the manifest of entries indented by two spaces
+// (the writer's is compact), so that tests edit it member by member in
+// readable strings; the manifest rules do not depend on whitespace.
+func indentedManifest(t *testing.T, entries []rawEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, entries[len(entries)-2].data, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

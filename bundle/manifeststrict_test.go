@@ -13,7 +13,7 @@ import (
 // so only the manifest rules can object) and must be refused at open.
 func TestOpenRefusesLenientManifests(t *testing.T) {
 	base := entriesOf(t, writeTestBundle(t, 3000, 16<<10))
-	body := base[len(base)-2].data
+	body := indentedManifest(t, base)
 	edit := func(t *testing.T, old, new string) []byte {
 		t.Helper()
 		if !bytes.Contains(body, []byte(old)) {
@@ -59,12 +59,15 @@ func TestOpenRefusesLenientManifests(t *testing.T) {
 // member, and unknown members (a later minor version's).
 func TestOpenAcceptsStrictManifests(t *testing.T) {
 	base := entriesOf(t, writeTestBundle(t, 3000, 16<<10))
-	body := base[len(base)-2].data
+	body := indentedManifest(t, base)
 	for _, tc := range []struct{ old, new string }{
 		{`"format": "imbundle",`, `"format": "imbundle", "notes": ["\ud83d\ude00 \\ud800 \" \u00e9"],`},
 		{`"format": "imbundle",`, `"format": "imbundle", "relations": null, "later": {"Kind": 1, "kind": [1, 1]},`},
 		{`"kind": "table",`, `"kind": "table", "ddl": null, "future_member": "x",`},
 	} {
+		if !bytes.Contains(body, []byte(tc.old)) {
+			t.Fatalf("manifest has no %q", tc.old)
+		}
 		r, err := openBytes(encodeContainer(t, withManifestBytes(base, bytes.Replace(body, []byte(tc.old), []byte(tc.new), 1))))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.new, err)

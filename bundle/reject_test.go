@@ -175,7 +175,7 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 		}, `primary key column "uid" is not a column`, false},
 		{"manifest changed, checksum not", func() []byte {
 			e := append([]rawEntry(nil), base...)
-			e[len(e)-2].data = bytes.Replace(e[len(e)-2].data, []byte(`"rows": 3000`), []byte(`"rows": 3001`), 1)
+			e[len(e)-2].data = bytes.Replace(e[len(e)-2].data, []byte(`"rows":3000`), []byte(`"rows":3001`), 1)
 			return encodeContainer(t, e)
 		}, "manifest.json: SHA-256 is", false},
 		{"bytes after the manifest object", func() []byte {
@@ -216,7 +216,7 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 func TestOpenAcceptsLaterMinorVersion(t *testing.T) {
 	base := entriesOf(t, writeTestBundle(t, 100, 16<<10))
 	for _, v := range []string{"2.7", "1.0", "1.7"} {
-		body := bytes.Replace(base[len(base)-2].data, []byte(`"format_version": "2.0",`), []byte(`"format_version": "`+v+`", "signature": {"alg": "ed25519"},`), 1)
+		body := bytes.Replace(base[len(base)-2].data, []byte(`"format_version":"2.0",`), []byte(`"format_version": "`+v+`", "signature": {"alg": "ed25519"},`), 1)
 		e := withManifestBytes(base, body)
 		e[0].data = []byte("imbundle/" + v + "\n")
 		r, err := openBytes(encodeContainer(t, e))

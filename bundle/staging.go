@@ -1,10 +1,12 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,11 @@ import (
 // in the bundle's directory or Options.TempDir. The writer removes them on
 // every error and on Abort; after a process was killed outright, the next
 // Create of the same path removes what it left, and nothing else.
+//
+// A part's first Options.MemoryStageBytes are staged in memory and only a
+// larger part goes to a staging file: most parts of a schema of many small
+// tables are a few kilobytes, and creating, copying and removing a file for
+// each took a third of the client's CPU on WildfireChat's 297 tables.
 
 // stagePrefix is the name prefix of path's staging files.
 func stagePrefix(path string) string {
@@ -128,4 +135,56 @@ func (w *Writer) unstageAll() {
 		os.Remove(f.Name())
 	}
 	w.staged = nil
+}
+
+// DefaultMemoryStageBytes is how much of a part is staged in memory before
+// it goes to a staging file (Options.MemoryStageBytes 0).
+const DefaultMemoryStageBytes = 1 << 20
+
+// partStage holds a compressed part until it is copied into the bundle: in
+// memory up to limit bytes, then in a staging file.
+type partStage struct {
+	w     *Writer
+	limit int64
+	mem   []byte
+	f     *os.File
+}
+
+func (s *partStage) Write(b []byte) (int, error) {
+	if s.f == nil && int64(len(s.mem)+len(b)) <= s.limit {
+		s.mem = append(s.mem, b...)
+		return len(b), nil
+	}
+	if s.f == nil {
+		f, err := s.w.stage()
+		if err != nil {
+			return 0, err
+		}
+		s.f = f
+		if _, err := f.Write(s.mem); err != nil {
+			return 0, err
+		}
+		s.mem = nil
+	}
+	return s.f.Write(b)
+}
+
+// reader reads the staged part from its start.
+func (s *partStage) reader() (io.Reader, error) {
+	if s.f == nil {
+		return bytes.NewReader(s.mem), nil
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return s.f, nil
+}
+
+// release drops the staged part and removes its staging file, if any.
+func (s *partStage) release() {
+	s.mem = nil
+	if s.f != nil {
+		s.w.unstage(s.f)
+		s.f = nil
+	}
 }

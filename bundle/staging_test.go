@@ -41,7 +41,7 @@ func TestAbortMidPartLeavesNothing(t *testing.T) {
 			// a staging directory of its own.
 			w.Abort()
 			var err error
-			if w, err = Create(path, Options{PartBytes: 16 << 10, TempDir: t.TempDir()}); err != nil {
+			if w, err = Create(path, Options{PartBytes: 16 << 10, TempDir: t.TempDir(), MemoryStageBytes: -1}); err != nil {
 				t.Fatal(err)
 			}
 			w.AddSource(spec.Source{ID: "s0", Engine: "mysql", URL: "mysql://db/im"})
@@ -227,6 +227,68 @@ func TestCreateCleansBothStagingPlaces(t *testing.T) {
 	for _, f := range left {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Errorf("%s survived (%v)", f, err)
+		}
+	}
+}
+
+// A part is staged in memory until it outgrows Options.MemoryStageBytes,
+// then in a staging file; both kinds end in the bundle whole, and a part
+// that spilled leaves no file behind.
+func TestSmallPartsStagedInMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.imb")
+	w, err := Create(path, Options{PartBytes: 1 << 30, MemoryStageBytes: 32 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.AddSource(spec.Source{ID: "s0", Engine: "mysql", URL: "mysql://db/im"})
+	schema := testSchema()
+	small, _ := w.CreateDataset(spec.Dataset{Name: "im.small", Source: "s0"}, schema)
+	big, _ := w.CreateDataset(spec.Dataset{Name: "im.big", Source: "s0"}, schema)
+	write := func(dw *DatasetWriter, from, n int) {
+		rec := randomRecord(t, schema, from, n)
+		defer rec.Release()
+		if err := dw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(small, 0, 10) // about 5 KiB compressed (hex: half its size)
+	if staged, _ := StagedFiles(path, ""); len(staged) != 0 {
+		t.Fatalf("a 5 KiB part was staged in %v", staged)
+	}
+	for i := 0; i < 10; i++ { // about 50 KiB compressed
+		write(big, 1000+i*10, 10)
+	}
+	if staged, _ := StagedFiles(path, ""); len(staged) != 1 {
+		t.Fatalf("a 50 KiB part over a 32 KiB memory stage: staged files %v, want 1", staged)
+	}
+	if err := small.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, filepath.Dir(path)); len(names) != 1 || names[0] != "m.imb" {
+		t.Fatalf("beside the bundle: %v", names)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for name, rows := range map[string]int64{"im.small": 10, "im.big": 100} {
+		ds, _ := r.Dataset(name)
+		var got int64
+		if err := r.EachRecord(ds, func(rec arrow.RecordBatch) error { got += rec.NumRows(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got != rows || ds.Rows != rows {
+			t.Errorf("%s: %d rows read, manifest %d, want %d", name, got, ds.Rows, rows)
+		}
+		if err := r.CheckPart(ds, 0); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -27,13 +26,17 @@ type Options struct {
 	// bundle's directory if "". At most one part per dataset being written
 	// is staged at a time.
 	TempDir string
-	Tool    spec.Tool
-	Now     func() time.Time
+	// MemoryStageBytes of a part are staged in memory before it goes to a
+	// staging file; DefaultMemoryStageBytes if 0, none if negative.
+	MemoryStageBytes int64
+	Tool             spec.Tool
+	Now              func() time.Time
 }
 
-// Writer writes a bundle in one streaming pass. Parts are staged in
-// temporary files (so several datasets can be written in parallel while the
-// container stays a single sequential stream) and copied in when complete.
+// Writer writes a bundle in one streaming pass. Parts are staged, in memory
+// while small and in temporary files beyond (so several datasets can be
+// written in parallel while the container stays a single sequential
+// stream), and copied in when complete.
 // Close writes the manifest and renames the file into place: until then only
 // "<path>.partial" exists, so a partial bundle is never mistaken for one.
 // An error or Abort removes the partial file and every staging file.
@@ -62,6 +65,9 @@ func Create(path string, opts Options) (*Writer, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MemoryStageBytes == 0 {
+		opts.MemoryStageBytes = DefaultMemoryStageBytes
 	}
 	stageDir := opts.TempDir
 	if stageDir == "" {
@@ -306,7 +312,7 @@ type DatasetWriter struct {
 }
 
 type partFile struct {
-	f      *os.File
+	stage  *partStage
 	sha    hash.Hash
 	crc    hash.Hash32
 	n      int64
@@ -320,7 +326,7 @@ type partFile struct {
 }
 
 func (p *partFile) Write(b []byte) (int, error) {
-	n, err := p.f.Write(b)
+	n, err := p.stage.Write(b)
 	p.sha.Write(b[:n])
 	p.crc.Write(b[:n])
 	p.n += int64(n)
@@ -405,15 +411,12 @@ func (d *DatasetWriter) SetCounters(skipped int64, counters map[string]int64) {
 }
 
 func (d *DatasetWriter) startPart() error {
-	f, err := d.w.stage()
-	if err != nil {
-		return fmt.Errorf("dataset %q: stage part: %w", d.name, err)
-	}
-	p := &partFile{f: f, sha: sha256.New(), crc: crc32.NewIEEE()}
+	p := &partFile{stage: &partStage{w: d.w, limit: d.w.opts.MemoryStageBytes}, sha: sha256.New(), crc: crc32.NewIEEE()}
 	p.zstd = newIPCCompressor(p)
+	var err error
 	p.ipc, err = ipc.NewFileWriter(p.zstd, ipc.WithSchema(d.schema))
 	if err != nil {
-		d.w.unstage(f)
+		p.stage.release()
 		return fmt.Errorf("dataset %q: start part: %w", d.name, err)
 	}
 	d.cur = p
@@ -423,14 +426,15 @@ func (d *DatasetWriter) startPart() error {
 func (d *DatasetWriter) finishPart() error {
 	p := d.cur
 	d.cur = nil
-	defer d.w.unstage(p.f)
+	defer p.stage.release()
 	if err := p.ipc.Close(); err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
 	}
 	if err := p.zstd.Close(); err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
 	}
-	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
+	staged, err := p.stage.reader()
+	if err != nil {
 		return d.w.fail(err)
 	}
 	if len(d.parts) >= maxParts {
@@ -445,7 +449,7 @@ func (d *DatasetWriter) finishPart() error {
 	if d.w.done {
 		return fmt.Errorf("dataset %q: the bundle writer was closed or aborted", d.name)
 	}
-	if err := d.w.zw.add(name, uint64(p.n), p.crc.Sum32(), p.f); err != nil {
+	if err := d.w.zw.add(name, uint64(p.n), p.crc.Sum32(), staged); err != nil {
 		d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
 		return d.w.err
 	}

@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +17,9 @@ import (
 func newTestWriter(t *testing.T) (*Writer, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "w.imb")
-	w, err := Create(path, Options{PartBytes: 16 << 10})
+	// Staged in files from the first byte, as a large part is: the
+	// staging tests need one (TestSmallPartsStagedInMemory, the other way).
+	w, err := Create(path, Options{PartBytes: 16 << 10, MemoryStageBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +186,19 @@ func TestEmptyDatasetHasNoParts(t *testing.T) {
 	ds := r.Manifest().Datasets[0]
 	if ds.Rows != 0 || len(ds.Parts) != 0 || ds.Digest.Sum != strings.Repeat("0", 64) || ds.Digest.Algorithm != spec.DigestAlgorithm {
 		t.Fatalf("empty dataset = %+v", ds)
+	}
+}
+
+// The manifest is written compact (SPEC.md §3): a stored entry, where
+// indentation was 30% of a many-table bundle's manifest.
+func TestManifestIsCompact(t *testing.T) {
+	base := entriesOf(t, writeTestBundle(t, 100, 16<<10))
+	body := base[len(base)-2].data
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		t.Fatal(err)
+	}
+	if want := append(compact.Bytes(), '\n'); !bytes.Equal(body, want) {
+		t.Errorf("manifest is %d bytes, compact it is %d", len(body), len(want))
 	}
 }

@@ -109,7 +109,7 @@ func lie(t *testing.T, raw []byte, old, new string) *bundle.Reader {
 // A manifest that agrees with itself but not with the part's record batch
 // headers is refused by the pre-flight: the target is never prepared.
 func TestImportRefusesRowsThePartDoesNotHold(t *testing.T) {
-	r := lie(t, preflightBundle(t, 1<<20), `"rows": 4000`, `"rows": 4001`)
+	r := lie(t, preflightBundle(t, 1<<20), `"rows":4000`, `"rows":4001`)
 	ft := &recordingTarget{}
 	_, err := Import(context.Background(), r, ft, Options{Jobs: 2})
 	if err == nil || !strings.Contains(err.Error(), "bundle failed verification: nothing was written to the target") ||

@@ -78,6 +78,7 @@ func newRoot() *cobra.Command {
 		}
 		return scheme.Usagef("--log-format %q: want auto, text or json", globals.logFormat)
 	}
+	addProfileFlag(root)
 	usageArgs(root)
 	return root
 }

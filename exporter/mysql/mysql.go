@@ -56,6 +56,11 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 	if err != nil {
 		return nil, err
 	}
+	// Several statements in one query: showCreates sends the SHOW CREATE
+	// TABLE of a hundred tables in one round trip. Every statement the
+	// exporter sends is its own text, identifiers quoted (QuoteIdent), and
+	// values travel as parameters, never interpolated.
+	cfg.MultiStatements = true
 	readers := defaultReaders
 	if opts.Jobs > 0 {
 		readers = opts.Jobs

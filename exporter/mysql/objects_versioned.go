@@ -1,10 +1,7 @@
 package mysql
 
 import (
-	"context"
 	"fmt"
-
-	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/spec"
@@ -20,33 +17,9 @@ const optHistory = "history"
 // implicit system time (not in information_schema.COLUMNS) is read by its
 // fixed names row_start and row_end, as TIMESTAMP(6). A target takes the
 // values (MariaDB 10.11's system_versioning_insert_history), and only then
-// do its rows, and a mysqldump of it, equal the source's.
-func (t *table) markSystemTime(ctx context.Context, q querier) error {
-	var typ string
-	if err := q.QueryRowContext(ctx, "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", t.db, t.name).Scan(&typ); err != nil {
-		return fmt.Errorf("table %s.%s: read its type: %w", t.db, t.name, err)
-	}
-	if typ != "SYSTEM VERSIONED" {
-		return nil
-	}
-	rows, err := q.QueryContext(ctx, `SELECT COLUMN_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND GENERATION_EXPRESSION IN ('ROW START', 'ROW END')`, t.db, t.name)
-	if err != nil {
-		return fmt.Errorf("table %s.%s: read system-time columns: %w", t.db, t.name, err)
-	}
-	mark := map[string]string{}
-	for rows.Next() {
-		var c, expr string
-		if err := rows.Scan(&c, &expr); err != nil {
-			rows.Close()
-			return err
-		}
-		mark[c] = expr
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+// do its rows, and a mysqldump of it, equal the source's. mark holds the
+// named ones' GENERATION_EXPRESSION by column (loadTables).
+func (t *table) markSystemTime(mark map[string]string) error {
 	for i := range t.cols {
 		if m, ok := mark[t.cols[i].Name]; ok {
 			t.cols[i].Generated, t.cols[i].SystemTime = "", m
@@ -70,12 +43,6 @@ func (t *table) markSystemTime(ctx context.Context, q querier) error {
 		}
 		t.rowEnd = "row_end"
 	}
-	fields, err := mysqltype.Fields(t.cols)
-	if err != nil {
-		return fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
-	}
-	t.schema = arrow.NewSchema(fields, nil)
-	t.systemTime = true
 	return nil
 }
 

@@ -41,6 +41,9 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	snap := s.snap
 	t := s.tables[db+"."+ds.Object]
 	s.mu.Unlock()
+	if snap != nil && t != nil && t.empty {
+		return nil // no row in the snapshot (markEmpty): nothing to read
+	}
 
 	var conn *sql.Conn
 	var err error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -20,24 +21,32 @@ func (s *Source) relations(ctx context.Context, q querier, tables map[string]*ta
 		dbs[t.db] = true
 	}
 	for db := range dbs {
-		rows, err := q.QueryContext(ctx, `SELECT k.CONSTRAINT_NAME, k.TABLE_NAME, k.COLUMN_NAME,
-			k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME
-			FROM information_schema.KEY_COLUMN_USAGE k
-			JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-			  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
-			WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
-			ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, db)
+		// The foreign keys are the key columns with a referenced table that
+		// REFERENTIAL_CONSTRAINTS lists. Joined here, not in SQL: MariaDB
+		// materialises the joined information_schema views over every
+		// database of the server (0.04-0.25 s on a shared server, where each
+		// alone takes milliseconds).
+		fks, err := mysqltype.StringRows(ctx, q, `SELECT CONSTRAINT_NAME, TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+			WHERE CONSTRAINT_SCHEMA = ?`, db)
+		if err != nil {
+			return nil, fmt.Errorf("read foreign keys of %s: %w", db, err)
+		}
+		isFK := map[[2]string]bool{}
+		for _, r := range fks {
+			isFK[[2]string{r[0], r[1]}] = true
+		}
+		cols, err := mysqltype.StringRows(ctx, q, `SELECT CONSTRAINT_NAME, TABLE_NAME, COLUMN_NAME,
+			REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+			FROM information_schema.KEY_COLUMN_USAGE
+			WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+			ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, db)
 		if err != nil {
 			return nil, fmt.Errorf("read foreign keys of %s: %w", db, err)
 		}
 		var cur *spec.Relation
-		for rows.Next() {
-			var name, tbl, col, rdb, rtbl, rcol string
-			if err := rows.Scan(&name, &tbl, &col, &rdb, &rtbl, &rcol); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if tables[db+"."+tbl] == nil || tables[rdb+"."+rtbl] == nil {
+		for _, r := range cols {
+			name, tbl, col, rdb, rtbl, rcol := r[0], r[1], r[2], r[3], r[4], r[5]
+			if !isFK[[2]string{name, tbl}] || tables[db+"."+tbl] == nil || tables[rdb+"."+rtbl] == nil {
 				continue
 			}
 			from, to := datasetName(db, tbl), datasetName(rdb, rtbl)
@@ -47,11 +56,6 @@ func (s *Source) relations(ctx context.Context, q querier, tables map[string]*ta
 			}
 			cur.From.Columns = append(cur.From.Columns, col)
 			cur.To.Columns = append(cur.To.Columns, rcol)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
 		}
 	}
 	extra, err := parseRelations(s.opts.Param("relations"), s.dbName, tables)

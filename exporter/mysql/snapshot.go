@@ -35,15 +35,23 @@ func (s *snapshot) close() {
 	}
 }
 
+// startSnapshot opens n snapshot connections. Several need commits blocked
+// while they start, and so does reading MySQL's binlog position; one
+// MariaDB connection does not (snapshotConnections): its transaction is
+// consistent by itself and reports its own binlog position.
 func startSnapshot(ctx context.Context, db *sql.DB, n int, flavor string, lockWait int) (*snapshot, error) {
 	snap := &snapshot{info: map[string]string{}}
-	lock, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
+	var lock *sql.Conn
+	var err error
+	unlockFn, method, locked := func() {}, "none", false
+	if n > 1 || flavor != "mariadb" {
+		if lock, err = db.Conn(ctx); err != nil {
+			return nil, err
+		}
+		defer lock.Close()
+		unlockFn, method, err = blockCommits(ctx, lock, flavor, lockWait)
+		locked = err == nil
 	}
-	defer lock.Close()
-	unlockFn, method, err := blockCommits(ctx, lock, flavor, lockWait)
-	locked := err == nil
 	if err != nil {
 		// Typically no RELOAD privilege. One connection's snapshot is still
 		// consistent; tables are then read one at a time.
