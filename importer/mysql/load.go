@@ -71,7 +71,7 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			res.Resumed = true
 			return res, nil
 		}
-		if errors.As(err, &me) && me.Number == erNoSuchTable {
+		if stateGone(err) {
 			// A concurrent import into another database of this server
 			// finished and dropped the shared state tables between our
 			// parts: create them again and load the part once more.

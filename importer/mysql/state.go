@@ -87,6 +87,15 @@ func tableExists(ctx context.Context, conn *sql.Conn, db, table string) (bool, e
 	return n > 0, err
 }
 
+// stateGone reports an error of a statement on the state tables that found
+// them, or their schema, dropped: a concurrent import into another
+// database of this server finished and removed the shared state while it
+// held no row (dropState). Nothing of this import was in them.
+func stateGone(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == erNoSuchTable || me.Number == erBadDB)
+}
+
 // createState creates the state schema and its tables.
 func (t *Target) createState(ctx context.Context, conn *sql.Conn) error {
 	// A concurrent import's cleanup may drop the empty schema between our
@@ -121,6 +130,9 @@ func (t *Target) hasProgress(ctx context.Context, conn *sql.Conn, bundleID strin
 	var n int
 	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t.stateTable(progressTable)+" WHERE bundle_id = ? AND db = ? AND tbl = ?",
 		bundleID, it.Namespace, it.Object).Scan(&n)
+	if stateGone(err) {
+		return false, nil
+	}
 	return n > 0, err
 }
 
@@ -156,6 +168,9 @@ func (t *Target) deleteState(ctx context.Context, conn *sql.Conn, name, bundleID
 				args = append(args, bundleID)
 			}
 			if _, err := conn.ExecContext(ctx, stmt, args...); err != nil {
+				if stateGone(err) {
+					return nil // no table, no row of ours
+				}
 				return err
 			}
 			tbls = tbls[n:]
@@ -184,10 +199,6 @@ func (t *Target) dropState(ctx context.Context, p *importer.Plan) error {
 			continue
 		}
 		if err := t.deleteState(ctx, conn, name, p.BundleID, p.Items); err != nil {
-			var me *mysql.MySQLError
-			if errors.As(err, &me) && me.Number == erNoSuchTable {
-				continue // another import's cleanup dropped it: nothing of ours is left there
-			}
 			return fmt.Errorf("%s: clear the import's state in %s: %w", t.url, t.stateTable(name), err)
 		}
 	}

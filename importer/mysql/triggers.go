@@ -91,9 +91,20 @@ func (t *Target) suspend(ctx context.Context, conn *sql.Conn, bundleID string, t
 		if err != nil {
 			return fmt.Errorf("%s: save trigger %s.%s.%s: %w; nothing was written", t.url, tr.db, tr.table, tr.name, err)
 		}
-		if _, err := conn.ExecContext(ctx, "REPLACE INTO "+t.stateTable(triggersTable)+
-			" (bundle_id, db, name, tbl, action_order, sql_mode, character_set_client, collation_connection, statement, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))",
-			bundleID, tr.db, tr.name, tr.table, tr.order, mode, tr.charset, tr.collation, stmt); err != nil {
+		save := func() error {
+			_, err := conn.ExecContext(ctx, "REPLACE INTO "+t.stateTable(triggersTable)+
+				" (bundle_id, db, name, tbl, action_order, sql_mode, character_set_client, collation_connection, statement, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6))",
+				bundleID, tr.db, tr.name, tr.table, tr.order, mode, tr.charset, tr.collation, stmt)
+			return err
+		}
+		err = save()
+		for try := 0; stateGone(err) && try < 4; try++ {
+			// Dropped by a concurrent import's cleanup since Prepare made it.
+			if err = t.createState(ctx, conn); err == nil {
+				err = save()
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("%s: save trigger %s.%s.%s in %s: %w; nothing was written", t.url, tr.db, tr.table, tr.name, t.stateTable(triggersTable), err)
 		}
 	}
@@ -186,6 +197,9 @@ func (t *Target) restoreTriggers(ctx context.Context, p *importer.Plan) error {
 		read[it.Namespace] = true
 		rows, err := conn.QueryContext(ctx, "SELECT tbl, name, action_order, sql_mode, character_set_client, collation_connection, statement FROM "+
 			t.stateTable(triggersTable)+" WHERE bundle_id = ? AND db = ? ORDER BY tbl, action_order, name", p.BundleID, it.Namespace)
+		if stateGone(err) {
+			continue // dropped by another import's cleanup: it held no trigger of ours
+		}
 		if err != nil {
 			return fmt.Errorf("%s: read the suspended triggers: %w", t.url, err)
 		}
