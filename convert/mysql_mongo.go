@@ -45,6 +45,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	if ds.Kind != spec.KindTable {
 		return nil, nil
 	}
+	if isDocumentsTable(ds) {
+		return documentsToMongo(ds, src) // a collection kept in MySQL goes back as it was
+	}
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
 	byName := map[string]int{}
