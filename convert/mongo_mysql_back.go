@@ -16,7 +16,7 @@ import (
 )
 
 // A documents table (mongo_mysql.go) exported from MySQL goes back into
-// MongoDB as the documents it holds, byte for byte (SPEC.md §11.3), not as
+// MongoDB as the documents it holds, byte for byte (SPEC.md §11.2), not as
 // one document per row with _id, _id_json and doc fields.
 
 const ruleDocumentsToMongo = "mysql-documents-table to mongodb-collection v1"
