@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -290,4 +291,197 @@ func rawDocs(t *testing.T, c *mongo.Collection) []bson.Raw {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMySQLThroughMongoIntoExistingTables: MySQL -> MongoDB -> MySQL into
+// a schema the application created (here: the original bundle imported
+// and its tables emptied) ends with identical rows: verify --against with
+// the original MySQL bundle is green. Each field goes into its column by
+// name, _id into the primary key; a field the table lacks, a Double a
+// FLOAT cannot hold and an integer out of range are rejects naming the
+// field.
+func TestMySQLThroughMongoIntoExistingTables(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "m2s_app")
+	for _, q := range []string{
+		`CREATE TABLE edge (
+  id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  i8 TINYINT, u64 BIGINT UNSIGNED, big BIGINT, f FLOAT, d DOUBLE,
+  dt3 DATETIME(3), dt6 DATETIME(6), dte DATE, ts TIMESTAMP(3) NULL, tm TIME(6), y YEAR,
+  s VARCHAR(40) CHARACTER SET utf8mb4, l1 VARCHAR(20) CHARACTER SET latin1, b VARBINARY(16), j JSON,
+  n INT NULL, nn VARCHAR(8) NOT NULL DEFAULT '',
+  KEY k_s (s)
+) ENGINE=InnoDB`,
+		`INSERT INTO edge VALUES
+ (1, -128, 9223372036854775807, 9007199254740993, 3.40282e38, -2.2250738585072014e-308,
+  '2024-02-29 23:59:59.999', '2024-01-01 00:00:00.123000', '1000-01-01', '2030-01-01 00:00:00.500', '-838:59:59.000000', 2155,
+  'emoji 😀 ok', x'e9e8', x'00ff', '{"a": [1, 2.5, "x"]}', NULL, 'x'),
+ (2, 0, 0, -9223372036854775808, 0.1, 1e-320,
+  '1970-01-01 00:00:00', '2038-01-19 03:14:07', '9999-12-31', NULL, '838:59:59.999999', 1901,
+  '', '', x'', 'null', 7, '')`,
+		"CREATE TABLE pair (a INT NOT NULL, b VARCHAR(8) NOT NULL, v INT, PRIMARY KEY (a, b))",
+		"INSERT INTO pair VALUES (1, 'x', 10), (1, 'y', 11), (2, 'x', 12)",
+		"CREATE TABLE nopk (v INT)",
+		"INSERT INTO nopk VALUES (1), (1), (NULL)",
+	} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	dir := t.TempDir()
+	apath := filepath.Join(dir, "app.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", apath, "--param", "lock-wait=2"); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	mURL, mdb := testenv.MongoDatabase(t, "m2s_mid")
+	if out, err := runCLI(t, "-q", "import", apath, "--target", mURL); err != nil {
+		t.Fatalf("import into MongoDB: %v\n%s", err, out)
+	}
+	// Documents the application's table cannot take exactly.
+	ctx := context.Background()
+	if _, err := mdb.Collection("edge").InsertMany(ctx, []any{
+		bson.D{{Key: "_id", Value: int64(100)}, {Key: "nn", Value: "a"}, {Key: "extra", Value: int32(1)}},
+		bson.D{{Key: "_id", Value: int64(101)}, {Key: "nn", Value: "b"}, {Key: "f", Value: 0.1}},
+		bson.D{{Key: "_id", Value: int64(102)}, {Key: "nn", Value: "c"}, {Key: "i8", Value: int32(300)}},
+		bson.D{{Key: "_id", Value: int64(103)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bpath := filepath.Join(dir, "mongo.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", mURL, "-o", bpath); err != nil {
+		t.Fatalf("export from MongoDB: %v\n%s", err, out)
+	}
+
+	// The application's schema: the original tables, empty.
+	appURL, app := testenv.MySQLDatabase(t, "m2s_dst")
+	if out, err := runCLI(t, "-q", "import", apath, "--target", appURL); err != nil {
+		t.Fatalf("create the schema: %v\n%s", err, out)
+	}
+	for _, tb := range []string{"edge", "pair", "nopk"} {
+		if _, err := app.Exec("TRUNCATE TABLE " + tb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rejects := filepath.Join(dir, "rejects.jsonl")
+	out, err := runCLI(t, "-q", "import", bpath, "--target", appURL, "--rejects", rejects)
+	if exitCodeOf(err) != exitRejects {
+		t.Fatalf("import into the existing tables: exit %d (%v), want %d (rejects)\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	reasons := rejectReasons(t, rejects)
+	sort.Strings(reasons)
+	want := []string{"field extra: the table has no column extra", "field f (double): 0.1 has no exact FLOAT", "field i8 (32-bit integer): 300 is out of the column's range", "the document has no field nn, and column nn is NOT NULL"}
+	if len(reasons) != len(want) {
+		t.Fatalf("rejects %q, want %d", reasons, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(reasons[i], w) {
+			t.Errorf("reject %q, want it to say %q", reasons[i], w)
+		}
+	}
+	if out, err := runCLI(t, "verify", apath, "--against", appURL); err != nil {
+		t.Fatalf("verify the original MySQL bundle against MySQL -> MongoDB -> MySQL: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "verify", bpath, "--against", appURL)
+	if err != nil || !strings.Contains(out, "4 refused by the conversion") {
+		t.Fatalf("verify the MongoDB bundle against the existing tables: %v\n%s", err, out)
+	}
+	if _, err := app.Exec("UPDATE pair SET v = 13 WHERE a = 2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "verify", bpath, "--against", appURL)
+	if exitCodeOf(err) != exitMismatch || !strings.Contains(out, "MISMATCH") {
+		t.Fatalf("verify after a changed row: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitMismatch, out)
+	}
+}
+
+// TestMySQLDecimalsThroughBSONIntoExisting takes the values FerretDB 1.x
+// cannot store (Decimal128: DECIMAL(65,30), BIGINT UNSIGNED above 2^63)
+// MySQL -> BSON -> the same table in-process: the rows come back with the
+// bundle's own digest. A Decimal128 with more fractional digits than the
+// column's scale is a reject, never rounded.
+func TestMySQLDecimalsThroughBSONIntoExisting(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "m2s_dec")
+	for _, q := range []string{
+		"CREATE TABLE num (id INT PRIMARY KEY, u64 BIGINT UNSIGNED, dec65 DECIMAL(65,30), dec2 DECIMAL(10,2), f FLOAT)",
+		`INSERT INTO num VALUES (1, 18446744073709551615, '1234567890123456789.012345678901234', 1.50, -0.0),
+ (3, 9223372036854775808, 0, -99999999.99, 16777216), (4, NULL, '-0.000000000000000000000000000001', 0, NULL)`,
+	} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "b.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := r.Manifest()
+	ds := &m.Datasets[0]
+	var toMongo *convert.Conversion
+	for _, c := range convert.For(ds, &m.Sources[0]) {
+		if c.To == "mongodb" {
+			toMongo = c.Conversion
+		}
+	}
+	back, err := convert.Into(toMongo.Dataset, toMongo.Source, "mysql", ds)
+	if err != nil || back == nil || len(back.Refused) > 0 {
+		t.Fatalf("no conversion into the existing table: %v %+v", err, back)
+	}
+	pr, err := r.OpenPart(ds, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	fail := func(rj convert.Reject) error { t.Errorf("reject %+v", rj); return nil }
+	recs := back.Records(toMongo.Records(pr, 0, fail), 0, fail)
+	var d bundle.Digest
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.AddRecord(rec)
+	}
+	if got := d.Spec(); got.Rows != ds.Rows || got.Sum != ds.Digest.Sum {
+		t.Errorf("MySQL -> BSON -> MySQL: %d rows digest %s, the bundle's %d rows %s", got.Rows, got.Sum, ds.Rows, ds.Digest.Sum)
+	}
+
+	// A value with more fractional digits than DECIMAL(10,2) holds.
+	dec, err := bson.ParseDecimal128("1.505")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, l := dec.GetBytes()
+	doc := bsoncore.NewDocumentBuilder().AppendInt32("_id", 9).AppendDecimal128("dec2", h, l).Build()
+	b := mongotype.NewBuilder(nil)
+	defer b.Release()
+	if err := b.Append(bson.Raw(doc)); err != nil {
+		t.Fatal(err)
+	}
+	var rejects []convert.Reject
+	one := back.Records(&sliceRecords{recs: []arrow.RecordBatch{b.NewRecord()}}, 0, func(rj convert.Reject) error { rejects = append(rejects, rj); return nil })
+	if _, err := one.Next(); err != io.EOF {
+		t.Errorf("a row from 1.505 into DECIMAL(10,2): %v", err)
+	}
+	if len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "more than 2 fractional digits") {
+		t.Errorf("rejects %+v, want 1.505 refused for its scale", rejects)
+	}
+}
+
+// sliceRecords yields recs, then io.EOF.
+type sliceRecords struct{ recs []arrow.RecordBatch }
+
+func (s *sliceRecords) Next() (arrow.RecordBatch, error) {
+	if len(s.recs) == 0 {
+		return nil, io.EOF
+	}
+	r := s.recs[0]
+	s.recs = s.recs[1:]
+	return r, nil
 }

@@ -89,7 +89,9 @@ An import whose target takes none of the bundle's datasets fails (exit 1).` + pa
 			defer rejects.Close()
 			prog := startProgress("import", log)
 			defer prog.Stop()
-			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects}
+			shapes := &targetShapes{url: target, log: log}
+			defer shapes.Close()
+			opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[0], Map: rename, Datasets: splitList(datasets), Log: log, Progress: prog, Rejects: rejects, Existing: shapes}
 			t, err := importer.Open(ctx, target, opts)
 			if err != nil {
 				return in.result(err, "nothing was written; run the same command again")
