@@ -165,7 +165,11 @@ func TestCodecOnlyDocumentsThroughMySQL(t *testing.T) {
 		mongotype.Schema(), b.NewRecord())
 	b.Release()
 
-	myURL, _ := testenv.MySQLDatabase(t, "m2s_odd")
+	// Into a database that does not exist yet: the import creates it.
+	myURL, my := testenv.MySQLDatabase(t, "m2s_odd")
+	if _, err := my.Exec("DROP DATABASE " + myURL[strings.LastIndexByte(myURL, '/')+1:]); err != nil {
+		t.Fatal(err)
+	}
 	rejects := filepath.Join(dir, "rejects.jsonl")
 	out, err := runCLI(t, "-q", "import", mpath, "--target", myURL, "--rejects", rejects)
 	if exitCodeOf(err) != exitRejects {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/url"
 
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
@@ -12,7 +13,10 @@ import (
 // targetShapes reads an import target's existing objects through the
 // exporter of its URL (convert.Shapes), the same reader verify --against
 // uses, so that both convert onto the same shape. The exporter is opened
-// on first use: only an import that converts a dataset asks.
+// on first use (only an import that converts a dataset asks) and on the
+// server, without the URL's database: the import creates a database that
+// does not exist yet, and each object asked for names its (placed)
+// database itself.
 type targetShapes struct {
 	url    string
 	log    *slog.Logger
@@ -24,7 +28,13 @@ type targetShapes struct {
 func (s *targetShapes) Existing(ctx context.Context, ds *spec.Dataset) (*spec.Dataset, error) {
 	if !s.opened {
 		s.opened = true
-		s.src, s.err = exporter.Open(ctx, s.url, exporter.Options{Log: s.log})
+		u, err := url.Parse(s.url)
+		if err != nil {
+			s.err = err
+			return nil, err
+		}
+		u.Path, u.RawPath = "", ""
+		s.src, s.err = exporter.Open(ctx, u.String(), exporter.Options{Log: s.log})
 	}
 	if s.err != nil {
 		return nil, s.err
