@@ -91,6 +91,10 @@ func TestMongoBundleIntoMySQLAndBack(t *testing.T) {
 	if out, err := runCLI(t, "verify", mpath, "--against", myURL); err != nil {
 		t.Fatalf("verify the MongoDB bundle against MySQL: %v\n%s", err, out)
 	}
+	// The same import again finds the table holding exactly the bundle.
+	if out, err := runCLI(t, "import", mpath, "--target", myURL); err != nil || !strings.Contains(out, "already") {
+		t.Fatalf("the same import again: %v\n%s", err, out)
+	}
 
 	// Back: MySQL's bundle of the table into MongoDB gives the same bytes.
 	spath := filepath.Join(dir, "mysql.imb")
