@@ -78,7 +78,8 @@ func mongoToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		Options: map[string]string{"engine": "InnoDB", "table_collation": "utf8mb4_bin"},
 		Rows:    ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
-		return &tableRecords{in: in, reject: reject}
+		t := &tableRecords{reject: reject}
+		return &batches{in: in, convert: t.convert}
 	}
 	return c, nil
 }
@@ -112,26 +113,8 @@ func collectionNotCarried(ds *spec.Dataset) []string {
 // tableRecords turns a part's collection records into documents table
 // rows, copying the three columns of each document it keeps.
 type tableRecords struct {
-	in     Records
 	reject func(Reject) error
 	row    int64 // rows of the part read so far
-}
-
-func (t *tableRecords) Next() (arrow.RecordBatch, error) {
-	for {
-		rec, err := t.in.Next()
-		if err != nil {
-			return nil, err
-		}
-		out, err := t.convert(rec)
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() > 0 {
-			return out, nil
-		}
-		out.Release()
-	}
 }
 
 func (t *tableRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {

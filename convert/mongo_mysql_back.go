@@ -8,7 +8,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/mongotype"
@@ -55,10 +54,7 @@ func documentsToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	if why := documentsShape(ds); why != "" {
 		c.Refused = append(c.Refused, why)
 	}
-	id := bson.Raw(bsoncore.NewDocumentBuilder().
-		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
-		AppendString("name", "_id_").Build())
-	opts, err := mongotype.Collection{Type: "collection", Indexes: []bson.Raw{id}}.ToOptions()
+	opts, err := mongotype.Collection{Type: "collection", Indexes: []bson.Raw{idIndexSpec()}}.ToOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +62,8 @@ func documentsToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
-		return &documentRecords{in: in, reject: reject}
+		d := &documentRecords{reject: reject}
+		return &batches{in: in, convert: d.convert}
 	}
 	return c, nil
 }
@@ -74,26 +71,8 @@ func documentsToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 // documentRecords turns a part's documents table rows back into
 // collection records.
 type documentRecords struct {
-	in     Records
 	reject func(Reject) error
 	row    int64
-}
-
-func (d *documentRecords) Next() (arrow.RecordBatch, error) {
-	for {
-		rec, err := d.in.Next()
-		if err != nil {
-			return nil, err
-		}
-		out, err := d.convert(rec)
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() > 0 {
-			return out, nil
-		}
-		out.Release()
-	}
 }
 
 func (d *documentRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {

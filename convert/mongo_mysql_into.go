@@ -104,35 +104,18 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Co
 		Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
-		return &fieldRecords{f: f, in: in, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
+		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
+		return &batches{in: in, convert: d.convert}
 	}
 	return c, nil
 }
 
 type fieldRecords struct {
 	f      *fieldsInto
-	in     Records
 	reject func(Reject) error
 	row    int64
 	cells  []cell
 	set    []bool
-}
-
-func (d *fieldRecords) Next() (arrow.RecordBatch, error) {
-	for {
-		rec, err := d.in.Next()
-		if err != nil {
-			return nil, err
-		}
-		out, err := d.convert(rec)
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() > 0 {
-			return out, nil
-		}
-		out.Release()
-	}
 }
 
 func (d *fieldRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
