@@ -44,3 +44,8 @@ func Into(ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset) (*C
 	}
 	return r(ds, src, into)
 }
+
+// CanInto reports whether a rule maps datasets of engine from onto
+// existing objects of engine to: only then is the target asked for its
+// objects' shapes.
+func CanInto(from, to string) bool { return intoRules[pair{from, to}] != nil }

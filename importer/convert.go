@@ -50,7 +50,7 @@ func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error 
 		srcs[plan.Manifest.Sources[i].ID] = &plan.Manifest.Sources[i]
 	}
 	for _, it := range plan.Items {
-		if it.Conversion == nil {
+		if it.Conversion == nil || !convert.CanInto(srcs[it.Original.Source].Engine, it.Source.Engine) {
 			continue
 		}
 		at := *it.Dataset

@@ -29,7 +29,7 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string) *convert.Co
 // when src reads existing objects and a rule maps onto them; else nil.
 func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
 	sh, ok := src.(convert.Shapes)
-	if !ok {
+	if !ok || !convert.CanInto(from.Engine, engine) {
 		return nil, nil
 	}
 	into, err := sh.Existing(ctx, at)
