@@ -127,7 +127,7 @@ pair() { # pair SHAPE STEP IMB_NAME PEER_NAME PEER_LABEL TARGET ROWS
 section_wildfire() {
 	local msgs=$((WF_MESSAGES * SCALE)) db dst
 	db=imbundle_bench_wf_$msgs
-	if [ "$(sql -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='$db'")" -lt 300 ]; then
+	if [ "$(sql -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='$db' AND TABLE_NAME LIKE 't\_messages\_%'")" -lt 36 ]; then
 		log "creating $db (WildfireChat, $msgs messages)"
 		"$IMB" -q fixtures wildfirechat --target "$(murl "$db")" --replace --messages "$msgs" >"$WORK/wf-fixture.log"
 	fi

@@ -13,7 +13,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 )
 
-// A Mapping file (SPEC.md §11.9) adjusts the default conversions: which
+// A Mapping file (SPEC.md §11.6) adjusts the default conversions: which
 // datasets go, under which names, with which fields and rows. YAML is read
 // with github.com/goccy/go-yaml because its errors and nodes carry line and
 // column, so that every mistake is reported as FILE:LINE:COLUMN before

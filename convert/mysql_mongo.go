@@ -16,7 +16,7 @@ import (
 )
 
 // The default mapping from a MySQL table to a MongoDB collection (SPEC.md
-// §11.2): one document per row, the fields the columns in table order with
+// §11.1): one document per row, the fields the columns in table order with
 // their names, _id from the primary key. Its value rules are in
 // mysql_mongo_value.go.
 func init() { RegisterMapped(mysqltype.Engine, mongoEngine, mysqlToMongo) }
@@ -46,6 +46,14 @@ type tableToDocs struct {
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	if ds.Kind != spec.KindTable {
 		return nil, nil
+	}
+	if isDocumentsTable(ds) {
+		// A collection kept in MySQL goes back as it was.
+		c, err := documentsToMongo(ds, src)
+		if c != nil && d.changesFields() {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: a documents table goes back byte for byte; it takes no rename, drop or filter", d.Where()))
+		}
+		return c, err
 	}
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
@@ -156,9 +164,7 @@ func nativeOf(c spec.Column) string {
 // constrains less than a unique index on the whole value would; a plain
 // one only speeds up lookups, so it becomes an index on the whole field).
 func mongoIndexes(ds *spec.Dataset, hasPK bool) (specs []bson.Raw, notes, refused []string) {
-	specs = append(specs, bson.Raw(bsoncore.NewDocumentBuilder().
-		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
-		AppendString("name", "_id_").Build()))
+	specs = append(specs, idIndexSpec())
 	ixs, err := mysqltype.Indexes(ds.DDL)
 	if err != nil {
 		return specs, []string{fmt.Sprintf("indexes not carried: %v", err)}, nil
@@ -205,6 +211,14 @@ func mongoIndexes(ds *spec.Dataset, hasPK bool) (specs []bson.Raw, notes, refuse
 	return specs, notes, nil
 }
 
+// idIndexSpec is the _id index every collection has, as listIndexes
+// gives it without v and ns.
+func idIndexSpec() bson.Raw {
+	return bson.Raw(bsoncore.NewDocumentBuilder().
+		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
+		AppendString("name", "_id_").Build())
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -217,33 +231,16 @@ func contains(list []string, s string) bool {
 // records converts a part's rows into documents, rejecting the rows a
 // value rule cannot carry exactly.
 func (t *tableToDocs) records(in Records, part int, reject func(Reject) error) Records {
-	return &docRecords{t: t, in: in, part: part, reject: reject}
+	d := &docRecords{t: t, part: part, reject: reject}
+	return &batches{in: in, convert: d.convert}
 }
 
 type docRecords struct {
 	t      *tableToDocs
-	in     Records
 	part   int
 	row    int64 // rows of the part read so far
 	reject func(Reject) error
 	doc    []byte
-}
-
-func (d *docRecords) Next() (arrow.RecordBatch, error) {
-	for {
-		rec, err := d.in.Next()
-		if err != nil {
-			return nil, err
-		}
-		out, err := d.convert(rec)
-		if err != nil {
-			return nil, err
-		}
-		if out.NumRows() > 0 {
-			return out, nil
-		}
-		out.Release()
-	}
 }
 
 func (d *docRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {

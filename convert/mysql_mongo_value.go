@@ -20,7 +20,7 @@ import (
 // key, or says why no BSON value holds it exactly.
 type valueRule func(doc []byte, key string, col arrow.Array, i int) ([]byte, string)
 
-// valueRuleFor picks a column's rule from its Arrow type (SPEC.md §11.2's
+// valueRuleFor picks a column's rule from its Arrow type (SPEC.md §11.1's
 // table), with a note when the rule is not the obvious one or may reject.
 func valueRuleFor(c spec.Column) (valueRule, string, error) {
 	t := c.Type

@@ -15,7 +15,7 @@ import (
 )
 
 // The Redis keyspace and stream-state layouts (SPEC.md §8.2, §8.7) as
-// tables and collections (§11.2, §11.3): one row or document per layout
+// tables and collections (§11.4, §11.5): one row or document per layout
 // row, with the layout's columns as columns or fields and, first, the
 // row's ordinal in the dataset (ord, _id). This file describes the layouts
 // once for the four rules (redis_mongo.go, redis_mysql.go): their columns,
@@ -121,15 +121,6 @@ func (l *redisLayout) dbOfName(name string) string {
 
 var dbName = regexp.MustCompile(`^redis_db(0|[1-9][0-9]*)(|_stream_state)$`)
 
-// cell is one layout value on its way between two engines' forms: bytes
-// and text point into the record or document they were read from.
-type cell struct {
-	null bool
-	b    []byte
-	f    float64
-	i    int64
-}
-
 // readCells reads row i of a record in the layout's columns (cols[k] is
 // the record's column for layout column k), as the Arrow types say.
 func readCells(rec arrow.RecordBatch, cols []int, i int, out []cell) error {
@@ -172,26 +163,6 @@ func newRedisRecord(l *redisLayout) *redisRecord {
 func (r *redisRecord) append(cells []cell) {
 	for k, c := range cells {
 		appendCell(r.rb.Field(k), c)
-	}
-}
-
-// appendCell appends c to an Arrow builder of its kind.
-func appendCell(b array.Builder, c cell) {
-	if c.null {
-		b.AppendNull()
-		return
-	}
-	switch v := b.(type) {
-	case *array.BinaryBuilder:
-		v.Append(c.b)
-	case *array.LargeStringBuilder:
-		v.BinaryBuilder.Append(c.b)
-	case *array.Float64Builder:
-		v.Append(c.f)
-	case *array.Int64Builder:
-		v.Append(c.i)
-	default:
-		panic(fmt.Sprintf("convert: no cell builder for %T", b))
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // The default mappings between a Redis database and a MongoDB collection
-// (SPEC.md §11.2): a document per layout row, _id the row's ordinal, the
+// (SPEC.md §11.4): a document per layout row, _id the row's ordinal, the
 // fields the layout's columns with their names (a NULL column is no
 // field), and back from a collection that carries the marker index.
 func init() {

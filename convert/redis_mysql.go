@@ -17,7 +17,7 @@ import (
 )
 
 // The default mappings between a Redis database and a MySQL table (SPEC.md
-// §11.3): a row per layout row, the primary key ord the row's ordinal, the
+// §11.5): a row per layout row, the primary key ord the row's ordinal, the
 // layout's columns as columns of the same name, and back from a table
 // whose COMMENT is the layout's marker.
 func init() {

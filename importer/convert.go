@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,45 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 		return true, nil
 	}
 	return false, nil
+}
+
+// intoExisting converts each converted dataset whose target object
+// already exists (the application created its schema) onto that object's
+// shape instead, where a rule maps onto existing objects (convert.Into).
+// It runs once every item is placed, and writes nothing.
+func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error {
+	if shapes == nil {
+		return nil
+	}
+	srcs := map[string]*spec.Source{}
+	for i := range plan.Manifest.Sources {
+		srcs[plan.Manifest.Sources[i].ID] = &plan.Manifest.Sources[i]
+	}
+	for _, it := range plan.Items {
+		if it.Conversion == nil || !convert.CanInto(srcs[it.Original.Source].Engine, it.Source.Engine) {
+			continue
+		}
+		at := *it.Dataset
+		at.Namespace, at.Object = it.Namespace, it.Object
+		into, err := shapes.Existing(ctx, &at)
+		if err != nil {
+			return fmt.Errorf("dataset %q: read the target's %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
+		}
+		conv, err := convert.Into(it.Original, srcs[it.Original.Source], it.Source.Engine, into)
+		if err != nil {
+			return fmt.Errorf("dataset %q into the existing %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
+		}
+		if conv == nil {
+			continue
+		}
+		if len(conv.Refused) > 0 {
+			return fmt.Errorf("dataset %q cannot be converted into the existing %s.%s exactly (%s): %s; nothing was written",
+				it.Original.Name, it.Namespace, it.Object, conv.Rule, strings.Join(conv.Refused, "; "))
+		}
+		plan.Log.Info("converting into an existing object", "dataset", it.Original.Name, "target", it.Namespace+"."+it.Object, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
+		it.Conversion, it.Dataset, it.Source = conv, conv.Dataset, conv.Source
+	}
+	return nil
 }
 
 // rejectConverted writes a record the conversion refused to the reject

@@ -150,6 +150,10 @@ type Options struct {
 	Log      *slog.Logger
 	Progress *progress.Counter
 	Rejects  *Rejects
+	// Existing reads the target's existing objects, for conversions onto
+	// a schema the application created (convert.Into); nil: every
+	// converted dataset takes its default mapping's layout.
+	Existing convert.Shapes
 }
 
 // Param returns an engine-specific setting.

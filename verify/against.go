@@ -58,7 +58,10 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	}
 	m := r.Manifest()
 	var out []DatasetResult
-	sel := selected(m, o)
+	sel, err := selected(ctx, m, src, o)
+	if err != nil {
+		return nil, err
+	}
 	idx := make([]int, 0, len(sel))
 	for i := range sel {
 		idx = append(idx, i)
@@ -83,7 +86,9 @@ type selection struct {
 }
 
 // selected returns, by index into m.Datasets, the datasets o selects.
-func selected(m *spec.Manifest, o AgainstOptions) map[int]selection {
+// A converted dataset whose target object exists is converted onto that
+// object's shape where the import would have (convert.Into).
+func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o AgainstOptions) (map[int]selection, error) {
 	engines := map[string]string{}
 	sources := map[string]*spec.Source{}
 	for i, s := range m.Sources {
@@ -114,9 +119,21 @@ func selected(m *spec.Manifest, o AgainstOptions) map[int]selection {
 		if n, ok := o.Map[ds.Namespace]; ok {
 			ds.Namespace = n
 		}
+		if conv != nil {
+			into, err := intoExisting(ctx, &m.Datasets[i], sources[ds.Source], o.Engine, &ds, src)
+			if err != nil {
+				return nil, err
+			}
+			if into != nil {
+				conv = into
+				ns := ds.Namespace
+				ds = *into.Dataset
+				ds.Namespace = ns
+			}
+		}
 		out[i] = selection{&ds, conv}
 	}
-	return out
+	return out, nil
 }
 
 // Schema compares the target's schema (tables' definitions, indexes,
@@ -128,7 +145,10 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	if !ok {
 		return nil, false, nil
 	}
-	sel := selected(r.Manifest(), o)
+	sel, err := selected(ctx, r.Manifest(), src, o)
+	if err != nil {
+		return nil, true, err
+	}
 	idx := make([]int, 0, len(sel))
 	for i := range sel {
 		idx = append(idx, i)

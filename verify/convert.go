@@ -1,10 +1,14 @@
 package verify
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -17,6 +21,25 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *conve
 		}
 	}
 	return nil
+}
+
+// intoExisting returns the conversion of orig onto the target's existing
+// object at (the converted dataset, placed), as the import converted it,
+// when src reads existing objects and a rule maps onto them; else nil.
+func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
+	sh, ok := src.(convert.Shapes)
+	if !ok || !convert.CanInto(from.Engine, engine) {
+		return nil, nil
+	}
+	into, err := sh.Existing(ctx, at)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
+	}
+	c, err := convert.Into(orig, from, engine, into)
+	if err != nil || c == nil || len(c.Refused) > 0 {
+		return nil, err
+	}
+	return c, nil
 }
 
 // eachConverted hands fn the bundle's records of orig converted as an

@@ -129,9 +129,11 @@ other.` + paramsHelp(importer.Engines()),
 					}
 				}
 				prog := startProgress("import", log)
-				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects}
+				shapes := &targetShapes{url: target, log: log}
+				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in)
 				prog.Stop()
+				shapes.Close()
 				if err != nil {
 					if i+1 < len(targets) {
 						err = fmt.Errorf("%w\nthe targets after it were not touched: %s", err, strings.Join(targets[i+1:], ", "))
@@ -154,7 +156,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
-	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.9)")
+	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")

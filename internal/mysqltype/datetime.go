@@ -138,6 +138,10 @@ func parseDatetime(b []byte) (us int64, real, ok bool) {
 	return days*usPerDay + ((h*60+mi)*60+s)*1000000 + f, true, true
 }
 
+// ParseTime reads MySQL's TIME text "[-]HHH:MM:SS[.ffffff]", as
+// AppendTime writes it, as signed microseconds.
+func ParseTime(b []byte) (int64, bool) { return parseTime(b) }
+
 // parseTime reads "[-]HHH:MM:SS[.ffffff]" as signed microseconds.
 func parseTime(b []byte) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
