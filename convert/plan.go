@@ -25,6 +25,12 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]
 	}
+	hasOwn := false
+	for i := range m.Datasets {
+		if s := srcs[m.Datasets[i].Source]; s != nil && s.Engine == engine {
+			hasOwn = true
+		}
+	}
 	var out []Step
 	for i := range m.Datasets {
 		ds := &m.Datasets[i]
@@ -48,6 +54,8 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 			if rule.changesFields() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
 			}
+		case !Chosen(ds.Name, false, mapping, hasOwn):
+			st.Left = "another engine's dataset beside the target's own: name it with --datasets (or a mapping entry) to convert it"
 		default:
 			st.Left = "no default mapping from " + src.Engine + " to " + engine
 			for _, c := range ForMapped(ds, src, rule) {
@@ -70,4 +78,14 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		out = append(out, st)
 	}
 	return out
+}
+
+// Chosen reports whether a dataset of another engine than the target's is
+// converted for it: when the bundle holds no dataset the target takes as
+// it is, or when the dataset was asked for by name (--datasets) or by a
+// mapping entry. An import of a whole site's bundle into one of its stores
+// then loads that store's own datasets and lists the others, as before
+// conversions existed; asking for them converts them.
+func Chosen(name string, named bool, m *Mapping, targetHasOwn bool) bool {
+	return !targetHasOwn || named || m.For(name) != nil
 }

@@ -59,6 +59,16 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]
 	}
+	// A bundle holding datasets of the target's own engine loads those;
+	// its other engines' datasets are converted only when asked for
+	// (convert.Chosen), so that importing a whole site's bundle into its
+	// MySQL server does not also turn the site's Redis keyspace into tables.
+	hasOwn := false
+	for i := range m.Datasets {
+		if ds := &m.Datasets[i]; (len(want) == 0 || want[ds.Name]) && srcs[ds.Source] != nil && t.Accepts(ds, srcs[ds.Source]) {
+			hasOwn = true
+		}
+	}
 	for i := range m.Datasets {
 		ds := &m.Datasets[i]
 		if len(want) > 0 && !want[ds.Name] {
@@ -79,6 +89,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			if err := sameEngineRule(rule); err != nil {
 				return nil, err
 			}
+		} else if !convert.Chosen(ds.Name, want[ds.Name], opts.Mapping, hasOwn) {
+			rep.Left = append(rep.Left, ds.Name)
+			continue
 		} else {
 			ok, err := convertItem(t, it, opts.Log, rule)
 			if err != nil {

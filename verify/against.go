@@ -99,6 +99,14 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 	for _, n := range o.Datasets {
 		want[n] = true
 	}
+	// As on import: with datasets of the target's own engine in the
+	// bundle, the others were converted only if asked for (convert.Chosen).
+	hasOwn := false
+	for _, ds := range m.Datasets {
+		if (len(want) == 0 || want[ds.Name]) && (o.Engine == "" || engines[ds.Source] == o.Engine) {
+			hasOwn = true
+		}
+	}
 	out := map[int]selection{}
 	for i := range m.Datasets {
 		ds := m.Datasets[i] // a copy: Namespace is rewritten
@@ -111,6 +119,9 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 		}
 		var conv *convert.Conversion
 		if o.Engine != "" && engines[ds.Source] != o.Engine {
+			if !convert.Chosen(ds.Name, want[ds.Name], o.Mapping, hasOwn) {
+				continue
+			}
 			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine, rule); conv == nil {
 				continue
 			}

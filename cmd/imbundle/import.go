@@ -269,7 +269,7 @@ func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *import
 	}
 	tw.Flush()
 	if len(rep.Left) > 0 {
-		fmt.Fprintf(out, "not loaded here (another engine's datasets; import them with a target of that engine): %s\n", strings.Join(rep.Left, ", "))
+		fmt.Fprintf(out, "not loaded here (another engine's datasets: import them with a target of that engine, or name them with --datasets to convert them for this one): %s\n", strings.Join(rep.Left, ", "))
 	}
 	if rejects.Total() > 0 {
 		fmt.Fprintf(out, "rejects: %d, in %s\n", rejects.Total(), rejects.Path())

@@ -60,6 +60,26 @@ func TestImportIntoSeveralTargets(t *testing.T) {
 	}
 	rd.Set(ctx, "MAX_SEQ:si_1_2", "7", 0)
 
+	// One MySQL target alone loads the MySQL table and leaves the keyspace,
+	// until it is named: then it is converted into a table.
+	solo, sdb := testenv.MySQLDatabase(t, "mt_solo")
+	soloDB := solo[strings.LastIndexByte(solo, '/')+1:]
+	out, err = runCLI(t, "-q", "import", path, "--target", solo, "--map", srcDB+"="+soloDB)
+	if err != nil || !strings.Contains(out, "not loaded here") || !strings.Contains(out, "redis.db10") {
+		t.Errorf("a site bundle into its MySQL store alone: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", path, "--against", solo, "--map", srcDB+"="+soloDB); err != nil || !strings.Contains(out, "OK: 1 dataset(s)") {
+		t.Errorf("verify of the MySQL store alone: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "-q", "import", path, "--target", solo, "--datasets", "redis.db10")
+	if err != nil {
+		t.Fatalf("the keyspace named with --datasets: %v\n%s", err, out)
+	}
+	var keys int
+	if err := sdb.QueryRow("SELECT COUNT(DISTINCT `key`) FROM redis_db10").Scan(&keys); err != nil || keys != 2 {
+		t.Errorf("the keyspace converted into %s: %d keys (%v), want 2", soloDB, keys, err)
+	}
+
 	// Two MySQL targets: which one gets the table is not the tool's guess.
 	other, _ := testenv.MySQLDatabase(t, "mt_other")
 	if _, err := runCLI(t, "import", path, "--target", dstURL, "--target", other); exitCodeOf(err) != exitUsage {
