@@ -407,33 +407,11 @@ func TestMySQLThroughMongoIntoExistingTables(t *testing.T) {
 // bundle's own digest. A Decimal128 with more fractional digits than the
 // column's scale is a reject, never rounded.
 func TestMySQLDecimalsThroughBSONIntoExisting(t *testing.T) {
-	srcURL, src := testenv.MySQLDatabase(t, "m2s_dec")
-	for _, q := range []string{
+	r, ds, toMongo := exportedConversion(t, "m2s_dec", []string{
 		"CREATE TABLE num (id INT PRIMARY KEY, u64 BIGINT UNSIGNED, dec65 DECIMAL(65,30), dec2 DECIMAL(10,2), f FLOAT)",
 		`INSERT INTO num VALUES (1, 18446744073709551615, '1234567890123456789.012345678901234', 1.50, -0.0),
  (3, 9223372036854775808, 0, -99999999.99, 16777216), (4, NULL, '-0.000000000000000000000000000001', 0, NULL)`,
-	} {
-		if _, err := src.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "b.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
-	r, err := bundle.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	m := r.Manifest()
-	ds := &m.Datasets[0]
-	var toMongo *convert.Conversion
-	for _, c := range convert.For(ds, &m.Sources[0]) {
-		if c.To == "mongodb" {
-			toMongo = c.Conversion
-		}
-	}
+	}, "mongodb")
 	back, err := convert.Into(toMongo.Dataset, toMongo.Source, "mysql", ds)
 	if err != nil || back == nil || len(back.Refused) > 0 {
 		t.Fatalf("no conversion into the existing table: %v %+v", err, back)

@@ -12,7 +12,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/testenv"
@@ -202,36 +201,11 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 // and BIGINT UNSIGNED values that FerretDB 1.x cannot store (Decimal128):
 // each fits exactly, scale kept where 34 digits allow, or is rejected.
 func TestMySQLDecimalsToBSON(t *testing.T) {
-	srcURL, src := testenv.MySQLDatabase(t, "cv_dec")
-	for _, q := range []string{
+	r, ds, conv := exportedConversion(t, "cv_dec", []string{
 		"CREATE TABLE num (id INT PRIMARY KEY, u64 BIGINT UNSIGNED, dec65 DECIMAL(65,30), dec2 DECIMAL(10,2))",
 		`INSERT INTO num VALUES (1, 18446744073709551615, '1234567890123456789.012345678901234', 1.50),
  (2, 9223372036854775807, '12345678901234567890.123456789012345', -0.01), (3, 0, 0, 0)`,
-	} {
-		if _, err := src.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "b.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
-	r, err := bundle.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	m := r.Manifest()
-	ds := &m.Datasets[0]
-	var conv *convert.Conversion
-	for _, c := range convert.For(ds, &m.Sources[0]) {
-		if c.To == "mongodb" {
-			conv = c.Conversion
-		}
-	}
-	if conv == nil || len(conv.Refused) > 0 {
-		t.Fatalf("no MySQL to MongoDB conversion of %s: %+v", ds.Name, conv)
-	}
+	}, "mongodb")
 	pr, err := r.OpenPart(ds, 0)
 	if err != nil {
 		t.Fatal(err)
