@@ -27,6 +27,7 @@ func newImportCmd() *cobra.Command {
 		nsFrom, nsTo           string
 		keyPrefix, ttl         string
 		maxRejects             int64
+		profile                string
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -59,7 +60,7 @@ other.` + paramsHelp(importer.Engines()),
 			if err != nil {
 				return scheme.Usagef("%v", err)
 			}
-			renames, mapping, err := splitMaps(maps)
+			renames, mapping, err := splitMaps(maps, profile)
 			if err != nil {
 				return err
 			}
@@ -158,6 +159,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
+	f.StringVar(&profile, "profile", "", "a mapping file shipped in imbundle (imbundle profiles lists them), instead of --map FILE.yaml")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to load (comma-separated); default all the target takes")

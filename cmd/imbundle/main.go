@@ -65,7 +65,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&globals.logFormat, "log-format", "auto", "log format: auto (text on a terminal), text or json")
 	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output")
-	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newPlanCmd(), newVersionCmd(), newFixturesCmd())
+	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd())
 	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
 	// an unknown flag or a bad value, wrong arguments, an unknown command.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

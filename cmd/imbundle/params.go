@@ -106,8 +106,21 @@ func checkPositive(flag string, v int) error {
 
 // splitMaps separates the --map values that name a mapping file (ending in
 // .yaml or .yml; at most one) from the OLD=NEW namespace renames, and
-// reads the file: its errors name the line and column (exit 2).
-func splitMaps(vals []string) (renames []string, m *convert.Mapping, err error) {
+// reads the file, or the shipped profile named by --profile (one or the
+// other): its errors name the line and column (exit 2).
+func splitMaps(vals []string, profile string) (renames []string, m *convert.Mapping, err error) {
+	defer func() {
+		if err != nil || profile == "" {
+			return
+		}
+		if m != nil {
+			renames, m, err = nil, nil, withCode(exitUsage, fmt.Errorf("--profile %s and --map %s: one mapping at a time (edit a copy of the profile: imbundle profiles show %s)", profile, m.File(), profile))
+			return
+		}
+		if m, err = convert.LoadProfile(profile); err != nil {
+			renames, err = nil, withCode(exitUsage, err)
+		}
+	}()
 	for _, v := range vals {
 		if !strings.HasSuffix(v, ".yaml") && !strings.HasSuffix(v, ".yml") {
 			renames = append(renames, v)

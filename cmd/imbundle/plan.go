@@ -12,9 +12,10 @@ import (
 
 func newPlanCmd() *cobra.Command {
 	var (
-		target string
-		maps   []string
-		asJSON bool
+		target  string
+		maps    []string
+		asJSON  bool
+		profile string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan FILE --target URL",
@@ -35,7 +36,7 @@ target would take no dataset at all.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			renames, mapping, err := splitMaps(maps)
+			renames, mapping, err := splitMaps(maps, profile)
 			if err != nil {
 				return err
 			}
@@ -99,5 +100,6 @@ target would take no dataset at all.`,
 	f.StringVar(&target, "target", "", "target URL (only its scheme is used: nothing connects)")
 	f.StringArrayVar(&maps, "map", nil, "namespace renames as on import, OLD=NEW (repeatable), or a mapping file (FILE.yaml)")
 	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	f.StringVar(&profile, "profile", "", "a mapping file shipped in imbundle (imbundle profiles lists them), instead of --map FILE.yaml")
 	return cmd
 }

@@ -27,6 +27,7 @@ func newVerifyCmd() *cobra.Command {
 		maps     []string
 		datasets []string
 		params   []string
+		profile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify FILE [--against URL]",
@@ -51,8 +52,8 @@ compare row counts and content digests, naming the first differing keys.` + para
 			}
 			defer r.Close()
 			if len(against) == 0 {
-				if len(params)+len(maps)+len(datasets) > 0 {
-					return scheme.Usagef("--param, --map, --db-map and --datasets apply to verify --against only")
+				if len(params)+len(maps)+len(datasets) > 0 || profile != "" {
+					return scheme.Usagef("--param, --map, --db-map, --profile and --datasets apply to verify --against only")
 				}
 				bad := 0
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
@@ -81,7 +82,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return nil
 			}
 
-			renames, mapping, err := splitMaps(maps)
+			renames, mapping, err := splitMaps(maps, profile)
 			if err != nil {
 				return err
 			}
@@ -150,6 +151,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.StringArrayVar(&maps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
+	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME)")
 	return cmd
 }
 
