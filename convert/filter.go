@@ -9,6 +9,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/imbundle/imbundle/internal/mysqltype"
@@ -31,47 +34,124 @@ import (
 // the error, never dropped.
 type rowFilter struct {
 	prog *vm.Program
-	cols []filterCol
-	env  map[string]any
+	env  *rowEnv
+}
+
+// rowEnv is the row's fields by column name, for the expressions of one
+// mapping entry (its filter and computed fields). It is shared by the
+// parts a conversion reads at once and never changes; each part binds rows
+// in a rowVals of its own.
+type rowEnv struct {
+	cols   []filterCol
+	sample map[string]any // for compiling: every name, typed at run time
+}
+
+// rowVals is one part's binding of a rowEnv.
+type rowVals struct {
+	vals  map[string]any
+	bound int64 // the row bound last, -1 for none
 }
 
 type filterCol struct {
 	name string
 	idx  int
-	raw  int // the #raw companion's index, -1 if none
 }
 
-func newRowFilter(d *DatasetRule, ds *spec.Dataset) (*rowFilter, error) {
-	f := &rowFilter{env: map[string]any{}}
-	sample := map[string]any{}
+func newRowEnv(ds *spec.Dataset) *rowEnv {
+	e := &rowEnv{sample: map[string]any{}}
 	for i, c := range ds.Columns {
 		if c.Metadata[mysqltype.MetaRawOf] != "" {
 			continue
 		}
-		fc := filterCol{name: c.Name, idx: i, raw: -1}
-		for j, o := range ds.Columns {
-			if o.Name == c.Metadata[mysqltype.MetaRawColumn] && o.Name != "" {
-				fc.raw = j
-			}
+		e.cols = append(e.cols, filterCol{name: c.Name, idx: i})
+		e.sample[c.Name] = nil // names are checked, types at run time: any field may be NULL
+	}
+	return e
+}
+
+// bind sets v to row i of rec (row numbers it within the part), so that
+// the filter and the computed fields of one row bind it once.
+func (e *rowEnv) bind(v *rowVals, rec arrow.RecordBatch, i int, row int64) map[string]any {
+	if v.vals == nil {
+		v.vals, v.bound = map[string]any{}, -1
+	}
+	if v.bound != row {
+		for _, c := range e.cols {
+			v.vals[c.name] = filterValue(rec.Column(c.idx), i)
 		}
-		f.cols = append(f.cols, fc)
-		sample[c.Name] = nil // names are checked, types at run time: any field may be NULL
+		v.bound = row
 	}
-	prog, err := expr.Compile(d.Filter, expr.Env(sample), expr.AsBool())
+	return v.vals
+}
+
+// compile compiles an expression of the entry's key against the row's
+// fields; a mistake is an error at the key's line. Names are checked here,
+// types when it runs: expr's type checker would refuse "name + '/'" and
+// "deleted_at == nil" for fields it cannot type ahead (any may be NULL),
+// so the program is compiled untyped and its identifiers are checked
+// against the columns by walking its syntax tree.
+func (e *rowEnv) compile(d *DatasetRule, key, src string, opts ...expr.Option) (*vm.Program, error) {
+	fail := func(err error) error { return d.errorAt(key, "%s", strings.ReplaceAll(err.Error(), "\n", " ")) }
+	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil, d.errorAt("filter", "%s", strings.ReplaceAll(err.Error(), "\n", " "))
+		return nil, fail(err)
 	}
-	f.prog = prog
-	return f, nil
+	names := &identifiers{}
+	ast.Walk(&tree.Node, names)
+	for _, n := range names.used {
+		if _, ok := e.sample[n]; !ok && !isBuiltin(n) {
+			return nil, d.errorAt(key, "unknown name %s (the row's fields are its columns)", n)
+		}
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, fail(err)
+	}
+	return prog, nil
+}
+
+// identifiers collects the names an expression reads, other than the
+// functions it calls.
+type identifiers struct {
+	used    []string
+	callees map[ast.Node]bool
+}
+
+func (v *identifiers) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		if v.callees == nil {
+			v.callees = map[ast.Node]bool{}
+		}
+		v.callees[n.Callee] = true
+	case *ast.IdentifierNode:
+		if !v.callees[n] {
+			v.used = append(v.used, n.Value)
+		}
+	}
+}
+
+func isBuiltin(name string) bool {
+	for _, f := range builtin.Builtins {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func newRowFilter(d *DatasetRule, env *rowEnv) (*rowFilter, error) {
+	prog, err := env.compile(d, "filter", d.Filter, expr.AsBool())
+	if err != nil {
+		return nil, err
+	}
+	return &rowFilter{prog: prog, env: env}, nil
 }
 
 // keep evaluates the filter on row i; an error (a NULL where the expression
 // wants a number, say) is the row's, for the caller to reject.
-func (f *rowFilter) keep(rec arrow.RecordBatch, i int) (bool, error) {
-	for _, c := range f.cols {
-		f.env[c.name] = filterValue(rec.Column(c.idx), i)
-	}
-	out, err := expr.Run(f.prog, f.env)
+func (f *rowFilter) keep(v *rowVals, rec arrow.RecordBatch, i int, row int64) (bool, error) {
+	out, err := expr.Run(f.prog, f.env.bind(v, rec, i, row))
 	if err != nil {
 		return false, err
 	}

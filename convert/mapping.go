@@ -35,6 +35,9 @@ type DatasetRule struct {
 	Rename map[string]string `yaml:"rename"` // source field -> target field
 	Drop   []string          `yaml:"drop"`   // source fields left out
 	Filter string            `yaml:"filter"` // an expression over the row's fields: rows where it is false are left out
+	// Compute adds fields whose values are expressions over the row's
+	// fields, after the others, in name order.
+	Compute map[string]string `yaml:"compute"`
 
 	index int // in Mapping.Datasets
 	m     *Mapping
@@ -73,8 +76,13 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if _, err := path.Match(d.Match, ""); err != nil {
 			return nil, d.errorAt("match", "bad glob %q: %v", d.Match, err)
 		}
-		if d.Skip && (d.Target != "" || len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "") {
+		if d.Skip && (d.Target != "" || len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0) {
 			return nil, d.errorAt("skip", "an entry that skips its datasets takes nothing else")
+		}
+		for name, src := range d.Compute {
+			if name == "" || src == "" {
+				return nil, d.errorAt("compute", "a computed field needs a name and an expression")
+			}
 		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
@@ -112,7 +120,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 // changesFields reports whether the entry changes fields or rows, which
 // only a rule that takes mappings can do.
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "")
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

@@ -41,6 +41,7 @@ datasets:
     rename: {name: displayName, nope: x}
     drop: [secret, gone]
     filter: "nam == 'x'"
+    compute: {bad: "nope + 1"}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ datasets:
 		t.Fatal("no conversion to mongodb")
 	}
 	refused := strings.Join(conv.Refused, "\n")
-	for _, want := range []string{"m.yaml:5:39: rename nope", "m.yaml:6:20: drop gone", "m.yaml:7:13: ", "nam"} {
+	for _, want := range []string{"m.yaml:5:39: rename nope", "m.yaml:6:20: drop gone", "m.yaml:7:13: ", "nam", "m.yaml:8:20: unknown name nope"} {
 		if !strings.Contains(refused, want) {
 			t.Errorf("refusals do not contain %q:\n%s", want, refused)
 		}

@@ -41,6 +41,8 @@ type tableToDocs struct {
 	offset []int64
 	filter *rowFilter // the mapping's, or nil
 	where  string     // the filter's position, for reasons
+	env    *rowEnv    // the row's fields for the mapping's expressions
+	comp   []computed // the mapping's computed fields, in name order
 }
 
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
@@ -58,8 +60,10 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
 	rename, drop := mappedFields(d, ds, c)
+	env := newRowEnv(ds)
+	t.env = env
 	if d != nil && d.Filter != "" {
-		f, err := newRowFilter(d, ds)
+		f, err := newRowFilter(d, env)
 		if err != nil {
 			c.Refused = append(c.Refused, err.Error())
 		}
@@ -105,7 +109,19 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		}
 		t.fields = append(t.fields, f)
 	}
+	if d != nil {
+		t.comp, c.Refused = computedFields(d, env, c.Refused)
+		for _, cf := range t.comp {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s is computed: %s (%s)", cf.name, cf.src, cf.where))
+		}
+	}
 	names := map[string]string{}
+	for _, cf := range t.comp {
+		names[cf.name] = "computed " + cf.name
+		if cf.name == "_id" {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: a computed field named _id: the primary key makes it", cf.where))
+		}
+	}
 	for _, f := range t.fields {
 		if other, dup := names[f.name]; dup {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: %s and %s would both be the field %s", d.Where(), other, ds.Columns[f.col].Name, f.name))
@@ -237,6 +253,7 @@ func (t *tableToDocs) records(in Records, part int, reject func(Reject) error) R
 
 type docRecords struct {
 	t      *tableToDocs
+	vals   rowVals // this part's binding of the mapping's expressions
 	part   int
 	row    int64 // rows of the part read so far
 	reject func(Reject) error
@@ -250,7 +267,7 @@ func (d *docRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		row := d.row
 		d.row++
 		if f := d.t.filter; f != nil {
-			keep, err := f.keep(rec, i)
+			keep, err := f.keep(&d.vals, rec, i, row)
 			if err != nil || !keep {
 				rj := Reject{Row: row, Key: d.key(rec, i), Filtered: true, Reason: "left out by the filter at " + d.t.where}
 				if err != nil {
@@ -309,6 +326,11 @@ func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw
 			continue
 		}
 		if doc, why = f.append(doc, f.name, rec, i); why != "" {
+			return nil, why
+		}
+	}
+	for _, cf := range t.comp {
+		if doc, why = cf.append(doc, t.env, &d.vals, rec, i, row); why != "" {
 			return nil, why
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func TestMappingFileIntoMongo(t *testing.T) {
 	dstURL, db := testenv.MongoDatabase(t, "cm_dst")
 	dstDB := dstURL[strings.LastIndexByte(dstURL, '/')+1:]
 	mapFile := filepath.Join(dir, "m.yaml")
-	os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.audit\"\n    skip: true\n  - match: \"*.users\"\n    target: "+dstDB+".people\n    rename: {name: displayName}\n    drop: [secret]\n    filter: \"status == 1\"\n"), 0o644)
+	os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.audit\"\n    skip: true\n  - match: \"*.users\"\n    target: "+dstDB+".people\n    rename: {name: displayName}\n    drop: [secret]\n    filter: \"status == 1\"\n    compute: {label: \"name + '/' + string(id)\", ok: \"status == 1\"}\n"), 0o644)
 
 	out, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile)
 	if err != nil || !strings.Contains(out, "-> collection "+dstDB+".people") || !strings.Contains(out, "name becomes displayName") ||
@@ -68,6 +69,9 @@ func TestMappingFileIntoMongo(t *testing.T) {
 			t.Errorf("dropped field present: %s", d)
 		}
 		got = append(got, d.Lookup("displayName").StringValue())
+		if label := d.Lookup("label").StringValue(); label != fmt.Sprintf("%s/%d", d.Lookup("displayName").StringValue(), d.Lookup("_id").Int32()) || !d.Lookup("ok").Boolean() {
+			t.Errorf("computed fields: label %q, ok %v in %s", label, d.Lookup("ok"), d)
+		}
 	}
 	if strings.Join(got, ",") != "ann,cy" {
 		t.Errorf("people: %v, want ann,cy (status 1 only, name as displayName)", got)
