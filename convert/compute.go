@@ -42,29 +42,29 @@ func computedFields(d *DatasetRule, env *rowEnv, refused []string) ([]computed, 
 // expression failed on the row, or gave a value with no exact BSON form.
 // Values: nil is Null, bool Boolean, an integer Int64, a float Double, a
 // string String, a time a Date when it has no sub-millisecond part.
-func (c computed) append(doc []byte, env *rowEnv, vals *rowVals, rec arrow.RecordBatch, i int, row int64) ([]byte, string) {
+func (c computed) append(doc []byte, key string, env *rowEnv, vals *rowVals, rec arrow.RecordBatch, i int, row int64) ([]byte, string) {
 	v, err := expr.Run(c.prog, env.bind(vals, rec, i, row))
 	if err != nil {
 		return nil, fmt.Sprintf("computed field %s (%s) fails on this row: %v", c.name, c.where, err)
 	}
 	switch v := v.(type) {
 	case nil:
-		return bsoncore.AppendNullElement(doc, c.name), ""
+		return bsoncore.AppendNullElement(doc, key), ""
 	case bool:
-		return bsoncore.AppendBooleanElement(doc, c.name, v), ""
+		return bsoncore.AppendBooleanElement(doc, key, v), ""
 	case int:
-		return bsoncore.AppendInt64Element(doc, c.name, int64(v)), ""
+		return bsoncore.AppendInt64Element(doc, key, int64(v)), ""
 	case int64:
-		return bsoncore.AppendInt64Element(doc, c.name, v), ""
+		return bsoncore.AppendInt64Element(doc, key, v), ""
 	case float64:
-		return bsoncore.AppendDoubleElement(doc, c.name, v), ""
+		return bsoncore.AppendDoubleElement(doc, key, v), ""
 	case string:
-		return bsoncore.AppendStringElement(doc, c.name, v), ""
+		return bsoncore.AppendStringElement(doc, key, v), ""
 	case time.Time:
 		if v.Nanosecond()%int(time.Millisecond) != 0 {
 			return nil, fmt.Sprintf("computed field %s (%s) is %s, finer than a BSON date's milliseconds", c.name, c.where, v.Format(time.RFC3339Nano))
 		}
-		return bsoncore.AppendDateTimeElement(doc, c.name, v.UnixMilli()), ""
+		return bsoncore.AppendDateTimeElement(doc, key, v.UnixMilli()), ""
 	}
 	return nil, fmt.Sprintf("computed field %s (%s) is a %T, which this mapping does not turn into BSON", c.name, c.where, v)
 }

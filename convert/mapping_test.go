@@ -72,3 +72,34 @@ datasets:
 		t.Error("an entry for im.user* matched other.users")
 	}
 }
+
+// TestNestedFieldConflicts: a dotted target name nests, and one that would
+// make a field both a value and a sub-document is refused.
+func TestNestedFieldConflicts(t *testing.T) {
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, PrimaryKey: []string{"id"},
+		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "name", Type: "large_utf8", Nullable: true}, {Name: "city", Type: "large_utf8", Nullable: true}}}
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	for _, c := range []struct {
+		yaml    string
+		refused string
+	}{
+		{"rename: {name: p.name, city: p.city}", ""},
+		{"rename: {name: p.name}\n    compute: {p: \"1\"}", "two fields would be p"},
+		{"rename: {name: p, city: p.city}", "two fields would be p"},
+		{"rename: {name: \"p..x\"}", "empty name part"},
+	} {
+		m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    "+c.yaml+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", c.yaml, err)
+		}
+		for _, cand := range ForMapped(ds, src, m.For("im.users")) {
+			if cand.To != "mongodb" {
+				continue
+			}
+			got := strings.Join(cand.Conversion.Refused, "; ")
+			if (c.refused == "") != (got == "") || !strings.Contains(got, c.refused) {
+				t.Errorf("%s: refused %q, want %q", c.yaml, got, c.refused)
+			}
+		}
+	}
+}

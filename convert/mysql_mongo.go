@@ -28,7 +28,8 @@ const (
 
 // tableField is one column of the table as a document field.
 type tableField struct {
-	name  string
+	name  string   // the field's name (a mapping's target name, maybe dotted)
+	path  []string // where the field goes: the name, split at dots if a mapping gave it
 	col   int // index in the record
 	raw   int // index of its #raw companion, -1 if none
 	value valueRule
@@ -43,6 +44,7 @@ type tableToDocs struct {
 	where  string     // the filter's position, for reasons
 	env    *rowEnv    // the row's fields for the mapping's expressions
 	comp   []computed // the mapping's computed fields, in name order
+	tree   *docNode   // the fields but _id, nested where a mapping's names say
 }
 
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
@@ -82,9 +84,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Notes = append(c.Notes, fmt.Sprintf("%s left out (%s)", col.Name, d.position("drop")))
 			continue
 		}
-		f := tableField{name: col.Name, col: i, raw: -1}
+		f := tableField{name: col.Name, path: []string{col.Name}, col: i, raw: -1}
 		if to, ok := rename[col.Name]; ok {
-			f.name = to
+			f.name, f.path = to, strings.Split(to, ".")
 			c.Notes = append(c.Notes, fmt.Sprintf("%s becomes %s", col.Name, to))
 		}
 		if rc := col.Metadata[mysqltype.MetaRawColumn]; rc != "" {
@@ -147,12 +149,21 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	default:
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
 	}
+	tree, err := buildDocTree(t.fields, t.idCols, t.comp)
+	if err != nil {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: %v", d.Where(), err))
+	}
+	t.tree = tree
 	var n int64
 	for _, p := range ds.Parts {
 		t.offset = append(t.offset, n)
 		n += p.Rows
 	}
-	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil)
+	fieldOf := map[string]string{}
+	for _, f := range t.fields {
+		fieldOf[ds.Columns[f.col].Name] = f.name
+	}
+	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil, fieldOf)
 	c.Notes = append(c.Notes, notes...)
 	c.Refused = append(c.Refused, refused...)
 	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
@@ -179,7 +190,7 @@ func nativeOf(c spec.Column) string {
 // index: FULLTEXT and SPATIAL keys, and prefix keys (a unique prefix key
 // constrains less than a unique index on the whole value would; a plain
 // one only speeds up lookups, so it becomes an index on the whole field).
-func mongoIndexes(ds *spec.Dataset, hasPK bool) (specs []bson.Raw, notes, refused []string) {
+func mongoIndexes(ds *spec.Dataset, hasPK bool, fieldOf map[string]string) (specs []bson.Raw, notes, refused []string) {
 	specs = append(specs, idIndexSpec())
 	ixs, err := mysqltype.Indexes(ds.DDL)
 	if err != nil {
@@ -202,10 +213,15 @@ func mongoIndexes(ds *spec.Dataset, hasPK bool) (specs []bson.Raw, notes, refuse
 				skip = true
 				break
 			}
-			field := col.Name
-			if pkOnID[field] {
+			field, ok := fieldOf[col.Name]
+			if !ok {
+				notes = append(notes, fmt.Sprintf("index %s not carried: the mapping leaves %s out", ix.Name, col.Name))
+				skip = true
+				break
+			}
+			if pkOnID[col.Name] {
 				field = "_id"
-			} else if hasPK && len(ds.PrimaryKey) > 1 && contains(ds.PrimaryKey, field) {
+			} else if hasPK && len(ds.PrimaryKey) > 1 && contains(ds.PrimaryKey, col.Name) {
 				field = "_id." + field
 			}
 			dir := int32(1)
@@ -321,18 +337,8 @@ func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw
 			return nil, err.Error()
 		}
 	}
-	for k, f := range t.fields {
-		if isID(t.idCols, k) {
-			continue
-		}
-		if doc, why = f.append(doc, f.name, rec, i); why != "" {
-			return nil, why
-		}
-	}
-	for _, cf := range t.comp {
-		if doc, why = cf.append(doc, t.env, &d.vals, rec, i, row); why != "" {
-			return nil, why
-		}
+	if doc, why = d.emit(doc, t.tree.kids, rec, i, row); why != "" {
+		return nil, why
 	}
 	doc = append(doc, 0)
 	doc = bsoncore.UpdateLength(doc, idx, int32(len(doc)))

@@ -21,7 +21,7 @@ import (
 func TestMappingFileIntoMongo(t *testing.T) {
 	srcURL, src := testenv.MySQLDatabase(t, "cm_src")
 	for _, q := range []string{
-		"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), secret VARBINARY(8), status INT)",
+		"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), secret VARBINARY(8), status INT, KEY k_name (name), KEY k_secret (secret))",
 		"INSERT INTO users VALUES (1, 'ann', x'01', 1), (2, 'bob', x'02', 4), (3, 'cy', NULL, 1), (4, 'di', x'04', NULL)",
 		"CREATE TABLE audit (id INT PRIMARY KEY, what TEXT)",
 		"INSERT INTO audit VALUES (1, 'x')",
@@ -39,10 +39,10 @@ func TestMappingFileIntoMongo(t *testing.T) {
 	dstURL, db := testenv.MongoDatabase(t, "cm_dst")
 	dstDB := dstURL[strings.LastIndexByte(dstURL, '/')+1:]
 	mapFile := filepath.Join(dir, "m.yaml")
-	os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.audit\"\n    skip: true\n  - match: \"*.users\"\n    target: "+dstDB+".people\n    rename: {name: displayName}\n    drop: [secret]\n    filter: \"status == 1\"\n    compute: {label: \"name + '/' + string(id)\", ok: \"status == 1\"}\n"), 0o644)
+	os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.audit\"\n    skip: true\n  - match: \"*.users\"\n    target: "+dstDB+".people\n    rename: {name: profile.displayName}\n    drop: [secret]\n    filter: \"status == 1\"\n    compute: {label: \"name + '/' + string(id)\", ok: \"status == 1\", profile.src: \"'mysql'\"}\n"), 0o644)
 
 	out, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile)
-	if err != nil || !strings.Contains(out, "-> collection "+dstDB+".people") || !strings.Contains(out, "name becomes displayName") ||
+	if err != nil || !strings.Contains(out, "-> collection "+dstDB+".people") || !strings.Contains(out, "name becomes profile.displayName") ||
 		!strings.Contains(out, "skipped by the mapping ("+mapFile+":3:") {
 		t.Errorf("plan: %v\n%s", err, out)
 	}
@@ -68,10 +68,24 @@ func TestMappingFileIntoMongo(t *testing.T) {
 		if _, err := d.LookupErr("secret"); err == nil {
 			t.Errorf("dropped field present: %s", d)
 		}
-		got = append(got, d.Lookup("displayName").StringValue())
-		if label := d.Lookup("label").StringValue(); label != fmt.Sprintf("%s/%d", d.Lookup("displayName").StringValue(), d.Lookup("_id").Int32()) || !d.Lookup("ok").Boolean() {
+		got = append(got, d.Lookup("profile", "displayName").StringValue())
+		if d.Lookup("profile", "src").StringValue() != "mysql" {
+			t.Errorf("nested computed field: %s", d)
+		}
+		if label := d.Lookup("label").StringValue(); label != fmt.Sprintf("%s/%d", d.Lookup("profile", "displayName").StringValue(), d.Lookup("_id").Int32()) || !d.Lookup("ok").Boolean() {
 			t.Errorf("computed fields: label %q, ok %v in %s", label, d.Lookup("ok"), d)
 		}
+	}
+	ixs, err := db.Collection("people").Indexes().List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for ixs.Next(ctx) {
+		keys = append(keys, ixs.Current.Lookup("key").String())
+	}
+	if ks := strings.Join(keys, " "); !strings.Contains(ks, `"profile.displayName"`) || strings.Contains(ks, "secret") {
+		t.Errorf("indexes %s: want k_name on profile.displayName and no index on the dropped secret", ks)
 	}
 	if strings.Join(got, ",") != "ann,cy" {
 		t.Errorf("people: %v, want ann,cy (status 1 only, name as displayName)", got)
@@ -80,7 +94,7 @@ func TestMappingFileIntoMongo(t *testing.T) {
 	if err != nil || !strings.Contains(out, "2 left out by the mapping's filter") {
 		t.Fatalf("verify --against with the mapping: %v\n%s", err, out)
 	}
-	db.Collection("people").UpdateOne(ctx, bson.D{{Key: "_id", Value: int32(3)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "displayName", Value: "cyd"}}}})
+	db.Collection("people").UpdateOne(ctx, bson.D{{Key: "_id", Value: int32(3)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "profile.displayName", Value: "cyd"}}}})
 	if out, err := runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile); exitCodeOf(err) != exitMismatch {
 		t.Errorf("verify after a changed field: exit %d, want %d\n%s", exitCodeOf(err), exitMismatch, out)
 	}
