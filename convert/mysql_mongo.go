@@ -30,8 +30,8 @@ const (
 type tableField struct {
 	name  string   // the field's name (a mapping's target name, maybe dotted)
 	path  []string // where the field goes: the name, split at dots if a mapping gave it
-	col   int // index in the record
-	raw   int // index of its #raw companion, -1 if none
+	col   int      // index in the record
+	raw   int      // index of its #raw companion, -1 if none
 	value valueRule
 }
 
