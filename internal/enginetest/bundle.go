@@ -16,10 +16,10 @@ import (
 // several parts and big records straddle them.
 const suitePartBytes = 16 << 10
 
-// exportSmallParts exports source to path as the export command does
+// ExportSmallParts exports source to path as the export command does
 // (exporter.Open, bundle.Create, exporter.Export, Close), but with parts
 // and batches far smaller than the CLI allows.
-func exportSmallParts(t *testing.T, source, path string, batchRows int) *spec.Manifest {
+func ExportSmallParts(t *testing.T, source, path string, batchRows int) *spec.Manifest {
 	t.Helper()
 	ctx := context.Background()
 	src, err := exporter.Open(ctx, source, exporter.Options{BatchRows: batchRows, Jobs: 2})

@@ -57,10 +57,10 @@ func (r *failingRecords) Next() (arrow.RecordBatch, error) {
 	return r.recs.Next()
 }
 
-// importFailing imports the bundle at path into target in --mode fail,
+// ImportFailing imports the bundle at path into target in --mode fail,
 // in-process through importer.Import as the import command does, with a
 // failure after n parts; it fails t if the import does not fail.
-func importFailing(t *testing.T, path, target string, rename map[string]string, n int) {
+func ImportFailing(t *testing.T, path, target string, rename map[string]string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	r, err := bundle.Open(path)

@@ -22,7 +22,7 @@ const (
 // the source, exit 0 and no rejects.
 func (s *suite) testResumeAfterFailure(t *testing.T, n int) {
 	target := s.h.NewTarget(t)
-	importFailing(t, s.bundle, target, s.h.Map(s.source, target), n)
+	ImportFailing(t, s.bundle, target, s.h.Map(s.source, target), n)
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
 	r := s.cli.Run(t, s.importArgs(target, rejects)...)
 	requireNoRejects(t, r, rejects)

@@ -43,7 +43,7 @@ func Run(t *testing.T, h Harness) {
 		t.Fatal("the seeded source dumps empty")
 	}
 	s.bundle = filepath.Join(t.TempDir(), "suite.imb")
-	m := exportSmallParts(t, s.source, s.bundle, h.BatchRows)
+	m := ExportSmallParts(t, s.source, s.bundle, h.BatchRows)
 	s.manifest = m
 	s.parts = countParts(m)
 	if s.parts < 4 {
