@@ -38,6 +38,10 @@ type DatasetRule struct {
 	// Compute adds fields whose values are expressions over the row's
 	// fields, after the others, in name order.
 	Compute map[string]string `yaml:"compute"`
+	// Cast gives columns another type (string, int64, double), exactly or
+	// the row is a reject; Defaults replace a column's NULL by a value.
+	Cast     map[string]string `yaml:"cast"`
+	Defaults map[string]any    `yaml:"defaults"`
 
 	index int // in Mapping.Datasets
 	m     *Mapping
@@ -76,8 +80,13 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if _, err := path.Match(d.Match, ""); err != nil {
 			return nil, d.errorAt("match", "bad glob %q: %v", d.Match, err)
 		}
-		if d.Skip && (d.Target != "" || len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0) {
+		if d.Skip && d.changesFields() || d.Skip && d.Target != "" {
 			return nil, d.errorAt("skip", "an entry that skips its datasets takes nothing else")
+		}
+		for col, to := range d.Cast {
+			if !casts[to] {
+				return nil, d.errorAt("cast."+col, "cast %s to %q: want string, int64 or double", col, to)
+			}
 		}
 		for name, src := range d.Compute {
 			if name == "" || src == "" {
@@ -117,10 +126,12 @@ func (m *Mapping) For(name string) *DatasetRule {
 // Where names the entry: FILE:LINE:COLUMN of its match.
 func (d *DatasetRule) Where() string { return d.position("match") }
 
-// changesFields reports whether the entry changes fields or rows, which
+// ChangesFields reports whether the entry changes fields or rows, which
 // only a rule that takes mappings can do.
+func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
+
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

@@ -28,11 +28,14 @@ const (
 
 // tableField is one column of the table as a document field.
 type tableField struct {
-	name  string   // the field's name (a mapping's target name, maybe dotted)
-	path  []string // where the field goes: the name, split at dots if a mapping gave it
-	col   int      // index in the record
-	raw   int      // index of its #raw companion, -1 if none
-	value valueRule
+	castString bool // cast to string: a zero date goes as its own text
+	def        any  // a mapping's default for NULL, if hasDef
+	hasDef     bool
+	name       string   // the field's name (a mapping's target name, maybe dotted)
+	path       []string // where the field goes: the name, split at dots if a mapping gave it
+	col        int      // index in the record
+	raw        int      // index of its #raw companion, -1 if none
+	value      valueRule
 }
 
 type tableToDocs struct {
@@ -61,7 +64,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	}
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
-	rename, drop := mappedFields(d, ds, c)
+	rename, drop, cast, defaults := mappedFields(d, ds, c)
 	env := newRowEnv(ds)
 	t.env = env
 	if d != nil && d.Filter != "" {
@@ -97,6 +100,19 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			}
 		}
 		vr, note, err := valueRuleFor(col)
+		if to, ok := cast[col.Name]; ok {
+			if vr, err = castRule(to, col); err == nil {
+				note = fmt.Sprintf("cast to %s (%s), exactly or the row is a reject", to, d.position("cast."+col.Name))
+				f.castString = to == "string"
+			}
+		}
+		if v, ok := defaults[col.Name]; ok {
+			if _, derr := defaultValue(nil, col.Name, v); derr != nil {
+				c.Refused = append(c.Refused, fmt.Sprintf("%s: %v", d.position("defaults."+col.Name), derr))
+			}
+			f.def, f.hasDef = v, true
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: NULL becomes %v (%s)", col.Name, v, d.position("defaults."+col.Name)))
+		}
 		if err != nil {
 			c.Refused = append(c.Refused, fmt.Sprintf("column %s (%s): %v", col.Name, nativeOf(col), err))
 			continue
@@ -358,10 +374,20 @@ func isID(ids []int, k int) bool {
 // append adds the field's value in row i, or says why it cannot be exact.
 func (f tableField) append(doc []byte, key string, rec arrow.RecordBatch, i int) ([]byte, string) {
 	if f.raw >= 0 && rec.Column(f.raw).IsValid(i) {
+		if f.castString {
+			return bsoncore.AppendStringElement(doc, key, rawText(rec.Column(f.raw), i)), ""
+		}
 		return nil, fmt.Sprintf("column %s holds %q, which is no calendar date: a BSON date cannot hold it", f.name, rawText(rec.Column(f.raw), i))
 	}
 	col := rec.Column(f.col)
 	if col.IsNull(i) {
+		if f.hasDef {
+			out, err := defaultValue(doc, key, f.def)
+			if err != nil {
+				return nil, err.Error()
+			}
+			return out, ""
+		}
 		return bsoncore.AppendNullElement(doc, key), ""
 	}
 	out, why := f.value(doc, key, col, i)
@@ -396,11 +422,12 @@ func rowValues(rec arrow.RecordBatch, i int) map[string]any {
 
 // mappedFields checks a mapping entry's renames and drops against the
 // table's columns; what names no column is refused at its line.
-func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[string]string, drop map[string]bool) {
+func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[string]string, drop map[string]bool, cast map[string]string, defaults map[string]any) {
 	rename, drop = map[string]string{}, map[string]bool{}
 	if d == nil {
 		return
 	}
+	cast, defaults = d.Cast, d.Defaults
 	has := map[string]bool{}
 	for _, col := range ds.Columns {
 		if col.Metadata[mysqltype.MetaRawOf] == "" {
@@ -412,6 +439,16 @@ func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[s
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column", d.position("rename."+from), from, ds.Name))
 		}
 		rename[from] = to
+	}
+	for name := range d.Cast {
+		if !has[name] {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: cast %s: %s has no such column", d.position("cast."+name), name, ds.Name))
+		}
+	}
+	for name := range d.Defaults {
+		if !has[name] {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: default for %s: %s has no such column", d.position("defaults."+name), name, ds.Name))
+		}
 	}
 	for i, name := range d.Drop {
 		if !has[name] {

@@ -117,7 +117,7 @@ func (p convertedPart) Close() error { return p.c.Close() }
 // dataset the target takes as it is: no rule converts within one engine
 // yet, and ignoring the entry would load what the user said not to.
 func sameEngineRule(rule *convert.DatasetRule) error {
-	if rule == nil || (len(rule.Rename) == 0 && len(rule.Drop) == 0 && rule.Filter == "" && rule.Target == "" && len(rule.Compute) == 0) {
+	if rule == nil || (!rule.ChangesFields() && rule.Target == "") {
 		return nil
 	}
 	return fmt.Errorf("%s: this entry changes a dataset that the target takes as it is (same engine); mapping entries apply to datasets converted to another engine only, for now. Use --map OLD=NEW for namespaces, --datasets or skip: true to leave datasets out; nothing was written", rule.Where())
