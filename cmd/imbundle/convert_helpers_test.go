@@ -10,11 +10,9 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// exportedConversion makes a MySQL database with queries, exports it, and
-// returns the open bundle (closed with the test), its first dataset and
-// that dataset's default conversion to engine, for the values a test
-// server cannot store and that are therefore converted in-process.
-func exportedConversion(t *testing.T, prefix string, queries []string, engine string) (*bundle.Reader, *spec.Dataset, *convert.Conversion) {
+// exportedMySQL makes a MySQL database with queries and exports it with
+// the CLI; it returns the database's URL and the bundle's path.
+func exportedMySQL(t *testing.T, prefix string, queries []string) (srcURL, path string) {
 	t.Helper()
 	srcURL, src := testenv.MySQLDatabase(t, prefix)
 	for _, q := range queries {
@@ -22,10 +20,20 @@ func exportedConversion(t *testing.T, prefix string, queries []string, engine st
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "b.imb")
+	path = filepath.Join(t.TempDir(), "b.imb")
 	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
+	return srcURL, path
+}
+
+// exportedConversion is exportedMySQL returning the open bundle (closed
+// with the test), its first dataset and that dataset's default conversion
+// to engine, for the values a test server cannot store and that are
+// therefore converted in-process.
+func exportedConversion(t *testing.T, prefix string, queries []string, engine string) (*bundle.Reader, *spec.Dataset, *convert.Conversion) {
+	t.Helper()
+	_, path := exportedMySQL(t, prefix, queries)
 	r, err := bundle.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -19,22 +19,13 @@ import (
 // --against; a mistake in the file is a usage error naming its line, with
 // nothing written.
 func TestMappingFileIntoMongo(t *testing.T) {
-	srcURL, src := testenv.MySQLDatabase(t, "cm_src")
-	for _, q := range []string{
+	srcURL, path := exportedMySQL(t, "cm_src", []string{
 		"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), secret VARBINARY(8), status INT, KEY k_name (name), KEY k_secret (secret))",
 		"INSERT INTO users VALUES (1, 'ann', x'01', 1), (2, 'bob', x'02', 4), (3, 'cy', NULL, 1), (4, 'di', x'04', NULL)",
 		"CREATE TABLE audit (id INT PRIMARY KEY, what TEXT)",
 		"INSERT INTO audit VALUES (1, 'x')",
-	} {
-		if _, err := src.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "b.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
 	srcDB := srcURL[strings.LastIndexByte(srcURL, '/')+1:]
 	dstURL, db := testenv.MongoDatabase(t, "cm_dst")
 	dstDB := dstURL[strings.LastIndexByte(dstURL, '/')+1:]

@@ -14,8 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/imbundle/imbundle/bundle"
@@ -56,7 +54,7 @@ func TestMongoBundleIntoMySQLAndBack(t *testing.T) {
 	if !strings.Contains(ddl, "COMMENT='imbundle:mongodb-documents-v1'") || !strings.Contains(ddl, "PRIMARY KEY (`_id`)") {
 		t.Errorf("table %s is not a marked documents table:\n%s", coll, ddl)
 	}
-	src := rawDocs(t, srcDB.Collection(coll))
+	src := testenv.RawDocs(t, srcDB.Collection(coll))
 	if len(src) != len(fixtures.BSONEdgeDocs()) {
 		t.Fatalf("source holds %d documents, the fixture %d", len(src), len(fixtures.BSONEdgeDocs()))
 	}
@@ -105,7 +103,7 @@ func TestMongoBundleIntoMySQLAndBack(t *testing.T) {
 	if out, err := runCLI(t, "-q", "import", spath, "--target", dstURL); err != nil {
 		t.Fatalf("import the MySQL bundle into MongoDB: %v\n%s", err, out)
 	}
-	dst := rawDocs(t, dstDB.Collection(coll))
+	dst := testenv.RawDocs(t, dstDB.Collection(coll))
 	if len(dst) != len(src) {
 		t.Fatalf("back in MongoDB: %d documents, the source %d", len(dst), len(src))
 	}
@@ -277,26 +275,6 @@ func rejectReasons(t *testing.T, path string) []string {
 			t.Fatal(err)
 		}
 		out = append(out, rj.Reason)
-	}
-	return out
-}
-
-// rawDocs returns a collection's documents in _id order, as the server
-// sends them.
-func rawDocs(t *testing.T, c *mongo.Collection) []bson.Raw {
-	t.Helper()
-	ctx := context.Background()
-	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cur.Close(ctx)
-	var out []bson.Raw
-	for cur.Next(ctx) {
-		out = append(out, append(bson.Raw(nil), cur.Current...))
-	}
-	if err := cur.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

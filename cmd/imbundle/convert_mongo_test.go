@@ -24,8 +24,7 @@ import (
 // indexes are carried over, and verify --against the MongoDB target
 // converts the bundle the same way: OK, then MISMATCH once a field changes.
 func TestMySQLBundleIntoMongo(t *testing.T) {
-	srcURL, src := testenv.MySQLDatabase(t, "cv_src")
-	for _, q := range []string{
+	srcURL, path := exportedMySQL(t, "cv_src", []string{
 		"SET SESSION sql_mode = 'ALLOW_INVALID_DATES'",
 		`CREATE TABLE edge (
   id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
@@ -54,16 +53,8 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 		"INSERT INTO pair VALUES (1, 'x', 10), (1, 'y', 11), (2, 'x', 12)",
 		"CREATE TABLE nopk (v INT)",
 		"INSERT INTO nopk VALUES (1), (1), (NULL)",
-	} {
-		if _, err := src.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "b.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
 	dstURL, db := testenv.MongoDatabase(t, "cv_dst")
 	srcDB := srcURL[strings.LastIndexByte(srcURL, '/')+1:]
 	dstDB := dstURL[strings.LastIndexByte(dstURL, '/')+1:]

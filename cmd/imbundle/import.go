@@ -107,6 +107,13 @@ other.` + paramsHelp(importer.Engines()),
 				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
 					return err
 				}
+				n := 0
+				for _, rt := range routes {
+					n += len(rt)
+				}
+				if n == 0 {
+					return fmt.Errorf("none of the %d target(s) takes any of the bundle's datasets (imbundle inspect lists them); nothing was written", len(targets))
+				}
 				// Every part of every target's datasets, before the first
 				// target is touched: a damaged bundle writes nothing.
 				if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
@@ -229,6 +236,15 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 	srcs := map[string]*spec.Source{}
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]
+	}
+	for n := range want {
+		found := false
+		for i := range m.Datasets {
+			found = found || m.Datasets[i].Name == n
+		}
+		if !found {
+			return nil, scheme.Usagef("dataset %q is not in the bundle (imbundle inspect lists them); nothing was written", n)
+		}
 	}
 	routes := make([][]string, len(engines))
 	for i := range m.Datasets {

@@ -80,6 +80,13 @@ func TestImportIntoSeveralTargets(t *testing.T) {
 		t.Errorf("the keyspace converted into %s: %d keys (%v), want 2", soloDB, keys, err)
 	}
 
+	// A dataset name the bundle lacks, with several targets: a usage
+	// error, not an import of nothing that exits 0.
+	mongoURL, _ := testenv.MongoDatabase(t, "mt_none")
+	if _, err := runCLI(t, "-q", "import", path, "--target", mongoURL, "--target", redisURL(11), "--datasets", srcDB+".nope"); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "is not in the bundle") {
+		t.Errorf("--datasets naming no dataset, two targets: exit %d (%v), want %d", exitCodeOf(err), err, exitUsage)
+	}
+
 	// Two MySQL targets: which one gets the table is not the tool's guess.
 	other, _ := testenv.MySQLDatabase(t, "mt_other")
 	if _, err := runCLI(t, "import", path, "--target", dstURL, "--target", other); exitCodeOf(err) != exitUsage {

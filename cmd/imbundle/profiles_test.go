@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/imbundle/imbundle/convert"
-	"github.com/imbundle/imbundle/internal/testenv"
 )
 
 // TestProfiles: every shipped profile parses; profiles lists them and show
@@ -38,14 +37,11 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("an unknown profile: exit %d %v", exitCodeOf(err), err)
 	}
 
-	srcURL, src := testenv.MySQLDatabase(t, "pf_src")
-	src.Exec("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), password_hash VARBINARY(32), deleted_at DATETIME)")
-	src.Exec("INSERT INTO users VALUES (1, 'ann', x'00', NULL)")
+	srcURL, path := exportedMySQL(t, "pf_src", []string{
+		"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), password_hash VARBINARY(32), deleted_at DATETIME)",
+		"INSERT INTO users VALUES (1, 'ann', x'00', NULL)",
+	})
 	dir := t.TempDir()
-	path := filepath.Join(dir, "b.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
 	db := srcURL[strings.LastIndexByte(srcURL, '/')+1:]
 	// The copy a user makes of the profile, edited to their database.
 	mine := filepath.Join(dir, "mine.yaml")

@@ -123,25 +123,6 @@ func requireMatch(t testing.TB, res []verify.DatasetResult, want int) {
 	}
 }
 
-// rawDocs reads a collection sorted by _id as raw bytes.
-func rawDocs(t testing.TB, c *mongo.Collection) []bson.Raw {
-	t.Helper()
-	ctx := context.Background()
-	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cur.Close(ctx)
-	var out []bson.Raw
-	for cur.Next(ctx) {
-		out = append(out, append(bson.Raw(nil), cur.Current...))
-	}
-	if err := cur.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // indexNames lists a collection's index names with their specs.
 func indexSpecs(t testing.TB, c *mongo.Collection) map[string]bson.Raw {
 	t.Helper()

@@ -49,8 +49,8 @@ func TestEdgeRoundTrip(t *testing.T) {
 	}
 	requireMatch(t, verifyAgainst(t, path, dstURL, verify.AgainstOptions{}), 1)
 
-	src := rawDocs(t, srcDB.Collection(fixtures.BSONEdgeCollection))
-	dst := rawDocs(t, dstDB.Collection(fixtures.BSONEdgeCollection))
+	src := testenv.RawDocs(t, srcDB.Collection(fixtures.BSONEdgeCollection))
+	dst := testenv.RawDocs(t, dstDB.Collection(fixtures.BSONEdgeCollection))
 	if len(src) != len(dst) {
 		t.Fatalf("source %d documents, target %d", len(src), len(dst))
 	}

@@ -285,3 +285,23 @@ func ferretDBSource() (string, error) {
 	}
 	return "", errors.New("tools/ferretdb not found above this package or the working directory")
 }
+
+// RawDocs reads a collection sorted by _id, each document as the bytes the
+// server sends.
+func RawDocs(t testing.TB, c *mongo.Collection) []bson.Raw {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close(ctx)
+	var out []bson.Raw
+	for cur.Next(ctx) {
+		out = append(out, append(bson.Raw(nil), cur.Current...))
+	}
+	if err := cur.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
