@@ -64,9 +64,31 @@ type Conversion struct {
 	// Refused lists what the rule cannot carry at all (a column type with
 	// no exact counterpart): an import must stop before writing.
 	Refused []string
+	// Whole marks a conversion that reads the whole dataset as one input
+	// (records merged by key across parts, SPEC.md §11.7): Dataset.Parts
+	// is then one part, and Records(in, 0, reject) must be given every
+	// stored part's records in order (bundle.Reader.OpenParts). Rejects
+	// count rows from 0 across the dataset.
+	Whole bool
+	// Spill is where and with how much memory a Whole conversion sorts;
+	// the importer sets it from its options.
+	Spill Spill
 
 	records func(in Records, part int, reject func(Reject) error) Records
+	keys    bool // the rule takes a mapping entry's keys
+	// onto converts the same dataset onto an existing object of the
+	// target (Onto), for rules that need one or may use one.
+	onto func(into *spec.Dataset) (*Conversion, error)
 }
+
+// Spill configures the external sort of a Whole conversion.
+type Spill struct {
+	Dir    string // temp files go here; "" is os.TempDir()
+	Memory int64  // bytes of records held before a sorted run is written; 0 is DefaultSpillMemory
+}
+
+// DefaultSpillMemory is the sort budget of a Whole conversion unless set.
+const DefaultSpillMemory = 64 << 20
 
 // Records converts one part's records. reject is called for each record the
 // conversion cannot carry exactly; its error stops the part.
@@ -88,14 +110,29 @@ var rules = map[pair]MappedRule{}
 // Register makes r the default mapping from one engine (a manifest source's
 // engine name) to another. It panics on a duplicate, as database/sql's
 // Register does.
-func Register(from, to string, r Rule) {
-	RegisterMapped(from, to, func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+func Register(from, to string, r Rule) { RegisterMapped(from, to, unmapped(r)) }
+
+// unmapped is r as a MappedRule that refuses entries changing fields.
+func unmapped(r Rule) MappedRule {
+	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		c, err := r(ds, src)
-		if c != nil && d.changesFields() {
+		if c != nil && d.changesFields() && !d.HasKeys() { // keys: refused by ForMapped
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
 		}
 		return c, err
-	})
+	}
+}
+
+// keysOr is the rule of a pair from Redis: an entry with keys (§11.7)
+// converts by keys, any other dataset by r.
+func keysOr(keys MappedRule, r Rule) MappedRule {
+	plain := unmapped(r)
+	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+		if d.HasKeys() {
+			return keys(ds, src, d)
+		}
+		return plain(ds, src, d)
+	}
 }
 
 // RegisterMapped is Register for a rule that takes mapping entries.
@@ -129,6 +166,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 			continue
 		}
 		c, err := r(ds, src, d)
+		if c != nil && d.HasKeys() && !c.keys {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace dataset (the %s rule takes none)", d.position("keys"), c.Rule))
+		}
 		if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {

@@ -42,9 +42,15 @@ type DatasetRule struct {
 	// the row is a reject; Defaults replace a column's NULL by a value.
 	Cast     map[string]string `yaml:"cast"`
 	Defaults map[string]any    `yaml:"defaults"`
+	// Keys map Redis string keys by name pattern onto records (§11.7);
+	// MergeBy makes the keys whose captures agree on these fields one
+	// record.
+	Keys    []KeyPattern `yaml:"keys"`
+	MergeBy []string     `yaml:"merge_by"`
 
-	index int // in Mapping.Datasets
-	m     *Mapping
+	index    int // in Mapping.Datasets
+	m        *Mapping
+	patterns []*keyPattern // Keys, parsed
 }
 
 // LoadMapping reads and checks a mapping file. The errors name the file,
@@ -93,6 +99,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 				return nil, d.errorAt("compute", "a computed field needs a name and an expression")
 			}
 		}
+		if err := d.checkKeys(); err != nil {
+			return nil, err
+		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
 			if to == "" {
@@ -131,7 +140,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || len(d.Keys) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

@@ -54,6 +54,35 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Co
 	if err := mongotype.CheckColumns(ds.Columns); err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("not the collection layout of SPEC.md §9.2: %v", err))
 	}
+	f := newFieldsInto(into, c)
+	switch i, ok := f.byName[mongotype.ColID]; {
+	case ok:
+		f.id, f.idCol = idColumn, i
+		c.Notes = append(c.Notes, "_id into the column _id")
+	case len(into.PrimaryKey) == 1:
+		f.id, f.idCol = idColumn, f.byName[into.PrimaryKey[0]]
+		c.Notes = append(c.Notes, fmt.Sprintf("_id into the primary key column %s, unless the document has a field %s too (then _id has no column: reject)", into.PrimaryKey[0], into.PrimaryKey[0]))
+	case len(into.PrimaryKey) > 1:
+		f.id = idKeyFields
+		c.Notes = append(c.Notes, fmt.Sprintf("_id must be a document of the primary key columns %s", strings.Join(into.PrimaryKey, ", ")))
+	default:
+		f.id = idNowhere
+		c.Notes = append(c.Notes, "the table has no primary key and no _id column: a document's _id is not stored")
+	}
+	c.Notes = append(c.Notes, "a field the table has no column for is a reject; a column the document has no field for is NULL, or the document a reject when the column is NOT NULL")
+	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable, Namespace: ds.Namespace, Object: ds.Object,
+		Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
+		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
+	c.records = func(in Records, part int, reject func(Reject) error) Records {
+		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
+		return &batches{in: in, convert: d.convert}
+	}
+	return c, nil
+}
+
+// newFieldsInto reads an existing table's columns into their value rules
+// (§11.3's table); a column no rule can fill is refused in c.
+func newFieldsInto(into *spec.Dataset, c *Conversion) *fieldsInto {
 	f := &fieldsInto{byName: map[string]int{}, cols: into.Columns}
 	var fields []arrow.Field
 	for i, col := range into.Columns {
@@ -85,29 +114,7 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Co
 		f.byName[col.Name] = i
 	}
 	f.schema = arrow.NewSchema(fields, nil)
-	switch i, ok := f.byName[mongotype.ColID]; {
-	case ok:
-		f.id, f.idCol = idColumn, i
-		c.Notes = append(c.Notes, "_id into the column _id")
-	case len(into.PrimaryKey) == 1:
-		f.id, f.idCol = idColumn, f.byName[into.PrimaryKey[0]]
-		c.Notes = append(c.Notes, fmt.Sprintf("_id into the primary key column %s, unless the document has a field %s too (then _id has no column: reject)", into.PrimaryKey[0], into.PrimaryKey[0]))
-	case len(into.PrimaryKey) > 1:
-		f.id = idKeyFields
-		c.Notes = append(c.Notes, fmt.Sprintf("_id must be a document of the primary key columns %s", strings.Join(into.PrimaryKey, ", ")))
-	default:
-		f.id = idNowhere
-		c.Notes = append(c.Notes, "the table has no primary key and no _id column: a document's _id is not stored")
-	}
-	c.Notes = append(c.Notes, "a field the table has no column for is a reject; a column the document has no field for is NULL, or the document a reject when the column is NOT NULL")
-	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable, Namespace: ds.Namespace, Object: ds.Object,
-		Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
-		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
-	c.records = func(in Records, part int, reject func(Reject) error) Records {
-		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
-		return &batches{in: in, convert: d.convert}
-	}
-	return c, nil
+	return f
 }
 
 type fieldRecords struct {

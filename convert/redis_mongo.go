@@ -20,7 +20,7 @@ import (
 // fields the layout's columns with their names (a NULL column is no
 // field), and back from a collection that carries the marker index.
 func init() {
-	Register(redisEngine, mongoEngine, redisToMongo)
+	RegisterMapped(redisEngine, mongoEngine, keysOr(keysToMongo, redisToMongo))
 	Register(mongoEngine, redisEngine, mongoToRedis)
 }
 

@@ -21,7 +21,7 @@ import (
 // layout's columns as columns of the same name, and back from a table
 // whose COMMENT is the layout's marker.
 func init() {
-	Register(redisEngine, mysqltype.Engine, redisToMySQL)
+	RegisterMapped(redisEngine, mysqltype.Engine, keysOr(keysToMySQL, redisToMySQL))
 	Register(mysqltype.Engine, redisEngine, mysqlToRedis)
 }
 

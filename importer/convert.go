@@ -45,15 +45,18 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 // shape instead, where a rule maps onto existing objects (convert.Into).
 // It runs once every item is placed, and writes nothing.
 func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error {
-	if shapes == nil {
-		return nil
-	}
 	srcs := map[string]*spec.Source{}
 	for i := range plan.Manifest.Sources {
 		srcs[plan.Manifest.Sources[i].ID] = &plan.Manifest.Sources[i]
 	}
 	for _, it := range plan.Items {
-		if it.Conversion == nil || !convert.CanInto(srcs[it.Original.Source].Engine, it.Source.Engine) {
+		if it.Conversion == nil || !convert.WantsExisting(it.Conversion, srcs[it.Original.Source].Engine, it.Source.Engine) {
+			continue
+		}
+		if shapes == nil {
+			if err := needsShapes(it); err != nil {
+				return err
+			}
 			continue
 		}
 		at := *it.Dataset
@@ -62,7 +65,7 @@ func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error 
 		if err != nil {
 			return fmt.Errorf("dataset %q: read the target's %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
 		}
-		conv, err := convert.Into(it.Original, srcs[it.Original.Source], it.Source.Engine, into)
+		conv, err := convert.Onto(it.Conversion, it.Original, srcs[it.Original.Source], it.Source.Engine, into)
 		if err != nil {
 			return fmt.Errorf("dataset %q into the existing %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
 		}
@@ -97,7 +100,7 @@ func readPart(r *bundle.Reader, plan *Plan, ds *spec.Dataset, part int) (PartRec
 		if it.Dataset != ds || it.Conversion == nil {
 			continue
 		}
-		pr, err := r.OpenPart(it.Stored(), part)
+		pr, err := openInput(r, it, part)
 		if err != nil {
 			return nil, err
 		}

@@ -116,6 +116,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
 		return nil, err
 	}
+	setSpill(plan.Items, opts)
 	if len(plan.Items) == 0 && len(rep.Left) > 0 {
 		return nil, noneTaken(m, rep.Left)
 	}
@@ -237,7 +238,7 @@ func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *I
 }
 
 func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
-	pr, err := r.OpenPart(it.Stored(), part)
+	pr, err := openInput(r, it, part)
 	if err != nil {
 		return PartResult{}, nil, err
 	}
@@ -254,6 +255,7 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 			converted++
 			return rejectConverted(plan, it, part, rj)
 		})
+		defer closeRecords(recs)
 	}
 	res, err := t.LoadPart(ctx, plan, it, part, recs)
 	if err == nil {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -26,16 +27,16 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *conve
 // intoExisting returns the conversion of orig onto the target's existing
 // object at (the converted dataset, placed), as the import converted it,
 // when src reads existing objects and a rule maps onto them; else nil.
-func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
+func intoExisting(ctx context.Context, conv *convert.Conversion, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
 	sh, ok := src.(convert.Shapes)
-	if !ok || !convert.CanInto(from.Engine, engine) {
+	if !ok || !convert.WantsExisting(conv, from.Engine, engine) {
 		return nil, nil
 	}
 	into, err := sh.Existing(ctx, at)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
 	}
-	c, err := convert.Into(orig, from, engine, into)
+	c, err := convert.Onto(conv, orig, from, engine, into)
 	if err != nil || c == nil || len(c.Refused) > 0 {
 		return nil, err
 	}
@@ -48,19 +49,29 @@ func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, en
 // are counted.
 func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversion, n *leftOut, fn func(arrow.RecordBatch) error) error {
 	*n = leftOut{}
+	count := func(rj convert.Reject) error {
+		if rj.Filtered {
+			n.filtered++
+		} else {
+			n.rejected++
+		}
+		return nil
+	}
+	if conv.Whole { // one input: every part in order (SPEC.md §11.7)
+		pr := r.OpenParts(orig)
+		defer pr.Close()
+		recs := conv.Records(pr, 0, count)
+		if c, ok := recs.(io.Closer); ok {
+			defer c.Close()
+		}
+		return bundle.Drain(recs, fn)
+	}
 	for i := range orig.Parts {
 		pr, err := r.OpenPart(orig, i)
 		if err != nil {
 			return err
 		}
-		err = bundle.Drain(conv.Records(pr, i, func(rj convert.Reject) error {
-			if rj.Filtered {
-				n.filtered++
-			} else {
-				n.rejected++
-			}
-			return nil
-		}), fn)
+		err = bundle.Drain(conv.Records(pr, i, count), fn)
 		pr.Close()
 		if err != nil {
 			return err

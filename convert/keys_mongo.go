@@ -1,0 +1,154 @@
+package convert
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// keysRule builds the conversion of a keyspace dataset by an entry's keys
+// (SPEC.md §11.7), for the sink newSink makes; a dataset the entry cannot
+// apply to is refused in the conversion.
+func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
+	m := newKeysMap(d)
+	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0}
+	kr, err := newKeyRows(ds)
+	if layoutOfDataset(ds) != keyspaceLayout || err != nil {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to the keyspace of a Redis database (SPEC.md §8.3), not to %s", d.position("keys"), ds.Name))
+		kr = &keyRows{}
+	}
+	c.Notes = append(c.Notes, fmt.Sprintf("string keys whose names match %d pattern(s) are records (%s): captures are String fields, values parsed by their declared type; a key no pattern matches is counted as filtered", len(d.Keys), d.position("keys")))
+	if c.Whole {
+		c.Notes = append(c.Notes, fmt.Sprintf("keys with the same %v are one record: the whole dataset is read as one part and sorted by them (on disk past the sort's memory)", d.MergeBy))
+	}
+	return c, m, kr
+}
+
+// parts is the converted dataset's parts: the bundle's, or for a Whole
+// conversion one part standing for all of them.
+func wholeParts(ds *spec.Dataset, whole bool) []spec.Part {
+	if !whole || len(ds.Parts) == 0 {
+		return ds.Parts
+	}
+	p := spec.Part{Path: ds.Parts[0].Path}
+	if n := len(ds.Parts); n > 1 {
+		p.Path += " .. " + ds.Parts[n-1].Path
+	}
+	for _, q := range ds.Parts {
+		p.Rows += q.Rows
+		p.Bytes += q.Bytes
+	}
+	return []spec.Part{p}
+}
+
+// recordsOf is the records function of a keys conversion.
+func recordsOf(c *Conversion, m *keysMap, kr *keyRows, newSink func() recordSink) func(Records, int, func(Reject) error) Records {
+	return func(in Records, part int, reject func(Reject) error) Records {
+		if c.Whole {
+			return &mergedRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), spill: c.Spill, rec: newRecord(m)}
+		}
+		return &keyRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), rec: newRecord(m)}
+	}
+}
+
+func keysToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+	c, m, kr := keysRule(ds, src, d, ruleKeysMongo, mongoEngine)
+	id := bson.Raw(bsoncore.NewDocumentBuilder().
+		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
+		AppendString("name", "_id_").Build())
+	opts, err := mongotype.Collection{Type: "collection", Indexes: []bson.Raw{id}}.ToOptions()
+	if err != nil {
+		return nil, err
+	}
+	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindCollection,
+		Namespace: ds.Namespace, Object: keyspaceLayout.objectName(ds.Namespace),
+		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
+		Rows: ds.Rows, Parts: wholeParts(ds, c.Whole), Digest: ds.Digest}
+	if len(m.merge) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("_id is the merge_by capture (a document of them for several), which stay fields too; fields in the order %v, a field no key gave is absent", m.fields))
+	} else {
+		c.Notes = append(c.Notes, fmt.Sprintf("_id is the key's name (String); fields in the order %v", m.fields))
+	}
+	c.records = recordsOf(c, m, kr, func() recordSink { return &mongoSink{m: m} })
+	return c, nil
+}
+
+// mongoSink makes one document per record: _id, then the fields set, in
+// the map's order.
+type mongoSink struct {
+	m   *keysMap
+	b   *mongotype.Builder
+	doc []byte
+}
+
+func (s *mongoSink) jsonText() bool { return false }
+
+func (s *mongoSink) add(r *record) string {
+	if s.b == nil {
+		s.b = mongotype.NewBuilder(memory.DefaultAllocator)
+	}
+	idx, doc := bsoncore.ReserveLength(s.doc[:0])
+	switch {
+	case len(s.m.merge) == 0:
+		doc = bsoncore.AppendStringElement(doc, "_id", string(r.keys[0]))
+	case len(s.m.merge) == 1:
+		v := r.vals[s.m.merge[0]]
+		doc = bsoncore.AppendHeader(doc, bsoncore.Type(v.Type), "_id")
+		doc = append(doc, v.Value...)
+	default:
+		sub, sd := bsoncore.ReserveLength(nil)
+		for _, f := range s.m.merge {
+			sd = bsoncore.AppendHeader(sd, bsoncore.Type(r.vals[f].Type), s.m.fields[f])
+			sd = append(sd, r.vals[f].Value...)
+		}
+		sd = append(sd, 0)
+		doc = bsoncore.AppendDocumentElement(doc, "_id", bsoncore.UpdateLength(sd, sub, int32(len(sd)-int(sub))))
+	}
+	for f, name := range s.m.fields {
+		if !r.set[f] {
+			continue
+		}
+		doc = bsoncore.AppendHeader(doc, bsoncore.Type(r.vals[f].Type), name)
+		doc = append(doc, r.vals[f].Value...)
+	}
+	doc = append(doc, 0)
+	doc = bsoncore.UpdateLength(doc, idx, int32(len(doc)-int(idx)))
+	s.doc = doc
+	if len(doc) > maxDocument {
+		return fmt.Sprintf("the record makes a document of %d bytes, over MongoDB's 16 MiB", len(doc))
+	}
+	if err := s.b.Append(doc); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func (s *mongoSink) len() int {
+	if s.b == nil {
+		return 0
+	}
+	return s.b.Len()
+}
+
+func (s *mongoSink) bytes() int64 {
+	if s.b == nil {
+		return 0
+	}
+	return s.b.Bytes()
+}
+
+func (s *mongoSink) flush() arrow.RecordBatch { return s.b.NewRecord() }
+
+func (s *mongoSink) release() {
+	if s.b != nil {
+		s.b.Release()
+		s.b = nil
+	}
+}
