@@ -52,7 +52,9 @@ func keysToMySQL(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversio
 		oc.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable, Namespace: ds.Namespace, Object: into.Object,
 			Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
 			Rows: ds.Rows, Parts: wholeParts(ds, c.Whole), Digest: ds.Digest}
-		oc.records = recordsOf(oc, m, kr, func() recordSink { return &mysqlSink{m: m, f: f, cells: make([]cell, len(f.cols)), set: make([]bool, len(f.cols))} })
+		oc.records = recordsOf(oc, m, kr, func() recordSink {
+			return &mysqlSink{m: m, f: f, cells: make([]cell, len(f.cols)), set: make([]bool, len(f.cols))}
+		})
 		return oc, nil
 	}
 	return c, nil
@@ -170,8 +172,8 @@ func (s *mysqlSink) add(r *record) string {
 	return ""
 }
 
-func (s *mysqlSink) len() int      { return s.n }
-func (s *mysqlSink) bytes() int64  { return s.size }
+func (s *mysqlSink) len() int     { return s.n }
+func (s *mysqlSink) bytes() int64 { return s.size }
 func (s *mysqlSink) flush() arrow.RecordBatch {
 	s.n, s.size = 0, 0
 	return s.rb.NewRecordBatch()
