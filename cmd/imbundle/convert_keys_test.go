@@ -151,6 +151,25 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		t.Errorf("no line for redis.db8 in the report:\n%s", out)
 	}
 
+	// stopped runs an import that stops at its first reject, inside the
+	// merged dataset's one part (begun: MongoDB's resume marker says so),
+	// as an interrupted one does; its sort files must be gone after it.
+	stopped := func(t *testing.T, dstURL, mapFile string) {
+		t.Helper()
+		out, err := runCLI(t, "-q", "import", path, "--target", dstURL, "--map", mapFile, "--rejects", filepath.Join(t.TempDir(), "r.jsonl"), "--max-rejects", "0", "--sort-memory", "1", "--temp-dir", dir)
+		if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") {
+			t.Fatalf("import with --max-rejects 0: %v, want it stopped\n%s", err, out)
+		}
+	}
+	// againImported runs the finished import once more: nothing to do.
+	againImported := func(t *testing.T, dstURL, mapFile string) {
+		t.Helper()
+		out, err := runCLI(t, "import", path, "--target", dstURL, "--map", mapFile, "--rejects", filepath.Join(t.TempDir(), "r.jsonl"))
+		if err != nil || !strings.Contains(out, "already imported") {
+			t.Errorf("the same import again: %v, want already imported\n%s", err, out)
+		}
+	}
+
 	t.Run("mongo", func(t *testing.T) {
 		dstURL, db := testenv.MongoDatabase(t, "h_keys")
 		mapFile := filepath.Join(dir, "mongo.yaml")
@@ -160,6 +179,8 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 			t.Errorf("plan: %v\n%s", err, out)
 		}
 		rejects := filepath.Join(dir, "mongo-rejects.jsonl")
+		stopped(t, dstURL, mapFile)
+		// Resumed: the part begun is loaded again whole, no document twice.
 		// A 1 MiB sort budget: the 40,000 keys spill several runs.
 		out, err = runCLI(t, "import", path, "--target", dstURL, "--map", mapFile, "--rejects", rejects, "--sort-memory", "1", "--temp-dir", dir)
 		if exitCodeOf(err) != exitRejects {
@@ -192,6 +213,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 				t.Fatalf("document %s, want conversation %s with max_seq %d, min_seq %d", d, conv, i, i/2)
 			}
 		}
+		againImported(t, dstURL, mapFile)
 		out, err = runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile)
 		if err != nil || !strings.Contains(out, "4 refused by the conversion") || !strings.Contains(out, "2 left out by the mapping") {
 			t.Fatalf("verify --against: %v\n%s", err, out)
@@ -216,6 +238,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		if _, err := db.Exec("CREATE TABLE seq (conversation_id varchar(128) NOT NULL PRIMARY KEY, max_seq bigint NULL, min_seq bigint NULL, note varchar(10) NULL)"); err != nil {
 			t.Fatal(err)
 		}
+		stopped(t, dstURL, mapFile)
 		out, err = runCLI(t, "import", path, "--target", dstURL, "--map", mapFile, "--rejects", rejects, "--sort-memory", "1", "--temp-dir", dir)
 		if exitCodeOf(err) != exitRejects {
 			t.Fatalf("import: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRejects, out)
@@ -240,6 +263,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		if len(got) != keysBulk+4 || strings.Join(got[:4], " ") != "c1=10/1 c2=5/NULL c3=NULL/-2 c4=NULL/3" || got[4+77] != fmt.Sprintf("si_%06d_%s=77/38", 77, strings.Repeat("u", 40)) {
 			t.Errorf("%d rows, first %v", len(got), got[:min(len(got), 5)])
 		}
+		againImported(t, dstURL, mapFile)
 		out, err = runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile)
 		if err != nil || !strings.Contains(out, "4 refused by the conversion") {
 			t.Fatalf("verify --against: %v\n%s", err, out)
