@@ -39,10 +39,11 @@ type keysMap struct {
 	valType  []string // per pattern
 	captured []bool   // per field: a capture (else a value)
 	merge    []int    // the merge_by fields
+	jsonText bool     // json values stay their text (MySQL), else BSON (keyValue)
 }
 
-func newKeysMap(d *DatasetRule) *keysMap {
-	m := &keysMap{d: d}
+func newKeysMap(d *DatasetRule, jsonText bool) *keysMap {
+	m := &keysMap{d: d, jsonText: jsonText}
 	idx := map[string]int{}
 	add := func(name string, capture bool) int {
 		if i, ok := idx[name]; ok {
@@ -141,7 +142,7 @@ func (m *keysMap) read(kr *keyRows, rec arrow.RecordBatch, i int, c *contributio
 		}
 	}
 	c.pattern, c.key, c.value = pat, key, bytesAt(rec.Column(kr.value), i)
-	if _, why := keyValue(m.valType[pat], c.value, false); why != "" {
+	if _, why := keyValue(m.valType[pat], c.value, m.jsonText); why != "" {
 		return keyRejected, fmt.Sprintf("key %s (field %s, %s): %s", quoteValue(key), m.d.Keys[pat].Value.Field, m.valType[pat], why)
 	}
 	return keyMatched, ""
@@ -170,9 +171,8 @@ func (r *record) reset() {
 }
 
 // add merges one contribution; a field two keys give (a value twice, or a
-// capture with two texts) is a conflict that rejects the record. jsonText
-// is keyValue's.
-func (r *record) add(c *contribution, jsonText bool) {
+// capture with two texts) is a conflict that rejects the record.
+func (r *record) add(c *contribution) {
 	n := len(r.keys)
 	r.keys = append(r.keys, append([]byte(nil), c.key...))
 	r.rows = append(r.rows, c.row)
@@ -191,7 +191,7 @@ func (r *record) add(c *contribution, jsonText bool) {
 	for k, f := range r.m.capField[c.pattern] {
 		put(f, stringValue(c.caps[k]))
 	}
-	v, _ := keyValue(r.m.valType[c.pattern], c.value, jsonText) // checked when read
+	v, _ := keyValue(r.m.valType[c.pattern], c.value, r.m.jsonText) // checked when read
 	put(r.m.valField[c.pattern], v)
 }
 

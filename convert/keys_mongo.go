@@ -10,6 +10,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -17,7 +18,7 @@ import (
 // (SPEC.md §11.7), for the sink newSink makes; a dataset the entry cannot
 // apply to is refused in the conversion.
 func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
-	m := newKeysMap(d)
+	m := newKeysMap(d, engine == mysqltype.Engine)
 	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0}
 	kr, err := newKeyRows(ds)
 	if layoutOfDataset(ds) != keyspaceLayout || err != nil {
@@ -87,8 +88,6 @@ type mongoSink struct {
 	b   *mongotype.Builder
 	doc []byte
 }
-
-func (s *mongoSink) jsonText() bool { return false }
 
 func (s *mongoSink) add(r *record) string {
 	if s.b == nil {

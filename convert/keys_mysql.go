@@ -136,8 +136,6 @@ type mysqlSink struct {
 	size  int64
 }
 
-func (s *mysqlSink) jsonText() bool { return true }
-
 func (s *mysqlSink) add(r *record) string {
 	for k := range s.cells {
 		s.cells[k], s.set[k] = cell{null: true}, false

@@ -18,7 +18,6 @@ type recordSink interface {
 	len() int
 	bytes() int64
 	flush() arrow.RecordBatch
-	jsonText() bool // json values stay text (keyValue)
 	release()
 }
 
@@ -62,7 +61,7 @@ func (k *keyRecords) Next() (arrow.RecordBatch, error) {
 				continue
 			}
 			k.rec.reset()
-			k.rec.add(&k.c, k.sink.jsonText())
+			k.rec.add(&k.c)
 			if why := k.sink.add(k.rec); why != "" {
 				if err := k.reject(k.rec.rejectOf(why)); err != nil {
 					return nil, err
@@ -171,7 +170,7 @@ func (g *mergedRecords) next() (arrow.RecordBatch, error) {
 		if err := g.decode(val); err != nil {
 			return nil, err
 		}
-		g.rec.add(&g.c, g.sink.jsonText())
+		g.rec.add(&g.c)
 		if boundary && (g.sink.len() >= sinkRows || g.sink.bytes() >= sinkBytes) {
 			return g.sink.flush(), nil
 		}

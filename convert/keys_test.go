@@ -9,6 +9,7 @@ import (
 
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/spec"
 )
 
 func TestKeyPatternMatch(t *testing.T) {
@@ -204,6 +205,95 @@ func TestKeysMappingRefusals(t *testing.T) {
 	for _, cand := range ForMapped(ds, src, m.For(ds.Name)) {
 		if cand.Conversion == nil || len(cand.Conversion.Refused) == 0 || !strings.Contains(strings.Join(cand.Conversion.Refused, ";"), "m.yaml:6:") {
 			t.Errorf("keys on the stream state to %s: %+v", cand.To, cand.Conversion)
+		}
+	}
+}
+
+// TestKeysIntoExistingMySQLTable: merged records into a table's columns
+// by §11.3's rules: json as its text, a float into DOUBLE, bytes into a
+// BLOB; a table lacking a field's column, a column of the wrong type and
+// a NOT NULL column no pattern gives are refused at their lines; a record
+// lacking a NOT NULL column's field is a reject.
+func TestKeysIntoExistingMySQLTable(t *testing.T) {
+	b := redistype.NewBuilder(1 << 30)
+	b.StringKey([]byte("cfg:b"), []byte(`{"x": 1.10}`), redistype.NoExpiry)
+	b.StringKey([]byte("rate:a"), []byte("0.5"), redistype.NoExpiry)
+	b.StringKey([]byte("cfg:a"), []byte(`[1]`), redistype.NoExpiry)
+	b.StringKey([]byte("blob:a"), []byte{0xff}, redistype.NoExpiry)
+	b.StringKey([]byte("rate:b"), []byte("2"), redistype.NoExpiry)
+	rec := b.Flush()
+	ds, src := redisDatasetOf(rec, keyspaceLayout)
+	const yaml = `version: 1
+datasets:
+  - match: "redis.db3"
+    target: app.kv
+    keys:
+      - pattern: "cfg:{id}"
+        value: {field: cfg, type: json}
+      - pattern: "rate:{id}"
+        value: {field: rate, type: float}
+      - pattern: "blob:{id}"
+        value: {field: blob, type: bytes}
+    merge_by: [id]
+`
+	m, err := ParseMapping("m.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *Conversion
+	for _, cand := range ForMapped(ds, src, m.For("redis.db3")) {
+		if cand.To == "mysql" {
+			c = cand.Conversion
+		}
+	}
+	if c == nil || !c.NeedsExisting() || !c.Whole {
+		t.Fatalf("conversion %+v", c)
+	}
+	if _, err := Onto(c, ds, src, "mysql", nil); err == nil || !strings.Contains(err.Error(), "m.yaml:6:") {
+		t.Errorf("no table: %v, want an error at the keys", err)
+	}
+	col := func(name, typ, native string, nullable bool) spec.Column {
+		return spec.Column{Name: name, Type: typ, Native: native, Nullable: nullable}
+	}
+	table := func(cols ...spec.Column) *spec.Dataset {
+		return &spec.Dataset{Kind: spec.KindTable, Namespace: "app", Object: "kv", Columns: cols, PrimaryKey: []string{"id"}}
+	}
+	good := table(col("id", "large_utf8", "varchar(64)", false), col("cfg", "large_utf8", "longtext", true),
+		col("rate", "float64", "double", true), col("blob", "large_binary", "blob", true))
+	oc, err := Onto(c, ds, src, "mysql", good)
+	if err != nil || len(oc.Refused) > 0 {
+		t.Fatalf("onto the table: %v %v", err, oc.Refused)
+	}
+	out, rejects := convertAll(t, oc, rec)
+	got := rowsText(out...)
+	want := []string{
+		"id=a cfg=[1] rate=3fe0000000000000 blob=0xff",
+		`id=b cfg={"x": 1.10} rate=4000000000000000 blob=NULL`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(rejects) != 0 {
+		t.Errorf("rows:\n%s\nwant:\n%s\nrejects %v", strings.Join(got, "\n"), strings.Join(want, "\n"), rejects)
+	}
+	// With blob NOT NULL, b (which has none) is a reject.
+	good.Columns[3].Nullable = false
+	oc, err = Onto(c, ds, src, "mysql", good)
+	if err != nil || len(oc.Refused) > 0 {
+		t.Fatalf("onto the table: %v %v", err, oc.Refused)
+	}
+	_, rejects = convertAll(t, oc, rec)
+	if len(rejects) != 1 || rejects[0].Key[0] != "b" || !strings.Contains(rejects[0].Reason, "column blob is NOT NULL") || rejects[0].Values["keys"] != "cfg:b, rate:b" {
+		t.Errorf("rejects %+v", rejects)
+	}
+	for _, c2 := range []struct {
+		into *spec.Dataset
+		why  string
+	}{
+		{table(col("id", "large_utf8", "varchar(64)", false), col("cfg", "large_utf8", "longtext", true), col("rate", "float64", "double", true)), "m.yaml:11:24: field blob: the table has no column blob"},
+		{table(col("id", "large_utf8", "varchar(64)", false), col("cfg", "large_utf8", "longtext", true), col("rate", "int64", "bigint(20)", true), col("blob", "large_binary", "blob", true)), "m.yaml:9:24: field rate is float"},
+		{table(col("id", "large_utf8", "varchar(64)", false), col("cfg", "large_utf8", "longtext", true), col("rate", "float64", "double", true), col("blob", "large_binary", "blob", true), col("must", "int32", "int(11)", false)), "column must is NOT NULL and no pattern gives"},
+	} {
+		oc, err := Onto(c, ds, src, "mysql", c2.into)
+		if err != nil || !strings.Contains(strings.Join(oc.Refused, "; "), c2.why) {
+			t.Errorf("%v %v, want refused %q", err, oc.Refused, c2.why)
 		}
 	}
 }
