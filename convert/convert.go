@@ -169,7 +169,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace dataset (the %s rule takes none)", d.position("keys"), c.Rule))
 		}
-		if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
+		// Into Redis (keys, §11.7) the target is the database number, which
+		// the rule has set.
+		if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

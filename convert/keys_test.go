@@ -2,11 +2,14 @@ package convert
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
@@ -295,5 +298,148 @@ datasets:
 		if err != nil || !strings.Contains(strings.Join(oc.Refused, "; "), c2.why) {
 			t.Errorf("%v %v, want refused %q", err, oc.Refused, c2.why)
 		}
+	}
+}
+
+// keysPairs renders the string keys of keyspace batches as key=value,
+// sorted.
+func keysPairs(t *testing.T, recs ...arrow.RecordBatch) []string {
+	t.Helper()
+	var out []string
+	for _, rec := range recs {
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if string(bytesAt(rec.Column(redistype.ColType), i)) != "string" {
+				t.Fatalf("row %d is no string key", i)
+			}
+			out = append(out, fmt.Sprintf("%q=%q", bytesAt(rec.Column(redistype.ColKey), i), bytesAt(rec.Column(redistype.ColValue), i)))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestKeysBackToRedis: documents and rows the forward rule made become
+// the keys they came from (the same pairs), and those keys the same
+// documents again; a record with a field no pattern uses, a value of
+// another type, a key built twice and a capture that would not read back
+// are rejects.
+func TestKeysBackToRedis(t *testing.T) {
+	b := redistype.NewBuilder(1 << 30)
+	for k, v := range map[string]string{
+		"MAX_SEQ:c1": "10", "MIN_SEQ:c1": "-1", "MAX_SEQ:c2": "5", "CFG:c1": `{"a":[1,2.5,"x",true,null],"b":{"c":1e+21}}`,
+		"RATE:c2": "0.1", "BLOB:c2": "\x00\xff", "NAME:c1": "Ann", "RATE:c3": "100000",
+	} {
+		b.StringKey([]byte(k), []byte(v), redistype.NoExpiry)
+	}
+	keyspace := b.Flush()
+	const keys = `    keys:
+      - pattern: "MAX_SEQ:{conversation_id}"
+        value: {field: max_seq, type: integer}
+      - pattern: "MIN_SEQ:{conversation_id}"
+        value: {field: min_seq, type: integer}
+      - pattern: "CFG:{conversation_id}"
+        value: {field: cfg, type: json}
+      - pattern: "RATE:{conversation_id}"
+        value: {field: rate, type: float}
+      - pattern: "BLOB:{conversation_id}"
+        value: {field: blob, type: bytes}
+      - pattern: "NAME:{conversation_id}"
+        value: {field: name, type: string}
+    merge_by: [conversation_id]
+`
+	fwd, err := ParseMapping("f.yaml", []byte("version: 1\ndatasets:\n  - match: \"redis.db3\"\n    target: app.seq\n"+keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseMapping("b.yaml", []byte("version: 1\ndatasets:\n  - match: \"app.seq\"\n    target: \"5\"\n"+keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toMongo := func(ks arrow.RecordBatch) []arrow.RecordBatch {
+		ds, src := redisDatasetOf(ks, keyspaceLayout)
+		c, err := keysToMongo(ds, src, fwd.For("redis.db3"))
+		if err != nil || len(c.Refused) > 0 {
+			t.Fatalf("%v %v", err, c.Refused)
+		}
+		out, rejects := convertAll(t, c, ks)
+		if len(rejects) > 0 {
+			t.Fatalf("rejects %+v", rejects)
+		}
+		return out
+	}
+	docs := toMongo(keyspace)
+	coll := &spec.Dataset{Name: "app.seq", Source: "m", Kind: spec.KindCollection, Namespace: "app", Object: "seq",
+		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Rows: 3, Parts: []spec.Part{{Path: "p0", Rows: 3}}}
+	c, err := KeysToRedis(coll, &spec.Source{ID: "m", Engine: mongoEngine}, back.For("app.seq"))
+	if err != nil || len(c.Refused) > 0 || c.Dataset.Namespace != "5" || c.Dataset.Object != "keyspace" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	redisOut, rejects := convertAll(t, c, docs...)
+	if len(rejects) > 0 {
+		t.Fatalf("rejects %+v", rejects)
+	}
+	if got, want := keysPairs(t, redisOut...), keysPairs(t, keyspace); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("keys back from documents:\n%v\nwant\n%v", got, want)
+	}
+	again := toMongo(redisOut[0])
+	if a, b := rowsText(again...), rowsText(docs...); strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("documents again:\n%v\nwant\n%v", a, b)
+	}
+
+	// From a MySQL table of the forward rule's rows.
+	mds, msrc := redisDatasetOf(keyspace, keyspaceLayout)
+	mc, _ := keysToMySQL(mds, msrc, fwd.For("redis.db3"))
+	table := &spec.Dataset{Name: "app.seq", Source: "y", Kind: spec.KindTable, Namespace: "app", Object: "seq", PrimaryKey: []string{"conversation_id"},
+		Columns: []spec.Column{{Name: "conversation_id", Type: "large_utf8"}, {Name: "max_seq", Type: "int64", Nullable: true}, {Name: "min_seq", Type: "int32", Nullable: true},
+			{Name: "cfg", Type: "large_utf8", Nullable: true}, {Name: "rate", Type: "float64", Nullable: true}, {Name: "blob", Type: "large_binary", Nullable: true}, {Name: "name", Type: "large_utf8", Nullable: true}},
+		Rows: 3, Parts: []spec.Part{{Path: "p0", Rows: 3}}}
+	oc, err := Onto(mc, mds, msrc, "mysql", table)
+	if err != nil || len(oc.Refused) > 0 {
+		t.Fatalf("%v %v", err, oc.Refused)
+	}
+	rows, _ := convertAll(t, oc, keyspace)
+	c, err = KeysToRedis(table, &spec.Source{ID: "y", Engine: "mysql"}, back.For("app.seq"))
+	if err != nil || len(c.Refused) > 0 {
+		t.Fatalf("%v %+v", err, c.Refused)
+	}
+	redisOut, rejects = convertAll(t, c, rows...)
+	if got, want := keysPairs(t, redisOut...), keysPairs(t, keyspace); len(rejects) > 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("keys back from rows:\n%v\nwant\n%v\nrejects %+v", got, want, rejects)
+	}
+
+	// Rejects.
+	bad := mongotype.NewBuilder(nil)
+	for _, d := range []bson.D{
+		{{Key: "_id", Value: 1}, {Key: "conversation_id", Value: "x"}, {Key: "max_seq", Value: int64(1)}, {Key: "extra", Value: 1}},
+		{{Key: "_id", Value: 2}, {Key: "conversation_id", Value: "y"}, {Key: "max_seq", Value: "1"}},
+		{{Key: "_id", Value: 3}, {Key: "conversation_id", Value: "z"}, {Key: "max_seq", Value: int64(1)}},
+		{{Key: "_id", Value: 4}, {Key: "conversation_id", Value: "z"}, {Key: "max_seq", Value: int64(2)}},
+		{{Key: "_id", Value: 5}, {Key: "conversation_id", Value: "w"}, {Key: "cfg", Value: bson.D{{Key: "n", Value: int32(1)}}}},
+	} {
+		raw, _ := bson.Marshal(d)
+		bad.Append(raw)
+	}
+	c, _ = KeysToRedis(coll, &spec.Source{ID: "m", Engine: mongoEngine}, back.For("app.seq"))
+	redisOut, rejects = convertAll(t, c, bad.NewRecord())
+	var reasons []string
+	for _, rj := range rejects {
+		reasons = append(reasons, rj.Reason)
+	}
+	for i, want := range []string{"field extra: no pattern uses it", "field max_seq (integer): a string is no integer value", "is built by an earlier record too", "a 32-bit integer inside json"} {
+		if i >= len(reasons) || !strings.Contains(reasons[i], want) {
+			t.Errorf("reject %d: %v, want %q", i, reasons, want)
+		}
+	}
+	if got := keysPairs(t, redisOut...); strings.Join(got, " ") != `"MAX_SEQ:z"="1"` {
+		t.Errorf("keys of the good records: %v", got)
+	}
+	// A capture holding the pattern's literal would read back otherwise.
+	amb, _ := ParseMapping("a.yaml", []byte("version: 1\ndatasets:\n  - match: \"app.seq\"\n    target: \"5\"\n    keys:\n      - pattern: \"U:{a}:{b}\"\n        value: {field: v, type: integer}\n"))
+	ab := mongotype.NewBuilder(nil)
+	raw, _ := bson.Marshal(bson.D{{Key: "_id", Value: 1}, {Key: "a", Value: "x:y"}, {Key: "b", Value: "z"}, {Key: "v", Value: int64(1)}})
+	ab.Append(raw)
+	c, _ = KeysToRedis(coll, &spec.Source{ID: "m", Engine: mongoEngine}, amb.For("app.seq"))
+	if _, rejects := convertAll(t, c, ab.NewRecord()); len(rejects) != 1 || !strings.Contains(rejects[0].Reason, "would not read back") {
+		t.Errorf("ambiguous capture: %+v", rejects)
 	}
 }
