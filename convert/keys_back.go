@@ -70,11 +70,16 @@ func KeysToRedis(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversio
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: keys into Redis take a MongoDB collection or a MySQL table, not %s", d.position("keys"), ds.Name))
 		return c, nil
 	}
-	c.Notes = append(c.Notes, fmt.Sprintf("into Redis database %s as string keys without expiry; a record with a field no pattern uses, a value not of its type, or a key built twice is a reject", d.Target))
+	c.Notes = append(c.Notes, fmt.Sprintf("into Redis database %s as string keys without expiry; of several patterns of one value field the first builds its key; a record with a field no pattern uses, a value not of its type, or a key built twice is a reject", d.Target))
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		b := &backRecords{m: m, in: in, read: read, reject: reject, seen: &redistype.KeySet{}, used: map[string]bool{}}
 		for _, f := range m.fields {
 			b.used[f] = true
+		}
+		seen := map[int]bool{}
+		for p := range d.patterns {
+			b.first = append(b.first, !seen[m.valField[p]])
+			seen[m.valField[p]] = true
 		}
 		return b
 	}
@@ -181,6 +186,7 @@ type backRecords struct {
 	reject func(Reject) error
 	seen   *redistype.KeySet
 	used   map[string]bool // the fields the patterns use
+	first  []bool          // the pattern is the first of its value field: the one that builds its key
 	row    int64
 	fields map[string]bson.RawValue
 	keys   [][]byte
@@ -249,7 +255,7 @@ func (b *backRecords) record(rows recordRows, i int) string {
 	b.keys, b.vals = b.keys[:0], b.vals[:0]
 	for p, kp := range b.m.d.patterns {
 		v, ok := b.fields[b.m.d.Keys[p].Value.Field]
-		if !ok || v.Type == bson.TypeNull {
+		if !ok || v.Type == bson.TypeNull || !b.first[p] {
 			continue
 		}
 		var key []byte
