@@ -21,7 +21,7 @@ import (
 // field), and back from a collection that carries the marker index.
 func init() {
 	RegisterMapped(redisEngine, mongoEngine, keysOr(keysToMongo, redisToMongo))
-	Register(mongoEngine, redisEngine, mongoToRedis)
+	RegisterMapped(mongoEngine, redisEngine, keysOr(KeysToRedis, mongoToRedis))
 }
 
 // maxDocument is MongoDB's BSON document limit.

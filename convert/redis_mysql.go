@@ -22,7 +22,7 @@ import (
 // whose COMMENT is the layout's marker.
 func init() {
 	RegisterMapped(redisEngine, mysqltype.Engine, keysOr(keysToMySQL, redisToMySQL))
-	Register(mysqltype.Engine, redisEngine, mysqlToRedis)
+	RegisterMapped(mysqltype.Engine, redisEngine, keysOr(KeysToRedis, mysqlToRedis))
 }
 
 const (

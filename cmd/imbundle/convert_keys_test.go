@@ -17,8 +17,9 @@ import (
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
-// rcKeys is the Redis database of the key-pattern tests.
-const rcKeys = 8
+// rcKeys and rcKeysBack are the Redis databases of the key-pattern
+// tests: the source and the way back.
+const rcKeys, rcKeysBack = 8, 3
 
 // keysBulk conversations have both keys, scattered over several parts.
 const keysBulk = 20000
@@ -170,6 +171,41 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		}
 	}
 
+	// backToRedis exports the converted collection or table and imports it
+	// into Redis database rcKeysBack by the same patterns (the way back):
+	// the string keys that were exported, less the rejected ones;
+	// verify --against Redis with that mapping matches.
+	back := testenv.Redis(t, rcKeysBack)
+	backToRedis := func(t *testing.T, engine, srcURL, dataset string) {
+		t.Helper()
+		back.FlushDB(ctx)
+		t.Cleanup(func() { back.FlushDB(context.Background()) })
+		exp := filepath.Join(t.TempDir(), engine+".imb")
+		if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", exp); err != nil {
+			t.Fatalf("export from %s: %v\n%s", engine, err, out)
+		}
+		mapFile := filepath.Join(t.TempDir(), "back.yaml")
+		b := strings.Replace(fmt.Sprintf(seqMapping, fmt.Sprintf("%q", fmt.Sprint(rcKeysBack))), `"redis.db8"`, `"`+dataset+`"`, 1)
+		os.WriteFile(mapFile, []byte(b), 0o644)
+		if out, err := runCLI(t, "-q", "import", exp, "--target", "redis://"+testenv.RedisAddr(), "--map", mapFile, "--datasets", dataset); err != nil {
+			t.Fatalf("import into Redis: %v\n%s", err, out)
+		}
+		if n := back.DBSize(ctx).Val(); n != 2*keysBulk+5 {
+			t.Errorf("%d keys back, want %d", n, 2*keysBulk+5)
+		}
+		for k, v := range map[string]string{"MAX_SEQ:c1": "10", "MIN_SEQ:c1": "1", "MAX_SEQ:c2": "5", "MIN_SEQ:c3": "-2", "MIN_SEQ:c4": "3", "MIN_SEQ:si_000077_" + strings.Repeat("u", 40): "38"} {
+			if got, err := back.Get(ctx, k).Result(); got != v {
+				t.Errorf("%s = %q (%v), want %q", k, got, err, v)
+			}
+		}
+		if n := back.Exists(ctx, "MIN_SEQ:c2", "MAX_SEQ:c4", "MAX_SEQ:c5", "LEGACY_MAX:c5").Val(); n != 0 {
+			t.Errorf("%d keys that no record gives", n)
+		}
+		if out, err := runCLI(t, "verify", exp, "--against", "redis://"+testenv.RedisAddr(), "--map", mapFile, "--datasets", dataset); err != nil {
+			t.Errorf("verify --against Redis: %v\n%s", err, out)
+		}
+	}
+
 	t.Run("mongo", func(t *testing.T) {
 		dstURL, db := testenv.MongoDatabase(t, "h_keys")
 		mapFile := filepath.Join(dir, "mongo.yaml")
@@ -218,6 +254,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		if err != nil || !strings.Contains(out, "4 refused by the conversion") || !strings.Contains(out, "2 left out by the mapping") {
 			t.Fatalf("verify --against: %v\n%s", err, out)
 		}
+		backToRedis(t, "mongodb", dstURL, db.Name()+".seq")
 		db.Collection("seq").UpdateOne(ctx, bson.D{{Key: "_id", Value: "c2"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "max_seq", Value: int64(6)}}}})
 		if out, err := runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile); exitCodeOf(err) != exitMismatch {
 			t.Errorf("verify after a changed document: exit %d, want %d\n%s", exitCodeOf(err), exitMismatch, out)
@@ -268,6 +305,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 		if err != nil || !strings.Contains(out, "4 refused by the conversion") {
 			t.Fatalf("verify --against: %v\n%s", err, out)
 		}
+		backToRedis(t, "mysql", dstURL, name+".seq")
 		db.Exec("UPDATE seq SET min_seq = 2 WHERE conversation_id = 'c1'")
 		if out, err := runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile); exitCodeOf(err) != exitMismatch {
 			t.Errorf("verify after a changed row: exit %d, want %d\n%s", exitCodeOf(err), exitMismatch, out)
