@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -67,6 +68,51 @@ func newKeysMap(d *DatasetRule, jsonText bool) *keysMap {
 		m.valType = append(m.valType, d.Keys[i].Value.Type)
 	}
 	return m
+}
+
+// keysRule starts the conversion of a keyspace dataset by an entry's keys
+// (SPEC.md §11.7) for a target engine, which sets its dataset and
+// records; a dataset the entry cannot apply to is refused in it.
+func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
+	m := newKeysMap(d, engine == mysqltype.Engine)
+	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0}
+	kr, err := newKeyRows(ds)
+	if layoutOfDataset(ds) != keyspaceLayout || err != nil {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to the keyspace of a Redis database (SPEC.md §8.3), not to %s", d.position("keys"), ds.Name))
+		kr = &keyRows{}
+	}
+	c.Notes = append(c.Notes, fmt.Sprintf("string keys whose names match %d pattern(s) are records (%s): captures are String fields, values parsed by their declared type; a key no pattern matches is counted as filtered", len(d.Keys), d.position("keys")))
+	if c.Whole {
+		c.Notes = append(c.Notes, fmt.Sprintf("keys with the same %v are one record: the whole dataset is read as one part and sorted by them (on disk past the sort's memory)", d.MergeBy))
+	}
+	return c, m, kr
+}
+
+// wholeParts is the converted dataset's parts: the bundle's, or for a Whole
+// conversion one part standing for all of them.
+func wholeParts(ds *spec.Dataset, whole bool) []spec.Part {
+	if !whole || len(ds.Parts) == 0 {
+		return ds.Parts
+	}
+	p := spec.Part{Path: ds.Parts[0].Path}
+	if n := len(ds.Parts); n > 1 {
+		p.Path += " .. " + ds.Parts[n-1].Path
+	}
+	for _, q := range ds.Parts {
+		p.Rows += q.Rows
+		p.Bytes += q.Bytes
+	}
+	return []spec.Part{p}
+}
+
+// recordsOf is the records function of a keys conversion.
+func recordsOf(c *Conversion, m *keysMap, kr *keyRows, newSink func() recordSink) func(Records, int, func(Reject) error) Records {
+	return func(in Records, part int, reject func(Reject) error) Records {
+		if c.Whole {
+			return &mergedRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), spill: c.Spill, rec: newRecord(m)}
+		}
+		return &keyRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), rec: newRecord(m)}
+	}
 }
 
 // keyRows reads the key rows of a keyspace layout batch (SPEC.md §8.3):
@@ -137,7 +183,7 @@ func (m *keysMap) read(kr *keyRows, rec arrow.RecordBatch, i int, c *contributio
 		return keyRejected, fmt.Sprintf("key %s has an expiry (expire_at_ms %s), which a record does not carry", quoteValue(key), strings.TrimSpace(rec.Column(kr.expire).ValueStr(i)))
 	}
 	for k, capture := range c.caps {
-		if !isUTF8(capture) {
+		if !utf8.Valid(capture) {
 			return keyRejected, fmt.Sprintf("key %s: capture {%s} is not UTF-8 text", quoteValue(key), m.d.patterns[pat].caps[k])
 		}
 	}
@@ -244,8 +290,6 @@ func (m *keysMap) mergeKey(dst []byte, c *contribution) []byte {
 	}
 	return dst
 }
-
-func isUTF8(b []byte) bool { return utf8.Valid(b) }
 
 // bytesAt is row i of a bytes or text column.
 func bytesAt(a arrow.Array, i int) []byte {

@@ -2,12 +2,9 @@ package convert
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -293,131 +290,6 @@ func (b *backRecords) record(rows recordRows, i int) string {
 	}
 	if len(b.keys) == 0 {
 		return "no pattern's fields are all in the record"
-	}
-	return ""
-}
-
-// captureText is a field's text in a key name: a String as it is, an
-// integer in decimal.
-func captureText(v bson.RawValue) ([]byte, string) {
-	switch v.Type {
-	case bson.TypeString:
-		s := v.StringValue()
-		if s == "" {
-			return nil, "an empty text makes no capture"
-		}
-		return []byte(s), ""
-	case bson.TypeInt32:
-		return []byte(strconv.FormatInt(int64(v.Int32()), 10)), ""
-	case bson.TypeInt64:
-		return []byte(strconv.FormatInt(v.Int64(), 10)), ""
-	}
-	return nil, fmt.Sprintf("a %s makes no capture (String or an integer)", v.Type)
-}
-
-// backValue renders a value as the forward rule reads it back to the same
-// value (keyValue).
-func backValue(typ string, v bson.RawValue) ([]byte, string) {
-	switch typ {
-	case valueInteger:
-		switch v.Type {
-		case bson.TypeInt64:
-			return []byte(strconv.FormatInt(v.Int64(), 10)), ""
-		case bson.TypeInt32:
-			return []byte(strconv.FormatInt(int64(v.Int32()), 10)), ""
-		}
-	case valueFloat:
-		if v.Type == bson.TypeDouble {
-			f := v.Double()
-			if math.IsInf(f, 0) || math.IsNaN(f) {
-				return nil, "no Redis float text for " + strconv.FormatFloat(f, 'g', -1, 64)
-			}
-			return []byte(strconv.FormatFloat(f, 'f', -1, 64)), ""
-		}
-	case valueString:
-		if v.Type == bson.TypeString {
-			return []byte(v.StringValue()), ""
-		}
-	case valueBytes:
-		if v.Type == bson.TypeBinary {
-			if st, data := v.Binary(); st == 0 {
-				return data, ""
-			}
-		}
-	case valueJSON:
-		switch v.Type {
-		case bson.TypeString: // a JSON column's text
-			s := v.StringValue()
-			if !json.Valid([]byte(s)) {
-				return nil, "the text is not JSON"
-			}
-			return []byte(s), ""
-		case bson.TypeEmbeddedDocument, bson.TypeArray:
-			var sb strings.Builder
-			if why := writeJSON(&sb, v); why != "" {
-				return nil, why
-			}
-			return []byte(sb.String()), ""
-		}
-	}
-	return nil, fmt.Sprintf("a %s is no %s value", v.Type, typ)
-}
-
-// writeJSON renders a BSON value as the JSON that jsonValue reads back to
-// it: Int64 as an integer, a Double always with a fraction or exponent.
-func writeJSON(sb *strings.Builder, v bson.RawValue) string {
-	switch v.Type {
-	case bson.TypeEmbeddedDocument, bson.TypeArray:
-		doc := bson.Raw(v.Value)
-		els, err := doc.Elements()
-		if err != nil {
-			return err.Error()
-		}
-		open, end := byte('{'), byte('}')
-		if v.Type == bson.TypeArray {
-			open, end = '[', ']'
-		}
-		sb.WriteByte(open)
-		for i, e := range els {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			if v.Type == bson.TypeEmbeddedDocument {
-				k, _ := json.Marshal(e.Key())
-				sb.Write(k)
-				sb.WriteByte(':')
-			}
-			if why := writeJSON(sb, e.Value()); why != "" {
-				return why
-			}
-		}
-		sb.WriteByte(end)
-	case bson.TypeString:
-		if !utf8.ValidString(v.StringValue()) {
-			return "a String that is not UTF-8"
-		}
-		s, _ := json.Marshal(v.StringValue())
-		sb.Write(s)
-	case bson.TypeBoolean:
-		sb.WriteString(strconv.FormatBool(v.Boolean()))
-	case bson.TypeNull:
-		sb.WriteString("null")
-	case bson.TypeInt64:
-		sb.WriteString(strconv.FormatInt(v.Int64(), 10))
-	case bson.TypeDouble:
-		// JSON has no inf or NaN, big.Rat (the way in) no -0, and an
-		// integral Double written as an integer would come back an Int64.
-		f := v.Double()
-		if math.IsInf(f, 0) || math.IsNaN(f) || f == 0 && math.Signbit(f) {
-			return "a Double JSON does not give back: " + strconv.FormatFloat(f, 'g', -1, 64)
-		}
-		t := strconv.FormatFloat(f, 'g', -1, 64)
-		if !strings.ContainsAny(t, ".e") {
-			t += ".0"
-		}
-		sb.WriteString(t)
-	default:
-		return fmt.Sprintf("a %s inside json: JSON holds documents, arrays, strings, booleans, null, Int64 and Double", v.Type)
 	}
 	return ""
 }

@@ -10,55 +10,11 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/mongotype"
-	"github.com/imbundle/imbundle/internal/mysqltype"
 	"github.com/imbundle/imbundle/spec"
 )
 
-// keysRule builds the conversion of a keyspace dataset by an entry's keys
-// (SPEC.md §11.7), for the sink newSink makes; a dataset the entry cannot
-// apply to is refused in the conversion.
-func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
-	m := newKeysMap(d, engine == mysqltype.Engine)
-	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0}
-	kr, err := newKeyRows(ds)
-	if layoutOfDataset(ds) != keyspaceLayout || err != nil {
-		c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to the keyspace of a Redis database (SPEC.md §8.3), not to %s", d.position("keys"), ds.Name))
-		kr = &keyRows{}
-	}
-	c.Notes = append(c.Notes, fmt.Sprintf("string keys whose names match %d pattern(s) are records (%s): captures are String fields, values parsed by their declared type; a key no pattern matches is counted as filtered", len(d.Keys), d.position("keys")))
-	if c.Whole {
-		c.Notes = append(c.Notes, fmt.Sprintf("keys with the same %v are one record: the whole dataset is read as one part and sorted by them (on disk past the sort's memory)", d.MergeBy))
-	}
-	return c, m, kr
-}
-
-// parts is the converted dataset's parts: the bundle's, or for a Whole
-// conversion one part standing for all of them.
-func wholeParts(ds *spec.Dataset, whole bool) []spec.Part {
-	if !whole || len(ds.Parts) == 0 {
-		return ds.Parts
-	}
-	p := spec.Part{Path: ds.Parts[0].Path}
-	if n := len(ds.Parts); n > 1 {
-		p.Path += " .. " + ds.Parts[n-1].Path
-	}
-	for _, q := range ds.Parts {
-		p.Rows += q.Rows
-		p.Bytes += q.Bytes
-	}
-	return []spec.Part{p}
-}
-
-// recordsOf is the records function of a keys conversion.
-func recordsOf(c *Conversion, m *keysMap, kr *keyRows, newSink func() recordSink) func(Records, int, func(Reject) error) Records {
-	return func(in Records, part int, reject func(Reject) error) Records {
-		if c.Whole {
-			return &mergedRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), spill: c.Spill, rec: newRecord(m)}
-		}
-		return &keyRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), rec: newRecord(m)}
-	}
-}
-
+// keysToMongo is rule redis-keys to mongodb-collection v1 (SPEC.md §11.7):
+// a document per record, in a collection with the _id_ index only.
 func keysToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	c, m, kr := keysRule(ds, src, d, ruleKeysMongo, mongoEngine)
 	id := bson.Raw(bsoncore.NewDocumentBuilder().
