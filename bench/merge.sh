@@ -20,6 +20,7 @@ MY=${MYSQL_URL:-mysql://root@127.0.0.1:3306}
 R="redis://127.0.0.1:$PORT"
 OUT=bench/out/merge
 mkdir -p "$OUT" "$OUT/tmp"
+rm -f "$OUT/keys.imb"
 go build -o "$OUT/imbundle" ./cmd/imbundle
 B="$OUT/imbundle"
 cli() { redis-cli -p "$PORT" "$@"; }

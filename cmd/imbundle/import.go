@@ -182,7 +182,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.Int64Var(&maxRejects, "max-rejects", -1, "stop the import once more than N records were refused (-1: no limit)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
-	f.IntVar(&sortMemory, "sort-memory", 64, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
+	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
 

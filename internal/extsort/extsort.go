@@ -123,6 +123,9 @@ func (s *Sorter) spillRun() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("extsort: write %s: %w", f.Name(), err)
 	}
+	// Drop the records' references too, or the spilled arenas stay
+	// reachable through buf's spare capacity until overwritten.
+	clear(s.buf)
 	s.buf, s.arena, s.size = s.buf[:0], nil, 0
 	return nil
 }

@@ -157,3 +157,18 @@ func TestCleanupOnError(t *testing.T) {
 		t.Fatalf("files left after Close: %v", f)
 	}
 }
+
+// After a spill the buffer keeps its capacity but no record: the spilled
+// arenas must be garbage, or memory grows past the budget by one run.
+func TestSpillDropsRecords(t *testing.T) {
+	s := New(t.TempDir(), 0)
+	defer s.Close()
+	for i := 0; s.Runs() == 0; i++ {
+		s.Add([]byte(fmt.Sprint(i)), bytes.Repeat([]byte("v"), 100))
+	}
+	for i, r := range s.buf[len(s.buf):cap(s.buf)] {
+		if r.key != nil || r.val != nil {
+			t.Fatalf("spare slot %d still holds a spilled record", i)
+		}
+	}
+}
