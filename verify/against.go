@@ -48,6 +48,9 @@ type AgainstOptions struct {
 	Mapping   *convert.Mapping  // the mapping file the import used, or nil
 	MaxDiffs  int               // differing keys to name per dataset (default 5)
 	OnDataset func(DatasetResult)
+	// Spill is where and with how much memory a conversion that merges
+	// records by key sorts (SPEC.md §11.7), as on import.
+	Spill convert.Spill
 }
 
 // Against reads each dataset back from src, digests it exactly as export
@@ -125,6 +128,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine, rule); conv == nil {
 				continue
 			}
+			conv.Spill = o.Spill
 			ds = *conv.Dataset
 		}
 		if n, ok := o.Map[ds.Namespace]; ok {
@@ -136,6 +140,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 				return nil, err
 			}
 			if into != nil {
+				into.Spill = o.Spill
 				conv = into
 				ns := ds.Namespace
 				ds = *into.Dataset

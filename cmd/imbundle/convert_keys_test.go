@@ -250,7 +250,7 @@ func TestRedisKeysMergedIntoMongoAndMySQL(t *testing.T) {
 			}
 		}
 		againImported(t, dstURL, mapFile)
-		out, err = runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile)
+		out, err = runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile, "--sort-memory", "1", "--temp-dir", dir)
 		if err != nil || !strings.Contains(out, "4 refused by the conversion") || !strings.Contains(out, "2 left out by the mapping") {
 			t.Fatalf("verify --against: %v\n%s", err, out)
 		}
