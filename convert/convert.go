@@ -169,7 +169,7 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		}
 		c, err := r(ds, src, d)
 		if c != nil && d.HasKeys() && !c.keys {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace dataset (the %s rule takes none)", d.position("keys"), c.Rule))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
 		}
 		// Into Redis (keys, §11.7) the target is the database number, which
 		// the rule has set.
