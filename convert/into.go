@@ -19,8 +19,8 @@ type Shapes interface {
 
 // IntoRule builds the conversion of ds (from src) onto into, an object
 // that exists on the target: the converted dataset has into's columns,
-// key and DDL.
-type IntoRule func(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Conversion, error)
+// key and DDL. d is the mapping file's entry for ds, or nil.
+type IntoRule func(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *DatasetRule) (*Conversion, error)
 
 var intoRules = map[pair]IntoRule{}
 
@@ -36,13 +36,14 @@ func RegisterInto(from, to string, r IntoRule) {
 
 // Into returns the conversion of ds (from src) onto the existing object
 // into of engine to, or nil when no rule maps onto existing objects of
-// that pair (the default mapping then applies).
-func Into(ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset) (*Conversion, error) {
+// that pair (the default mapping then applies). d is the mapping file's
+// entry for ds (nil: none), as ForMapped took it.
+func Into(ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset, d *DatasetRule) (*Conversion, error) {
 	r := intoRules[pair{src.Engine, to}]
 	if r == nil || into == nil {
 		return nil, nil
 	}
-	return r(ds, src, into)
+	return r(ds, src, into, d)
 }
 
 // CanInto reports whether a rule maps datasets of engine from onto

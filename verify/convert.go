@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -26,18 +27,29 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *conve
 // intoExisting returns the conversion of orig onto the target's existing
 // object at (the converted dataset, placed), as the import converted it,
 // when src reads existing objects and a rule maps onto them; else nil.
-func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
+// A conversion whose mapping entry only an existing object takes
+// (Conversion.NeedsExisting) is an error without one, as on import.
+func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source, conv *convert.Conversion, rule *convert.DatasetRule) (*convert.Conversion, error) {
 	sh, ok := src.(convert.Shapes)
-	if !ok || !convert.CanInto(from.Engine, engine) {
-		return nil, nil
+	var into *spec.Dataset
+	if ok && convert.CanInto(from.Engine, engine) {
+		var err error
+		if into, err = sh.Existing(ctx, at); err != nil {
+			return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
+		}
 	}
-	into, err := sh.Existing(ctx, at)
+	c, err := convert.Into(orig, from, engine, into, rule)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
-	}
-	c, err := convert.Into(orig, from, engine, into)
-	if err != nil || c == nil || len(c.Refused) > 0 {
 		return nil, err
+	}
+	if c == nil && conv.NeedsExisting != "" {
+		return nil, fmt.Errorf("dataset %q: the target has no table %s.%s: %s", orig.Name, at.Namespace, at.Object, conv.NeedsExisting)
+	}
+	if c != nil && len(c.Refused) > 0 {
+		if conv.NeedsExisting != "" {
+			return nil, fmt.Errorf("dataset %q into the existing %s.%s: %s", orig.Name, at.Namespace, at.Object, strings.Join(c.Refused, "; "))
+		}
+		return nil, nil
 	}
 	return c, nil
 }

@@ -1,0 +1,328 @@
+package convert
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/expr-lang/expr"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/imbundle/imbundle/internal/mongotype"
+)
+
+// mappedRecords applies a docMapping to each document of a part: one row,
+// or with unnest one row per element of the array, each a row of the
+// table or a reject. A reject's Row is the document's row in the part and
+// its Key the document's _id; with unnest its reason starts with the
+// element's position. A document is at most 16 MiB and is read in place:
+// memory does not grow with the array.
+type mappedRecords struct {
+	*fieldRecords
+	m    *docMapping
+	vals map[string]any // the expressions' names, bound per row
+}
+
+// outcome of one row.
+const (
+	rowOK = iota
+	rowFiltered
+	rowRejected
+)
+
+func (d *mappedRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	rows, err := mongotype.RowsOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, d.f.schema)
+	defer b.Release()
+	for i := 0; i < rows.Len(); i++ {
+		row := d.row
+		d.row++
+		leave := func(filtered bool, why string) error {
+			rj := Reject{Row: row, Key: []string{rows.IDJSON(i)}, Reason: why, Filtered: filtered}
+			if !filtered {
+				rj.Values = documentValues(rows.Doc(i))
+			}
+			return d.reject(rj)
+		}
+		emit := func(out int, why string) error {
+			switch out {
+			case rowFiltered:
+				return leave(true, why)
+			case rowRejected:
+				return leave(false, why)
+			}
+			for k := range d.cells {
+				appendCell(b.Field(k), d.cells[k])
+			}
+			return nil
+		}
+		if err := rows.Check(i); err != nil {
+			if err := leave(false, err.Error()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		els, err := rows.Doc(i).Elements()
+		if err != nil {
+			if err := leave(false, err.Error()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if d.m.unnest == "" {
+			if err := emit(d.mappedRow(els, nil, -1)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		elems, out, why := d.elements(els)
+		if out != rowOK {
+			if err := emit(out, why); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for j := range elems {
+			out, why := d.mappedRow(els, &elems[j], j)
+			if out != rowOK {
+				why = fmt.Sprintf("element %d of %s: %s", j, d.m.unnest, why)
+			}
+			if err := emit(out, why); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b.NewRecordBatch(), nil
+}
+
+// elements is the unnested array's values, or why the document has none
+// (filtered: missing, Null, empty) or cannot have them (not an array).
+func (d *mappedRecords) elements(els []bson.RawElement) ([]bson.RawValue, int, string) {
+	var arr *bson.RawValue
+	for _, e := range els {
+		if e.Key() == d.m.unnest {
+			if arr != nil {
+				return nil, rowRejected, fmt.Sprintf("field %s appears twice", d.m.unnest)
+			}
+			v := e.Value()
+			arr = &v
+		}
+	}
+	switch {
+	case arr == nil:
+		return nil, rowFiltered, fmt.Sprintf("unnest: the document has no field %s, so no row", d.m.unnest)
+	case arr.Type == bson.TypeNull:
+		return nil, rowFiltered, fmt.Sprintf("unnest: %s is null, so no row", d.m.unnest)
+	case arr.Type != bson.TypeArray:
+		return nil, rowRejected, fmt.Sprintf("unnest: field %s is %s, not an array", d.m.unnest, arr.Type)
+	}
+	vals, err := arr.Array().Values()
+	if err != nil {
+		return nil, rowRejected, fmt.Sprintf("unnest: field %s: %v", d.m.unnest, err)
+	}
+	if len(vals) == 0 {
+		return nil, rowFiltered, fmt.Sprintf("unnest: %s is empty, so no row", d.m.unnest)
+	}
+	return vals, rowOK, ""
+}
+
+// mappedRow fills d.cells from the document's fields els (and, with
+// unnest, its element elem at position j), or says why the row is left
+// out.
+func (d *mappedRecords) mappedRow(els []bson.RawElement, elem *bson.RawValue, j int) (int, string) {
+	m, f := d.m, d.f
+	for k := range d.cells {
+		d.cells[k], d.set[k] = cell{null: true}, false
+	}
+	if len(m.used) > 0 {
+		d.bind(els, elem, j)
+	}
+	if m.filter != nil {
+		out, err := expr.Run(m.filter, d.vals)
+		if err != nil {
+			return rowRejected, fmt.Sprintf("the filter at %s fails on this row: %v", m.filterWhere, err)
+		}
+		if keep, _ := out.(bool); !keep {
+			return rowFiltered, "left out by the filter at " + m.filterWhere
+		}
+	}
+	// _id goes to the primary key column only when nothing else fills it.
+	idToKey := !m.idOwn && m.unnest == "" && f.id == idColumn && f.cols[f.idCol].Name != mongotype.ColID && m.claimed[f.idCol] == ""
+	if idToKey {
+		for _, e := range els {
+			if e.Key() == f.cols[f.idCol].Name {
+				idToKey = false
+			}
+		}
+	}
+	for _, e := range els {
+		key, v := e.Key(), e.Value()
+		if key == m.unnest || m.roots[key] || m.drop[key] {
+			continue
+		}
+		if k, ok := m.top[key]; ok {
+			if why := d.putAt(k, key, v, m.defs[k]); why != "" {
+				return rowRejected, why
+			}
+			continue
+		}
+		if key == mongotype.ColID {
+			switch {
+			case m.unnest != "":
+				if _, ok := f.byName[mongotype.ColID]; !ok {
+					continue
+				}
+			case f.id == idNowhere:
+				continue
+			case f.id == idKeyFields:
+				if why := d.keyFields(v); why != "" {
+					return rowRejected, why
+				}
+				continue
+			case idToKey:
+				key = f.cols[f.idCol].Name
+			}
+		}
+		if why := d.putField(key, v); why != "" {
+			return rowRejected, why
+		}
+	}
+	for _, p := range m.paths {
+		from, found := bson.RawValue{}, false
+		if m.unnest != "" && p.path[0] == m.unnest {
+			from, found = *elem, true
+		} else {
+			for _, e := range els {
+				if e.Key() == p.path[0] {
+					from, found = e.Value(), true
+					break
+				}
+			}
+		}
+		if !found {
+			continue // the document has no such field: the column is unset
+		}
+		v, ok, why := lookupPath(from, p.path)
+		if why != "" {
+			return rowRejected, fmt.Sprintf("field %s: %s", p.name, why)
+		}
+		if !ok {
+			continue
+		}
+		if why := d.putAt(p.col, p.name, v, m.defs[p.col]); why != "" {
+			return rowRejected, why
+		}
+	}
+	if m.elem >= 0 {
+		if why := d.putAt(m.elem, m.unnest, *elem, m.defs[m.elem]); why != "" {
+			return rowRejected, why
+		}
+	}
+	if m.index >= 0 {
+		if why := d.putAt(m.index, "the unnest index", bson.RawValue{Type: bson.TypeInt64, Value: bsoncore.AppendInt64(nil, int64(j))}, nil); why != "" {
+			return rowRejected, why
+		}
+	}
+	for _, c := range m.comp {
+		out, err := expr.Run(c.prog, d.vals)
+		if err != nil {
+			return rowRejected, fmt.Sprintf("computed column %s (%s) fails on this row: %v", c.name, c.where, err)
+		}
+		v, why := anyBSON(out)
+		if why == "" {
+			why = d.putAt(c.col, "computed "+c.name, v, m.defs[c.col])
+		} else {
+			why = fmt.Sprintf("computed column %s (%s) is %s", c.name, c.where, why)
+		}
+		if why != "" {
+			return rowRejected, why
+		}
+	}
+	for k, def := range m.defs {
+		if def != nil && !d.set[k] {
+			d.cells[k], d.set[k] = *def, true
+		}
+	}
+	if why := d.unset(); why != "" {
+		return rowRejected, why
+	}
+	return rowOK, ""
+}
+
+// putField is put with the column's default for a Null.
+func (d *mappedRecords) putField(key string, v bson.RawValue) string {
+	k, ok := d.f.byName[key]
+	if !ok {
+		return fmt.Sprintf("field %s: the table has no column %s (drop: leaves a field out)", key, key)
+	}
+	return d.putAt(k, key, v, d.m.defs[k])
+}
+
+// bind sets the names the expressions read for one row.
+func (d *mappedRecords) bind(els []bson.RawElement, elem *bson.RawValue, j int) {
+	if d.vals == nil {
+		d.vals = make(map[string]any, len(d.m.used))
+	}
+	for _, n := range d.m.used {
+		d.vals[n] = nil
+	}
+	for _, e := range els {
+		if n := e.Key(); n != d.m.unnest {
+			if _, ok := d.vals[n]; ok {
+				d.vals[n] = bsonAny(e.Value())
+			}
+		}
+	}
+	if elem != nil {
+		if _, ok := d.vals[d.m.unnest]; ok {
+			d.vals[d.m.unnest] = bsonAny(*elem)
+		}
+		if d.m.index >= 0 {
+			if n := d.f.cols[d.m.index].Name; contains(d.m.used, n) {
+				d.vals[n] = j
+			}
+		}
+	}
+}
+
+// lookupPath reads the value under path[1:] in v, the value of path[0]:
+// through sub-documents, and arrays by position. A missing step, or a Null
+// on the way, is no value (ok false); a step into anything else says why.
+func lookupPath(v bson.RawValue, path []string) (bson.RawValue, bool, string) {
+	for i := 1; i < len(path); i++ {
+		p, at := path[i], strings.Join(path[:i], ".")
+		switch v.Type {
+		case bson.TypeNull:
+			return v, false, ""
+		case bson.TypeEmbeddedDocument:
+			e, err := v.Document().LookupErr(p)
+			if err != nil {
+				return v, false, ""
+			}
+			v = e
+		case bson.TypeArray:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				return v, false, fmt.Sprintf("%s is an array, and %s is no position in it", at, p)
+			}
+			vals, err := v.Array().Values()
+			if err != nil {
+				return v, false, err.Error()
+			}
+			if n >= len(vals) {
+				return v, false, ""
+			}
+			v = vals[n]
+		default:
+			return v, false, fmt.Sprintf("%s is %s, which has no field %s", at, v.Type, p)
+		}
+	}
+	return v, true, ""
+}

@@ -1,0 +1,205 @@
+package convert
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// chatLogs is a chat_logs-like existing table.
+func chatLogs() *spec.Dataset {
+	col := func(name, typ string, null bool) spec.Column {
+		return spec.Column{Name: name, Type: typ, Nullable: null}
+	}
+	return &spec.Dataset{Name: "im.chat_logs", Kind: spec.KindTable, Namespace: "im", Object: "chat_logs", PrimaryKey: []string{"server_msg_id"},
+		DDL: "CREATE TABLE `chat_logs` (\n  `server_msg_id` varchar(64) NOT NULL\n) ENGINE=InnoDB",
+		Columns: []spec.Column{col("server_msg_id", "large_utf8", false), col("send_id", "large_utf8", true), col("conv", "large_utf8", true),
+			col("seq", "int64", true), col("msg_index", "int32", true), col("send_time", "timestamp[ms]", true), col("status", "int32", false),
+			col("label", "large_utf8", true)}}
+}
+
+func msgCollection(docs ...bson.D) (*spec.Dataset, *spec.Source, Records) {
+	b := mongotype.NewBuilder(nil)
+	for _, d := range docs {
+		raw, err := bson.Marshal(d)
+		if err != nil {
+			panic(err)
+		}
+		if err := b.Append(raw); err != nil {
+			panic(err)
+		}
+	}
+	ds := &spec.Dataset{Name: "im.msg", Kind: spec.KindCollection, Namespace: "im", Object: "msg", PrimaryKey: mongotype.PrimaryKey,
+		Columns: bundle.ColumnsOf(mongotype.Schema()), Parts: []spec.Part{{Rows: int64(len(docs))}}, Rows: int64(len(docs))}
+	return ds, &spec.Source{ID: "s0", Engine: "mongodb"}, &oneBatch{rec: b.NewRecord()}
+}
+
+func msgEntry(t *testing.T, yaml string) *DatasetRule {
+	t.Helper()
+	m, err := ParseMapping("m.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.For("im.msg")
+}
+
+const msgMapping = `version: 1
+datasets:
+  - match: im.msg
+    target: chat_logs
+    unnest: {field: msgs, index: msg_index}
+    rename:
+      msgs.msg.server_msg_id: server_msg_id
+      msgs.msg.send_id: send_id
+      msgs.msg.seq: seq
+      doc_id: conv
+    filter: "msgs.msg != nil"
+    compute:
+      send_time: "fromUnixMilli(msgs.msg.send_time)"
+      label: "doc_id + '#' + string(msg_index)"
+    defaults: {status: 2}
+`
+
+// TestUnnestIntoExistingTable: each element of msgs is a row, read through
+// dotted names, its position in msg_index, the document's doc_id repeated;
+// an empty slot is filtered, an empty or missing array gives no row
+// (filtered), a non-array is a reject naming the field, and a bad element
+// a reject naming its position.
+func TestUnnestIntoExistingTable(t *testing.T) {
+	msg := func(id, from string, seq int64) bson.D {
+		return bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: id}, {Key: "send_id", Value: from}, {Key: "seq", Value: seq}, {Key: "send_time", Value: int64(1700000000123)}}}, {Key: "is_read", Value: false}}
+	}
+	empty := bson.D{{Key: "msg", Value: nil}, {Key: "del_list", Value: bson.A{}}}
+	ds, src, in := msgCollection(
+		bson.D{{Key: "_id", Value: int32(1)}, {Key: "doc_id", Value: "si_a_b:0"}, {Key: "msgs", Value: bson.A{msg("m1", "a", 1), empty, msg("m3", "b", 3)}}},
+		bson.D{{Key: "_id", Value: int32(2)}, {Key: "doc_id", Value: "si_a_c:0"}, {Key: "msgs", Value: bson.A{}}},
+		bson.D{{Key: "_id", Value: int32(3)}, {Key: "doc_id", Value: "x"}},
+		bson.D{{Key: "_id", Value: int32(4)}, {Key: "doc_id", Value: "y"}, {Key: "msgs", Value: "nope"}},
+		bson.D{{Key: "_id", Value: int32(5)}, {Key: "doc_id", Value: "z"}, {Key: "msgs", Value: bson.A{msg("m9", "c", 9), bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: int32(7)}}}}}}},
+	)
+	conv, err := Into(ds, src, "mysql", chatLogs(), msgEntry(t, msgMapping))
+	if err != nil || conv == nil || len(conv.Refused) > 0 {
+		t.Fatalf("conversion: %v %+v", err, conv)
+	}
+	var rejects, filtered []string
+	recs := conv.Records(in, 0, func(rj Reject) error {
+		s := fmt.Sprintf("row %d %v: %s", rj.Row, rj.Key, rj.Reason)
+		if rj.Filtered {
+			filtered = append(filtered, s)
+		} else {
+			rejects = append(rejects, s)
+		}
+		return nil
+	})
+	var got []string
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			var vals []string
+			for c := 0; c < int(rec.NumCols()); c++ {
+				vals = append(vals, fmt.Sprint(rec.Column(c).GetOneForMarshal(i)))
+			}
+			got = append(got, strings.Join(vals, "|"))
+		}
+	}
+	want := []string{
+		"m1|a|si_a_b:0|1|0|2023-11-14T22:13:20.123|2|si_a_b:0#0",
+		"m3|b|si_a_b:0|3|2|2023-11-14T22:13:20.123|2|si_a_b:0#2",
+		"m9|c|z|9|0|2023-11-14T22:13:20.123|2|z#0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantF := []string{"row 0 [{\"$numberInt\":\"1\"}]: element 1 of msgs: left out by the filter at m.yaml:11:13", "row 1 [{\"$numberInt\":\"2\"}]: unnest: msgs is empty", "row 2 [{\"$numberInt\":\"3\"}]: unnest: the document has no field msgs"}
+	wantR := []string{"row 3 [{\"$numberInt\":\"4\"}]: unnest: field msgs is string, not an array", "row 4 [{\"$numberInt\":\"5\"}]: element 1 of msgs: field msgs.msg.server_msg_id (32-bit integer) into column server_msg_id: not a String"}
+	for i, w := range wantF {
+		if i >= len(filtered) || !strings.HasPrefix(filtered[i], w) {
+			t.Errorf("filtered %q, want %q", filtered, wantF)
+			break
+		}
+	}
+	for i, w := range wantR {
+		if i >= len(rejects) || !strings.HasPrefix(rejects[i], w) {
+			t.Errorf("rejects %q, want %q", rejects, wantR)
+			break
+		}
+	}
+}
+
+// TestDocMappingRefusals: an entry naming what the table or the documents
+// lack refuses the conversion at the entry's line, before any row.
+func TestDocMappingRefusals(t *testing.T) {
+	ds, src, _ := msgCollection()
+	for _, c := range []struct{ entry, want string }{
+		{"    rename: {msgs.msg.send_id: nope}\n", "m.yaml:4:32: rename msgs.msg.send_id: the table has no column nope"},
+		{"    unnest: {field: msgs, index: nope}\n", "m.yaml:4:34: unnest index: the table has no column nope"},
+		{"    unnest: {field: msgs, index: send_id}\n", "does not take an integer"},
+		{"    filter: \"msgz.msg != nil\"\n", "m.yaml:4:13: unknown name msgz"},
+		{"    compute: {nope: \"1\"}\n", "computed column nope: the table has no column nope"},
+		{"    compute: {seq: \"1\"}\n    rename: {a.b: seq}\n", "would both fill column seq"},
+		{"    defaults: {seq: \"x\"}\n", "default for seq (string): not a number"},
+		{"    cast: {seq: string}\n", "cast: onto an existing table"},
+		{"    drop: [a.b]\n", "drop takes top-level fields"},
+		{"    unnest: {field: msgs}\n    drop: [msgs]\n", "it is the field unnested"},
+	} {
+		d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n"+c.entry)
+		conv, err := Into(ds, src, "mysql", chatLogs(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := strings.Join(conv.Refused, "\n"); !strings.Contains(r, c.want) {
+			t.Errorf("%q: refused %q, want %q", c.entry, r, c.want)
+		}
+	}
+	// Without the table (plan): the entry is noted and needs the table.
+	d := msgEntry(t, msgMapping)
+	for _, cand := range ForMapped(ds, src, d) {
+		if cand.To != "mysql" {
+			continue
+		}
+		c := cand.Conversion
+		if c.NeedsExisting == "" || c.Rule != ruleMongoIntoMySQL || len(c.Refused) > 0 || !strings.Contains(strings.Join(c.Notes, "\n"), "field msgs.msg.send_id into column send_id (m.yaml:") {
+			t.Errorf("the documents rule with a field-changing entry: %+v", c)
+		}
+	}
+}
+
+// TestDocExpressionValues: how BSON values appear to expressions.
+func TestDocExpressionValues(t *testing.T) {
+	oid := bson.NewObjectID()
+	for _, c := range []struct {
+		v    any
+		want any
+	}{
+		{int32(7), 7}, {int64(1) << 40, 1 << 40}, {2.5, 2.5}, {"s", "s"}, {true, true}, {nil, nil},
+		{bson.DateTime(1700000000123), time.UnixMilli(1700000000123).UTC()},
+		{oid, oid.Hex()},
+		{dec(t, "1.50"), `{"$numberDecimal":"1.50"}`},
+	} {
+		v := bson.RawValue{Type: bson.TypeNull}
+		if c.v != nil {
+			v = rawOf(t, c.v)
+		}
+		if got := bsonAny(v); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%v: %#v, want %#v", c.v, got, c.want)
+		}
+	}
+	got := bsonAny(rawOf(t, bson.D{{Key: "a", Value: bson.A{int32(1), "x"}}}))
+	if fmt.Sprint(got) != "map[a:[1 x]]" {
+		t.Errorf("sub-document: %v", got)
+	}
+}
