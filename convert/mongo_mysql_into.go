@@ -90,6 +90,11 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 	}
 	f.schema = arrow.NewSchema(fields, nil)
 	switch i, ok := f.byName[mongotype.ColID]; {
+	case d != nil && d.Unnest != nil:
+		f.id = idNowhere // the unnest note says where _id goes
+		if ok {
+			f.id, f.idCol = idColumn, i
+		}
 	case ok:
 		f.id, f.idCol = idColumn, i
 		c.Notes = append(c.Notes, "_id into the column _id")

@@ -65,7 +65,11 @@ func entryNotes(d *DatasetRule) []string {
 		notes = append(notes, fmt.Sprintf("column %s is computed: %s (%s)", col, d.Compute[col], d.position(entryKey("compute", col))))
 	}
 	for _, col := range sortedKeys(d.Defaults) {
-		notes = append(notes, fmt.Sprintf("column %s: a missing or Null value becomes %v (%s)", col, d.Defaults[col], d.position(entryKey("defaults", col))))
+		v := fmt.Sprint(d.Defaults[col])
+		if s, ok := d.Defaults[col].(string); ok {
+			v = fmt.Sprintf("%q", s)
+		}
+		notes = append(notes, fmt.Sprintf("column %s: a missing or Null value becomes %s (%s)", col, v, d.position(entryKey("defaults", col))))
 	}
 	return notes
 }
