@@ -146,7 +146,7 @@ datasets:
 	}
 	for _, c := range []struct {
 		from, to, where string
-		code        int
+		code            int
 	}{
 		{"      msgs.msg.send_id: send_id\n", "      msgs.msg.send_id: sender\n", mapFile + ":9:25: rename msgs.msg.send_id: the table has no column sender", exitError},
 		{"    unnest: {field: msgs, index: msg_index}\n", "    unnest: {field: msgs.msg, index: msg_index}\n", mapFile + ":5:21: unnest msgs.msg: only a top-level array field", exitUsage},
