@@ -155,6 +155,7 @@ func TestDocMappingRefusals(t *testing.T) {
 		{"    cast: {seq: string}\n", "cast: onto an existing table"},
 		{"    drop: [a.b]\n", "drop takes top-level fields"},
 		{"    unnest: {field: msgs}\n    drop: [msgs]\n", "it is the field unnested"},
+		{"    rename: {who.name: send_id}\n    drop: [who]\n", "drop who: a rename reads it"},
 	} {
 		d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n"+c.entry)
 		conv, err := Into(ds, src, "mysql", chatLogs(), d)
@@ -201,5 +202,57 @@ func TestDocExpressionValues(t *testing.T) {
 	got := bsonAny(rawOf(t, bson.D{{Key: "a", Value: bson.A{int32(1), "x"}}}))
 	if fmt.Sprint(got) != "map[a:[1 x]]" {
 		t.Errorf("sub-document: %v", got)
+	}
+}
+
+// TestDocMappingWithoutUnnest: renames (top-level, dotted, of _id), drop
+// and defaults onto an existing table, one row per document; a field the
+// table lacks is still a reject, a nested value under a string a reject
+// naming the path; a documents table takes no such entry.
+func TestDocMappingWithoutUnnest(t *testing.T) {
+	ds, src, in := msgCollection(
+		bson.D{{Key: "_id", Value: "k1"}, {Key: "who", Value: bson.D{{Key: "name", Value: "ann"}, {Key: "age", Value: int32(3)}}}, {Key: "tmp", Value: int32(1)}, {Key: "seq", Value: int64(5)}},
+		bson.D{{Key: "_id", Value: "k2"}, {Key: "who", Value: nil}, {Key: "seq", Value: nil}},
+		bson.D{{Key: "_id", Value: "k3"}, {Key: "who", Value: "text"}},
+		bson.D{{Key: "_id", Value: "k4"}, {Key: "extra", Value: int32(1)}},
+	)
+	d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    rename: {_id: server_msg_id, who.name: send_id}\n    drop: [tmp]\n    defaults: {status: 1, seq: -1}\n")
+	conv, err := Into(ds, src, "mysql", chatLogs(), d)
+	if err != nil || len(conv.Refused) > 0 {
+		t.Fatalf("%v %v", err, conv.Refused)
+	}
+	var rejects []string
+	recs := conv.Records(in, 0, func(rj Reject) error { rejects = append(rejects, rj.Reason); return nil })
+	var got []string
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			var vals []string
+			for c := 0; c < int(rec.NumCols()); c++ {
+				vals = append(vals, fmt.Sprint(rec.Column(c).GetOneForMarshal(i)))
+			}
+			got = append(got, strings.Join(vals, "|"))
+		}
+	}
+	want := "k1|ann|<nil>|5|<nil>|<nil>|1|<nil>\nk2|<nil>|<nil>|-1|<nil>|<nil>|1|<nil>"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if len(rejects) != 2 || !strings.Contains(rejects[0], "field who.name: who is string, which has no field name") || !strings.Contains(rejects[1], "field extra: the table has no column extra") {
+		t.Errorf("rejects %q", rejects)
+	}
+
+	// A documents table keeps documents whole.
+	docs := &spec.Dataset{Name: "im.msg", Kind: spec.KindTable, Namespace: "im", Object: "msg", PrimaryKey: []string{"_id"},
+		Columns: bundle.ColumnsOf(documentsSchema()), DDL: documentsDDL("msg")}
+	conv, err = Into(ds, src, "mysql", docs, d)
+	if err != nil || !strings.Contains(strings.Join(conv.Refused, ""), "is a documents table") {
+		t.Errorf("a documents table with a field-changing entry: %v %+v", err, conv)
 	}
 }

@@ -434,9 +434,17 @@ func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[s
 			has[col.Name] = true
 		}
 	}
+	// A dotted name is a column's own name or nothing: reading a field
+	// inside a JSON column is not done, and must not pass unnoticed.
+	inside := func(name string) string {
+		if col, _, ok := strings.Cut(name, "."); ok && has[col] {
+			return fmt.Sprintf(" (a dotted name reads no field inside column %s: rename and drop take whole columns)", col)
+		}
+		return ""
+	}
 	for from, to := range d.Rename {
 		if !has[from] {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column", d.position("rename."+from), from, ds.Name))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column%s", d.position("rename."+from), from, ds.Name, inside(from)))
 		}
 		rename[from] = to
 	}
@@ -452,7 +460,7 @@ func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[s
 	}
 	for i, name := range d.Drop {
 		if !has[name] {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: drop %s: %s has no such column", d.position(fmt.Sprintf("drop[%d]", i)), name, ds.Name))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: drop %s: %s has no such column%s", d.position(fmt.Sprintf("drop[%d]", i)), name, ds.Name, inside(name)))
 		}
 		drop[name] = true
 	}
