@@ -121,6 +121,7 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
 		if m != nil {
+			d.cast = m.casts
 			return &batches{in: in, convert: (&mappedRecords{fieldRecords: d, m: m}).convert}
 		}
 		return &batches{in: in, convert: d.convert}
@@ -130,6 +131,7 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 
 type fieldRecords struct {
 	f      *fieldsInto
+	cast   []docCast // a mapping's casts by column, or nil
 	reject func(Reject) error
 	row    int64
 	cells  []cell
@@ -269,6 +271,12 @@ func (d *fieldRecords) putAt(k int, key string, v bson.RawValue, def *cell) stri
 			return fmt.Sprintf("field %s is null, and column %s is NOT NULL", key, col.Name)
 		}
 		return ""
+	}
+	if d.cast != nil && d.cast[k] != nil {
+		var why string
+		if v, why = d.cast[k](v); why != "" {
+			return fmt.Sprintf("field %s: %s", key, why)
+		}
 	}
 	c, why := d.f.rules[k](v)
 	if why != "" && key != col.Name {

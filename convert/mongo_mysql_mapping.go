@@ -64,6 +64,9 @@ func entryNotes(d *DatasetRule) []string {
 	for _, col := range sortedKeys(d.Compute) {
 		notes = append(notes, fmt.Sprintf("column %s is computed: %s (%s)", col, d.Compute[col], d.position(entryKey("compute", col))))
 	}
+	for _, col := range sortedKeys(d.Cast) {
+		notes = append(notes, fmt.Sprintf("column %s: the value cast to %s first, exactly or the row is a reject (%s)", col, d.Cast[col], d.position(entryKey("cast", col))))
+	}
 	for _, col := range sortedKeys(d.Defaults) {
 		v := fmt.Sprint(d.Defaults[col])
 		if s, ok := d.Defaults[col].(string); ok {
@@ -74,13 +77,10 @@ func entryNotes(d *DatasetRule) []string {
 	return notes
 }
 
-// entryRefused is what the entry gets wrong whatever the table: cast,
-// which this rule does not take, and expressions that do not parse.
+// entryRefused is what the entry gets wrong whatever the table:
+// expressions that do not parse.
 func entryRefused(d *DatasetRule) []string {
 	var out []string
-	for _, col := range sortedKeys(d.Cast) {
-		out = append(out, d.errorAt(entryKey("cast", col), "cast: onto an existing table a column's type decides the conversion (SPEC.md §11.3); compute the value instead").Error())
-	}
 	anyName := func(string) bool { return true }
 	if d.Filter != "" {
 		if _, _, err := compileNamed(d, "filter", d.Filter, anyName, "", docOptions(expr.AsBool())...); err != nil {
@@ -130,6 +130,7 @@ type docMapping struct {
 	claimed map[int]string // columns the entry fills, by what
 	idOwn   bool           // the entry says where _id goes (rename, drop, a dotted name under it)
 	defs    []*cell        // by column: the default's cell, or nil
+	casts   []docCast      // by column: the cast, or nil
 
 	filter      *vm.Program
 	filterWhere string
@@ -154,7 +155,7 @@ type docComputed struct {
 // it cannot take to c.Refused (at the entry's lines) and what it does to
 // c.Notes.
 func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
-	m := &docMapping{index: -1, elem: -1, top: map[string]int{}, roots: map[string]bool{}, drop: map[string]bool{}, claimed: map[int]string{}, defs: make([]*cell, len(f.cols))}
+	m := &docMapping{index: -1, elem: -1, top: map[string]int{}, roots: map[string]bool{}, drop: map[string]bool{}, claimed: map[int]string{}, defs: make([]*cell, len(f.cols)), casts: make([]docCast, len(f.cols))}
 	refuse := func(key, format string, args ...any) {
 		c.Refused = append(c.Refused, d.errorAt(key, format, args...).Error())
 	}
@@ -237,6 +238,11 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 			c.Notes = append(c.Notes, fmt.Sprintf("field %s: only the sub-fields the renames name are read, it is not loaded itself", root))
 		}
 	}
+	for _, col := range sortedKeys(d.Cast) {
+		if k, ok := table(entryKey("cast", col), "cast "+col, col); ok {
+			m.casts[k] = docCastTo(d.Cast[col])
+		}
+	}
 	for _, col := range sortedKeys(d.Defaults) {
 		key := entryKey("defaults", col)
 		k, ok := table(key, "default for "+col, col)
@@ -248,7 +254,14 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 			refuse(key, "default for %s: %v", col, err)
 			continue
 		}
-		cl, why := f.rules[k](v)
+		var why string
+		if m.casts[k] != nil {
+			v, why = m.casts[k](v)
+		}
+		var cl cell
+		if why == "" {
+			cl, why = f.rules[k](v)
+		}
 		if why != "" {
 			refuse(key, "default for %s (%s): %s", col, v.Type, why)
 			continue

@@ -152,7 +152,8 @@ func TestDocMappingRefusals(t *testing.T) {
 		{"    compute: {nope: \"1\"}\n", "computed column nope: the table has no column nope"},
 		{"    compute: {seq: \"1\"}\n    rename: {a.b: seq}\n", "would both fill column seq"},
 		{"    defaults: {seq: \"x\"}\n", "default for seq (string): not a number"},
-		{"    cast: {seq: string}\n", "cast: onto an existing table"},
+		{"    cast: {nope: string}\n", "m.yaml:4:18: cast nope: the table has no column nope"},
+		{"    cast: {seq: int64}\n    defaults: {seq: \"1.5\"}\n", "default for seq (string): cast to int64: 3/2 is not a whole number"},
 		{"    drop: [a.b]\n", "drop takes top-level fields"},
 		{"    unnest: {field: msgs}\n    drop: [msgs]\n", "it is the field unnested"},
 		{"    rename: {who.name: send_id}\n    drop: [who]\n", "drop who: a rename reads it"},
@@ -254,5 +255,33 @@ func TestDocMappingWithoutUnnest(t *testing.T) {
 	conv, err = Into(ds, src, "mysql", docs, d)
 	if err != nil || !strings.Contains(strings.Join(conv.Refused, ""), "is a documents table") {
 		t.Errorf("a documents table with a field-changing entry: %v %+v", err, conv)
+	}
+}
+
+// TestDocCasts: a cast onto an existing table's column is exact or says
+// why.
+func TestDocCasts(t *testing.T) {
+	for _, c := range []struct {
+		to   string
+		v    any
+		want string // the cast value's Extended JSON, or a fragment of why
+	}{
+		{"string", int64(-12), `"-12"`}, {"string", int32(7), `"7"`}, {"string", 0.1, `"0.1"`}, {"string", dec(t, "1.50"), `"1.50"`},
+		{"string", "x", `"x"`}, {"string", true, "has no text of its own"},
+		{"int64", "42", `{"$numberLong":"42"}`}, {"int64", 3.0, `{"$numberLong":"3"}`}, {"int64", 3.5, "not a whole number"},
+		{"int64", "0x10", "is not a number"}, {"int64", "1_0", "is not a number"}, {"int64", "9223372036854775808", "not a whole number in int64's range"},
+		{"double", "1.25", `{"$numberDouble":"1.25"}`}, {"double", "0.1", "no exact double"}, {"double", int64(1<<53 + 1), "no exact double"},
+		{"double", dec(t, "2.5"), `{"$numberDouble":"2.5"}`},
+	} {
+		got, why := docCastTo(c.to)(rawOf(t, c.v))
+		if why != "" {
+			if !strings.Contains(why, c.want) {
+				t.Errorf("%v to %s: %s, want %s", c.v, c.to, why, c.want)
+			}
+			continue
+		}
+		if js := extJSON(got); js != c.want {
+			t.Errorf("%v to %s: %s, want %s", c.v, c.to, js, c.want)
+		}
 	}
 }
