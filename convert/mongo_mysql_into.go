@@ -122,7 +122,7 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
 		if m != nil {
 			d.cast = m.casts
-			return &batches{in: in, convert: (&mappedRecords{fieldRecords: d, m: m}).convert}
+			return &mappedRecords{fieldRecords: d, m: m, in: in}
 		}
 		return &batches{in: in, convert: d.convert}
 	}

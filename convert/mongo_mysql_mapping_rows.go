@@ -19,13 +19,28 @@ import (
 // or with unnest one row per element of the array, each a row of the
 // table or a reject. A reject's Row is the document's row in the part and
 // its Key the document's _id; with unnest its reason starts with the
-// element's position. A document is at most 16 MiB and is read in place:
-// memory does not grow with the array.
+// element's position. Documents (at most 16 MiB) are read in place, and
+// an output batch ends once its cells hold mappedBatchBytes, within a
+// document if need be: a batch of documents of 100 messages each does not
+// become one batch a hundred times as long.
 type mappedRecords struct {
 	*fieldRecords
 	m    *docMapping
+	in   Records
 	vals map[string]any // the expressions' names, bound per row
+
+	// Where the input stands: the batch read (nil: read the next), the
+	// next document, and within an unnested document its fields, its
+	// elements and the next element.
+	rows  *mongotype.Rows
+	doc   int
+	els   []bson.RawElement
+	elems []bson.RawValue
+	elem  int
 }
+
+// mappedBatchBytes bounds an output batch's cells.
+const mappedBatchBytes = 4 << 20
 
 // outcome of one row.
 const (
@@ -34,72 +49,116 @@ const (
 	rowRejected
 )
 
-func (d *mappedRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	rows, err := mongotype.RowsOf(rec)
-	if err != nil {
-		return nil, err
+func (d *mappedRecords) Next() (arrow.RecordBatch, error) {
+	for {
+		if d.rows == nil {
+			rec, err := d.in.Next()
+			if err != nil {
+				return nil, err
+			}
+			if d.rows, err = mongotype.RowsOf(rec); err != nil {
+				return nil, err
+			}
+			d.doc, d.elems = 0, nil
+		}
+		b := array.NewRecordBuilder(memory.DefaultAllocator, d.f.schema)
+		full, err := d.fill(b)
+		if err != nil {
+			b.Release()
+			return nil, err
+		}
+		if !full {
+			d.rows = nil
+		}
+		out := b.NewRecordBatch()
+		b.Release()
+		if out.NumRows() > 0 {
+			return out, nil
+		}
+		out.Release()
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, d.f.schema)
-	defer b.Release()
-	for i := 0; i < rows.Len(); i++ {
-		row := d.row
-		d.row++
-		leave := func(filtered bool, why string) error {
-			rj := Reject{Row: row, Key: []string{rows.IDJSON(i)}, Reason: why, Filtered: filtered}
-			if !filtered {
-				rj.Values = documentValues(rows.Doc(i))
+}
+
+// fill appends rows to b from where the input stands, until the batch is
+// full (true) or the input batch is done.
+func (d *mappedRecords) fill(b *array.RecordBuilder) (bool, error) {
+	size := 0
+	emit := func(out int, why string) error {
+		switch out {
+		case rowFiltered, rowRejected:
+			rj := Reject{Row: d.row - 1, Key: []string{d.rows.IDJSON(d.doc)}, Reason: why, Filtered: out == rowFiltered}
+			if out == rowRejected {
+				rj.Values = documentValues(d.rows.Doc(d.doc))
 			}
 			return d.reject(rj)
 		}
-		emit := func(out int, why string) error {
-			switch out {
-			case rowFiltered:
-				return leave(true, why)
-			case rowRejected:
-				return leave(false, why)
-			}
-			for k := range d.cells {
-				appendCell(b.Field(k), d.cells[k])
-			}
-			return nil
+		for k := range d.cells {
+			appendCell(b.Field(k), d.cells[k])
+			size += 8 + len(d.cells[k].b)
 		}
-		if err := rows.Check(i); err != nil {
-			if err := leave(false, err.Error()); err != nil {
-				return nil, err
+		return nil
+	}
+	for ; d.doc < d.rows.Len(); d.doc++ {
+		if d.elems == nil {
+			d.row++ // the document's row in the part, for rejects: d.row-1
+			out, why := d.start()
+			if out != rowOK {
+				if err := emit(out, why); err != nil {
+					return false, err
+				}
+				continue
 			}
-			continue
-		}
-		els, err := rows.Doc(i).Elements()
-		if err != nil {
-			if err := leave(false, err.Error()); err != nil {
-				return nil, err
+			if d.m.unnest == "" {
+				if err := emit(d.mappedRow(d.els, nil, -1)); err != nil {
+					return false, err
+				}
+				if size >= mappedBatchBytes {
+					d.doc++
+					return true, nil
+				}
+				continue
 			}
-			continue
 		}
-		if d.m.unnest == "" {
-			if err := emit(d.mappedRow(els, nil, -1)); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		elems, out, why := d.elements(els)
-		if out != rowOK {
-			if err := emit(out, why); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		for j := range elems {
-			out, why := d.mappedRow(els, &elems[j], j)
+		for d.elem < len(d.elems) {
+			j := d.elem
+			d.elem++
+			out, why := d.mappedRow(d.els, &d.elems[j], j)
 			if out != rowOK {
 				why = fmt.Sprintf("element %d of %s: %s", j, d.m.unnest, why)
 			}
 			if err := emit(out, why); err != nil {
-				return nil, err
+				return false, err
+			}
+			if size >= mappedBatchBytes {
+				if d.elem == len(d.elems) {
+					d.elems = nil
+					d.doc++
+				}
+				return true, nil
 			}
 		}
+		d.elems = nil
 	}
-	return b.NewRecordBatch(), nil
+	return false, nil
+}
+
+// start reads the next document's fields and, with unnest, its array's
+// elements, or says why it gives no row.
+func (d *mappedRecords) start() (int, string) {
+	if err := d.rows.Check(d.doc); err != nil {
+		return rowRejected, err.Error()
+	}
+	els, err := d.rows.Doc(d.doc).Elements()
+	if err != nil {
+		return rowRejected, err.Error()
+	}
+	d.els = els
+	if d.m.unnest == "" {
+		return rowOK, ""
+	}
+	elems, out, why := d.elements(els)
+	d.elems, d.elem = elems, 0
+	return out, why
 }
 
 // elements is the unnested array's values, or why the document has none

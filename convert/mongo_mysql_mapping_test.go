@@ -285,3 +285,47 @@ func TestDocCasts(t *testing.T) {
 		}
 	}
 }
+
+// TestUnnestBatchesStayBounded: a document whose elements make more than
+// mappedBatchBytes of cells is split over several output batches, rows in
+// array order, none lost or doubled, and the next document follows.
+func TestUnnestBatchesStayBounded(t *testing.T) {
+	big := strings.Repeat("x", 2000)
+	var arr bson.A
+	for j := 0; j < 3000; j++ {
+		arr = append(arr, bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: fmt.Sprintf("m%04d", j)}, {Key: "send_id", Value: big}}}})
+	}
+	ds, src, in := msgCollection(
+		bson.D{{Key: "_id", Value: int32(1)}, {Key: "msgs", Value: arr}},
+		bson.D{{Key: "_id", Value: int32(2)}, {Key: "msgs", Value: bson.A{bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: "last"}}}}}}},
+	)
+	d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    unnest: {field: msgs, index: msg_index}\n    rename: {msgs.msg.server_msg_id: server_msg_id, msgs.msg.send_id: send_id}\n    defaults: {status: 0}\n")
+	conv, err := Into(ds, src, "mysql", chatLogs(), d)
+	if err != nil || len(conv.Refused) > 0 {
+		t.Fatalf("%v %+v", err, conv)
+	}
+	recs := conv.Records(in, 0, func(rj Reject) error { t.Errorf("reject %+v", rj); return nil })
+	var ids []string
+	batches := 0
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches++
+		for i := 0; i < int(rec.NumRows()); i++ {
+			ids = append(ids, fmt.Sprint(rec.Column(0).GetOneForMarshal(i)))
+		}
+	}
+	if batches < 2 || len(ids) != 3001 || ids[0] != "m0000" || ids[2999] != "m2999" || ids[3000] != "last" {
+		t.Errorf("%d batches, %d rows (%v ... %v), want the 3001 rows in order over several batches", batches, len(ids), ids[:1], ids[len(ids)-2:])
+	}
+	for j := 1; j < 3000; j++ {
+		if ids[j] != fmt.Sprintf("m%04d", j) {
+			t.Fatalf("row %d is %s", j, ids[j])
+		}
+	}
+}
