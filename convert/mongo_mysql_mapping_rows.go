@@ -223,13 +223,13 @@ func (d *mappedRecords) mappedRow(els []bson.RawElement, elem *bson.RawValue, j 
 	}
 	for _, e := range els {
 		key, v := e.Key(), e.Value()
-		if key == m.unnest || m.roots[key] || m.drop[key] {
-			continue
-		}
 		if k, ok := m.top[key]; ok {
 			if why := d.putAt(k, key, v, m.defs[k]); why != "" {
 				return rowRejected, why
 			}
+			continue
+		}
+		if key == m.unnest || m.roots[key] || m.drop[key] {
 			continue
 		}
 		if key == mongotype.ColID {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,6 +104,10 @@ datasets:
 	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile, "--rejects", rejects)
 	if exitCodeOf(err) != exitRejects {
 		t.Fatalf("import: exit %d (%v), want %d (one reject)\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	// bundle rows (documents), written, rejected, filtered: as verify counts them below.
+	if !regexp.MustCompile(`chat_logs\s+3\s+3\s+1\s+3\s`).MatchString(out) {
+		t.Errorf("import report: want 3 documents, 3 rows written, 1 rejected, 3 filtered:\n%s", out)
 	}
 	if reasons := rejectReasons(t, rejects); len(reasons) != 1 || !strings.Contains(reasons[0], "element 1 of msgs: field msgs.msg.seq (string) into column seq: not a number") {
 		t.Errorf("rejects %q, want the message whose seq is a string, by its position", reasons)
