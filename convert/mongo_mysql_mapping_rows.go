@@ -83,11 +83,18 @@ func (d *mappedRecords) Next() (arrow.RecordBatch, error) {
 // full (true) or the input batch is done.
 func (d *mappedRecords) fill(b *array.RecordBuilder) (bool, error) {
 	size := 0
-	emit := func(out int, why string) error {
+	// elem is the element a row comes from, or -1 for the document.
+	emit := func(out int, why string, elem int) error {
 		switch out {
 		case rowFiltered, rowRejected:
 			rj := Reject{Row: d.row - 1, Key: []string{d.rows.IDJSON(d.doc)}, Reason: why, Filtered: out == rowFiltered}
-			if out == rowRejected {
+			switch {
+			case out == rowFiltered:
+			case elem >= 0:
+				// The element, not its whole document (up to 16 MiB) again
+				// for each of its elements.
+				rj.Values = map[string]any{mongotype.ColIDJSON: d.rows.IDJSON(d.doc), fmt.Sprintf("%s.%d", d.m.unnest, elem): extJSON(d.elems[elem])}
+			default:
 				rj.Values = documentValues(d.rows.Doc(d.doc))
 			}
 			return d.reject(rj)
@@ -103,13 +110,14 @@ func (d *mappedRecords) fill(b *array.RecordBuilder) (bool, error) {
 			d.row++ // the document's row in the part, for rejects: d.row-1
 			out, why := d.start()
 			if out != rowOK {
-				if err := emit(out, why); err != nil {
+				if err := emit(out, why, -1); err != nil {
 					return false, err
 				}
 				continue
 			}
 			if d.m.unnest == "" {
-				if err := emit(d.mappedRow(d.els, nil, -1)); err != nil {
+				out, why := d.mappedRow(d.els, nil, -1)
+				if err := emit(out, why, -1); err != nil {
 					return false, err
 				}
 				if size >= mappedBatchBytes {
@@ -126,7 +134,7 @@ func (d *mappedRecords) fill(b *array.RecordBuilder) (bool, error) {
 			if out != rowOK {
 				why = fmt.Sprintf("element %d of %s: %s", j, d.m.unnest, why)
 			}
-			if err := emit(out, why); err != nil {
+			if err := emit(out, why, j); err != nil {
 				return false, err
 			}
 			if size >= mappedBatchBytes {

@@ -90,8 +90,12 @@ func TestUnnestIntoExistingTable(t *testing.T) {
 		t.Fatalf("conversion: %v %+v", err, conv)
 	}
 	var rejects, filtered []string
+	var values []map[string]any
 	recs := conv.Records(in, 0, func(rj Reject) error {
 		s := fmt.Sprintf("row %d %v: %s", rj.Row, rj.Key, rj.Reason)
+		if !rj.Filtered {
+			values = append(values, rj.Values)
+		}
 		if rj.Filtered {
 			filtered = append(filtered, s)
 		} else {
@@ -131,6 +135,9 @@ func TestUnnestIntoExistingTable(t *testing.T) {
 			t.Errorf("filtered %q, want %q", filtered, wantF)
 			break
 		}
+	}
+	if len(values) == 2 && (fmt.Sprint(values[1]) != `map[_id_json:{"$numberInt":"5"} msgs.1:{"msg":{"server_msg_id":{"$numberInt":"7"}}}]` || values[0]["doc"] == nil) {
+		t.Errorf("reject values %v: want the whole document for a document, _id and the element for an element", values)
 	}
 	for i, w := range wantR {
 		if i >= len(rejects) || !strings.HasPrefix(rejects[i], w) {
