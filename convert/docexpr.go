@@ -64,7 +64,9 @@ func bsonAny(v bson.RawValue) any {
 		}
 		m := make(map[string]any, len(els))
 		for _, e := range els {
-			m[e.Key()] = bsonAny(e.Value())
+			if _, dup := m[e.Key()]; !dup { // the first, as a lookup finds it
+				m[e.Key()] = bsonAny(e.Value())
+			}
 		}
 		return m
 	case bson.TypeArray:

@@ -136,6 +136,7 @@ type docMapping struct {
 	filterWhere string
 	comp        []docComputed
 	used        []string // the names the expressions read
+	uses        map[string]*fieldUse
 }
 
 // docPath is a rename whose source name has dots: the value under path.
@@ -306,5 +307,10 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 		}
 	}
 	m.used = sortedKeys(used)
+	m.uses = map[string]*fieldUse{}
+	addUses(m.uses, d.Filter)
+	for _, src := range d.Compute {
+		addUses(m.uses, src)
+	}
 	return m
 }

@@ -343,13 +343,13 @@ func (d *mappedRecords) bind(els []bson.RawElement, elem *bson.RawValue, j int) 
 	for _, e := range els {
 		if n := e.Key(); n != d.m.unnest {
 			if _, ok := d.vals[n]; ok {
-				d.vals[n] = bsonAny(e.Value())
+				d.vals[n] = sparseAny(e.Value(), d.m.uses[n])
 			}
 		}
 	}
 	if elem != nil {
 		if _, ok := d.vals[d.m.unnest]; ok {
-			d.vals[d.m.unnest] = bsonAny(*elem)
+			d.vals[d.m.unnest] = sparseAny(*elem, d.m.uses[d.m.unnest])
 		}
 		if d.m.index >= 0 {
 			if n := d.f.cols[d.m.index].Name; contains(d.m.used, n) {

@@ -42,7 +42,7 @@ func msgCollection(docs ...bson.D) (*spec.Dataset, *spec.Source, Records) {
 	return ds, &spec.Source{ID: "s0", Engine: "mongodb"}, &oneBatch{rec: b.NewRecord()}
 }
 
-func msgEntry(t *testing.T, yaml string) *DatasetRule {
+func msgEntry(t testing.TB, yaml string) *DatasetRule {
 	t.Helper()
 	m, err := ParseMapping("m.yaml", []byte(yaml))
 	if err != nil {
@@ -334,5 +334,64 @@ func TestUnnestBatchesStayBounded(t *testing.T) {
 		if ids[j] != fmt.Sprintf("m%04d", j) {
 			t.Fatalf("row %d is %s", j, ids[j])
 		}
+	}
+}
+
+// BenchmarkUnnestOpenIM converts OpenIM-like msg documents (100 messages
+// each) into chat_logs rows by unnest, dotted renames, a filter and
+// computed columns: rows/s is the measure (no threshold anywhere).
+func BenchmarkUnnestOpenIM(b *testing.B) {
+	var docs []bson.D
+	for n := 0; n < 200; n++ {
+		var arr bson.A
+		for j := 0; j < 100; j++ {
+			arr = append(arr, bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: fmt.Sprintf("s%d_%d", n, j)}, {Key: "send_id", Value: "u1"},
+				{Key: "seq", Value: int64(j + 1)}, {Key: "send_time", Value: int64(1700000000123)}, {Key: "content", Value: `{"content":"hello there"}`}}},
+				{Key: "revoke", Value: nil}, {Key: "del_list", Value: bson.A{}}, {Key: "is_read", Value: false}})
+		}
+		docs = append(docs, bson.D{{Key: "_id", Value: int32(n)}, {Key: "doc_id", Value: fmt.Sprintf("si_u1_u2:%d", n)}, {Key: "msgs", Value: arr}})
+	}
+	d := msgEntry(b, msgMapping)
+	ds, src, all := msgCollection(docs...)
+	rec, _ := all.Next()
+	b.ResetTimer()
+	rows := 0
+	for i := 0; i < b.N; i++ {
+		in := &oneBatch{rec: rec}
+		conv, err := Into(ds, src, "mysql", chatLogs(), d)
+		if err != nil || len(conv.Refused) > 0 {
+			b.Fatalf("%v %v", err, conv.Refused)
+		}
+		recs := conv.Records(in, 0, func(rj Reject) error { return fmt.Errorf("reject %+v", rj) })
+		for {
+			rec, err := recs.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += int(rec.NumRows())
+			rec.Release()
+		}
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestSparseBinding: a name read only through constant member chains is
+// bound with just those sub-fields; any other use binds it whole.
+func TestSparseBinding(t *testing.T) {
+	uses := map[string]*fieldUse{}
+	addUses(uses, `a.b.c == 1 && a["x"] != nil && len(w) > 0`)
+	addUses(uses, `k.p.q + k.p`)
+	doc := rawOf(t, bson.D{{Key: "b", Value: bson.D{{Key: "c", Value: int32(1)}, {Key: "d", Value: int32(2)}}}, {Key: "x", Value: bson.A{"y"}}, {Key: "z", Value: "no"}})
+	if got := fmt.Sprint(sparseAny(doc, uses["a"])); got != "map[b:map[c:1] x:[y]]" {
+		t.Errorf("a bound as %s", got)
+	}
+	if !uses["w"].whole || uses["k"].whole || !uses["k"].kids["p"].whole {
+		t.Errorf("uses w %+v k %+v", uses["w"], uses["k"])
+	}
+	if got := fmt.Sprint(sparseAny(doc, uses["w"])); got != "map[b:map[c:1 d:2] x:[y] z:no]" {
+		t.Errorf("w bound as %s", got)
 	}
 }
