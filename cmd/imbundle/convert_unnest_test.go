@@ -137,6 +137,10 @@ datasets:
 	if err != nil || !strings.Contains(out, "1 refused by the conversion, 3 left out by the mapping's filter") {
 		t.Fatalf("verify --against: %v\n%s", err, out)
 	}
+	// The same import again finds the table holding exactly what it loads.
+	if out, err := runCLI(t, "import", bpath, "--target", dstURL, "--map", mapFile, "--rejects", filepath.Join(dir, "again.jsonl")); err != nil || !strings.Contains(out, "already imported") {
+		t.Errorf("the same import again: %v\n%s", err, out)
+	}
 	if _, err := dst.Exec("UPDATE chat_logs SET content = 'changed' WHERE server_msg_id = 's5'"); err != nil {
 		t.Fatal(err)
 	}
