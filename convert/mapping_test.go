@@ -127,3 +127,21 @@ func TestDottedSourceIntoJSONRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestUnnestRefusedOnTables: a table's rows have no arrays: unnest on the
+// MySQL-to-MongoDB rule is refused at its line, not ignored.
+func TestUnnestRefusedOnTables(t *testing.T) {
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, PrimaryKey: []string{"id"}, Columns: []spec.Column{{Name: "id", Type: "int64"}}}
+	m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    unnest: {field: tags}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cand := range ForMapped(ds, &spec.Source{ID: "s0", Engine: "mysql"}, m.For("im.users")) {
+		if cand.To != "mongodb" {
+			continue
+		}
+		if got := strings.Join(cand.Conversion.Refused, "\n"); !strings.Contains(got, "m.yaml:4:13: unnest: a table's row has no array") {
+			t.Errorf("refused %q", got)
+		}
+	}
+}

@@ -77,8 +77,9 @@ func entryNotes(d *DatasetRule) []string {
 	return notes
 }
 
-// entryRefused is what the entry gets wrong whatever the table:
-// expressions that do not parse.
+// entryRefused is what the entry gets wrong whatever the table (for
+// plan, which has none): expressions that do not parse. newDocMapping
+// checks them again with the table's names.
 func entryRefused(d *DatasetRule) []string {
 	var out []string
 	anyName := func(string) bool { return true }
@@ -160,7 +161,6 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 	refuse := func(key, format string, args ...any) {
 		c.Refused = append(c.Refused, d.errorAt(key, format, args...).Error())
 	}
-	c.Refused = append(c.Refused, entryRefused(d)...)
 	c.Notes = append(c.Notes, entryNotes(d)...)
 	table := func(key, what, col string) (int, bool) {
 		k, ok := f.byName[col]
@@ -283,7 +283,7 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 			for _, n := range names {
 				used[n] = true
 			}
-		} else if !strings.Contains(strings.Join(c.Refused, "\n"), err.Error()) {
+		} else {
 			c.Refused = append(c.Refused, err.Error())
 		}
 	}
@@ -292,9 +292,7 @@ func newDocMapping(d *DatasetRule, f *fieldsInto, c *Conversion) *docMapping {
 		k, ok := table(key, "computed column "+col, col)
 		prog, names, err := compileNamed(d, key, d.Compute[col], known, hint, docOptions()...)
 		if err != nil {
-			if !strings.Contains(strings.Join(c.Refused, "\n"), err.Error()) {
-				c.Refused = append(c.Refused, err.Error())
-			}
+			c.Refused = append(c.Refused, err.Error())
 			continue
 		}
 		if !ok {

@@ -174,6 +174,13 @@ func TestDocMappingRefusals(t *testing.T) {
 			t.Errorf("%q: refused %q, want %q", c.entry, r, c.want)
 		}
 	}
+	// Without the table (plan): an expression that does not parse is
+	// refused already.
+	for _, cand := range ForMapped(ds, src, msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    filter: \"msgs.msg !=\"\n")) {
+		if cand.To == "mysql" && !strings.Contains(strings.Join(cand.Conversion.Refused, ""), "m.yaml:4:13: ") {
+			t.Errorf("a filter that does not parse, for plan: %+v", cand.Conversion.Refused)
+		}
+	}
 	// Without the table (plan): the entry is noted and needs the table.
 	d := msgEntry(t, msgMapping)
 	for _, cand := range ForMapped(ds, src, d) {

@@ -65,6 +65,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
 	rename, drop, cast, defaults := mappedFields(d, ds, c)
+	if d != nil && d.Unnest != nil {
+		c.Refused = append(c.Refused, d.errorAt("unnest", "unnest: a table's row has no array to unnest (unnest is for documents going into MySQL, SPEC.md §11.6)").Error())
+	}
 	env := newRowEnv(ds)
 	t.env = env
 	if d != nil && d.Filter != "" {
