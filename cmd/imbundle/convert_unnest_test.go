@@ -168,6 +168,11 @@ datasets:
 			t.Errorf("%q: exit %d (%v), want %d naming %q\n%s", c.to, exitCodeOf(err), err, c.code, c.where, out)
 		}
 	}
+	write(mapping)
+	noTable, _ := testenv.MySQLDatabase(t, "un_none")
+	if out, err := runCLI(t, "verify", bpath, "--against", noTable, "--map", mapFile); err == nil || !strings.Contains(err.Error(), "the target has no table") {
+		t.Errorf("verify against a database without chat_logs: %v\n%s", err, out)
+	}
 	var n int
 	var tables []string
 	if err := emptyDB.QueryRow("SELECT COUNT(*) FROM chat_logs").Scan(&n); err != nil || n != 0 {
