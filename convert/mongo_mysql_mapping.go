@@ -46,10 +46,11 @@ func mongoToMySQLMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Co
 func entryNotes(d *DatasetRule) []string {
 	var notes []string
 	if u := d.Unnest; u != nil {
-		n := fmt.Sprintf("unnest %s: a row per element, in array order, the document's other fields repeated; a document whose %s is missing, Null or empty gives no row (counted as filtered) (%s)", u.Field, u.Field, d.position("unnest"))
+		index := ""
 		if u.Index != "" {
-			n = fmt.Sprintf("unnest %s: a row per element, in array order, its position (from 0) into column %s, the document's other fields repeated; a document whose %s is missing, Null or empty gives no row (counted as filtered) (%s)", u.Field, u.Index, u.Field, d.position("unnest"))
+			index = fmt.Sprintf(", its position (from 0) into column %s", u.Index)
 		}
+		n := fmt.Sprintf("unnest %s: a row per element, in array order%s, the document's other fields repeated; of an element only what the entry names is read; a document whose %s is missing, Null or empty gives no row (counted as filtered) (%s)", u.Field, index, u.Field, d.position("unnest"))
 		notes = append(notes, n)
 	}
 	for _, from := range sortedKeys(d.Rename) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
@@ -190,5 +192,60 @@ datasets:
 	trows.Close()
 	if strings.Join(tables, ",") != "chat_logs" {
 		t.Errorf("tables after refused mappings: %v, want chat_logs alone", tables)
+	}
+}
+
+// TestOpenIMProfileMsgBackToChatLogs: the same fixture world loaded as
+// OpenIM 3.5+ MongoDB (msg documents of 100 slots) and as OpenIM 3.4
+// MySQL (chat_logs): the msg collection imported into an empty 3.4 schema
+// with the shipped profile gives exactly the 3.4 chat_logs rows, which
+// verify --against with the MySQL bundle proves; the empty slots are
+// counted as filtered.
+func TestOpenIMProfileMsgBackToChatLogs(t *testing.T) {
+	ctx := context.Background()
+	w := fixtures.MustNew(11, fixtures.Scale{Users: 40, Groups: 4, Messages: 1500})
+	mURL, mdb := testenv.MongoDatabase(t, "oim_m")
+	if _, err := fixtures.LoadOpenIMMongo(ctx, mdb, w, fixtures.MongoLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mpath := filepath.Join(dir, "mongo.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", mURL, "-o", mpath); err != nil {
+		t.Fatalf("export from MongoDB: %v\n%s", err, out)
+	}
+	aURL, adb := testenv.MySQLDatabase(t, "oim_a")
+	if _, err := fixtures.LoadOpenIMMySQL(ctx, adb, w, fixtures.MySQLLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	apath := filepath.Join(dir, "mysql.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", aURL, "-o", apath, "--param", "lock-wait=2"); err != nil {
+		t.Fatalf("export from MySQL: %v\n%s", err, out)
+	}
+	bURL, bdb := testenv.MySQLDatabase(t, "oim_b")
+	if err := fixtures.CreateOpenIMMySQL(ctx, bdb); err != nil {
+		t.Fatal(err)
+	}
+	msg := mdb.Name() + ".msg"
+	out, err := runCLI(t, "plan", mpath, "--target", bURL, "--profile", "openim-msg-to-chat-logs")
+	if err != nil || !strings.Contains(out, "field msgs.msg.sender_nickname into column sender_nick_name") {
+		t.Errorf("plan: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "-q", "import", mpath, "--target", bURL, "--datasets", msg, "--profile", "openim-msg-to-chat-logs")
+	if err != nil {
+		t.Fatalf("import msg with the profile: %v\n%s", err, out)
+	}
+	var docs int64
+	if docs, err = mdb.Collection("msg").CountDocuments(ctx, bson.D{}); err != nil {
+		t.Fatal(err)
+	}
+	empty := docs*100 - 1500 // the last document of each conversation keeps its unused slots
+	if !regexp.MustCompile(fmt.Sprintf(`chat_logs\s+%d\s+1500\s+0\s+%d\s`, docs, empty)).MatchString(out) {
+		t.Errorf("import report: want %d documents, 1500 rows, 0 rejected, %d filtered:\n%s", docs, empty, out)
+	}
+	if out, err := runCLI(t, "verify", apath, "--against", bURL, "--datasets", aURL[strings.LastIndexByte(aURL, '/')+1:]+".chat_logs"); err != nil {
+		t.Fatalf("verify the 3.4 chat_logs against the table loaded from msg: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", mpath, "--against", bURL, "--datasets", msg, "--profile", "openim-msg-to-chat-logs"); err != nil || !strings.Contains(out, fmt.Sprintf("%d left out by the mapping's filter", empty)) {
+		t.Fatalf("verify the msg bundle with the profile: %v\n%s", err, out)
 	}
 }
