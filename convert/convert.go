@@ -64,13 +64,11 @@ type Conversion struct {
 	// Refused lists what the rule cannot carry at all (a column type with
 	// no exact counterpart): an import must stop before writing.
 	Refused []string
-	// NeedsExisting, when set, says why only a rule onto an existing
-	// object (Into) can carry the mapping entry: the import and verify
-	// stop before writing, with this reason, when the target has no such
-	// object.
-	NeedsExisting string
 
 	records func(in Records, part int, reject func(Reject) error) Records
+	// onto converts the same dataset onto an existing object of the
+	// target (Onto), for rules that need one or may use one.
+	onto func(into *spec.Dataset) (*Conversion, error)
 }
 
 // Records converts one part's records. reject is called for each record the

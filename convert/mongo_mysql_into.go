@@ -42,7 +42,13 @@ type fieldsInto struct {
 	idCol  int // with idColumn
 }
 
-func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *DatasetRule) (*Conversion, error) {
+func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Conversion, error) {
+	return mongoIntoTable(ds, src, into, nil)
+}
+
+// mongoIntoTable is the rule with a mapping file's entry d (nil: none),
+// which mongo_mysql_mapping.go checks and applies.
+func mongoIntoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *DatasetRule) (*Conversion, error) {
 	if ds.Kind != spec.KindCollection || into.Kind != spec.KindTable {
 		return nil, nil
 	}

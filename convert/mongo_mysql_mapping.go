@@ -27,15 +27,20 @@ import (
 // mongoToMySQLMapped is §11.2's rule taking a mapping entry. An entry
 // that changes fields needs the target's existing table, which only the
 // import and verify read: until then the conversion notes what the entry
-// does (for plan) and says it needs the table (NeedsExisting), so that
-// without one nothing is written.
+// does (for plan), and it goes only onto an existing table (Onto), so
+// that without one nothing is written.
 func mongoToMySQLMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	c, err := mongoToMySQL(ds, src)
 	if c == nil || err != nil || !d.changesFields() {
 		return c, err
 	}
 	c.Rule = ruleMongoIntoMySQL
-	c.NeedsExisting = fmt.Sprintf("the mapping entry at %s changes fields, which only the columns of an existing table take (SPEC.md §11.3; a documents table keeps documents whole): create the table first", d.Where())
+	c.onto = func(into *spec.Dataset) (*Conversion, error) {
+		if into == nil {
+			return nil, fmt.Errorf("there is no such table: the mapping entry at %s changes fields, which only the columns of an existing table take (SPEC.md §11.3; a documents table keeps documents whole); create the table first", d.Where())
+		}
+		return mongoIntoTable(ds, src, into, d)
+	}
 	c.Notes = append([]string{"into the existing table's columns (read from the target by import and verify; the import stops before writing if there is none)"}, entryNotes(d)...)
 	c.Refused = append(c.Refused, entryRefused(d)...)
 	return c, nil

@@ -42,6 +42,20 @@ func msgCollection(docs ...bson.D) (*spec.Dataset, *spec.Source, Records) {
 	return ds, &spec.Source{ID: "s0", Engine: "mongodb"}, &oneBatch{rec: b.NewRecord()}
 }
 
+// ontoTable is the conversion of ds into an existing table as the import
+// makes it: the rule taking the entry d, then onto the table.
+func ontoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *DatasetRule) (*Conversion, error) {
+	for _, cand := range ForMapped(ds, src, d) {
+		if cand.To == "mysql" {
+			if cand.Err != nil {
+				return nil, cand.Err
+			}
+			return Onto(cand.Conversion, ds, src, "mysql", into)
+		}
+	}
+	return nil, fmt.Errorf("no conversion to mysql")
+}
+
 func msgEntry(t testing.TB, yaml string) *DatasetRule {
 	t.Helper()
 	m, err := ParseMapping("m.yaml", []byte(yaml))
@@ -85,7 +99,7 @@ func TestUnnestIntoExistingTable(t *testing.T) {
 		bson.D{{Key: "_id", Value: int32(4)}, {Key: "doc_id", Value: "y"}, {Key: "msgs", Value: "nope"}},
 		bson.D{{Key: "_id", Value: int32(5)}, {Key: "doc_id", Value: "z"}, {Key: "msgs", Value: bson.A{msg("m9", "c", 9), bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: int32(7)}}}}}}},
 	)
-	conv, err := Into(ds, src, "mysql", chatLogs(), msgEntry(t, msgMapping))
+	conv, err := ontoTable(ds, src, chatLogs(), msgEntry(t, msgMapping))
 	if err != nil || conv == nil || len(conv.Refused) > 0 {
 		t.Fatalf("conversion: %v %+v", err, conv)
 	}
@@ -166,7 +180,7 @@ func TestDocMappingRefusals(t *testing.T) {
 		{"    rename: {who.name: send_id}\n    drop: [who]\n", "drop who: a rename reads it"},
 	} {
 		d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n"+c.entry)
-		conv, err := Into(ds, src, "mysql", chatLogs(), d)
+		conv, err := ontoTable(ds, src, chatLogs(), d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,8 +202,11 @@ func TestDocMappingRefusals(t *testing.T) {
 			continue
 		}
 		c := cand.Conversion
-		if c.NeedsExisting == "" || c.Rule != ruleMongoIntoMySQL || len(c.Refused) > 0 || !strings.Contains(strings.Join(c.Notes, "\n"), "field msgs.msg.send_id into column send_id (m.yaml:") {
+		if !c.NeedsExisting() || c.Rule != ruleMongoIntoMySQL || len(c.Refused) > 0 || !strings.Contains(strings.Join(c.Notes, "\n"), "field msgs.msg.send_id into column send_id (m.yaml:") {
 			t.Errorf("the documents rule with a field-changing entry: %+v", c)
+		}
+		if _, err := Onto(c, ds, src, "mysql", nil); err == nil || !strings.Contains(err.Error(), "there is no such table: the mapping entry at m.yaml:3:12 changes fields") {
+			t.Errorf("onto no table: %v", err)
 		}
 	}
 }
@@ -232,7 +249,7 @@ func TestDocMappingWithoutUnnest(t *testing.T) {
 		bson.D{{Key: "_id", Value: "k4"}, {Key: "extra", Value: int32(1)}},
 	)
 	d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    rename: {_id: server_msg_id, who.name: send_id}\n    drop: [tmp]\n    defaults: {status: 1, seq: -1}\n")
-	conv, err := Into(ds, src, "mysql", chatLogs(), d)
+	conv, err := ontoTable(ds, src, chatLogs(), d)
 	if err != nil || len(conv.Refused) > 0 {
 		t.Fatalf("%v %v", err, conv.Refused)
 	}
@@ -266,7 +283,7 @@ func TestDocMappingWithoutUnnest(t *testing.T) {
 	// A documents table keeps documents whole.
 	docs := &spec.Dataset{Name: "im.msg", Kind: spec.KindTable, Namespace: "im", Object: "msg", PrimaryKey: []string{"_id"},
 		Columns: bundle.ColumnsOf(documentsSchema()), DDL: documentsDDL("msg")}
-	conv, err = Into(ds, src, "mysql", docs, d)
+	conv, err = ontoTable(ds, src, docs, d)
 	if err != nil || !strings.Contains(strings.Join(conv.Refused, ""), "is a documents table") {
 		t.Errorf("a documents table with a field-changing entry: %v %+v", err, conv)
 	}
@@ -314,7 +331,7 @@ func TestUnnestBatchesStayBounded(t *testing.T) {
 		bson.D{{Key: "_id", Value: int32(2)}, {Key: "msgs", Value: bson.A{bson.D{{Key: "msg", Value: bson.D{{Key: "server_msg_id", Value: "last"}}}}}}},
 	)
 	d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    unnest: {field: msgs, index: msg_index}\n    rename: {msgs.msg.server_msg_id: server_msg_id, msgs.msg.send_id: send_id}\n    defaults: {status: 0}\n")
-	conv, err := Into(ds, src, "mysql", chatLogs(), d)
+	conv, err := ontoTable(ds, src, chatLogs(), d)
 	if err != nil || len(conv.Refused) > 0 {
 		t.Fatalf("%v %+v", err, conv)
 	}
@@ -365,7 +382,7 @@ func BenchmarkUnnestOpenIM(b *testing.B) {
 	rows := 0
 	for i := 0; i < b.N; i++ {
 		in := &oneBatch{rec: rec}
-		conv, err := Into(ds, src, "mysql", chatLogs(), d)
+		conv, err := ontoTable(ds, src, chatLogs(), d)
 		if err != nil || len(conv.Refused) > 0 {
 			b.Fatalf("%v %v", err, conv.Refused)
 		}

@@ -43,35 +43,33 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 // intoExisting converts each converted dataset whose target object
 // already exists (the application created its schema) onto that object's
 // shape instead, where a rule maps onto existing objects (convert.Into).
-// It runs once every item is placed, and writes nothing. A conversion
-// whose mapping entry only an existing object can take
-// (Conversion.NeedsExisting) stops the import here when there is none.
-func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes, mapping *convert.Mapping) error {
+// It runs once every item is placed, and writes nothing.
+func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error {
 	srcs := map[string]*spec.Source{}
 	for i := range plan.Manifest.Sources {
 		srcs[plan.Manifest.Sources[i].ID] = &plan.Manifest.Sources[i]
 	}
 	for _, it := range plan.Items {
-		if it.Conversion == nil {
+		if it.Conversion == nil || !convert.WantsExisting(it.Conversion, srcs[it.Original.Source].Engine, it.Source.Engine) {
 			continue
 		}
-		var into *spec.Dataset
-		if shapes != nil && convert.CanInto(srcs[it.Original.Source].Engine, it.Source.Engine) {
-			at := *it.Dataset
-			at.Namespace, at.Object = it.Namespace, it.Object
-			var err error
-			if into, err = shapes.Existing(ctx, &at); err != nil {
-				return fmt.Errorf("dataset %q: read the target's %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
+		if shapes == nil {
+			if it.Conversion.NeedsExisting() {
+				return fmt.Errorf("dataset %q: the %s conversion goes into an existing table, and this import reads no target objects; nothing was written", it.Original.Name, it.Conversion.Rule)
 			}
+			continue
 		}
-		conv, err := convert.Into(it.Original, srcs[it.Original.Source], it.Source.Engine, into, mapping.For(it.Original.Name))
+		at := *it.Dataset
+		at.Namespace, at.Object = it.Namespace, it.Object
+		into, err := shapes.Existing(ctx, &at)
+		if err != nil {
+			return fmt.Errorf("dataset %q: read the target's %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
+		}
+		conv, err := convert.Onto(it.Conversion, it.Original, srcs[it.Original.Source], it.Source.Engine, into)
 		if err != nil {
 			return fmt.Errorf("dataset %q into the existing %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
 		}
 		if conv == nil {
-			if why := it.Conversion.NeedsExisting; why != "" {
-				return fmt.Errorf("dataset %q: the target has no table %s.%s: %s; nothing was written", it.Original.Name, it.Namespace, it.Object, why)
-			}
 			continue
 		}
 		if len(conv.Refused) > 0 {

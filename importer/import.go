@@ -113,7 +113,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if err := place(t, plan.Items); err != nil {
 		return nil, err
 	}
-	if err := intoExisting(ctx, plan, opts.Existing, opts.Mapping); err != nil {
+	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
 		return nil, err
 	}
 	if len(plan.Items) == 0 && len(rep.Left) > 0 {

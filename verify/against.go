@@ -131,7 +131,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			ds.Namespace = n
 		}
 		if conv != nil {
-			into, err := intoExisting(ctx, &m.Datasets[i], sources[ds.Source], o.Engine, &ds, src, conv, rule)
+			into, err := intoExisting(ctx, conv, &m.Datasets[i], sources[ds.Source], o.Engine, &ds, src)
 			if err != nil {
 				return nil, err
 			}

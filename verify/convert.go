@@ -27,29 +27,22 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *conve
 // intoExisting returns the conversion of orig onto the target's existing
 // object at (the converted dataset, placed), as the import converted it,
 // when src reads existing objects and a rule maps onto them; else nil.
-// A conversion whose mapping entry only an existing object takes
-// (Conversion.NeedsExisting) is an error without one, as on import.
-func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source, conv *convert.Conversion, rule *convert.DatasetRule) (*convert.Conversion, error) {
+func intoExisting(ctx context.Context, conv *convert.Conversion, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
 	sh, ok := src.(convert.Shapes)
-	var into *spec.Dataset
-	if ok && convert.CanInto(from.Engine, engine) {
-		var err error
-		if into, err = sh.Existing(ctx, at); err != nil {
-			return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
-		}
-	}
-	c, err := convert.Into(orig, from, engine, into, rule)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil && conv.NeedsExisting != "" {
-		return nil, fmt.Errorf("dataset %q: the target has no table %s.%s: %s", orig.Name, at.Namespace, at.Object, conv.NeedsExisting)
-	}
-	if c != nil && len(c.Refused) > 0 {
-		if conv.NeedsExisting != "" {
-			return nil, fmt.Errorf("dataset %q into the existing %s.%s: %s", orig.Name, at.Namespace, at.Object, strings.Join(c.Refused, "; "))
-		}
+	if !ok || !convert.WantsExisting(conv, from.Engine, engine) {
 		return nil, nil
+	}
+	into, err := sh.Existing(ctx, at)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
+	}
+	c, err := convert.Onto(conv, orig, from, engine, into)
+	if err == nil && c != nil && len(c.Refused) > 0 && conv.NeedsExisting() {
+		// Nothing else can read the target: say why, as the import does.
+		err = fmt.Errorf("dataset %q cannot be converted into the existing %s exactly (%s): %s", orig.Name, at.Object, c.Rule, strings.Join(c.Refused, "; "))
+	}
+	if err != nil || c == nil || len(c.Refused) > 0 {
+		return nil, err
 	}
 	return c, nil
 }

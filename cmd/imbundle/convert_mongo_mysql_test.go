@@ -390,7 +390,7 @@ func TestMySQLDecimalsThroughBSONIntoExisting(t *testing.T) {
 		`INSERT INTO num VALUES (1, 18446744073709551615, '1234567890123456789.012345678901234', 1.50, -0.0),
  (3, 9223372036854775808, 0, -99999999.99, 16777216), (4, NULL, '-0.000000000000000000000000000001', 0, NULL)`,
 	}, "mongodb")
-	back, err := convert.Into(toMongo.Dataset, toMongo.Source, "mysql", ds, nil)
+	back, err := convert.Into(toMongo.Dataset, toMongo.Source, "mysql", ds)
 	if err != nil || back == nil || len(back.Refused) > 0 {
 		t.Fatalf("no conversion into the existing table: %v %+v", err, back)
 	}

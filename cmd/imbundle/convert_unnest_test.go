@@ -162,7 +162,7 @@ datasets:
 		{"      msgs.msg.send_id: send_id\n", "      msgs.msg.send_id: sender\n", mapFile + ":9:25: rename msgs.msg.send_id: the table has no column sender", exitError},
 		{"    unnest: {field: msgs, index: msg_index}\n", "    unnest: {field: msgs.msg, index: msg_index}\n", mapFile + ":5:21: unnest msgs.msg: only a top-level array field", exitUsage},
 		{`    filter: "msgs.msg != nil && msgs.msg.status != 4"`, `    filter: "msgz.msg != nil"`, mapFile + ":15:13: unknown name msgz", exitError},
-		{"    target: chat_logs\n", "    target: no_such_table\n", "the target has no table", exitError},
+		{"    target: chat_logs\n", "    target: no_such_table\n", "there is no such table: the mapping entry at ", exitError},
 	} {
 		write(strings.Replace(mapping, c.from, c.to, 1))
 		out, err := runCLI(t, "-q", "import", bpath, "--target", emptyURL, "--map", mapFile)
@@ -172,7 +172,7 @@ datasets:
 	}
 	write(mapping)
 	noTable, _ := testenv.MySQLDatabase(t, "un_none")
-	if out, err := runCLI(t, "verify", bpath, "--against", noTable, "--map", mapFile); err == nil || !strings.Contains(err.Error(), "the target has no table") {
+	if out, err := runCLI(t, "verify", bpath, "--against", noTable, "--map", mapFile); err == nil || !strings.Contains(err.Error(), "there is no such table: the mapping entry at ") {
 		t.Errorf("verify against a database without chat_logs: %v\n%s", err, out)
 	}
 	var n int
