@@ -95,7 +95,7 @@ func Register(from, to string, r Rule) {
 	RegisterMapped(from, to, func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		c, err := r(ds, src)
 		if c != nil && d.changesFields() {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast, defaults or unnest yet", d.Where(), c.Rule))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
 		}
 		return c, err
 	})

@@ -64,37 +64,7 @@ func mongoIntoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 	if err := mongotype.CheckColumns(ds.Columns); err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("not the collection layout of SPEC.md §9.2: %v", err))
 	}
-	f := &fieldsInto{byName: map[string]int{}, cols: into.Columns}
-	var fields []arrow.Field
-	for i, col := range into.Columns {
-		t, terr := arrowType(col.Type)
-		if terr != nil {
-			c.Refused = append(c.Refused, fmt.Sprintf("column %s: %v", col.Name, terr))
-			t = bundle.Bytes
-		}
-		md := map[string]string{}
-		for k, v := range col.Metadata {
-			md[k] = v
-		}
-		if col.Native != "" {
-			md[bundle.MetaNative] = col.Native
-		}
-		fields = append(fields, arrow.Field{Name: col.Name, Type: t, Nullable: col.Nullable, Metadata: arrow.MetadataFrom(md)})
-		if col.Metadata[mysqltype.MetaRawOf] != "" || terr != nil {
-			f.rules = append(f.rules, nil)
-			continue
-		}
-		r, note, err := fieldRuleFor(col, t)
-		if err != nil {
-			c.Refused = append(c.Refused, fmt.Sprintf("column %s (%s): %v", col.Name, nativeOf(col), err))
-		}
-		if note != "" {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
-		}
-		f.rules = append(f.rules, r)
-		f.byName[col.Name] = i
-	}
-	f.schema = arrow.NewSchema(fields, nil)
+	f := newFieldsInto(into, c)
 	switch i, ok := f.byName[mongotype.ColID]; {
 	case d != nil && d.Unnest != nil:
 		f.id = idNowhere // the unnest note says where _id goes
@@ -133,6 +103,43 @@ func mongoIntoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 		return &batches{in: in, convert: d.convert}
 	}
 	return c, nil
+}
+
+// newFieldsInto reads an existing table's columns into their value rules
+// (§11.3's table); a column no rule can fill is refused in c.
+func newFieldsInto(into *spec.Dataset, c *Conversion) *fieldsInto {
+	f := &fieldsInto{byName: map[string]int{}, cols: into.Columns}
+	var fields []arrow.Field
+	for i, col := range into.Columns {
+		t, terr := arrowType(col.Type)
+		if terr != nil {
+			c.Refused = append(c.Refused, fmt.Sprintf("column %s: %v", col.Name, terr))
+			t = bundle.Bytes
+		}
+		md := map[string]string{}
+		for k, v := range col.Metadata {
+			md[k] = v
+		}
+		if col.Native != "" {
+			md[bundle.MetaNative] = col.Native
+		}
+		fields = append(fields, arrow.Field{Name: col.Name, Type: t, Nullable: col.Nullable, Metadata: arrow.MetadataFrom(md)})
+		if col.Metadata[mysqltype.MetaRawOf] != "" || terr != nil {
+			f.rules = append(f.rules, nil)
+			continue
+		}
+		r, note, err := fieldRuleFor(col, t)
+		if err != nil {
+			c.Refused = append(c.Refused, fmt.Sprintf("column %s (%s): %v", col.Name, nativeOf(col), err))
+		}
+		if note != "" {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
+		}
+		f.rules = append(f.rules, r)
+		f.byName[col.Name] = i
+	}
+	f.schema = arrow.NewSchema(fields, nil)
+	return f
 }
 
 type fieldRecords struct {
