@@ -261,18 +261,20 @@ func (d *fieldRecords) put(key string, v bson.RawValue) string {
 	if !ok {
 		return fmt.Sprintf("field %s: the table has no column %s", key, key)
 	}
-	return d.putAt(k, key, v, nil)
+	return d.putAt(k, "field "+key, v, nil)
 }
 
-// putAt converts the value of field key into column k's cell; a Null
-// takes def when there is one (a mapping's default).
-func (d *fieldRecords) putAt(k int, key string, v bson.RawValue, def *cell) string {
+// putAt converts the value of what ("field a.b", "computed column x")
+// into column k's cell; a Null takes def when there is one (a mapping's
+// default).
+func (d *fieldRecords) putAt(k int, what string, v bson.RawValue, def *cell) string {
 	col := d.f.cols[k]
+	plain := what == "field "+col.Name // the field of the column's name
 	if d.set[k] {
-		if key == col.Name {
-			return fmt.Sprintf("field %s appears twice", key)
+		if plain {
+			return fmt.Sprintf("%s appears twice", what)
 		}
-		return fmt.Sprintf("%s and another field both fill column %s", key, col.Name)
+		return fmt.Sprintf("%s and another field both fill column %s", what, col.Name)
 	}
 	d.set[k] = true
 	if v.Type == bson.TypeNull {
@@ -281,22 +283,22 @@ func (d *fieldRecords) putAt(k int, key string, v bson.RawValue, def *cell) stri
 			return ""
 		}
 		if notNull(col) {
-			return fmt.Sprintf("field %s is null, and column %s is NOT NULL", key, col.Name)
+			return fmt.Sprintf("%s is null, and column %s is NOT NULL", what, col.Name)
 		}
 		return ""
 	}
 	if d.cast != nil && d.cast[k] != nil {
 		var why string
 		if v, why = d.cast[k](v); why != "" {
-			return fmt.Sprintf("field %s: %s", key, why)
+			return fmt.Sprintf("%s: %s", what, why)
 		}
 	}
 	c, why := d.f.rules[k](v)
-	if why != "" && key != col.Name {
-		return fmt.Sprintf("field %s (%s) into column %s: %s", key, v.Type, col.Name, why)
+	if why != "" && !plain {
+		return fmt.Sprintf("%s (%s) into column %s: %s", what, v.Type, col.Name, why)
 	}
 	if why != "" {
-		return fmt.Sprintf("field %s (%s): %s", key, v.Type, why)
+		return fmt.Sprintf("%s (%s): %s", what, v.Type, why)
 	}
 	d.cells[k] = c
 	return ""

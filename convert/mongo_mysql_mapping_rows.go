@@ -232,7 +232,7 @@ func (d *mappedRecords) mappedRow(els []bson.RawElement, elem *bson.RawValue, j 
 	for _, e := range els {
 		key, v := e.Key(), e.Value()
 		if k, ok := m.top[key]; ok {
-			if why := d.putAt(k, key, v, m.defs[k]); why != "" {
+			if why := d.putAt(k, "field "+key, v, m.defs[k]); why != "" {
 				return rowRejected, why
 			}
 			continue
@@ -283,12 +283,12 @@ func (d *mappedRecords) mappedRow(els []bson.RawElement, elem *bson.RawValue, j 
 		if !ok {
 			continue
 		}
-		if why := d.putAt(p.col, p.name, v, m.defs[p.col]); why != "" {
+		if why := d.putAt(p.col, "field "+p.name, v, m.defs[p.col]); why != "" {
 			return rowRejected, why
 		}
 	}
 	if m.elem >= 0 {
-		if why := d.putAt(m.elem, m.unnest, *elem, m.defs[m.elem]); why != "" {
+		if why := d.putAt(m.elem, "field "+m.unnest, *elem, m.defs[m.elem]); why != "" {
 			return rowRejected, why
 		}
 	}
@@ -304,7 +304,7 @@ func (d *mappedRecords) mappedRow(els []bson.RawElement, elem *bson.RawValue, j 
 		}
 		v, why := anyBSON(out)
 		if why == "" {
-			why = d.putAt(c.col, "computed "+c.name, v, m.defs[c.col])
+			why = d.putAt(c.col, fmt.Sprintf("computed column %s (%s)", c.name, c.where), v, m.defs[c.col])
 		} else {
 			why = fmt.Sprintf("computed column %s (%s) is %s", c.name, c.where, why)
 		}
@@ -329,7 +329,7 @@ func (d *mappedRecords) putField(key string, v bson.RawValue) string {
 	if !ok {
 		return fmt.Sprintf("field %s: the table has no column %s (drop: leaves a field out)", key, key)
 	}
-	return d.putAt(k, key, v, d.m.defs[k])
+	return d.putAt(k, "field "+key, v, d.m.defs[k])
 }
 
 // bind sets the names the expressions read for one row.

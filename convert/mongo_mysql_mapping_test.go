@@ -419,3 +419,48 @@ func TestSparseBinding(t *testing.T) {
 		t.Errorf("w bound as %s", got)
 	}
 }
+
+// TestDocMappingDropIDAndFailingExpressions: drop: [_id] leaves _id out
+// (the primary key then comes from the field of its name); a filter or a
+// computed column that fails on a row makes it a reject with the error,
+// and a computed value no column rule takes is a reject naming the column.
+func TestDocMappingDropIDAndFailingExpressions(t *testing.T) {
+	ds, src, in := msgCollection(
+		bson.D{{Key: "_id", Value: int32(1)}, {Key: "server_msg_id", Value: "a"}, {Key: "n", Value: int32(2)}},
+		bson.D{{Key: "_id", Value: int32(2)}, {Key: "server_msg_id", Value: "b"}},
+		bson.D{{Key: "_id", Value: int32(3)}, {Key: "server_msg_id", Value: "c"}, {Key: "n", Value: int32(0)}},
+		bson.D{{Key: "_id", Value: int32(4)}, {Key: "server_msg_id", Value: "d"}, {Key: "n", Value: int32(5)}},
+	)
+	d := msgEntry(t, "version: 1\ndatasets:\n  - match: im.msg\n    drop: [_id, n]\n    filter: \"n > 1\"\n    compute: {seq: \"n == 5 ? 'five' : n * 10\"}\n    defaults: {status: 0}\n")
+	conv, err := ontoTable(ds, src, chatLogs(), d)
+	if err != nil || len(conv.Refused) > 0 {
+		t.Fatalf("%v %v", err, conv.Refused)
+	}
+	var reasons []string
+	recs := conv.Records(in, 0, func(rj Reject) error { reasons = append(reasons, fmt.Sprintf("%v %s", rj.Filtered, rj.Reason)); return nil })
+	var got []string
+	for {
+		rec, err := recs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, fmt.Sprint(rec.Column(0).GetOneForMarshal(i), "/", rec.Column(3).GetOneForMarshal(i)))
+		}
+	}
+	if strings.Join(got, ",") != "a/20" {
+		t.Errorf("rows %v, want a/20 only", got)
+	}
+	want := []string{"false the filter at m.yaml:5:13 fails on this row", "true left out by the filter", "false computed column seq (m.yaml:6:20) (string) into column seq: not a number"}
+	if len(reasons) != 3 {
+		t.Fatalf("reasons %q", reasons)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(reasons[i], w) {
+			t.Errorf("reason %q, want %q", reasons[i], w)
+		}
+	}
+}
