@@ -437,7 +437,10 @@ func TestDocMappingDropIDAndFailingExpressions(t *testing.T) {
 		t.Fatalf("%v %v", err, conv.Refused)
 	}
 	var reasons []string
-	recs := conv.Records(in, 0, func(rj Reject) error { reasons = append(reasons, fmt.Sprintf("%v %s", rj.Filtered, rj.Reason)); return nil })
+	recs := conv.Records(in, 0, func(rj Reject) error {
+		reasons = append(reasons, fmt.Sprintf("%v %s", rj.Filtered, rj.Reason))
+		return nil
+	})
 	var got []string
 	for {
 		rec, err := recs.Next()
