@@ -47,8 +47,8 @@ func (d *DatasetRule) checkKeys() error {
 	if d.Target == "" {
 		return d.errorAt("keys", "keys need target: the collection or table the records go to")
 	}
-	if len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 {
-		return d.errorAt("keys", "keys take no rename, drop, filter, compute, cast or defaults yet")
+	if len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil {
+		return d.errorAt("keys", "keys take no rename, drop, filter, compute, cast, defaults or unnest yet")
 	}
 	merge := map[string]bool{}
 	for i, f := range d.MergeBy {

@@ -54,8 +54,8 @@ func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error 
 			continue
 		}
 		if shapes == nil {
-			if err := needsShapes(it); err != nil {
-				return err
+			if it.Conversion.NeedsExisting() {
+				return fmt.Errorf("dataset %q: the %s conversion goes into an existing table, and this import reads no target objects; nothing was written", it.Original.Name, it.Conversion.Rule)
 			}
 			continue
 		}

@@ -43,12 +43,3 @@ func setSpill(items []*Item, opts Options) {
 		}
 	}
 }
-
-// needsShapes refuses a conversion that goes only into an existing object
-// (keys into MySQL) when the import cannot read the target's objects.
-func needsShapes(it *Item) error {
-	if !it.Conversion.NeedsExisting() {
-		return nil
-	}
-	return fmt.Errorf("dataset %q: the %s conversion goes into an existing table, and this import reads no target objects; nothing was written", it.Original.Name, it.Conversion.Rule)
-}

@@ -142,9 +142,11 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			if into != nil {
 				into.Spill = o.Spill
 				conv = into
-				ns := ds.Namespace
+				// Placed where the import placed it (a mapping's target
+				// names the object), not where the rule names it.
+				ns, obj := ds.Namespace, ds.Object
 				ds = *into.Dataset
-				ds.Namespace = ns
+				ds.Namespace, ds.Object = ns, obj
 			}
 		}
 		out[i] = selection{&ds, conv}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -37,6 +38,10 @@ func intoExisting(ctx context.Context, conv *convert.Conversion, orig *spec.Data
 		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
 	}
 	c, err := convert.Onto(conv, orig, from, engine, into)
+	if err == nil && c != nil && len(c.Refused) > 0 && conv.NeedsExisting() {
+		// Nothing else can read the target: say why, as the import does.
+		err = fmt.Errorf("dataset %q cannot be converted into the existing %s exactly (%s): %s", orig.Name, at.Object, c.Rule, strings.Join(c.Refused, "; "))
+	}
 	if err != nil || c == nil || len(c.Refused) > 0 {
 		return nil, err
 	}
