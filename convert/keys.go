@@ -34,40 +34,65 @@ const (
 // keysMap is an entry's keys, resolved to record fields.
 type keysMap struct {
 	d        *DatasetRule
-	fields   []string // the record's fields in order: merge_by, then by first appearance (captures, then the value)
-	capField [][]int  // per pattern, the field of each capture
-	valField []int    // per pattern, the field of its value
-	valType  []string // per pattern
-	captured []bool   // per field: a capture (else a value)
-	merge    []int    // the merge_by fields
-	jsonText bool     // json values stay their text (MySQL), else BSON (keyValue)
+	fields   []string         // the record's fields in order: merge_by, then by first appearance (captures, then the value)
+	capField [][]int          // per pattern, the field of each capture
+	valField []int            // per pattern, the field of its value (-1: a hash pattern)
+	valType  []string         // per pattern
+	hash     []map[string]int // per hash pattern, the field of each hash field taken (nil: a string pattern)
+	captured []bool           // per field: a capture (else a value)
+	typ      []string         // per value field, its type
+	merge    []int            // the merge_by fields
+	jsonText bool             // json values stay their text (MySQL), else BSON (keyValue)
 }
 
 func newKeysMap(d *DatasetRule, jsonText bool) *keysMap {
 	m := &keysMap{d: d, jsonText: jsonText}
 	idx := map[string]int{}
-	add := func(name string, capture bool) int {
+	add := func(name string, capture bool, typ string) int {
 		if i, ok := idx[name]; ok {
 			return i
 		}
 		idx[name] = len(m.fields)
 		m.fields = append(m.fields, name)
 		m.captured = append(m.captured, capture)
+		m.typ = append(m.typ, typ)
 		return idx[name]
 	}
 	for _, f := range d.MergeBy {
-		m.merge = append(m.merge, add(f, true))
+		m.merge = append(m.merge, add(f, true, ""))
 	}
 	for i, kp := range d.patterns {
 		var caps []int
 		for _, c := range kp.caps {
-			caps = append(caps, add(c, true))
+			caps = append(caps, add(c, true, ""))
 		}
 		m.capField = append(m.capField, caps)
-		m.valField = append(m.valField, add(d.Keys[i].Value.Field, false))
-		m.valType = append(m.valType, d.Keys[i].Value.Type)
+		if v := d.Keys[i].Value; v != nil {
+			m.valField = append(m.valField, add(v.Field, false, v.Type))
+			m.valType = append(m.valType, v.Type)
+			m.hash = append(m.hash, nil)
+			continue
+		}
+		hf := map[string]int{}
+		for _, f := range sortedKeys(d.Keys[i].Fields) {
+			hf[f] = add(f, false, d.Keys[i].Fields[f])
+		}
+		m.valField = append(m.valField, -1)
+		m.valType = append(m.valType, "")
+		m.hash = append(m.hash, hf)
 	}
 	return m
+}
+
+// hasHash reports whether a pattern takes hash keys: their rows may span
+// parts, so the conversion reads the dataset whole.
+func (m *keysMap) hasHash() bool {
+	for _, h := range m.hash {
+		if h != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // keysRule starts the conversion of a keyspace dataset by an entry's keys
@@ -75,15 +100,18 @@ func newKeysMap(d *DatasetRule, jsonText bool) *keysMap {
 // records; a dataset the entry cannot apply to is refused in it.
 func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
 	m := newKeysMap(d, engine == mysqltype.Engine)
-	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0}
+	c := &Conversion{Rule: rule, Source: convertedSource(src, engine), keys: true, Whole: len(d.MergeBy) > 0 || m.hasHash()}
 	kr, err := newKeyRows(ds)
 	if layoutOfDataset(ds) != keyspaceLayout || err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to the keyspace of a Redis database (SPEC.md §8.3), not to %s", d.position("keys"), ds.Name))
 		kr = &keyRows{}
 	}
-	c.Notes = append(c.Notes, fmt.Sprintf("string keys whose names match %d pattern(s) are records (%s): captures are String fields, values parsed by their declared type; a key no pattern matches is counted as filtered", len(d.Keys), d.position("keys")))
-	if c.Whole {
+	c.Notes = append(c.Notes, fmt.Sprintf("string and hash keys whose names match %d pattern(s) are records (%s): captures are String fields, values parsed by their declared type; a key no pattern matches is counted as filtered", len(d.Keys), d.position("keys")))
+	switch {
+	case len(d.MergeBy) > 0:
 		c.Notes = append(c.Notes, fmt.Sprintf("keys with the same %v are one record: the whole dataset is read as one part and sorted by them (on disk past the sort's memory)", d.MergeBy))
+	case c.Whole:
+		c.Notes = append(c.Notes, "a hash key's rows may span parts: the whole dataset is read as one part")
 	}
 	return c, m, kr
 }
@@ -108,17 +136,17 @@ func wholeParts(ds *spec.Dataset, whole bool) []spec.Part {
 // recordsOf is the records function of a keys conversion.
 func recordsOf(c *Conversion, m *keysMap, kr *keyRows, newSink func() recordSink) func(Records, int, func(Reject) error) Records {
 	return func(in Records, part int, reject func(Reject) error) Records {
-		if c.Whole {
-			return &mergedRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), spill: c.Spill, rec: newRecord(m)}
+		if len(m.merge) > 0 {
+			return &mergedRecords{m: m, rd: newKeyReader(m, kr), in: in, reject: reject, sink: newSink(), spill: c.Spill, rec: newRecord(m)}
 		}
-		return &keyRecords{m: m, kr: kr, in: in, reject: reject, sink: newSink(), rec: newRecord(m)}
+		return &keyRecords{m: m, rd: newKeyReader(m, kr), in: in, reject: reject, sink: newSink(), rec: newRecord(m)}
 	}
 }
 
-// keyRows reads the key rows of a keyspace layout batch (SPEC.md §8.3):
-// the row that closes each key's run, and for a string key its only row.
+// keyRows are the columns of a keyspace layout batch a keys conversion
+// reads (SPEC.md §8.2).
 type keyRows struct {
-	key, typ, value, elements, expire int
+	key, typ, field, value, elements, expire int
 }
 
 func newKeyRows(ds *spec.Dataset) (*keyRows, error) {
@@ -130,7 +158,7 @@ func newKeyRows(ds *spec.Dataset) (*keyRows, error) {
 	for _, c := range []struct {
 		name string
 		to   *int
-	}{{"key", &k.key}, {"type", &k.typ}, {"value", &k.value}, {"elements", &k.elements}, {"expire_at_ms", &k.expire}} {
+	}{{"key", &k.key}, {"type", &k.typ}, {"field", &k.field}, {"value", &k.value}, {"elements", &k.elements}, {"expire_at_ms", &k.expire}} {
 		i, ok := at[c.name]
 		if !ok {
 			return nil, fmt.Errorf("the keyspace dataset has no column %s (SPEC.md §8.2)", c.name)
@@ -140,58 +168,137 @@ func newKeyRows(ds *spec.Dataset) (*keyRows, error) {
 	return k, nil
 }
 
-// contribution is one matched string key: what it gives its record.
+// contribution is one matched key: what it gives its record.
 type contribution struct {
 	pattern int
 	row     int64 // the key row's number (in the part, or in the dataset for a Whole conversion)
 	key     []byte
-	value   []byte
 	caps    [][]byte
+	pairs   []valuePair // a string key's value, or a hash key's fields taken
 }
 
-// keyOutcome is what becomes of one key row.
+// valuePair is one value of a key for record field `field`, as stored.
+type valuePair struct {
+	field int
+	raw   []byte
+}
+
+// keyOutcome is what becomes of one row.
 type keyOutcome int
 
 const (
-	keyNotRow   keyOutcome = iota // an element row: nothing to do
+	keyNotRow   keyOutcome = iota // an element row: nothing to do yet
 	keyMatched                    // c is filled
 	keyFiltered                   // no pattern matches: counted, left out
 	keyRejected                   // matched, but cannot be a record: why says
 )
 
-// read classifies row i of rec. c's slices alias rec's buffers.
-func (m *keysMap) read(kr *keyRows, rec arrow.RecordBatch, i int, c *contribution) (keyOutcome, string) {
+// maxHashRecord bounds the fields one hash key gathers (MongoDB's document
+// limit): a bigger one is a reject, and memory stays bounded.
+const maxHashRecord = 16 << 20
+
+// keyReader reads the keys of a keyspace layout row by row. A string key
+// is its key row alone; a hash key's element rows come before its key row
+// (in earlier batches or parts, SPEC.md §8.3), so the fields a hash pattern
+// takes are gathered, copied, until the key row.
+type keyReader struct {
+	m     *keysMap
+	kr    *keyRows
+	run   []byte // the key whose rows are being read
+	inRun bool
+	pat   int // the run's pattern, -1 for none
+	pairs []valuePair
+	arena []byte
+	why   string // why the hash being gathered is a reject
+}
+
+func newKeyReader(m *keysMap, kr *keyRows) *keyReader { return &keyReader{m: m, kr: kr} }
+
+// read classifies row i of rec. c's slices alias rec's buffers and the
+// reader's, until the next call.
+func (r *keyReader) read(rec arrow.RecordBatch, i int, c *contribution) (keyOutcome, string) {
+	m, kr := r.m, r.kr
+	key := bytesAt(rec.Column(kr.key), i)
+	if !r.inRun || !bytes.Equal(key, r.run) {
+		r.start(key)
+	}
 	if rec.Column(kr.elements).IsNull(i) {
+		r.element(rec, i)
 		return keyNotRow, ""
 	}
-	key := bytesAt(rec.Column(kr.key), i)
-	pat := -1
-	for p, kp := range m.d.patterns {
-		if caps := kp.match(key, c.caps); caps != nil {
-			pat, c.caps = p, caps
-			break
-		}
-	}
+	r.inRun = false // the key row ends the run
+	pat := r.pat
 	if pat < 0 {
 		return keyFiltered, ""
 	}
 	typ := string(bytesAt(rec.Column(kr.typ), i))
-	if typ != string(redistype.String) {
-		return keyRejected, fmt.Sprintf("key %s matches pattern %q but is a %s: keys patterns take string keys", quoteValue(key), m.d.Keys[pat].Pattern, typ)
+	want := string(redistype.String)
+	if m.hash[pat] != nil {
+		want = string(redistype.Hash)
+	}
+	if typ != want {
+		return keyRejected, fmt.Sprintf("key %s matches pattern %q but is a %s: the pattern takes %s keys", quoteValue(key), m.d.Keys[pat].Pattern, typ, want)
 	}
 	if !rec.Column(kr.expire).IsNull(i) {
 		return keyRejected, fmt.Sprintf("key %s has an expiry (expire_at_ms %s), which a record does not carry", quoteValue(key), strings.TrimSpace(rec.Column(kr.expire).ValueStr(i)))
 	}
+	c.caps = m.d.patterns[pat].match(key, c.caps)
 	for k, capture := range c.caps {
 		if !utf8.Valid(capture) {
 			return keyRejected, fmt.Sprintf("key %s: capture {%s} is not UTF-8 text", quoteValue(key), m.d.patterns[pat].caps[k])
 		}
 	}
-	c.pattern, c.key, c.value = pat, key, bytesAt(rec.Column(kr.value), i)
-	if _, why := keyValue(m.valType[pat], c.value, m.jsonText); why != "" {
+	if r.why != "" {
+		return keyRejected, r.why
+	}
+	c.pattern, c.key = pat, key
+	if m.hash[pat] != nil {
+		c.pairs = append(c.pairs[:0], r.pairs...)
+		return keyMatched, ""
+	}
+	value := bytesAt(rec.Column(kr.value), i)
+	if _, why := keyValue(m.valType[pat], value, m.jsonText); why != "" {
 		return keyRejected, fmt.Sprintf("key %s (field %s, %s): %s", quoteValue(key), m.d.Keys[pat].Value.Field, m.valType[pat], why)
 	}
+	c.pairs = append(c.pairs[:0], valuePair{m.valField[pat], value})
 	return keyMatched, ""
+}
+
+// start begins the run of a key: which pattern it takes.
+func (r *keyReader) start(key []byte) {
+	r.run, r.inRun, r.pat = append(r.run[:0], key...), true, -1
+	r.pairs, r.arena, r.why = r.pairs[:0], r.arena[:0], ""
+	for p, kp := range r.m.d.patterns {
+		if kp.match(key, nil) != nil {
+			r.pat = p
+			return
+		}
+	}
+}
+
+// element gathers one hash field for a hash pattern; other element rows
+// wait for their key row, which says what becomes of them.
+func (r *keyReader) element(rec arrow.RecordBatch, i int) {
+	if r.pat < 0 || r.m.hash[r.pat] == nil || r.why != "" || string(bytesAt(rec.Column(r.kr.typ), i)) != string(redistype.Hash) {
+		return
+	}
+	field, value := bytesAt(rec.Column(r.kr.field), i), bytesAt(rec.Column(r.kr.value), i)
+	f, ok := r.m.hash[r.pat][string(field)]
+	if !ok {
+		r.why = fmt.Sprintf("key %s: hash field %s is not among the fields of pattern %q", quoteValue(r.run), quoteValue(field), r.m.d.Keys[r.pat].Pattern)
+		return
+	}
+	if _, why := keyValue(r.m.typ[f], value, r.m.jsonText); why != "" {
+		r.why = fmt.Sprintf("key %s (field %s, %s): %s", quoteValue(r.run), r.m.fields[f], r.m.typ[f], why)
+		return
+	}
+	if len(r.arena)+len(value) > maxHashRecord {
+		r.why = fmt.Sprintf("key %s: its fields pass 16 MiB, more than one record holds", quoteValue(r.run))
+		return
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, value...)
+	r.pairs = append(r.pairs, valuePair{f, r.arena[start:len(r.arena):len(r.arena)]})
 }
 
 // record gathers the contributions of one record, field by field.
@@ -237,8 +344,10 @@ func (r *record) add(c *contribution) {
 	for k, f := range r.m.capField[c.pattern] {
 		put(f, stringValue(c.caps[k]))
 	}
-	v, _ := keyValue(r.m.valType[c.pattern], c.value, r.m.jsonText) // checked when read
-	put(r.m.valField[c.pattern], v)
+	for _, p := range c.pairs {
+		v, _ := keyValue(r.m.typ[p.field], p.raw, r.m.jsonText) // checked when read
+		put(p.field, v)
+	}
 }
 
 // rejectOf is the reject of a whole record.

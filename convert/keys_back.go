@@ -40,6 +40,11 @@ func KeysToRedis(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversio
 	}
 	c.Dataset.Parts = wholeParts(ds, true)
 	m := newKeysMap(d, true)
+	for p, h := range m.hash {
+		if h != nil {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: a hash pattern has no way back into Redis yet", d.position(fmt.Sprintf("keys[%d].fields", p))))
+		}
+	}
 	var read func(rec arrow.RecordBatch) (recordRows, error)
 	switch {
 	case src.Engine == mongoEngine && ds.Kind == spec.KindCollection && mongotype.CheckColumns(ds.Columns) == nil:
@@ -251,6 +256,9 @@ func (b *backRecords) record(rows recordRows, i int) string {
 	}
 	b.keys, b.vals = b.keys[:0], b.vals[:0]
 	for p, kp := range b.m.d.patterns {
+		if b.m.hash[p] != nil { // refused when the conversion is built
+			continue
+		}
 		v, ok := b.fields[b.m.d.Keys[p].Value.Field]
 		if !ok || v.Type == bson.TypeNull || !b.first[p] {
 			continue

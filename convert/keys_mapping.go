@@ -8,7 +8,10 @@ import "fmt"
 // key's value.
 type KeyPattern struct {
 	Pattern string    `yaml:"pattern"`
-	Value   *KeyValue `yaml:"value"`
+	Value   *KeyValue `yaml:"value"` // a string key's value
+	// Fields are a hash key's fields taken, by name, with their types:
+	// each becomes the record field of its name.
+	Fields map[string]string `yaml:"fields"`
 }
 
 // KeyValue says which field a string key's value goes to, parsed as which
@@ -58,7 +61,11 @@ func (d *DatasetRule) checkKeys() error {
 		merge[f] = true
 	}
 	captured := map[string]bool{}
-	valued := map[string]int{}
+	type fieldGiven struct {
+		pattern int
+		typ     string
+	}
+	valued := map[string]fieldGiven{}
 	d.patterns = nil
 	for i := range d.Keys {
 		k := &d.Keys[i]
@@ -81,24 +88,33 @@ func (d *DatasetRule) checkKeys() error {
 			}
 			captured[c] = true
 		}
-		if k.Value == nil {
-			return d.errorAt(at, "pattern %q needs value: {field: NAME, type: integer|float|json|bytes|string}", k.Pattern)
+		if (k.Value == nil) == (len(k.Fields) == 0) {
+			return d.errorAt(at, "pattern %q needs value: {field: NAME, type: integer|float|json|bytes|string} (a string key) or fields: {NAME: TYPE, ...} (a hash key), one of them", k.Pattern)
 		}
-		switch f := k.Value.Field; {
-		case !isFieldName(f):
-			return d.errorAt(at+".value", "value field %q: want a field name (letters, digits, _)", f)
-		case f == "_id":
-			return d.errorAt(at+".value.field", "a value field named _id: the record's _id is made by the rule")
-		case captured[f]:
-			return d.errorAt(at+".value.field", "value field %s is also a capture", f)
+		type given struct{ field, typ, at string }
+		var gives []given
+		if k.Value != nil {
+			gives = append(gives, given{k.Value.Field, k.Value.Type, at + ".value"})
 		}
-		if !valueTypes[k.Value.Type] {
-			return d.errorAt(at+".value.type", "value type %q: want integer, float, json, bytes or string", k.Value.Type)
+		for _, f := range sortedKeys(k.Fields) {
+			gives = append(gives, given{f, k.Fields[f], at + ".fields." + f})
 		}
-		if j, ok := valued[k.Value.Field]; ok && d.Keys[j].Value.Type != k.Value.Type {
-			return d.errorAt(at+".value.type", "field %s is %s here and %s in keys[%d]", k.Value.Field, k.Value.Type, d.Keys[j].Value.Type, j)
+		for _, g := range gives {
+			switch {
+			case !isFieldName(g.field):
+				return d.errorAt(g.at, "value field %q: want a field name (letters, digits, _)", g.field)
+			case g.field == "_id":
+				return d.errorAt(g.at, "a value field named _id: the record's _id is made by the rule")
+			case captured[g.field]:
+				return d.errorAt(g.at, "value field %s is also a capture", g.field)
+			case !valueTypes[g.typ]:
+				return d.errorAt(g.at, "value type %q: want integer, float, json, bytes or string", g.typ)
+			}
+			if t, ok := valued[g.field]; ok && t.typ != g.typ {
+				return d.errorAt(g.at, "field %s is %s here and %s in keys[%d]", g.field, g.typ, t.typ, t.pattern)
+			}
+			valued[g.field] = fieldGiven{i, g.typ}
 		}
-		valued[k.Value.Field] = i
 		d.patterns = append(d.patterns, kp)
 	}
 	return nil

@@ -25,16 +25,9 @@ func keysToMySQL(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversio
 	// as columns of their own types.
 	var cols []spec.Column
 	for f, name := range m.fields {
-		t := "large_utf8"
-		if !m.captured[f] {
-			for p, vf := range m.valField {
-				if vf == f {
-					t = map[string]string{valueInteger: "int64", valueFloat: "float64", valueBytes: "large_binary"}[m.valType[p]]
-					if t == "" {
-						t = "large_utf8"
-					}
-				}
-			}
+		t := map[string]string{valueInteger: "int64", valueFloat: "float64", valueBytes: "large_binary"}[m.typ[f]]
+		if t == "" {
+			t = "large_utf8" // captures, string, json
 		}
 		cols = append(cols, spec.Column{Name: name, Type: t, Nullable: true})
 	}
@@ -69,6 +62,9 @@ func checkKeysColumns(d *DatasetRule, m *keysMap, f *fieldsInto, c *Conversion) 
 			if m.valField[p] == field {
 				return d.position(fmt.Sprintf("keys[%d].value.field", p))
 			}
+			if _, ok := m.hash[p][m.fields[field]]; ok {
+				return d.position(fmt.Sprintf("keys[%d].fields.%s", p, m.fields[field]))
+			}
 			if kp.names[m.fields[field]] {
 				return d.position(fmt.Sprintf("keys[%d].pattern", p))
 			}
@@ -88,13 +84,9 @@ func checkKeysColumns(d *DatasetRule, m *keysMap, f *fieldsInto, c *Conversion) 
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: field %s: column %s is generated, never loaded", where(field), name, name))
 			continue
 		}
-		kind := valueString
-		if !m.captured[field] {
-			for p, vf := range m.valField {
-				if vf == field {
-					kind = m.valType[p]
-				}
-			}
+		kind := m.typ[field]
+		if kind == "" {
+			kind = valueString // a capture
 		}
 		t := f.schema.Field(k).Type
 		if !columnTakes(kind, t) {

@@ -27,11 +27,12 @@ const (
 	sinkBytes = 8 << 20
 )
 
-// keyRecords converts one part (no merge_by): each matched string key is
-// one record, in the part's order.
+// keyRecords converts one part (no merge_by), or the whole dataset when
+// hash keys are taken: each matched key is one record, in the bundle's
+// order.
 type keyRecords struct {
 	m      *keysMap
-	kr     *keyRows
+	rd     *keyReader
 	in     Records
 	reject func(Reject) error
 	sink   recordSink
@@ -53,7 +54,7 @@ func (k *keyRecords) Next() (arrow.RecordBatch, error) {
 		for i := 0; i < int(rec.NumRows()); i++ {
 			k.c.row = k.row
 			k.row++
-			ok, err := eachKey(k.m, k.kr, rec, i, &k.c, k.reject)
+			ok, err := eachKey(k.rd, rec, i, &k.c, k.reject)
 			if err != nil || !ok {
 				if err != nil {
 					return nil, err
@@ -76,8 +77,9 @@ func (k *keyRecords) Next() (arrow.RecordBatch, error) {
 
 // eachKey reads row i: true when c is a matched key; a key no pattern
 // matches is counted as filtered, one that cannot be a record rejected.
-func eachKey(m *keysMap, kr *keyRows, rec arrow.RecordBatch, i int, c *contribution, reject func(Reject) error) (bool, error) {
-	out, why := m.read(kr, rec, i, c)
+func eachKey(rd *keyReader, rec arrow.RecordBatch, i int, c *contribution, reject func(Reject) error) (bool, error) {
+	kr := rd.kr
+	out, why := rd.read(rec, i, c)
 	switch out {
 	case keyMatched:
 		return true, nil
@@ -95,7 +97,7 @@ func eachKey(m *keysMap, kr *keyRows, rec arrow.RecordBatch, i int, c *contribut
 // in the order of the merge_by texts.
 type mergedRecords struct {
 	m      *keysMap
-	kr     *keyRows
+	rd     *keyReader
 	in     Records
 	reject func(Reject) error
 	sink   recordSink
@@ -210,7 +212,7 @@ func (g *mergedRecords) sortInput() error {
 		for i := 0; i < int(rec.NumRows()); i++ {
 			g.c.row = row
 			row++
-			ok, err := eachKey(g.m, g.kr, rec, i, &g.c, g.reject)
+			ok, err := eachKey(g.rd, rec, i, &g.c, g.reject)
 			if err != nil {
 				return err
 			}
@@ -239,13 +241,19 @@ func (s Spill) memory() int64 {
 	return DefaultSpillMemory
 }
 
-// A contribution in the sort: pattern, row, key length, key, value.
+// A contribution in the sort: pattern, row, key length, key, then per
+// value its field and length and bytes.
 func encodeContribution(dst []byte, c *contribution) []byte {
 	dst = binary.AppendUvarint(dst, uint64(c.pattern))
 	dst = binary.AppendUvarint(dst, uint64(c.row))
 	dst = binary.AppendUvarint(dst, uint64(len(c.key)))
 	dst = append(dst, c.key...)
-	return append(dst, c.value...)
+	for _, p := range c.pairs {
+		dst = binary.AppendUvarint(dst, uint64(p.field))
+		dst = binary.AppendUvarint(dst, uint64(len(p.raw)))
+		dst = append(dst, p.raw...)
+	}
+	return dst
 }
 
 var errBadContribution = errors.New("convert: a sorted key record is malformed")
@@ -269,7 +277,21 @@ func (g *mergedRecords) decode(b []byte) error {
 	}
 	b = b[n:]
 	c := &g.c
-	c.pattern, c.row, c.key, c.value = int(p), int64(row), b[:kl], b[kl:]
+	c.pattern, c.row, c.key, c.pairs = int(p), int64(row), b[:kl], c.pairs[:0]
+	for b = b[kl:]; len(b) > 0; {
+		f, n := binary.Uvarint(b)
+		if n <= 0 || int(f) >= len(g.m.fields) {
+			return errBadContribution
+		}
+		b = b[n:]
+		vl, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < vl {
+			return errBadContribution
+		}
+		b = b[n:]
+		c.pairs = append(c.pairs, valuePair{int(f), b[:vl]})
+		b = b[vl:]
+	}
 	c.caps = g.m.d.patterns[c.pattern].match(c.key, c.caps)
 	if c.caps == nil {
 		return fmt.Errorf("%w: key %s no longer matches its pattern", errBadContribution, quoteValue(c.key))

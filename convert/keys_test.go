@@ -443,3 +443,83 @@ func TestKeysBackToRedis(t *testing.T) {
 		t.Errorf("ambiguous capture: %+v", rejects)
 	}
 }
+
+// TestKeysFromHashes: a hash pattern's fields become record fields (in
+// name order), gathered across batches (a hash's element rows come before
+// its key row, in earlier batches or parts), merged with a string key's
+// value; a hash field the pattern does not list, a value not of its type
+// and a key of the other type are rejects naming the key.
+func TestKeysFromHashes(t *testing.T) {
+	b := redistype.NewBuilder(1 << 30)
+	b.HashField([]byte("USER:1"), []byte("name"), []byte("Ann"), redistype.NoExpiry, 0)
+	first := b.Flush() // the hash goes on in the next batch
+	b.HashField([]byte("USER:1"), []byte("age"), []byte("41"), redistype.NoExpiry, 1)
+	b.KeyRow([]byte("USER:1"), redistype.Hash, 2, "", redistype.NoExpiry)
+	b.StringKey([]byte("SCORE:1"), []byte("7"), redistype.NoExpiry)
+	b.StringKey([]byte("SCORE:2"), []byte("8"), redistype.NoExpiry)
+	b.HashField([]byte("USER:2"), []byte("name"), []byte("Bo"), redistype.NoExpiry, 0)
+	b.HashField([]byte("USER:2"), []byte("email"), []byte("b@x"), redistype.NoExpiry, 1)
+	b.KeyRow([]byte("USER:2"), redistype.Hash, 2, "", redistype.NoExpiry)
+	b.HashField([]byte("USER:3"), []byte("age"), []byte("old"), redistype.NoExpiry, 0)
+	b.KeyRow([]byte("USER:3"), redistype.Hash, 1, "", redistype.NoExpiry)
+	b.StringKey([]byte("USER:4"), []byte("x"), redistype.NoExpiry)
+	b.HashField([]byte("USER:5"), []byte("name"), []byte("Cy"), redistype.NoExpiry, 0)
+	b.KeyRow([]byte("USER:5"), redistype.Hash, 1, "", redistype.NoExpiry)
+	second := b.Flush()
+	ds, src := redisDatasetOf(second, keyspaceLayout)
+	m, err := ParseMapping("h.yaml", []byte(`version: 1
+datasets:
+  - match: "redis.db3"
+    target: app.users
+    keys:
+      - pattern: "USER:{id}"
+        fields: {name: string, age: integer}
+      - pattern: "SCORE:{id}"
+        value: {field: score, type: integer}
+    merge_by: [id]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keysToMongo(ds, src, m.For("redis.db3"))
+	if err != nil || len(c.Refused) > 0 || !c.Whole {
+		t.Fatalf("%v %+v", err, c)
+	}
+	out, rejects := convertAll(t, c, first, second)
+	var docs []string
+	for _, o := range out {
+		rows, _ := mongotype.RowsOf(o)
+		for i := 0; i < rows.Len(); i++ {
+			js, _ := bson.MarshalExtJSON(rows.Doc(i), false, false)
+			docs = append(docs, string(js))
+		}
+	}
+	want := []string{
+		`{"_id":"1","id":"1","age":41,"name":"Ann","score":7}`,
+		`{"_id":"2","id":"2","score":8}`,
+		`{"_id":"5","id":"5","name":"Cy"}`,
+	}
+	if strings.Join(docs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("documents:\n%s\nwant:\n%s", strings.Join(docs, "\n"), strings.Join(want, "\n"))
+	}
+	var reasons []string
+	for _, rj := range rejects {
+		reasons = append(reasons, rj.Reason)
+	}
+	for i, w := range []string{`hash field "email" is not among the fields`, `key "USER:3" (field age, integer)`, `"USER:4" matches pattern "USER:{id}" but is a string: the pattern takes hash keys`} {
+		if i >= len(reasons) || !strings.Contains(reasons[i], w) {
+			t.Errorf("rejects %q: want %d to say %q", reasons, i, w)
+		}
+	}
+	if len(rejects) != 3 {
+		t.Errorf("%d rejects, want 3", len(rejects))
+	}
+	// Hash patterns are refused for the way back, and type clashes at
+	// their line.
+	if _, err := ParseMapping("h.yaml", []byte("version: 1\ndatasets:\n  - match: x\n    target: t\n    keys:\n      - pattern: \"U:{id}\"\n        fields: {n: integer}\n      - pattern: \"N:{id}\"\n        value: {field: n, type: string}\n")); err == nil || !strings.Contains(err.Error(), "h.yaml:9:") || !strings.Contains(err.Error(), "field n is string here and integer in keys[0]") {
+		t.Errorf("a field of two types: %v", err)
+	}
+	if _, err := ParseMapping("h.yaml", []byte("version: 1\ndatasets:\n  - match: x\n    target: t\n    keys:\n      - pattern: \"U:{id}\"\n        fields: {n: integer}\n        value: {field: v, type: string}\n")); err == nil || !strings.Contains(err.Error(), "one of them") {
+		t.Errorf("value and fields: %v", err)
+	}
+}

@@ -17,9 +17,9 @@ import (
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
-// rcKeys and rcKeysBack are the Redis databases of the key-pattern
-// tests: the source and the way back.
-const rcKeys, rcKeysBack = 8, 3
+// rcKeys, rcKeysBack and rcKeysHash are the Redis databases of the
+// key-pattern tests: the source, the way back, the hash keys.
+const rcKeys, rcKeysBack, rcKeysHash = 8, 3, 2
 
 // keysBulk conversations have both keys, scattered over several parts.
 const keysBulk = 20000
@@ -354,5 +354,54 @@ func TestKeysMappingErrors(t *testing.T) {
 		if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+c.where) || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("%q: exit %d %v, want %d at %s%s saying %q\n%s", c.keys, exitCodeOf(err), err, exitUsage, mapFile, c.where, c.why, out)
 		}
+	}
+}
+
+// TestRedisHashKeysIntoMongo: a hash pattern takes a hash key's fields as
+// the document's fields, by their declared types, through a real Redis
+// and FerretDB; verify --against matches.
+func TestRedisHashKeysIntoMongo(t *testing.T) {
+	ctx := context.Background()
+	rc := testenv.Redis(t, rcKeysHash)
+	rc.FlushDB(ctx)
+	t.Cleanup(func() { rc.FlushDB(context.Background()) })
+	rc.HSet(ctx, "USER_INFO:u1", "nickname", "ann", "level", "3")
+	rc.HSet(ctx, "USER_INFO:u2", "nickname", "bo")
+	rc.Set(ctx, "ONLINE:u2", "1", 0)
+	path := filepath.Join(t.TempDir(), "h.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", "redis://"+testenv.RedisAddr(), "--db", fmt.Sprint(rcKeysHash), "-o", path); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	dstURL, db := testenv.MongoDatabase(t, "h_hash")
+	mapFile := filepath.Join(t.TempDir(), "m.yaml")
+	os.WriteFile(mapFile, []byte(fmt.Sprintf(`version: 1
+datasets:
+  - match: "redis.db%d"
+    target: %s.user
+    keys:
+      - pattern: "USER_INFO:{user_id}"
+        fields: {nickname: string, level: integer}
+      - pattern: "ONLINE:{user_id}"
+        value: {field: online, type: integer}
+    merge_by: [user_id]
+`, rcKeysHash, db.Name())), 0o644)
+	if out, err := runCLI(t, "-q", "import", path, "--target", dstURL, "--map", mapFile, "--datasets", fmt.Sprintf("redis.db%d", rcKeysHash)); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	docs := testenv.RawDocs(t, db.Collection("user"))
+	want := []bson.D{
+		{{Key: "_id", Value: "u1"}, {Key: "user_id", Value: "u1"}, {Key: "level", Value: int64(3)}, {Key: "nickname", Value: "ann"}},
+		{{Key: "_id", Value: "u2"}, {Key: "user_id", Value: "u2"}, {Key: "nickname", Value: "bo"}, {Key: "online", Value: int64(1)}},
+	}
+	if len(docs) != len(want) {
+		t.Fatalf("%d documents, want %d", len(docs), len(want))
+	}
+	for i, w := range want {
+		if wb, _ := bson.Marshal(w); string(docs[i]) != string(wb) {
+			t.Errorf("document %d: %s, want %s", i, docs[i], bson.Raw(wb))
+		}
+	}
+	if out, err := runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile, "--datasets", fmt.Sprintf("redis.db%d", rcKeysHash)); err != nil {
+		t.Errorf("verify --against: %v\n%s", err, out)
 	}
 }
