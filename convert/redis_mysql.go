@@ -251,7 +251,8 @@ func mysqlToRedis(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	}
 	l := commentedLayout(ds.DDL)
 	if l == nil {
-		return nil, nil
+		// Any other table goes to Redis as a hash per row (§11.7).
+		return tableToHashes(ds, src)
 	}
 	c := &Conversion{Rule: ruleMySQLRedis(l), Source: convertedSource(src, redisEngine), Dataset: redisDataset(ds, l),
 		Notes: []string{fmt.Sprintf("the table's COMMENT is %s: each row is a row of the %s layout, in ord order, into Redis database %s", l.marker(), l.name, l.dbOfName(ds.Object))}}

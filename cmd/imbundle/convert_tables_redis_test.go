@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imbundle/imbundle/internal/testenv"
+)
+
+// Redis databases of the tables-in-Redis tests (SPEC.md §11.7, §11.8).
+const rcTables, rcCollections = 2, 3
+
+// edgeTables is a MySQL schema of edge values: every type, a zero date, a
+// composite key with ':' and '\' in a key part, a table without a key
+// with duplicate rows.
+var edgeTables = []string{
+	"SET SESSION sql_mode = ''",
+	`CREATE TABLE edge (
+  id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  i8 TINYINT, u64 BIGINT UNSIGNED, big BIGINT, f FLOAT, d DOUBLE,
+  dt3 DATETIME(3), dt6 DATETIME(6), dte DATE, zd DATE, ts TIMESTAMP(3) NULL, tm TIME(6), y YEAR, bt BIT(12),
+  s VARCHAR(40) CHARACTER SET utf8mb4, l1 VARCHAR(20) CHARACTER SET latin1, b VARBINARY(16), j JSON,
+  dec65 DECIMAL(65,30), n INT NULL, nn VARCHAR(8) NOT NULL DEFAULT '',
+  KEY k_s (s)
+) ENGINE=InnoDB`,
+	`INSERT INTO edge VALUES
+ (18446744073709551615, -128, 18446744073709551615, 9007199254740993, 3.40282e38, -2.2250738585072014e-308,
+  '2024-02-29 23:59:59.999', '2024-01-01 00:00:00.123456', '1000-01-01', '0000-00-00', '2030-01-01 00:00:00.500', '-838:59:59.000000', 2155, b'101010101010',
+  'emoji 😀 ok', x'e9e8', x'00ff', '{"a": [1, 2.5, "x"]}', '-12345678901234567890123456789012345.123456789012345678901234567890', NULL, 'x'),
+ (2, 0, 0, -9223372036854775808, 0.1, 1e-320,
+  '1970-01-01 00:00:00', '2038-01-19 03:14:07', '9999-12-31', '2024-00-10', NULL, '838:59:59.999999', 1901, 0,
+  '', '', x'', 'null', 0, 7, '')`,
+	"CREATE TABLE pair (a VARCHAR(8) NOT NULL, b VARCHAR(8) NOT NULL, v INT, PRIMARY KEY (a, b))",
+	`INSERT INTO pair VALUES ('x:y', 'z', 10), ('x', 'y:z', 11), ('a\\', ':b', 12)`,
+	"CREATE TABLE nopk (v INT, w VARCHAR(4))",
+	"INSERT INTO nopk VALUES (1, 'a'), (1, 'a'), (NULL, 'b')",
+}
+
+func TestMySQLTablesThroughRedis(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	_, mysqlBundle := exportedMySQL(t, "h_t2r", edgeTables)
+	redisURL := "redis://" + testenv.RedisAddr()
+	dbMap := fmt.Sprintf("0:%d", rcTables)
+
+	if out, err := runCLI(t, "-q", "import", mysqlBundle, "--target", redisURL, "--db-map", dbMap); err != nil {
+		t.Fatalf("import into Redis: %v\n%s", err, out)
+	}
+	if v, err := rdb.HGetAll(ctx, `pair:a\\:\:b`).Result(); err != nil || v["a"] != `a\` || v["b"] != ":b" || v["v"] != "12" {
+		t.Errorf(`hash pair:a\\:\:b = %v (%v)`, v, err)
+	}
+	if v, err := rdb.HGetAll(ctx, "edge:2").Result(); err != nil || v["zd"] != "2024-00-10" || v["f"] != "0.1" || v["j"] != "null" {
+		t.Errorf("hash edge:2 = %v (%v)", v, err)
+	}
+	if v := rdb.HGetAll(ctx, "edge:18446744073709551615").Val(); v["n"] != "" || len(v) != 20 || v["zd"] != "0000-00-00" || v["tm"] != "-838:59:59.000000" {
+		t.Errorf("hash edge:18446744073709551615 = %q: want 20 fields, none for the NULL column n", v)
+	}
+	if n, err := rdb.Exists(ctx, "nopk:0", "nopk:1", "nopk:2", "imbundle:table:edge").Result(); err != nil || n != 4 {
+		t.Errorf("nopk rows and the schema key: %d of 4 exist (%v)", n, err)
+	}
+	if out, err := runCLI(t, "verify", mysqlBundle, "--against", redisURL, "--db-map", dbMap); err != nil {
+		t.Fatalf("verify the MySQL bundle against Redis: %v\n%s", err, out)
+	}
+
+	t.Run("changed field", func(t *testing.T) {
+		rdb.HSet(ctx, "pair:x:y\\:z", "v", "99")
+		defer rdb.HSet(ctx, "pair:x:y\\:z", "v", "11")
+		out, err := runCLI(t, "verify", mysqlBundle, "--against", redisURL, "--db-map", dbMap)
+		if exitCodeOf(err) != exitMismatch || !strings.Contains(out, `"pair:x:y\\:z"`) {
+			t.Fatalf("verify after a changed field: exit %d (%v), want %d naming the key\n%s", exitCodeOf(err), err, exitMismatch, out)
+		}
+	})
+	_ = filepath.Join
+}

@@ -1,0 +1,217 @@
+package convert
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// The default mapping from a MySQL table to Redis (SPEC.md §11.7): one hash
+// per row, named <table>:<primary key>, whose fields are the row's
+// non-NULL columns as exact text, and one schema key
+// imbundle:table:<table> holding the table's description. Why text: a
+// hash field is a byte string, and the text of §11.6's string cast is
+// exact for every column type (the way back parses it into the column's
+// Arrow type, redis_hashes_mysql.go); bytes stay bytes.
+
+const ruleTableToHashes = "mysql-table to redis-hashes v1"
+
+// rowBatchBytes is where the conversion cuts its record batches (between
+// keys, as the Redis exporter does).
+const rowBatchBytes = 4 << 20
+
+// hashColumn is one column of the table as a hash field.
+type hashColumn struct {
+	name string
+	col  int // index in the record
+	raw  int // its #raw companion, -1 if none
+}
+
+// textable reports whether castSource renders the Arrow type as text.
+func textable(t string) bool {
+	switch t {
+	case "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
+		"large_utf8", "utf8", "large_binary", "binary", "date32":
+		return true
+	}
+	for _, p := range []string{"decimal(", "decimal128(", "decimal256(", "timestamp[", "duration["} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+	prefix := rowsPrefix(ds.Object)
+	schemaKey := string(escapeKeyPart([]byte(SchemaKeyTable), []byte(ds.Object)))
+	c := &Conversion{Rule: ruleTableToHashes, Source: convertedSource(src, redisEngine),
+		Dataset: &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindKeyspace, Namespace: "0", Object: ds.Object,
+			Columns: bundle.ColumnsOf(redistype.Schema),
+			Options: map[string]string{"layout": redistype.LayoutName, OptRowsPrefix: string(prefix), OptSchemaKey: schemaKey},
+			Rows:    ds.Rows, Parts: ds.Parts, Digest: ds.Digest},
+	}
+	var cols []hashColumn
+	byName := map[string]int{}
+	for i, col := range ds.Columns {
+		byName[col.Name] = i
+	}
+	for i, col := range ds.Columns {
+		if col.Metadata[mysqltype.MetaRawOf] != "" {
+			continue
+		}
+		if !textable(col.Type) {
+			c.Refused = append(c.Refused, fmt.Sprintf("column %s (%s): no exact text for Arrow type %s", col.Name, nativeOf(col), col.Type))
+			continue
+		}
+		hc := hashColumn{name: col.Name, col: i, raw: -1}
+		if rc := col.Metadata[mysqltype.MetaRawColumn]; rc != "" {
+			if j, ok := byName[rc]; ok {
+				hc.raw = j
+			}
+		}
+		cols = append(cols, hc)
+	}
+	var key []hashColumn
+	for _, k := range ds.PrimaryKey {
+		for _, hc := range cols {
+			if hc.name == k {
+				key = append(key, hc)
+			}
+		}
+	}
+	keyNote := "the primary key's values"
+	if len(ds.PrimaryKey) == 0 {
+		keyNote = "the row's ordinal in the dataset (the table has no primary key)"
+	}
+	c.Notes = []string{
+		fmt.Sprintf("a hash per row, key %s<%s, each escaped (\\ and : by a \\), joined by :>; into Redis database 0 unless --db-map moves it", prefix, keyNote),
+		"fields: every non-NULL column by name, its value as exact text (integers and decimals exact, floats the shortest text of their bits, dates and times as MySQL prints them, a zero date its own text, JSON as stored, bytes as they are); a row of NULLs only is a reject",
+		fmt.Sprintf("the string %s holds the table's description (columns, primary key, DDL) for the way back", schemaKey),
+		"schema objects (views, triggers, routines) are not carried; a table without rows writes no key, not even its schema key",
+	}
+	offsets := ordinals(ds)
+	desc := describe(ds)
+	c.records = func(in Records, part int, reject func(Reject) error) Records {
+		b := redistype.NewBuilder(rowBatchBytes)
+		var row int64
+		first := part == 0
+		return &flushing{in: in, b: b, fn: func(rec arrow.RecordBatch) error {
+			if first {
+				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
+				first = false
+			}
+			var k []byte
+			texts := make([][]byte, len(cols))
+			for i := 0; i < int(rec.NumRows()); i++ {
+				ord := offsets[part] + row
+				row++
+				n := 0
+				var why string
+				for j, hc := range cols {
+					t, null, w := columnText(rec, hc, i)
+					if w != "" && why == "" {
+						why = fmt.Sprintf("column %s: %s", hc.name, w)
+					}
+					texts[j] = nil
+					if !null {
+						texts[j] = t
+						n++
+					}
+				}
+				if why == "" && n == 0 {
+					why = "every column is NULL: a hash needs a field"
+				}
+				k = append(k[:0], prefix...)
+				if len(key) == 0 {
+					k = strconv.AppendInt(k, ord, 10)
+				}
+				for j, hc := range key {
+					if j > 0 {
+						k = append(k, ':')
+					}
+					t, _, _ := columnText(rec, hc, i)
+					k = escapeKeyPart(k, t)
+				}
+				if why != "" {
+					if err := reject(Reject{Row: row - 1, Key: []string{string(k)}, Reason: why, Values: rowValues(rec, i)}); err != nil {
+						return err
+					}
+					continue
+				}
+				var seq int64
+				for j, hc := range cols {
+					if texts[j] != nil {
+						b.HashField(k, []byte(hc.name), texts[j], redistype.NoExpiry, seq)
+						seq++
+					}
+				}
+				b.KeyRow(k, redistype.Hash, seq, "", redistype.NoExpiry)
+			}
+			return nil
+		}}
+	}
+	return c, nil
+}
+
+// columnText is row i of a column as hash field text: NULL when both the
+// column and its #raw companion are; a zero date is its raw text.
+func columnText(rec arrow.RecordBatch, hc hashColumn, i int) (text []byte, null bool, why string) {
+	a := rec.Column(hc.col)
+	if a.IsNull(i) {
+		if hc.raw >= 0 && !rec.Column(hc.raw).IsNull(i) {
+			if v, ok := bundle.AsVarLen(rec.Column(hc.raw)); ok {
+				return v.Value(i), false, ""
+			}
+		}
+		return nil, true, ""
+	}
+	switch v := a.(type) {
+	case *array.LargeBinary:
+		return v.Value(i), false, ""
+	case *array.Binary:
+		return v.Value(i), false, ""
+	}
+	s, _, _, why := castSource(a, i)
+	return []byte(s), false, why
+}
+
+// flushing is the Records of a conversion that appends each input batch's
+// rows to a keyspace builder and hands on whole batches of it.
+type flushing struct {
+	in   Records
+	b    *redistype.Builder
+	fn   func(arrow.RecordBatch) error
+	done bool
+}
+
+func (f *flushing) Next() (arrow.RecordBatch, error) {
+	for {
+		if f.b.Full() || (f.done && f.b.Rows() > 0) {
+			return f.b.Flush(), nil
+		}
+		if f.done {
+			return nil, io.EOF
+		}
+		rec, err := f.in.Next()
+		if err == io.EOF {
+			f.done = true
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := f.fn(rec); err != nil {
+			return nil, err
+		}
+	}
+}
