@@ -64,6 +64,14 @@ type Conversion struct {
 	// Refused lists what the rule cannot carry at all (a column type with
 	// no exact counterpart): an import must stop before writing.
 	Refused []string
+	// Split, when set, makes the conversion several datasets: one bundle
+	// dataset becomes one target dataset per output (a Redis keyspace
+	// holding tables becomes those tables, §11.7). Each output has its own
+	// Dataset (a distinct name: "<bundle dataset>/<object>") and reads all
+	// of the bundle dataset's parts, keeping its own rows. The conversion's
+	// own Dataset is then the first output's, and its Records are not
+	// used.
+	Split []*Conversion
 
 	records func(in Records, part int, reject func(Reject) error) Records
 }

@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"sort"
+	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -94,4 +100,133 @@ func parseDescription(key, value string) (*description, error) {
 func (d *description) dataset() *spec.Dataset {
 	return &spec.Dataset{Name: d.Name, Kind: d.Kind, Namespace: d.Namespace, Object: d.Object,
 		Columns: d.Columns, PrimaryKey: d.PrimaryKey, DDL: d.DDL, Options: d.Options}
+}
+
+// keyRun is one key's rows of a keyspace part, gathered: a table row's
+// hash or a document's string.
+type keyRun struct {
+	key    []byte
+	typ    redistype.Type
+	fields [][]byte // a hash's field, value, field, value, ...; a string's value
+	row    int64    // the key's first row in the part
+	cont   bool     // the key began in an earlier part
+	open   bool     // the part ends before the key does
+}
+
+// keyRuns is the Records of a conversion that reads a keyspace part key by
+// key: each key's rows are one contiguous run (§8.3), handed to onKey
+// whole. The output is what onKey appended, cut by ready.
+type keyRuns struct {
+	in    Records
+	onKey func(*keyRun) error
+	// ready returns a batch when enough rows are pending, or, at the end
+	// (last), whatever is pending; nil when there is nothing to hand on.
+	ready func(last bool) arrow.RecordBatch
+	run   keyRun
+	has   bool
+	row   int64
+	done  bool
+}
+
+func (k *keyRuns) Next() (arrow.RecordBatch, error) {
+	for {
+		if out := k.ready(k.done); out != nil {
+			return out, nil
+		}
+		if k.done {
+			return nil, io.EOF
+		}
+		rec, err := k.in.Next()
+		if err == io.EOF {
+			k.done = true
+			if k.has {
+				k.run.open, k.has = true, false
+				if err := k.onKey(&k.run); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := k.add(rec); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (k *keyRuns) add(rec arrow.RecordBatch) error {
+	rows, err := redistype.NewRows(rec)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < rows.N; i++ {
+		key := rows.Key(i)
+		if !k.has || !bytes.Equal(key, k.run.key) {
+			if k.has {
+				// A key run that stops without its key row: the bundle is
+				// not in the layout.
+				return fmt.Errorf("key %q: its rows stop without a key row (SPEC.md §8.3)", k.run.key)
+			}
+			k.run = keyRun{key: append(k.run.key[:0], key...), typ: rows.Type(i), fields: k.run.fields[:0], row: k.row, cont: rows.Seq(i) > 0}
+			k.has = true
+		}
+		k.row++
+		switch {
+		case rows.Type(i) == redistype.String:
+			k.run.fields = append(k.run.fields, bytes.Clone(rows.Value(i)))
+		case !rows.IsKeyRow(i) && rows.Type(i) == redistype.Hash:
+			k.run.fields = append(k.run.fields, bytes.Clone(rows.Field(i)), bytes.Clone(rows.Value(i)))
+		}
+		if rows.IsKeyRow(i) {
+			k.has = false
+			if err := k.onKey(&k.run); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// keyOwners tells, for the tables or collections a keyspace lists, whose
+// a key is: prefixes are escaped names and a colon, so no prefix is
+// another's (a ':' in a name is always escaped), and a key has one owner
+// at most.
+type keyOwners struct {
+	prefixes [][]byte
+}
+
+// owner is the index of the owning table or collection, or -1; schema
+// reports a schema key (of a table or a collection).
+func (o *keyOwners) owner(key []byte, typ redistype.Type) (idx int, schema bool) {
+	if typ == redistype.String && (bytes.HasPrefix(key, []byte(SchemaKeyTable)) || bytes.HasPrefix(key, []byte(SchemaKeyCollection))) {
+		return -1, true
+	}
+	for i, p := range o.prefixes {
+		if bytes.HasPrefix(key, p) {
+			return i, false
+		}
+	}
+	return -1, false
+}
+
+// schemaKeysOf lists the keyspace's schema keys of one prefix, sorted, with
+// their descriptions; a key whose value does not parse is an error of its
+// own (the conversion is refused naming it).
+func schemaKeysOf(ds *spec.Dataset, prefix string) (keys []string, descs []*description, errs []string) {
+	for k := range ds.SchemaKeys {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d, err := parseDescription(k, ds.SchemaKeys[k])
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		descs = append(descs, d)
+	}
+	return keys, descs, errs
 }

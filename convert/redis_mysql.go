@@ -109,6 +109,11 @@ func redisToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	if l == nil {
 		return nil, nil
 	}
+	if l == keyspaceLayout {
+		if c := hashesToTables(ds, src); c != nil {
+			return c, nil // tables kept in Redis go back as those tables (§11.7)
+		}
+	}
 	table := l.objectName(ds.Namespace)
 	schema := mysqlSchema(l)
 	c := &Conversion{Rule: ruleRedisMySQL(l), Source: convertedSource(src, mysqltype.Engine),

@@ -75,5 +75,24 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 			t.Fatalf("verify after a changed field: exit %d (%v), want %d naming the key\n%s", exitCodeOf(err), err, exitMismatch, out)
 		}
 	})
-	_ = filepath.Join
+
+	// Back: the Redis database as a bundle, into a MySQL database with no
+	// tables; the original bundle then matches it.
+	redisBundle := filepath.Join(t.TempDir(), "redis.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
+		t.Fatalf("export Redis: %v\n%s", err, out)
+	}
+	backURL, _ := testenv.MySQLDatabase(t, "h_t2r_back")
+	if out, err := runCLI(t, "plan", redisBundle, "--target", backURL); err != nil || !strings.Contains(out, "redis-hashes to mysql-table v1") || !strings.Contains(out, fmt.Sprintf("redis.db%d/pair", rcTables)) {
+		t.Fatalf("plan into MySQL: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "-q", "import", redisBundle, "--target", backURL); err != nil {
+		t.Fatalf("import the Redis bundle into MySQL: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", redisBundle, "--against", backURL); err != nil {
+		t.Fatalf("verify the Redis bundle against MySQL: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", mysqlBundle, "--against", backURL); err != nil {
+		t.Fatalf("MySQL -> Redis -> MySQL is not the database it was: %v\n%s", err, out)
+	}
 }
