@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -179,7 +180,7 @@ func (t *hashTable) records(self int, owns bool, owners *keyOwners) func(in Reco
 				if err := probe.Append(vals); err != nil {
 					probe.Release()
 					probe, _ = mysqltype.NewDecoder(t.cols, t.schema, memory.DefaultAllocator)
-					return refuse(r, fmt.Sprintf("hash %q: %v", r.key, err))
+					return refuse(r, fmt.Sprintf("hash %q: field %s", r.key, strings.TrimPrefix(err.Error(), "column ")))
 				}
 				if probe.Rows() >= 1024 {
 					probe.Flush().Release()

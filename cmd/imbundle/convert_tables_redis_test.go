@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -94,5 +95,98 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	}
 	if out, err := runCLI(t, "verify", mysqlBundle, "--against", backURL); err != nil {
 		t.Fatalf("MySQL -> Redis -> MySQL is not the database it was: %v\n%s", err, out)
+	}
+}
+
+// TestTablesInRedisRejects: a row of NULLs only has no hash; on the way
+// back a key of no listed table, a field's text that does not parse, a
+// field of no column and a missing NOT NULL column are rejects naming the
+// key and field, and a schema key that does not describe a table refuses
+// the import before anything is written. --mode replace and a second
+// --mode fail import keep every table's keys.
+func TestTablesInRedisRejects(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	_, mysqlBundle := exportedMySQL(t, "h_t2r_rj", []string{
+		"CREATE TABLE t (id INT NOT NULL PRIMARY KEY, i8 TINYINT, nn VARCHAR(4) NOT NULL)",
+		"INSERT INTO t VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c'), (4, 4, 'd'), (5, 5, 'e')",
+		"CREATE TABLE opt (a INT, b INT)",
+		"INSERT INTO opt VALUES (1, NULL), (NULL, NULL)",
+	})
+	redisURL := "redis://" + testenv.RedisAddr()
+	dbMap := fmt.Sprintf("0:%d", rcTables)
+	dir := t.TempDir()
+	rejects := filepath.Join(dir, "to-redis.jsonl")
+	out, err := runCLI(t, "-q", "import", mysqlBundle, "--target", redisURL, "--db-map", dbMap, "--rejects", rejects)
+	if exitCodeOf(err) != exitRejects {
+		t.Fatalf("import into Redis: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	if r := rejectReasons(t, rejects); len(r) != 1 || !strings.Contains(r[0], "conversion mysql-table to redis-hashes v1: every column is NULL") {
+		t.Errorf("rejects %q, want the row of NULLs", r)
+	}
+	out, err = runCLI(t, "verify", mysqlBundle, "--against", redisURL, "--db-map", dbMap)
+	if err != nil || !strings.Contains(out, "1 refused by the conversion") {
+		t.Fatalf("verify against Redis: %v\n%s", err, out)
+	}
+	for _, mode := range []string{"replace", "fail"} {
+		out, err := runCLI(t, "import", mysqlBundle, "--target", redisURL, "--db-map", dbMap, "--mode", mode, "--rejects", filepath.Join(dir, mode+".jsonl"))
+		if mode == "replace" && exitCodeOf(err) != exitRejects || mode == "fail" && !strings.Contains(out, "already imported") {
+			t.Fatalf("import again, --mode %s: exit %d (%v)\n%s", mode, exitCodeOf(err), err, out)
+		}
+	}
+	if n, err := rdb.Exists(ctx, "t:1", "t:5", "opt:0", "imbundle:table:t", "imbundle:table:opt").Result(); err != nil || n != 5 {
+		t.Fatalf("after --mode replace: %d of the 5 keys (%v)", n, err)
+	}
+
+	// Edits only Redis allows.
+	rdb.Set(ctx, "stray", "x", 0)
+	rdb.HSet(ctx, "t:2", "i8", "two")
+	rdb.HSet(ctx, "t:3", "extra", "1")
+	rdb.HDel(ctx, "t:4", "nn")
+	redisBundle := filepath.Join(dir, "redis.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
+		t.Fatalf("export Redis: %v\n%s", err, out)
+	}
+	backURL, back := testenv.MySQLDatabase(t, "h_t2r_rjb")
+	rejects = filepath.Join(dir, "to-mysql.jsonl")
+	out, err = runCLI(t, "-q", "import", redisBundle, "--target", backURL, "--rejects", rejects)
+	if exitCodeOf(err) != exitRejects {
+		t.Fatalf("import into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	reasons := rejectReasons(t, rejects)
+	sort.Strings(reasons)
+	want := []string{
+		`hash "t:2": field i8: cannot read tinyint(4) value "two"`,
+		`hash "t:3": field "extra" is no column of table t`,
+		`hash "t:4": no field nn, and column nn is NOT NULL`,
+		`key "stray" belongs to no table the keyspace lists`,
+	}
+	if len(reasons) != len(want) {
+		t.Fatalf("rejects %q, want %d", reasons, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(reasons[i], "conversion redis-hashes to mysql-table v1: ") || !strings.Contains(reasons[i], w) {
+			t.Errorf("reject %q, want it to say %q", reasons[i], w)
+		}
+	}
+	var n int
+	if err := back.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 2 {
+		t.Errorf("table t holds %d rows (%v), want the 2 unchanged", n, err)
+	}
+
+	// A schema key that describes no table: refused, nothing written.
+	rdb.Set(ctx, "imbundle:table:t", `{"format":"imbundle-description-v1","kind":"table","name":"x","object":"t","columns":[{"name":"c","type":"list<item: int32>","nullable":true}]}`, 0)
+	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle+"2"); err != nil {
+		t.Fatalf("export Redis: %v\n%s", err, out)
+	}
+	empty, edb := testenv.MySQLDatabase(t, "h_t2r_rjr")
+	out, err = runCLI(t, "-q", "import", redisBundle+"2", "--target", empty)
+	if err == nil || !strings.Contains(err.Error()+out, `schema key "imbundle:table:t": column c`) || !strings.Contains(err.Error()+out, "nothing was written") {
+		t.Fatalf("import of a keyspace with a bad schema key: %v\n%s", err, out)
+	}
+	if err := edb.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d tables were created (%v)", n, err)
 	}
 }
