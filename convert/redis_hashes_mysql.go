@@ -158,21 +158,12 @@ func (t *hashTable) records(self int, owns bool, owners *keyOwners) func(in Reco
 				return nil
 			},
 			onKey: func(r *keyRun) error {
-				who, schema := owners.owner(r.key, r.typ)
-				switch {
-				case schema:
-					return nil
-				case who < 0:
-					if owns && !r.cont {
-						return refuse(r, fmt.Sprintf("key %q belongs to no table the keyspace lists: import such a keyspace into Redis, or leave the key out", r.key))
+				take, why := owners.mine(r, self, owns, redistype.Hash, "table")
+				if !take {
+					if why != "" {
+						return refuse(r, why)
 					}
 					return nil
-				case who != self || r.cont:
-					return nil // another table's, or rejected by the part it began in
-				case r.open:
-					return refuse(r, fmt.Sprintf("hash %q goes on in the next part: a row's fields must be in one part (export with a larger --param page)", r.key))
-				case r.typ != redistype.Hash:
-					return refuse(r, fmt.Sprintf("key %q is a %s, not a hash", r.key, r.typ))
 				}
 				if why := t.values(r, vals); why != "" {
 					return refuse(r, why)

@@ -230,3 +230,29 @@ func schemaKeysOf(ds *spec.Dataset, prefix string) (keys []string, descs []*desc
 	}
 	return keys, descs, errs
 }
+
+// mine says what output self of a keyspace's conversion does with a key
+// run: take it (the key is its table's or collection's, whole, of type
+// want), skip it (a schema key, another output's key, the rest of a key
+// the part it began in refused), or refuse it with why. The first output
+// (owns) refuses the keys no listed table or collection owns, so that each
+// is one reject.
+func (o *keyOwners) mine(r *keyRun, self int, owns bool, want redistype.Type, what string) (take bool, why string) {
+	who, schema := o.owner(r.key, r.typ)
+	switch {
+	case schema:
+		return false, ""
+	case who < 0:
+		if owns && !r.cont {
+			return false, fmt.Sprintf("key %q belongs to no %s the keyspace lists: import such a keyspace into Redis, or leave the key out", r.key, what)
+		}
+		return false, ""
+	case who != self || r.cont:
+		return false, ""
+	case r.open:
+		return false, fmt.Sprintf("key %q goes on in the next part: a %s's key must be in one part (export with a larger --param page)", r.key, what)
+	case r.typ != want:
+		return false, fmt.Sprintf("key %q is a %s, not a %s", r.key, r.typ, want)
+	}
+	return true, ""
+}
