@@ -27,6 +27,9 @@ const (
 )
 
 func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+	if ds.Object == "" {
+		return nil, nil // no collection name to name its keys after
+	}
 	prefix := rowsPrefix(ds.Object)
 	schemaKey := string(escapeKeyPart([]byte(SchemaKeyCollection), []byte(ds.Object)))
 	c := &Conversion{Rule: ruleCollectionToStrings, Source: convertedSource(src, redisEngine),
@@ -83,6 +86,7 @@ func stringsToCollections(ds *spec.Dataset, src *spec.Source) *Conversion {
 	}
 	c := &Conversion{Rule: ruleStringsToCollection, Source: convertedSource(src, mongoEngine), Refused: errs}
 	owners := &keyOwners{}
+	owners.otherKind(ds, SchemaKeyTable)
 	var listed []*description
 	for i, d := range descs {
 		if d == nil {

@@ -52,6 +52,9 @@ func textable(t string) bool {
 }
 
 func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+	if ds.Object == "" {
+		return nil, nil // no table name to name its keys after
+	}
 	prefix := rowsPrefix(ds.Object)
 	schemaKey := string(escapeKeyPart([]byte(SchemaKeyTable), []byte(ds.Object)))
 	c := &Conversion{Rule: ruleTableToHashes, Source: convertedSource(src, redisEngine),

@@ -48,6 +48,7 @@ func hashesToTables(ds *spec.Dataset, src *spec.Source) *Conversion {
 	}
 	c := &Conversion{Rule: ruleHashesToTable, Source: convertedSource(src, mysqltype.Engine), Refused: errs}
 	owners := &keyOwners{}
+	owners.otherKind(ds, SchemaKeyCollection)
 	var tables []*hashTable
 	for i, d := range descs {
 		if d == nil {

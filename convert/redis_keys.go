@@ -195,6 +195,20 @@ func (k *keyRuns) add(rec arrow.RecordBatch) error {
 // at most.
 type keyOwners struct {
 	prefixes [][]byte
+	// others are the prefixes of the listed objects of the other kind (a
+	// keyspace may hold tables and collections): their keys are skipped,
+	// to be taken by an import into the other engine.
+	others [][]byte
+}
+
+// otherKind records the objects of the keyspace's schema keys of prefix
+// kind (the kind the conversion does not take).
+func (o *keyOwners) otherKind(ds *spec.Dataset, kind string) {
+	for k := range ds.SchemaKeys {
+		if name, ok := strings.CutPrefix(k, kind); ok {
+			o.others = append(o.others, append([]byte(name), ':'))
+		}
+	}
 }
 
 // owner is the index of the owning table or collection, or -1; schema
@@ -206,6 +220,11 @@ func (o *keyOwners) owner(key []byte, typ redistype.Type) (idx int, schema bool)
 	for i, p := range o.prefixes {
 		if bytes.HasPrefix(key, p) {
 			return i, false
+		}
+	}
+	for _, p := range o.others {
+		if bytes.HasPrefix(key, p) {
+			return len(o.prefixes), false // no output's, and no reject
 		}
 	}
 	return -1, false

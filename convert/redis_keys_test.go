@@ -1,0 +1,62 @@
+package convert
+
+import (
+	"testing"
+
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+func TestEscapedKeyParts(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain", "plain"}, {"a:b", `a\:b`}, {`a\b`, `a\\b`}, {`\:`, `\\\:`}, {"", ""},
+	} {
+		if got := string(escapeKeyPart(nil, []byte(c.in))); got != c.want {
+			t.Errorf("escape %q = %q, want %q", c.in, got, c.want)
+		}
+	}
+	// No table's prefix starts another's: "a:" and "a\:b:" are apart.
+	names := []string{"a", "a:b", `a\`, `a\:`, "ab", ""}
+	for _, x := range names {
+		for _, y := range names {
+			px, py := string(rowsPrefix(x)), string(rowsPrefix(y))
+			if x != y && len(py) >= len(px) && py[:len(px)] == px {
+				t.Errorf("prefix %q of %q starts prefix %q of %q", px, x, py, y)
+			}
+		}
+	}
+}
+
+func TestKeyOwners(t *testing.T) {
+	o := &keyOwners{prefixes: [][]byte{rowsPrefix("users"), rowsPrefix("a:b")}}
+	o.otherKind(&spec.Dataset{SchemaKeys: map[string]string{SchemaKeyCollection + "chats": "{}"}}, SchemaKeyCollection)
+	for _, c := range []struct {
+		key    string
+		typ    redistype.Type
+		owner  int
+		schema bool
+	}{
+		{"users:1", redistype.Hash, 0, false},
+		{`a\:b:1`, redistype.Hash, 1, false},
+		{"a:b:1", redistype.Hash, -1, false},
+		{"chats:1", redistype.String, 2, false},
+		{"imbundle:table:users", redistype.String, -1, true},
+		{"imbundle:table:users", redistype.Hash, -1, false},
+		{"stray", redistype.String, -1, false},
+	} {
+		who, schema := o.owner([]byte(c.key), c.typ)
+		if who != c.owner || schema != c.schema {
+			t.Errorf("owner(%q, %s) = %d, %v; want %d, %v", c.key, c.typ, who, schema, c.owner, c.schema)
+		}
+	}
+	take, why := o.mine(&keyRun{key: []byte("chats:1"), typ: redistype.String}, 0, true, redistype.Hash, "table")
+	if take || why != "" {
+		t.Errorf("a listed collection's key in a table's conversion: take %v, why %q; want it skipped", take, why)
+	}
+	if take, why := o.mine(&keyRun{key: []byte("stray"), typ: redistype.String}, 0, true, redistype.Hash, "table"); take || why == "" {
+		t.Errorf("a key of nothing listed: take %v, why %q; want a reject", take, why)
+	}
+	if take, why := o.mine(&keyRun{key: []byte("users:1"), typ: redistype.Hash, open: true}, 0, true, redistype.Hash, "table"); take || why == "" {
+		t.Errorf("a hash cut by the end of its part: take %v, why %q; want a reject", take, why)
+	}
+}
