@@ -201,3 +201,49 @@ func splitDocs(t *testing.T, path, engine string) []bson.Raw {
 	}
 	return out
 }
+
+// TestTablesAndCollectionsInOneRedisDatabase: a MySQL database and a
+// MongoDB database kept in one Redis database come back apart: the
+// import into MySQL takes the tables, the one into MongoDB the
+// collections, neither rejects the other's keys, and both original
+// bundles match.
+func TestTablesAndCollectionsInOneRedisDatabase(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	_, mysqlBundle := exportedMySQL(t, "h_mix", []string{
+		"CREATE TABLE users (id INT NOT NULL PRIMARY KEY, name VARCHAR(8))",
+		"INSERT INTO users VALUES (1, 'a'), (2, NULL)",
+	})
+	srcURL, srcDB := testenv.MongoDatabase(t, "h_mix")
+	if _, err := srcDB.Collection("chats").InsertMany(ctx, []any{bson.D{{Key: "_id", Value: int32(1)}, {Key: "m", Value: "hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mongoBundle := filepath.Join(dir, "mongo.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", mongoBundle); err != nil {
+		t.Fatalf("export from MongoDB: %v\n%s", err, out)
+	}
+	redisURL := "redis://" + testenv.RedisAddr()
+	dbMap := fmt.Sprintf("0:%d", rcTables)
+	for _, b := range []string{mysqlBundle, mongoBundle} {
+		if out, err := runCLI(t, "-q", "import", b, "--target", redisURL, "--db-map", dbMap); err != nil {
+			t.Fatalf("import %s into Redis: %v\n%s", b, err, out)
+		}
+	}
+	redisBundle := filepath.Join(dir, "redis.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
+		t.Fatalf("export Redis: %v\n%s", err, out)
+	}
+	myURL, _ := testenv.MySQLDatabase(t, "h_mix_back")
+	moURL, _ := testenv.MongoDatabase(t, "h_mix_back")
+	for _, c := range []struct{ target, original string }{{myURL, mysqlBundle}, {moURL, mongoBundle}} {
+		if out, err := runCLI(t, "-q", "import", redisBundle, "--target", c.target); err != nil {
+			t.Fatalf("import the Redis bundle into %s: %v\n%s", c.target, err, out)
+		}
+		if out, err := runCLI(t, "verify", c.original, "--against", c.target); err != nil {
+			t.Fatalf("verify %s against %s: %v\n%s", c.original, c.target, err, out)
+		}
+	}
+}
