@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imbundle/imbundle/internal/enginetest"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
@@ -188,5 +189,50 @@ func TestTablesInRedisRejects(t *testing.T) {
 	}
 	if err := edb.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d tables were created (%v)", n, err)
+	}
+}
+
+// TestTablesFromRedisResume: an import of a keyspace holding two tables
+// into MySQL (two target datasets from one bundle dataset, each reading
+// every part) that fails after some parts, run again with the same
+// command, ends with every row once and the original bundle green.
+func TestTablesFromRedisResume(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	var a, b []string
+	for i := 1; i <= 1500; i++ {
+		a = append(a, fmt.Sprintf("(%d, 'message %d %s')", i, i, strings.Repeat("x", i%40)))
+		b = append(b, fmt.Sprintf("(%d, %d.25)", i, i))
+	}
+	_, mysqlBundle := exportedMySQL(t, "h_t2r_res", []string{
+		"CREATE TABLE msgs (id BIGINT PRIMARY KEY, body VARCHAR(80))",
+		"INSERT INTO msgs VALUES " + strings.Join(a, ","),
+		"CREATE TABLE amounts (id BIGINT PRIMARY KEY, v DECIMAL(10,2))",
+		"INSERT INTO amounts VALUES " + strings.Join(b, ","),
+	})
+	redisURL := "redis://" + testenv.RedisAddr()
+	if out, err := runCLI(t, "-q", "import", mysqlBundle, "--target", redisURL, "--db-map", fmt.Sprintf("0:%d", rcTables)); err != nil {
+		t.Fatalf("import into Redis: %v\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "redis.imb")
+	m := enginetest.ExportSmallParts(t, fmt.Sprintf("%s/%d", redisURL, rcTables), path, 200)
+	if n := len(m.Datasets[0].Parts); n < 4 {
+		t.Fatalf("%d parts, want several", n)
+	}
+	backURL, back := testenv.MySQLDatabase(t, "h_t2r_resb")
+	enginetest.ImportFailing(t, path, backURL, nil, len(m.Datasets[0].Parts))
+	if out, err := runCLI(t, "-q", "import", path, "--target", backURL); err != nil || strings.Contains(out, "rejects:") {
+		t.Fatalf("the re-run: %v\n%s", err, out)
+	}
+	for _, tb := range []string{"msgs", "amounts"} {
+		var n int
+		if err := back.QueryRow("SELECT COUNT(*) FROM " + tb).Scan(&n); err != nil || n != 1500 {
+			t.Errorf("%s: %d rows (%v) after the re-run, want 1500", tb, n, err)
+		}
+	}
+	if out, err := runCLI(t, "verify", mysqlBundle, "--against", backURL); err != nil {
+		t.Errorf("verify the original bundle after the resumed import: %v\n%s", err, out)
 	}
 }

@@ -260,11 +260,23 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 			routes[t] = append(routes[t], ds.Name)
 			continue
 		}
-		var to []int
+		var to, split []int
 		for _, c := range convert.ForMapped(ds, src, mapping.For(ds.Name)) {
 			if t, ok := seen[c.To]; ok && c.Conversion != nil {
 				to = append(to, t)
+				if len(c.Conversion.Split) > 0 {
+					split = append(split, t)
+				}
 			}
+		}
+		if len(split) > 0 {
+			// A Redis keyspace that lists tables and collections (§11.7,
+			// §11.8): the tables go to the MySQL target, the collections
+			// to the MongoDB one, each conversion skipping the other's.
+			for _, t := range split {
+				routes[t] = append(routes[t], ds.Name)
+			}
+			continue
 		}
 		switch len(to) {
 		case 0: // no target takes it: reported as left by none
