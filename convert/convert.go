@@ -137,7 +137,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 			continue
 		}
 		c, err := r(ds, src, d)
-		if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
+		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
+		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

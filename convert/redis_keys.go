@@ -38,6 +38,13 @@ const (
 	descriptionFormat = "imbundle-description-v1"
 )
 
+// namesOwnKeys reports a conversion of §11.7 or §11.8, whose keys (to
+// Redis) or datasets (back) are named by the source's own table and
+// collection names: a mapping's target cannot rename them.
+func namesOwnKeys(c *Conversion) bool {
+	return len(c.Split) > 0 || (c.Dataset != nil && c.Dataset.Options[OptRowsPrefix] != "")
+}
+
 // escapeKeyPart appends p to b with `\` and `:` escaped by a `\`, so that
 // the parts joined by `:` split back in one way only.
 func escapeKeyPart(b, p []byte) []byte {

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/imbundle/imbundle/internal/redistype"
@@ -58,5 +59,29 @@ func TestKeyOwners(t *testing.T) {
 	}
 	if take, why := o.mine(&keyRun{key: []byte("users:1"), typ: redistype.Hash, open: true}, 0, true, redistype.Hash, "table"); take || why == "" {
 		t.Errorf("a hash cut by the end of its part: take %v, why %q; want a reject", take, why)
+	}
+}
+
+// TestTablesToRedisTakeNoMapping: a mapping entry that changes fields or
+// renames the target refuses the conversion of a table to Redis hashes
+// (its keys are named after the table, its fields after the columns).
+func TestTablesToRedisTakeNoMapping(t *testing.T) {
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, Namespace: "im", Object: "users", PrimaryKey: []string{"id"},
+		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "name", Type: "large_utf8", Nullable: true}},
+		Parts:   []spec.Part{{Rows: 1}}}
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	for _, entry := range []string{"target: people", "rename: {name: nick}", "drop: [name]"} {
+		m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    "+entry+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+			if c.To != "redis" {
+				continue
+			}
+			if c.Conversion == nil || c.Conversion.Rule != ruleTableToHashes || len(c.Conversion.Refused) == 0 || !strings.Contains(c.Conversion.Refused[0], "m.yaml:") {
+				t.Errorf("%s: conversion %+v, want it refused at the entry's line", entry, c.Conversion)
+			}
+		}
 	}
 }
