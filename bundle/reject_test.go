@@ -190,7 +190,7 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 		}, "entry manifest.json: bundle format version 3.1 is not supported by this reader, which reads formats 1.x to 2.x", true},
 		{"marker and manifest disagree", func() []byte {
 			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "1.3" }))
-		}, "entry manifest.json says format 1.3 but entry imbundle says "+spec.FormatVersion, false},
+		}, "entry manifest.json says format 1.3 but entry imbundle says " + spec.FormatVersion, false},
 		{"version not major.minor", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/01.0\n")) }, `format version "01.0" is not major.minor`, false},
 	}
 	for _, tc := range cases {
