@@ -32,7 +32,7 @@ func ruleMongoRedis(l *redisLayout) string { return "mongodb-collection to " + l
 
 func redisToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	l := layoutOfDataset(ds)
-	if l == nil {
+	if l == nil || emptyStreamState(ds, l) {
 		return nil, nil
 	}
 	if l == keyspaceLayout {

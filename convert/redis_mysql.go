@@ -106,7 +106,7 @@ func mysqlDDL(l *redisLayout, table string) string {
 
 func redisToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	l := layoutOfDataset(ds)
-	if l == nil {
+	if l == nil || emptyStreamState(ds, l) {
 		return nil, nil
 	}
 	if l == keyspaceLayout {

@@ -71,6 +71,9 @@ func TestMongoCollectionsThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "import", redisBundle, "--target", backURL); err != nil {
 		t.Fatalf("import the Redis bundle into MongoDB: %v\n%s", err, out)
 	}
+	if names, err := backDB.ListCollectionNames(ctx, bson.D{}); err != nil || len(names) != 2 {
+		t.Errorf("collections back: %q (%v), want bson_edge and keyed only", names, err)
+	}
 	for _, coll := range []string{"keyed", fixtures.BSONEdgeCollection} {
 		src, back := testenv.RawDocs(t, srcDB.Collection(coll)), testenv.RawDocs(t, backDB.Collection(coll))
 		if len(src) != len(back) {

@@ -84,12 +84,16 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
 		t.Fatalf("export Redis: %v\n%s", err, out)
 	}
-	backURL, _ := testenv.MySQLDatabase(t, "h_t2r_back")
+	backURL, backDB := testenv.MySQLDatabase(t, "h_t2r_back")
 	if out, err := runCLI(t, "plan", redisBundle, "--target", backURL); err != nil || !strings.Contains(out, "redis-hashes to mysql-table v1") || !strings.Contains(out, fmt.Sprintf("redis.db%d/pair", rcTables)) {
 		t.Fatalf("plan into MySQL: %v\n%s", err, out)
 	}
 	if out, err := runCLI(t, "-q", "import", redisBundle, "--target", backURL); err != nil {
 		t.Fatalf("import the Redis bundle into MySQL: %v\n%s", err, out)
+	}
+	var tables string
+	if err := backDB.QueryRow("SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables); err != nil || tables != "edge,nopk,pair" {
+		t.Errorf("tables back: %q (%v), want edge,nopk,pair and nothing else (no empty stream state)", tables, err)
 	}
 	if out, err := runCLI(t, "verify", redisBundle, "--against", backURL); err != nil {
 		t.Fatalf("verify the Redis bundle against MySQL: %v\n%s", err, out)
