@@ -49,29 +49,25 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 		var row int64
 		first := part == 0
 		var k []byte
-		return &flushing{in: in, b: b, fn: func(rec arrow.RecordBatch) error {
+		return &flushing{in: in, b: b, row: func(rec arrow.RecordBatch) (func(int) error, error) {
 			if first {
 				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
 				first = false
 			}
 			rows, err := mongotype.RowsOf(rec)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			for i := 0; i < rows.Len(); i++ {
+			return func(i int) error {
 				row++
 				id := rows.IDJSON(i)
 				if id == "" {
-					rj := Reject{Row: row - 1, Reason: "the document has no _id, which its key is made of", Values: map[string]any{"doc": docJSON(rows.Doc(i))}}
-					if err := reject(rj); err != nil {
-						return err
-					}
-					continue
+					return reject(Reject{Row: row - 1, Reason: "the document has no _id, which its key is made of", Values: map[string]any{"doc": docJSON(rows.Doc(i))}})
 				}
 				k = escapeKeyPart(append(k[:0], prefix...), []byte(id))
 				b.StringKey(k, rows.Doc(i), redistype.NoExpiry)
-			}
-			return nil
+				return nil
+			}, nil
 		}}
 	}
 	return c, nil

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -108,20 +107,24 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		b := redistype.NewBuilder(rowBatchBytes)
 		var row int64
 		first := part == 0
-		return &flushing{in: in, b: b, fn: func(rec arrow.RecordBatch) error {
+		var k, scratch []byte
+		texts := make([][]byte, len(cols))
+		return &flushing{in: in, b: b, row: func(rec arrow.RecordBatch) (func(int) error, error) {
 			if first {
 				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
 				first = false
 			}
-			var k []byte
-			texts := make([][]byte, len(cols))
-			for i := 0; i < int(rec.NumRows()); i++ {
+			return func(i int) error {
 				ord := offsets[part] + row
 				row++
 				n := 0
 				var why string
+				scratch = scratch[:0]
 				for j, hc := range cols {
-					t, null, w := columnText(rec, hc, i)
+					var t []byte
+					var null bool
+					var w string
+					t, scratch, null, w = columnText(rec, hc, i, scratch)
 					if w != "" && why == "" {
 						why = fmt.Sprintf("column %s: %s", hc.name, w)
 					}
@@ -142,14 +145,12 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 					if j > 0 {
 						k = append(k, ':')
 					}
-					t, _, _ := columnText(rec, hc, i)
+					var t []byte
+					t, scratch, _, _ = columnText(rec, hc, i, scratch)
 					k = escapeKeyPart(k, t)
 				}
 				if why != "" {
-					if err := reject(Reject{Row: row - 1, Key: []string{string(k)}, Reason: why, Values: rowValues(rec, i)}); err != nil {
-						return err
-					}
-					continue
+					return reject(Reject{Row: row - 1, Key: []string{string(k)}, Reason: why, Values: rowValues(rec, i)})
 				}
 				var seq int64
 				for j, hc := range cols {
@@ -159,62 +160,40 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 					}
 				}
 				b.KeyRow(k, redistype.Hash, seq, "", redistype.NoExpiry)
-			}
-			return nil
+				return nil
+			}, nil
 		}}
 	}
 	return c, nil
 }
 
-// columnText is row i of a column as hash field text: NULL when both the
-// column and its #raw companion are; a zero date is its raw text.
-func columnText(rec arrow.RecordBatch, hc hashColumn, i int) (text []byte, null bool, why string) {
+// columnText is row i of a column as hash field text, appended to buf
+// where it is not the column's own bytes: NULL when both the column and
+// its #raw companion are; a zero date is its raw text. The common types
+// are formatted here without allocating; the others as castSource does.
+func columnText(rec arrow.RecordBatch, hc hashColumn, i int, buf []byte) (text, out []byte, null bool, why string) {
 	a := rec.Column(hc.col)
 	if a.IsNull(i) {
 		if hc.raw >= 0 && !rec.Column(hc.raw).IsNull(i) {
 			if v, ok := bundle.AsVarLen(rec.Column(hc.raw)); ok {
-				return v.Value(i), false, ""
+				return v.Value(i), buf, false, ""
 			}
 		}
-		return nil, true, ""
+		return nil, buf, true, ""
 	}
+	start := len(buf)
 	switch v := a.(type) {
-	case *array.LargeBinary:
-		return v.Value(i), false, ""
-	case *array.Binary:
-		return v.Value(i), false, ""
+	case *array.LargeBinary, *array.Binary, *array.LargeString, *array.String:
+		vl, _ := bundle.AsVarLen(v)
+		return vl.Value(i), buf, false, ""
+	case *array.Int8, *array.Int16, *array.Int32, *array.Int64:
+		buf = strconv.AppendInt(buf, intOf(v, i), 10)
+	case *array.Uint8, *array.Uint16, *array.Uint32, *array.Uint64:
+		buf = strconv.AppendUint(buf, uintOf(v, i), 10)
+	default:
+		s, _, _, why := castSource(a, i)
+		buf = append(buf, s...)
+		return buf[start:], buf, false, why
 	}
-	s, _, _, why := castSource(a, i)
-	return []byte(s), false, why
-}
-
-// flushing is the Records of a conversion that appends each input batch's
-// rows to a keyspace builder and hands on whole batches of it.
-type flushing struct {
-	in   Records
-	b    *redistype.Builder
-	fn   func(arrow.RecordBatch) error
-	done bool
-}
-
-func (f *flushing) Next() (arrow.RecordBatch, error) {
-	for {
-		if f.b.Full() || (f.done && f.b.Rows() > 0) {
-			return f.b.Flush(), nil
-		}
-		if f.done {
-			return nil, io.EOF
-		}
-		rec, err := f.in.Next()
-		if err == io.EOF {
-			f.done = true
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := f.fn(rec); err != nil {
-			return nil, err
-		}
-	}
+	return buf[start:], buf, false, ""
 }
