@@ -99,11 +99,17 @@ var rules = map[pair]MappedRule{}
 func Register(from, to string, r Rule) {
 	RegisterMapped(from, to, func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		c, err := r(ds, src)
-		if c != nil && d.changesFields() {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
-		}
+		refuseFieldChanges(c, d)
 		return c, err
 	})
+}
+
+// refuseFieldChanges refuses c when d changes fields: c's rule takes no
+// mapping entries.
+func refuseFieldChanges(c *Conversion, d *DatasetRule) {
+	if c != nil && d.changesFields() {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
+	}
 }
 
 // RegisterMapped is Register for a rule that takes mapping entries.

@@ -50,7 +50,7 @@ func textable(t string) bool {
 	return false
 }
 
-func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
+func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	if ds.Object == "" {
 		return nil, nil // no table name to name its keys after
 	}
@@ -61,6 +61,21 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 			Columns: bundle.ColumnsOf(redistype.Schema),
 			Options: map[string]string{"layout": redistype.LayoutName, OptRowsPrefix: string(prefix), OptSchemaKey: schemaKey},
 			Rows:    ds.Rows, Parts: ds.Parts, Digest: ds.Digest},
+	}
+	// A mapping's filter leaves rows out; an entry that would change the
+	// fields is refused: the way back rebuilds the table its schema key
+	// describes, the source's.
+	var filter *rowFilter
+	env := newRowEnv(ds)
+	if d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0) {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes a filter only: no rename, drop, compute, cast or defaults (the way back rebuilds the table as the source has it)", d.Where(), ruleTableToHashes))
+	}
+	if d != nil && d.Filter != "" {
+		f, err := newRowFilter(d, env)
+		if err != nil {
+			c.Refused = append(c.Refused, err.Error())
+		}
+		filter = f
 	}
 	var cols []hashColumn
 	byName := map[string]int{}
@@ -101,14 +116,21 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		fmt.Sprintf("the string %s holds the table's description (columns, primary key, DDL) for the way back", schemaKey),
 		"schema objects (views, triggers, routines) are not carried; a table without rows writes no key, not even its schema key",
 	}
+	if filter != nil {
+		c.Notes = append(c.Notes, fmt.Sprintf("rows where %q is false are left out (%s)", d.Filter, d.position("filter")))
+	}
 	offsets := ordinals(ds)
 	desc := describe(ds)
+	if len(desc) > MaxSchemaKey {
+		c.Refused = append(c.Refused, fmt.Sprintf("the table's description is %d bytes, more than the %d a schema key the Redis exporter lists may hold", len(desc), MaxSchemaKey))
+	}
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		b := redistype.NewBuilder(rowBatchBytes)
 		var row int64
 		first := part == 0
 		var k, scratch []byte
 		texts := make([][]byte, len(cols))
+		var vals rowVals // the filter's binding of this part's rows
 		return &flushing{in: in, b: b, row: func(rec arrow.RecordBatch) (func(int) error, error) {
 			if first {
 				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
@@ -117,6 +139,15 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 			return func(i int) error {
 				ord := offsets[part] + row
 				row++
+				if filter != nil {
+					keep, err := filter.keep(&vals, rec, i, ord)
+					if err != nil {
+						return reject(Reject{Row: row - 1, Reason: fmt.Sprintf("the filter at %s fails on this row: %v", d.position("filter"), err), Values: rowValues(rec, i)})
+					}
+					if !keep {
+						return reject(Reject{Row: row - 1, Filtered: true, Reason: "left out by the filter at " + d.position("filter")})
+					}
+				}
 				n := 0
 				var why string
 				scratch = scratch[:0]

@@ -22,7 +22,18 @@ import (
 // whose COMMENT is the layout's marker.
 func init() {
 	Register(redisEngine, mysqltype.Engine, redisToMySQL)
-	Register(mysqltype.Engine, redisEngine, mysqlToRedis)
+	RegisterMapped(mysqltype.Engine, redisEngine, mysqlToRedisMapped)
+}
+
+// mysqlToRedisMapped sends a table marked by §11.5 back into its layout,
+// and any other table to hashes (§11.7), which take a mapping's filter.
+func mysqlToRedisMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+	if ds.Kind == spec.KindTable && commentedLayout(ds.DDL) == nil {
+		return tableToHashes(ds, src, d)
+	}
+	c, err := mysqlToRedis(ds, src)
+	refuseFieldChanges(c, d)
+	return c, err
 }
 
 const (
@@ -256,8 +267,7 @@ func mysqlToRedis(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	}
 	l := commentedLayout(ds.DDL)
 	if l == nil {
-		// Any other table goes to Redis as a hash per row (§11.7).
-		return tableToHashes(ds, src)
+		return nil, nil // a hash per row instead (mysqlToRedisMapped)
 	}
 	c := &Conversion{Rule: ruleMySQLRedis(l), Source: convertedSource(src, redisEngine), Dataset: redisDataset(ds, l),
 		Notes: []string{fmt.Sprintf("the table's COMMENT is %s: each row is a row of the %s layout, in ord order, into Redis database %s", l.marker(), l.name, l.dbOfName(ds.Object))}}

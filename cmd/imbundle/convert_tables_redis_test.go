@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -238,5 +239,47 @@ func TestTablesFromRedisResume(t *testing.T) {
 	}
 	if out, err := runCLI(t, "verify", mysqlBundle, "--against", backURL); err != nil {
 		t.Errorf("verify the original bundle after the resumed import: %v\n%s", err, out)
+	}
+}
+
+// TestTableFilterIntoRedis: a mapping's filter on a table going to Redis
+// leaves rows out, counted as filtered by import and verify; an entry that
+// would rename a column is refused before anything is written.
+func TestTableFilterIntoRedis(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	_, mysqlBundle := exportedMySQL(t, "h_t2r_f", []string{
+		"CREATE TABLE users (id INT NOT NULL PRIMARY KEY, status INT)",
+		"INSERT INTO users VALUES (1, 1), (2, 4), (3, 1)",
+	})
+	dir := t.TempDir()
+	mapFile := filepath.Join(dir, "m.yaml")
+	if err := os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.users\"\n    filter: \"status != 4\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	redisURL := "redis://" + testenv.RedisAddr()
+	dbMap := fmt.Sprintf("0:%d", rcTables)
+	if out, err := runCLI(t, "import", mysqlBundle, "--target", redisURL, "--db-map", dbMap, "--map", mapFile); err != nil {
+		t.Fatalf("import with a filter: %v\n%s", err, out)
+	}
+	if n, err := rdb.Exists(ctx, "users:1", "users:2", "users:3").Result(); err != nil || n != 2 {
+		t.Errorf("%d of users:1 and users:3 (and not users:2) exist (%v)", n, err)
+	}
+	out, err := runCLI(t, "verify", mysqlBundle, "--against", redisURL, "--db-map", dbMap, "--map", mapFile)
+	if err != nil || !strings.Contains(out, "1 left out by the mapping's filter") {
+		t.Fatalf("verify with the filter: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.users\"\n    rename: {status: state}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rdb.FlushDB(ctx)
+	out, err = runCLI(t, "-q", "import", mysqlBundle, "--target", redisURL, "--db-map", dbMap, "--map", mapFile)
+	if err == nil || !strings.Contains(err.Error()+out, "takes a filter only") || !strings.Contains(err.Error()+out, "nothing was written") {
+		t.Fatalf("import with a rename: %v\n%s", err, out)
+	}
+	if n, _ := rdb.DBSize(ctx).Result(); n != 0 {
+		t.Errorf("%d keys written", n)
 	}
 }

@@ -20,14 +20,14 @@ import (
 
 func newImportCmd() *cobra.Command {
 	var (
-		mode, rejectsPath      string
-		targets                []string
-		jobs                   int
-		maps, datasets, params []string
-		nsFrom, nsTo           string
-		keyPrefix, ttl         string
-		maxRejects             int64
-		profile                string
+		mode, rejectsPath              string
+		targets                        []string
+		jobs                           int
+		maps, dbMaps, datasets, params []string
+		nsFrom, nsTo                   string
+		keyPrefix, ttl                 string
+		maxRejects                     int64
+		profile                        string
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -60,7 +60,10 @@ other.` + paramsHelp(importer.Engines()),
 			if err != nil {
 				return scheme.Usagef("%v", err)
 			}
-			renames, mapping, err := splitMaps(maps, profile)
+			// Two flags on one slice would not add up: pflag's first value
+			// of a flag replaces the slice, so --db-map 0:3 --map m.yaml
+			// lost the 0:3.
+			renames, mapping, err := splitMaps(append(append([]string(nil), maps...), dbMaps...), profile)
 			if err != nil {
 				return err
 			}
@@ -165,7 +168,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
-	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
+	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
 	f.StringVar(&profile, "profile", "", "a mapping file shipped in imbundle (imbundle profiles lists them), instead of --map FILE.yaml")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
