@@ -74,6 +74,9 @@ type Conversion struct {
 	Split []*Conversion
 
 	records func(in Records, part int, reject func(Reject) error) Records
+	// onto converts the same dataset onto an existing object of the
+	// target (Onto), for rules that need one or may use one.
+	onto func(into *spec.Dataset) (*Conversion, error)
 }
 
 // Records converts one part's records. reject is called for each record the

@@ -91,23 +91,40 @@ func (e *rowEnv) bind(v *rowVals, rec arrow.RecordBatch, i int, row int64) map[s
 // so the program is compiled untyped and its identifiers are checked
 // against the columns by walking its syntax tree.
 func (e *rowEnv) compile(d *DatasetRule, key, src string, opts ...expr.Option) (*vm.Program, error) {
+	prog, _, err := compileNamed(d, key, src, func(n string) bool { _, ok := e.sample[n]; return ok }, "the row's fields are its columns", opts...)
+	return prog, err
+}
+
+// compileNamed compiles an expression of the entry's key, untyped, after
+// checking that every name it reads is known (or a builtin); it returns
+// the names read, each once. hint says what the names are, for the error.
+func compileNamed(d *DatasetRule, key, src string, known func(string) bool, hint string, opts ...expr.Option) (*vm.Program, []string, error) {
 	fail := func(err error) error { return d.errorAt(key, "%s", strings.ReplaceAll(err.Error(), "\n", " ")) }
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil, fail(err)
+		return nil, nil, fail(err)
 	}
 	names := &identifiers{}
 	ast.Walk(&tree.Node, names)
+	var used []string
+	seen := map[string]bool{}
 	for _, n := range names.used {
-		if _, ok := e.sample[n]; !ok && !isBuiltin(n) {
-			return nil, d.errorAt(key, "unknown name %s (the row's fields are its columns)", n)
+		if isBuiltin(n) && !known(n) {
+			continue
+		}
+		if !known(n) {
+			return nil, nil, d.errorAt(key, "unknown name %s (%s)", n, hint)
+		}
+		if !seen[n] {
+			seen[n] = true
+			used = append(used, n)
 		}
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, fail(err)
+		return nil, nil, fail(err)
 	}
-	return prog, nil
+	return prog, used, nil
 }
 
 // identifiers collects the names an expression reads, other than the

@@ -49,3 +49,23 @@ func Into(ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset) (*C
 // existing objects of engine to: only then is the target asked for its
 // objects' shapes.
 func CanInto(from, to string) bool { return intoRules[pair{from, to}] != nil }
+
+// WantsExisting reports whether c (of a dataset from engine from) is to be
+// converted onto the target's existing object, when there is one: a rule
+// maps onto existing objects of that pair, or c itself does (Onto).
+func WantsExisting(c *Conversion, from, to string) bool { return c.onto != nil || CanInto(from, to) }
+
+// Onto returns the conversion of ds (from src, converted by c) onto the
+// existing object into of engine to, or nil to keep c. A conversion of
+// its own onto existing objects (a keys mapping into MySQL, §11.7) may
+// refuse a missing object (into nil): its records fit no table of its own.
+func Onto(c *Conversion, ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset) (*Conversion, error) {
+	if c.onto != nil {
+		return c.onto(into)
+	}
+	return Into(ds, src, to, into)
+}
+
+// NeedsExisting reports whether c converts only onto an existing object
+// of the target (Onto), having no layout of its own to create.
+func (c *Conversion) NeedsExisting() bool { return c.onto != nil }

@@ -42,6 +42,9 @@ type DatasetRule struct {
 	// the row is a reject; Defaults replace a column's NULL by a value.
 	Cast     map[string]string `yaml:"cast"`
 	Defaults map[string]any    `yaml:"defaults"`
+	// Unnest makes each element of a document's array field a row of its
+	// own (mapping_unnest.go).
+	Unnest *Unnest `yaml:"unnest"`
 
 	index int // in Mapping.Datasets
 	m     *Mapping
@@ -93,6 +96,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 				return nil, d.errorAt("compute", "a computed field needs a name and an expression")
 			}
 		}
+		if err := d.checkUnnest(); err != nil {
+			return nil, err
+		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
 			if to == "" {
@@ -131,7 +137,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

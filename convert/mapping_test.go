@@ -103,3 +103,45 @@ func TestNestedFieldConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestDottedSourceIntoJSONRefused: on the MySQL-to-MongoDB rule a dotted
+// rename or drop source would read inside a JSON column, which is not
+// done: refused at its line, saying so, never taken as the whole column.
+func TestDottedSourceIntoJSONRefused(t *testing.T) {
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, PrimaryKey: []string{"id"},
+		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "profile", Type: "large_utf8", Nullable: true, Metadata: map[string]string{"imbundle.json": "true"}}}}
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    rename: {profile.city: city}\n    drop: [profile.secret]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cand := range ForMapped(ds, src, m.For("im.users")) {
+		if cand.To != "mongodb" {
+			continue
+		}
+		got := strings.Join(cand.Conversion.Refused, "\n")
+		for _, want := range []string{"m.yaml:4:", "rename profile.city: im.users has no such column (a dotted name reads no field inside column profile", "m.yaml:5:", "drop profile.secret"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("refused %q, want %q", got, want)
+			}
+		}
+	}
+}
+
+// TestUnnestRefusedOnTables: a table's rows have no arrays: unnest on the
+// MySQL-to-MongoDB rule is refused at its line, not ignored.
+func TestUnnestRefusedOnTables(t *testing.T) {
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, PrimaryKey: []string{"id"}, Columns: []spec.Column{{Name: "id", Type: "int64"}}}
+	m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    unnest: {field: tags}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cand := range ForMapped(ds, &spec.Source{ID: "s0", Engine: "mysql"}, m.For("im.users")) {
+		if cand.To != "mongodb" {
+			continue
+		}
+		if got := strings.Join(cand.Conversion.Refused, "\n"); !strings.Contains(got, "m.yaml:4:13: unnest: a table's row has no array") {
+			t.Errorf("refused %q", got)
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 // every document is kept exactly, whatever its fields. The table is marked
 // (documentsComment) so that the MySQL-to-MongoDB rule turns it back into
 // the same documents (mongo_mysql_back.go).
-func init() { Register(mongoEngine, mysqltype.Engine, mongoToMySQL) }
+func init() { RegisterMapped(mongoEngine, mysqltype.Engine, mongoToMySQLMapped) }
 
 const (
 	ruleMongoToMySQL = "mongodb-collection to mysql-table v1"

@@ -43,17 +43,71 @@ type fieldsInto struct {
 }
 
 func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Conversion, error) {
+	return mongoIntoTable(ds, src, into, nil)
+}
+
+// mongoIntoTable is the rule with a mapping file's entry d (nil: none),
+// which mongo_mysql_mapping.go checks and applies.
+func mongoIntoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *DatasetRule) (*Conversion, error) {
 	if ds.Kind != spec.KindCollection || into.Kind != spec.KindTable {
 		return nil, nil
 	}
 	if isDocumentsTable(into) {
 		// The default mapping's own table: documents as they are.
-		return mongoToMySQL(ds, src)
+		c, err := mongoToMySQL(ds, src)
+		if c != nil && d.changesFields() {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the existing %s is a documents table (§11.2), which keeps documents whole: it takes no rename, drop, unnest, filter, compute, cast or defaults", d.Where(), into.Object))
+		}
+		return c, err
 	}
 	c := &Conversion{Rule: ruleMongoIntoMySQL, Source: convertedSource(src, mysqltype.Engine)}
 	if err := mongotype.CheckColumns(ds.Columns); err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("not the collection layout of SPEC.md §9.2: %v", err))
 	}
+	f := newFieldsInto(into, c)
+	switch i, ok := f.byName[mongotype.ColID]; {
+	case d != nil && d.Unnest != nil:
+		f.id = idNowhere // the unnest note says where _id goes
+		if ok {
+			f.id, f.idCol = idColumn, i
+		}
+	case ok:
+		f.id, f.idCol = idColumn, i
+		c.Notes = append(c.Notes, "_id into the column _id")
+	case len(into.PrimaryKey) == 1:
+		f.id, f.idCol = idColumn, f.byName[into.PrimaryKey[0]]
+		c.Notes = append(c.Notes, fmt.Sprintf("_id into the primary key column %s, unless the document has a field %s too (then _id has no column: reject)", into.PrimaryKey[0], into.PrimaryKey[0]))
+	case len(into.PrimaryKey) > 1:
+		f.id = idKeyFields
+		c.Notes = append(c.Notes, fmt.Sprintf("_id must be a document of the primary key columns %s", strings.Join(into.PrimaryKey, ", ")))
+	default:
+		f.id = idNowhere
+		c.Notes = append(c.Notes, "the table has no primary key and no _id column: a document's _id is not stored")
+	}
+	var m *docMapping
+	if d.changesFields() {
+		m = newDocMapping(d, f, c)
+		c.Notes = append(c.Notes, "a field the table has no column for is a reject unless dropped; a column no field fills is its default or NULL, or the row a reject when the column is NOT NULL")
+	} else {
+		c.Notes = append(c.Notes, "a field the table has no column for is a reject; a column the document has no field for is NULL, or the document a reject when the column is NOT NULL")
+	}
+	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable, Namespace: ds.Namespace, Object: ds.Object,
+		Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
+		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
+	c.records = func(in Records, part int, reject func(Reject) error) Records {
+		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
+		if m != nil {
+			d.cast = m.casts
+			return &mappedRecords{fieldRecords: d, m: m, in: in}
+		}
+		return &batches{in: in, convert: d.convert}
+	}
+	return c, nil
+}
+
+// newFieldsInto reads an existing table's columns into their value rules
+// (§11.3's table); a column no rule can fill is refused in c.
+func newFieldsInto(into *spec.Dataset, c *Conversion) *fieldsInto {
 	f := &fieldsInto{byName: map[string]int{}, cols: into.Columns}
 	var fields []arrow.Field
 	for i, col := range into.Columns {
@@ -85,33 +139,12 @@ func mongoIntoMySQL(ds *spec.Dataset, src *spec.Source, into *spec.Dataset) (*Co
 		f.byName[col.Name] = i
 	}
 	f.schema = arrow.NewSchema(fields, nil)
-	switch i, ok := f.byName[mongotype.ColID]; {
-	case ok:
-		f.id, f.idCol = idColumn, i
-		c.Notes = append(c.Notes, "_id into the column _id")
-	case len(into.PrimaryKey) == 1:
-		f.id, f.idCol = idColumn, f.byName[into.PrimaryKey[0]]
-		c.Notes = append(c.Notes, fmt.Sprintf("_id into the primary key column %s, unless the document has a field %s too (then _id has no column: reject)", into.PrimaryKey[0], into.PrimaryKey[0]))
-	case len(into.PrimaryKey) > 1:
-		f.id = idKeyFields
-		c.Notes = append(c.Notes, fmt.Sprintf("_id must be a document of the primary key columns %s", strings.Join(into.PrimaryKey, ", ")))
-	default:
-		f.id = idNowhere
-		c.Notes = append(c.Notes, "the table has no primary key and no _id column: a document's _id is not stored")
-	}
-	c.Notes = append(c.Notes, "a field the table has no column for is a reject; a column the document has no field for is NULL, or the document a reject when the column is NOT NULL")
-	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindTable, Namespace: ds.Namespace, Object: ds.Object,
-		Columns: into.Columns, PrimaryKey: into.PrimaryKey, DDL: into.DDL, Options: into.Options,
-		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
-	c.records = func(in Records, part int, reject func(Reject) error) Records {
-		d := &fieldRecords{f: f, reject: reject, cells: make([]cell, len(f.rules)), set: make([]bool, len(f.rules))}
-		return &batches{in: in, convert: d.convert}
-	}
-	return c, nil
+	return f
 }
 
 type fieldRecords struct {
 	f      *fieldsInto
+	cast   []docCast // a mapping's casts by column, or nil
 	reject func(Reject) error
 	row    int64
 	cells  []cell
@@ -182,15 +215,25 @@ func (d *fieldRecords) row1(rows *mongotype.Rows, i int) string {
 			return why
 		}
 	}
-	for k, col := range f.cols {
-		if d.set[k] || f.rules[k] == nil || col.Metadata[mysqltype.MetaGenerated] != "" {
+	return d.unset()
+}
+
+// unset checks the columns no field filled: NULL, or the row a reject for
+// a NOT NULL column.
+func (d *fieldRecords) unset() string {
+	for k, col := range d.f.cols {
+		if d.set[k] || d.f.rules[k] == nil || col.Metadata[mysqltype.MetaGenerated] != "" {
 			continue
 		}
-		if !col.Nullable || col.Metadata[mysqltype.MetaNotNull] == "true" {
+		if notNull(col) {
 			return fmt.Sprintf("the document has no field %s, and column %s is NOT NULL", col.Name, col.Name)
 		}
 	}
 	return ""
+}
+
+func notNull(col spec.Column) bool {
+	return !col.Nullable || col.Metadata[mysqltype.MetaNotNull] == "true"
 }
 
 // keyFields puts the fields of an _id document onto the primary key
@@ -218,20 +261,44 @@ func (d *fieldRecords) put(key string, v bson.RawValue) string {
 	if !ok {
 		return fmt.Sprintf("field %s: the table has no column %s", key, key)
 	}
+	return d.putAt(k, "field "+key, v, nil)
+}
+
+// putAt converts the value of what ("field a.b", "computed column x")
+// into column k's cell; a Null takes def when there is one (a mapping's
+// default).
+func (d *fieldRecords) putAt(k int, what string, v bson.RawValue, def *cell) string {
+	col := d.f.cols[k]
+	plain := what == "field "+col.Name // the field of the column's name
 	if d.set[k] {
-		return fmt.Sprintf("field %s appears twice", key)
+		if plain {
+			return fmt.Sprintf("%s appears twice", what)
+		}
+		return fmt.Sprintf("%s and another field both fill column %s", what, col.Name)
 	}
 	d.set[k] = true
-	col := d.f.cols[k]
 	if v.Type == bson.TypeNull {
-		if !col.Nullable || col.Metadata[mysqltype.MetaNotNull] == "true" {
-			return fmt.Sprintf("field %s is null, and column %s is NOT NULL", key, key)
+		if def != nil {
+			d.cells[k] = *def
+			return ""
+		}
+		if notNull(col) {
+			return fmt.Sprintf("%s is null, and column %s is NOT NULL", what, col.Name)
 		}
 		return ""
 	}
+	if d.cast != nil && d.cast[k] != nil {
+		var why string
+		if v, why = d.cast[k](v); why != "" {
+			return fmt.Sprintf("%s: %s", what, why)
+		}
+	}
 	c, why := d.f.rules[k](v)
+	if why != "" && !plain {
+		return fmt.Sprintf("%s (%s) into column %s: %s", what, v.Type, col.Name, why)
+	}
 	if why != "" {
-		return fmt.Sprintf("field %s (%s): %s", key, v.Type, why)
+		return fmt.Sprintf("%s (%s): %s", what, v.Type, why)
 	}
 	d.cells[k] = c
 	return ""

@@ -65,6 +65,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	t := &tableToDocs{ds: ds}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
 	rename, drop, cast, defaults := mappedFields(d, ds, c)
+	if d != nil && d.Unnest != nil {
+		c.Refused = append(c.Refused, d.errorAt("unnest", "unnest: a table's row has no array to unnest (unnest is for documents going into MySQL, SPEC.md §11.6)").Error())
+	}
 	env := newRowEnv(ds)
 	t.env = env
 	if d != nil && d.Filter != "" {
@@ -434,9 +437,17 @@ func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[s
 			has[col.Name] = true
 		}
 	}
+	// A dotted name is a column's own name or nothing: reading a field
+	// inside a JSON column is not done, and must not pass unnoticed.
+	inside := func(name string) string {
+		if col, _, ok := strings.Cut(name, "."); ok && has[col] {
+			return fmt.Sprintf(" (a dotted name reads no field inside column %s: rename and drop take whole columns)", col)
+		}
+		return ""
+	}
 	for from, to := range d.Rename {
 		if !has[from] {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column", d.position("rename."+from), from, ds.Name))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: rename %s: %s has no such column%s", d.position("rename."+from), from, ds.Name, inside(from)))
 		}
 		rename[from] = to
 	}
@@ -452,7 +463,7 @@ func mappedFields(d *DatasetRule, ds *spec.Dataset, c *Conversion) (rename map[s
 	}
 	for i, name := range d.Drop {
 		if !has[name] {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: drop %s: %s has no such column", d.position(fmt.Sprintf("drop[%d]", i)), name, ds.Name))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: drop %s: %s has no such column%s", d.position(fmt.Sprintf("drop[%d]", i)), name, ds.Name, inside(name)))
 		}
 		drop[name] = true
 	}

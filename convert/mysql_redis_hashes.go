@@ -67,8 +67,12 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 	// describes, the source's.
 	var filter *rowFilter
 	env := newRowEnv(ds)
-	if d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0) {
-		c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes a filter only: no rename, drop, compute, cast or defaults (the way back rebuilds the table as the source has it)", d.Where(), ruleTableToHashes))
+	if d != nil {
+		other := *d
+		other.Filter = ""
+		if other.changesFields() {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes a filter only: no rename, drop, compute, cast, defaults or unnest (the way back rebuilds the table as the source has it)", d.Where(), ruleTableToHashes))
+		}
 	}
 	if d != nil && d.Filter != "" {
 		f, err := newRowFilter(d, env)

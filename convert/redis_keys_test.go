@@ -70,7 +70,7 @@ func TestTablesToRedisTakeNoMapping(t *testing.T) {
 		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "name", Type: "large_utf8", Nullable: true}},
 		Parts:   []spec.Part{{Rows: 1}}}
 	src := &spec.Source{ID: "s0", Engine: "mysql"}
-	for _, entry := range []string{"target: people", "rename: {name: nick}", "drop: [name]"} {
+	for _, entry := range []string{"target: people", "rename: {name: nick}", "drop: [name]", "unnest: {field: name}"} {
 		m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.users\n    "+entry+"\n"))
 		if err != nil {
 			t.Fatal(err)

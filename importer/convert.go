@@ -59,15 +59,18 @@ func splitItems(it *Item) []*Item {
 // shape instead, where a rule maps onto existing objects (convert.Into).
 // It runs once every item is placed, and writes nothing.
 func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error {
-	if shapes == nil {
-		return nil
-	}
 	srcs := map[string]*spec.Source{}
 	for i := range plan.Manifest.Sources {
 		srcs[plan.Manifest.Sources[i].ID] = &plan.Manifest.Sources[i]
 	}
 	for _, it := range plan.Items {
-		if it.Conversion == nil || !convert.CanInto(srcs[it.Original.Source].Engine, it.Source.Engine) {
+		if it.Conversion == nil || !convert.WantsExisting(it.Conversion, srcs[it.Original.Source].Engine, it.Source.Engine) {
+			continue
+		}
+		if shapes == nil {
+			if it.Conversion.NeedsExisting() {
+				return fmt.Errorf("dataset %q: the %s conversion goes into an existing table, and this import reads no target objects; nothing was written", it.Original.Name, it.Conversion.Rule)
+			}
 			continue
 		}
 		at := *it.Dataset
@@ -76,7 +79,7 @@ func intoExisting(ctx context.Context, plan *Plan, shapes convert.Shapes) error 
 		if err != nil {
 			return fmt.Errorf("dataset %q: read the target's %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
 		}
-		conv, err := convert.Into(it.Original, srcs[it.Original.Source], it.Source.Engine, into)
+		conv, err := convert.Onto(it.Conversion, it.Original, srcs[it.Original.Source], it.Source.Engine, into)
 		if err != nil {
 			return fmt.Errorf("dataset %q into the existing %s.%s: %w; nothing was written", it.Original.Name, it.Namespace, it.Object, err)
 		}

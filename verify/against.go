@@ -145,15 +145,17 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			ds.Namespace = n
 		}
 		if conv != nil {
-			into, err := intoExisting(ctx, &m.Datasets[i], sources[ds.Source], o.Engine, &ds, src)
+			into, err := intoExisting(ctx, conv, &m.Datasets[i], sources[ds.Source], o.Engine, &ds, src)
 			if err != nil {
 				return nil, err
 			}
 			if into != nil {
 				conv = into
-				ns := ds.Namespace
+				// Placed where the import placed it (a mapping's target
+				// names the object), not where the rule names it.
+				ns, obj := ds.Namespace, ds.Object
 				ds = *into.Dataset
-				ds.Namespace = ns
+				ds.Namespace, ds.Object = ns, obj
 			}
 		}
 		out[i] = []selection{{&ds, conv}}

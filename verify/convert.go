@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -26,16 +27,20 @@ func conversionTo(ds *spec.Dataset, src *spec.Source, engine string, rule *conve
 // intoExisting returns the conversion of orig onto the target's existing
 // object at (the converted dataset, placed), as the import converted it,
 // when src reads existing objects and a rule maps onto them; else nil.
-func intoExisting(ctx context.Context, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
+func intoExisting(ctx context.Context, conv *convert.Conversion, orig *spec.Dataset, from *spec.Source, engine string, at *spec.Dataset, src exporter.Source) (*convert.Conversion, error) {
 	sh, ok := src.(convert.Shapes)
-	if !ok || !convert.CanInto(from.Engine, engine) {
+	if !ok || !convert.WantsExisting(conv, from.Engine, engine) {
 		return nil, nil
 	}
 	into, err := sh.Existing(ctx, at)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: read the target's %s: %w", orig.Name, at.Object, err)
 	}
-	c, err := convert.Into(orig, from, engine, into)
+	c, err := convert.Onto(conv, orig, from, engine, into)
+	if err == nil && c != nil && len(c.Refused) > 0 && conv.NeedsExisting() {
+		// Nothing else can read the target: say why, as the import does.
+		err = fmt.Errorf("dataset %q cannot be converted into the existing %s exactly (%s): %s", orig.Name, at.Object, c.Rule, strings.Join(c.Refused, "; "))
+	}
 	if err != nil || c == nil || len(c.Refused) > 0 {
 		return nil, err
 	}
