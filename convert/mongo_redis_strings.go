@@ -93,7 +93,7 @@ func stringsToCollections(ds *spec.Dataset, src *spec.Source) *Conversion {
 			continue
 		}
 		listed = append(listed, d)
-		owners.prefixes = append(owners.prefixes, rowsPrefix(d.Object))
+		owners.add(rowsPrefix(d.Object))
 	}
 	if len(listed) == 0 {
 		return c
@@ -122,6 +122,7 @@ func documentsOfStrings(self int, owns bool, owners *keyOwners) func(in Records,
 		pending := 0
 		var want []byte
 		return &keyRuns{in: in,
+			collect: func(key []byte, _ redistype.Type) bool { return owners.mineOnly(key, self) },
 			ready: func(last bool) arrow.RecordBatch {
 				if pending > 0 && (last || b.Bytes() >= rowBatchBytes) {
 					pending = 0

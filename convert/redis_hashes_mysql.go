@@ -60,7 +60,7 @@ func hashesToTables(ds *spec.Dataset, src *spec.Source) *Conversion {
 			continue
 		}
 		tables = append(tables, t)
-		owners.prefixes = append(owners.prefixes, t.prefix)
+		owners.add(t.prefix)
 	}
 	if len(tables) == 0 {
 		return c
@@ -152,6 +152,7 @@ func (t *hashTable) records(self int, owns bool, owners *keyOwners) func(in Reco
 			return reject(Reject{Row: r.row, Key: []string{string(r.key)}, Reason: why, Values: v})
 		}
 		return &keyRuns{in: in,
+			collect: func(key []byte, _ redistype.Type) bool { return owners.mineOnly(key, self) },
 			ready: func(last bool) arrow.RecordBatch {
 				if dec.Rows() > 0 && (last || dec.Bytes() >= rowBatchBytes) {
 					return dec.Flush()

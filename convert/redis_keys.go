@@ -129,10 +129,14 @@ type keyRuns struct {
 	// ready returns a batch when enough rows are pending, or, at the end
 	// (last), whatever is pending; nil when there is nothing to hand on.
 	ready func(last bool) arrow.RecordBatch
-	run   keyRun
-	has   bool
-	row   int64
-	done  bool
+	// collect says whether a key's fields are gathered (those of the
+	// output's own keys): another output's keys are only walked past.
+	collect func(key []byte, typ redistype.Type) bool
+	keep    bool // collect's answer for the current key
+	run     keyRun
+	has     bool
+	row     int64
+	done    bool
 }
 
 func (k *keyRuns) Next() (arrow.RecordBatch, error) {
@@ -177,10 +181,11 @@ func (k *keyRuns) add(rec arrow.RecordBatch) error {
 				return fmt.Errorf("key %q: its rows stop without a key row (SPEC.md §8.3)", k.run.key)
 			}
 			k.run = keyRun{key: append(k.run.key[:0], key...), typ: rows.Type(i), fields: k.run.fields[:0], row: k.row, cont: rows.Seq(i) > 0}
-			k.has = true
+			k.has, k.keep = true, k.collect(key, rows.Type(i))
 		}
 		k.row++
 		switch {
+		case !k.keep:
 		case rows.Type(i) == redistype.String:
 			k.run.fields = append(k.run.fields, bytes.Clone(rows.Value(i)))
 		case !rows.IsKeyRow(i) && rows.Type(i) == redistype.Hash:
@@ -197,15 +202,24 @@ func (k *keyRuns) add(rec arrow.RecordBatch) error {
 }
 
 // keyOwners tells, for the tables or collections a keyspace lists, whose
-// a key is: prefixes are escaped names and a colon, so no prefix is
-// another's (a ':' in a name is always escaped), and a key has one owner
-// at most.
+// a key is: a key's prefix is its escaped name up to the first unescaped
+// colon (a ':' in a name is always escaped), so a key has one owner at
+// most, found by one look-up.
 type keyOwners struct {
 	prefixes [][]byte
+	byPrefix map[string]int
 	// others are the prefixes of the listed objects of the other kind (a
 	// keyspace may hold tables and collections): their keys are skipped,
 	// to be taken by an import into the other engine.
-	others [][]byte
+	others map[string]bool
+}
+
+func (o *keyOwners) add(prefix []byte) {
+	if o.byPrefix == nil {
+		o.byPrefix = map[string]int{}
+	}
+	o.byPrefix[string(prefix)] = len(o.prefixes)
+	o.prefixes = append(o.prefixes, prefix)
 }
 
 // otherKind records the objects of the keyspace's schema keys of prefix
@@ -213,48 +227,42 @@ type keyOwners struct {
 func (o *keyOwners) otherKind(ds *spec.Dataset, kind string) {
 	for k := range ds.SchemaKeys {
 		if name, ok := strings.CutPrefix(k, kind); ok {
-			o.others = append(o.others, append([]byte(name), ':'))
+			if o.others == nil {
+				o.others = map[string]bool{}
+			}
+			o.others[name+":"] = true
 		}
 	}
 }
 
-// owner is the index of the owning table or collection, or -1; schema
-// reports a schema key (of a table or a collection).
+// ownerPrefix is key up to and with its first unescaped colon, or nil.
+func ownerPrefix(key []byte) []byte {
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '\\':
+			i++ // the escaped byte
+		case ':':
+			return key[:i+1]
+		}
+	}
+	return nil
+}
+
+// owner is the index of the owning table or collection, -1 for none, or
+// len(prefixes) for an object of the other kind; schema reports a schema
+// key (of a table or a collection).
 func (o *keyOwners) owner(key []byte, typ redistype.Type) (idx int, schema bool) {
 	if typ == redistype.String && (bytes.HasPrefix(key, []byte(SchemaKeyTable)) || bytes.HasPrefix(key, []byte(SchemaKeyCollection))) {
 		return -1, true
 	}
-	for i, p := range o.prefixes {
-		if bytes.HasPrefix(key, p) {
-			return i, false
-		}
+	p := ownerPrefix(key)
+	if i, ok := o.byPrefix[string(p)]; ok && p != nil {
+		return i, false
 	}
-	for _, p := range o.others {
-		if bytes.HasPrefix(key, p) {
-			return len(o.prefixes), false // no output's, and no reject
-		}
+	if o.others[string(p)] && p != nil {
+		return len(o.prefixes), false // no output's, and no reject
 	}
 	return -1, false
-}
-
-// schemaKeysOf lists the keyspace's schema keys of one prefix, sorted, with
-// their descriptions; a key whose value does not parse is an error of its
-// own (the conversion is refused naming it).
-func schemaKeysOf(ds *spec.Dataset, prefix string) (keys []string, descs []*description, errs []string) {
-	for k := range ds.SchemaKeys {
-		if strings.HasPrefix(k, prefix) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		d, err := parseDescription(k, ds.SchemaKeys[k])
-		if err != nil {
-			errs = append(errs, err.Error())
-		}
-		descs = append(descs, d)
-	}
-	return keys, descs, errs
 }
 
 // mine says what output self of a keyspace's conversion does with a key
@@ -281,4 +289,30 @@ func (o *keyOwners) mine(r *keyRun, self int, owns bool, want redistype.Type, wh
 		return false, fmt.Sprintf("key %q is a %s, not a %s", r.key, r.typ, want)
 	}
 	return true, ""
+}
+
+// mineOnly reports whether key may be output self's (its prefix is), so
+// that the other outputs' keys are walked past without gathering them.
+func (o *keyOwners) mineOnly(key []byte, self int) bool {
+	return bytes.HasPrefix(key, o.prefixes[self])
+}
+
+// schemaKeysOf lists the keyspace's schema keys of one prefix, sorted, with
+// their descriptions; a key whose value does not parse is an error of its
+// own (the conversion is refused naming it).
+func schemaKeysOf(ds *spec.Dataset, prefix string) (keys []string, descs []*description, errs []string) {
+	for k := range ds.SchemaKeys {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d, err := parseDescription(k, ds.SchemaKeys[k])
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		descs = append(descs, d)
+	}
+	return keys, descs, errs
 }

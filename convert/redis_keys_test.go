@@ -29,7 +29,9 @@ func TestEscapedKeyParts(t *testing.T) {
 }
 
 func TestKeyOwners(t *testing.T) {
-	o := &keyOwners{prefixes: [][]byte{rowsPrefix("users"), rowsPrefix("a:b")}}
+	o := &keyOwners{}
+	o.add(rowsPrefix("users"))
+	o.add(rowsPrefix("a:b"))
 	o.otherKind(&spec.Dataset{SchemaKeys: map[string]string{SchemaKeyCollection + "chats": "{}"}}, SchemaKeyCollection)
 	for _, c := range []struct {
 		key    string
@@ -44,6 +46,8 @@ func TestKeyOwners(t *testing.T) {
 		{"imbundle:table:users", redistype.String, -1, true},
 		{"imbundle:table:users", redistype.Hash, -1, false},
 		{"stray", redistype.String, -1, false},
+		{`users\:1`, redistype.Hash, -1, false},
+		{`a\`, redistype.Hash, -1, false},
 	} {
 		who, schema := o.owner([]byte(c.key), c.typ)
 		if who != c.owner || schema != c.schema {

@@ -48,8 +48,8 @@ func splitItems(it *Item) []*Item {
 		return []*Item{it}
 	}
 	var out []*Item
-	for _, c := range it.Conversion.Split {
-		out = append(out, &Item{Dataset: c.Dataset, Source: c.Source, Namespace: c.Dataset.Namespace, Object: c.Dataset.Object, Conversion: c, Original: it.Original})
+	for i, c := range it.Conversion.Split {
+		out = append(out, &Item{Dataset: c.Dataset, Source: c.Source, Namespace: c.Dataset.Namespace, Object: c.Dataset.Object, Conversion: c, Original: it.Original, sharedDigest: i > 0})
 	}
 	return out
 }

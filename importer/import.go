@@ -257,8 +257,11 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 			return rejectConverted(plan, it, part, rj)
 		})
 	}
+	if it.sharedDigest {
+		src.off = true
+	}
 	res, err := t.LoadPart(ctx, plan, it, part, recs)
-	if err == nil {
+	if err == nil && !it.sharedDigest {
 		err = src.finish()
 	}
 	res.Rejected += converted

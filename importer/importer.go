@@ -119,6 +119,10 @@ type Item struct {
 	// (package convert); Original is then the bundle's own dataset.
 	Conversion *convert.Conversion
 	Original   *spec.Dataset
+	// sharedDigest marks an item that reads the same bundle dataset as an
+	// earlier item, which checks the content digest (a conversion's later
+	// outputs, splitItems): the rows are digested once, not per output.
+	sharedDigest bool
 }
 
 // Stored is the dataset as the bundle holds it: what parts are read and
