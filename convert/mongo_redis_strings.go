@@ -44,6 +44,9 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 		},
 	}
 	desc := describe(ds)
+	if ds.Object == reservedObject {
+		c.Refused = append(c.Refused, fmt.Sprintf("a collection named %s: its keys would share the prefix %s: of the schema keys; leave it out (--datasets, or skip: true in a mapping)", reservedObject, reservedObject))
+	}
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		b := redistype.NewBuilder(rowBatchBytes)
 		var row int64
@@ -88,7 +91,7 @@ func stringsToCollections(ds *spec.Dataset, src *spec.Source) *Conversion {
 		if d == nil {
 			continue
 		}
-		if want := string(escapeKeyPart([]byte(SchemaKeyCollection), []byte(d.Object))); want != keys[i] || d.Kind != spec.KindCollection || mongotype.CheckColumns(d.Columns) != nil {
+		if want := string(escapeKeyPart([]byte(SchemaKeyCollection), []byte(d.Object))); want != keys[i] || d.Kind != spec.KindCollection || d.Object == reservedObject || mongotype.CheckColumns(d.Columns) != nil {
 			c.Refused = append(c.Refused, fmt.Sprintf("schema key %q does not describe the collection %q in the layout of §9.2", keys[i], d.Object))
 			continue
 		}

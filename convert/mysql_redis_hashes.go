@@ -125,6 +125,9 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 	}
 	offsets := ordinals(ds)
 	desc := describe(ds)
+	if ds.Object == reservedObject {
+		c.Refused = append(c.Refused, fmt.Sprintf("a table named %s: its keys would share the prefix %s: of the schema keys; leave it out (--datasets, or skip: true in a mapping)", reservedObject, reservedObject))
+	}
 	if len(desc) > MaxSchemaKey {
 		c.Refused = append(c.Refused, fmt.Sprintf("the table's description is %d bytes, more than the %d a schema key the Redis exporter lists may hold", len(desc), MaxSchemaKey))
 	}

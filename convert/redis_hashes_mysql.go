@@ -85,7 +85,7 @@ func hashesToTables(ds *spec.Dataset, src *spec.Source) *Conversion {
 }
 
 func newHashTable(key string, d *description) (*hashTable, error) {
-	if want := string(escapeKeyPart([]byte(SchemaKeyTable), []byte(d.Object))); want != key || d.Kind != spec.KindTable {
+	if want := string(escapeKeyPart([]byte(SchemaKeyTable), []byte(d.Object))); want != key || d.Kind != spec.KindTable || d.Object == reservedObject {
 		return nil, fmt.Errorf("schema key %q describes %s %q, whose schema key is %q", key, d.Kind, d.Object, want)
 	}
 	t := &hashTable{desc: d, prefix: rowsPrefix(d.Object), byField: map[string]int{}}

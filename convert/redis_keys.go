@@ -38,6 +38,12 @@ const (
 	descriptionFormat = "imbundle-description-v1"
 )
 
+// reservedObject is the one table or collection name whose keys would
+// share the schema keys' prefix imbundle: (a composite key ('table', 'x')
+// of a table imbundle would be the key imbundle:table:x, another table's
+// schema key): such a table or collection is refused.
+const reservedObject = "imbundle"
+
 // namesOwnKeys reports a conversion of §11.7 or §11.8, whose keys (to
 // Redis) or datasets (back) are named by the source's own table and
 // collection names: a mapping's target cannot rename them.

@@ -283,3 +283,26 @@ func TestTableFilterIntoRedis(t *testing.T) {
 		t.Errorf("%d keys written", n)
 	}
 }
+
+// TestTableNamedImbundleRefused: a table named imbundle would share its
+// keys' prefix with the schema keys (its key ('table', 'x') would be the
+// schema key of table x): refused before anything is written.
+func TestTableNamedImbundleRefused(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.Redis(t, rcTables)
+	rdb.FlushDB(ctx)
+	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
+	_, mysqlBundle := exportedMySQL(t, "h_t2r_imb", []string{
+		"CREATE TABLE imbundle (a VARCHAR(8) NOT NULL, b VARCHAR(8) NOT NULL, PRIMARY KEY (a, b))",
+		"INSERT INTO imbundle VALUES ('table', 'x')",
+		"CREATE TABLE x (id INT NOT NULL PRIMARY KEY)",
+		"INSERT INTO x VALUES (1)",
+	})
+	out, err := runCLI(t, "-q", "import", mysqlBundle, "--target", "redis://"+testenv.RedisAddr(), "--db-map", fmt.Sprintf("0:%d", rcTables))
+	if err == nil || !strings.Contains(err.Error()+out, "a table named imbundle") || !strings.Contains(err.Error()+out, "nothing was written") {
+		t.Fatalf("import of a table named imbundle: %v\n%s", err, out)
+	}
+	if n, _ := rdb.DBSize(ctx).Result(); n != 0 {
+		t.Errorf("%d keys written", n)
+	}
+}

@@ -66,6 +66,15 @@ func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTT
 			defer wg.Done()
 			defer sc.Close()
 			defer close(ch)
+			if sel != nil && len(sel.schemaKey) > 0 && sel.has(sel.schemaKey) && s.matchPattern() == "" {
+				// Not under the SCAN pattern (keySelection.pattern): read by
+				// name; a schema key that is not there is counted vanished.
+				select {
+				case ch <- [][]byte{sel.schemaKey}:
+				case <-ctx.Done():
+					return
+				}
+			}
 			if err := s.scan(ctx, sc, db, cnt, "", sel, ch); err != nil {
 				fail(err)
 			}

@@ -22,6 +22,11 @@ import (
 func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, typ string, sel *keySelection, out chan<- [][]byte) error {
 	var seen redistype.KeySet
 	pattern := s.matchPattern()
+	if pattern == "" && sel != nil {
+		// The schema key is outside the pattern (no table or collection
+		// is named imbundle): the reader asks for it by name.
+		pattern = sel.pattern()
+	}
 	var buf resp.Buf
 	cursor := "0"
 	serverType := typ != ""

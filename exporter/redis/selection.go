@@ -2,6 +2,7 @@ package redis
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/spec"
@@ -28,4 +29,21 @@ func selectionOf(ds *spec.Dataset) *keySelection {
 // has reports whether the selection holds key (a nil selection holds all).
 func (k *keySelection) has(key []byte) bool {
 	return k == nil || (len(k.prefix) > 0 && bytes.HasPrefix(key, k.prefix)) || bytes.Equal(key, k.schemaKey)
+}
+
+// pattern is the SCAN MATCH pattern of the keys under the prefix: the
+// prefix with its glob characters escaped, then *. The schema key is not
+// under it and is read by name; the selection filters the keys again.
+func (k *keySelection) pattern() string {
+	if len(k.prefix) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range k.prefix {
+		if strings.IndexByte(`*?[]\`, c) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String() + "*"
 }
