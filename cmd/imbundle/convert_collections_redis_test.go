@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -93,6 +94,36 @@ func TestMongoCollectionsThroughRedis(t *testing.T) {
 	}
 	if out, err := runCLI(t, "verify", mongoBundle, "--against", backURL); err != nil {
 		t.Fatalf("MongoDB -> Redis -> MongoDB is not the database it was: %v\n%s", err, out)
+	}
+
+	// Edits only Redis allows: a document under another _id's key, a
+	// hash under a collection's prefix.
+	seven, err := rdb.Get(ctx, `keyed:{"$numberLong"\:"7"}`).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb.Set(ctx, `keyed:"zz"`, seven, 0)
+	rdb.HSet(ctx, `keyed:"h"`, "f", "v")
+	edited := filepath.Join(dir, "edited.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcCollections), "-o", edited); err != nil {
+		t.Fatalf("export Redis: %v\n%s", err, out)
+	}
+	againURL, _ := testenv.MongoDatabase(t, "h_c2r_rj")
+	rejects := filepath.Join(dir, "rejects.jsonl")
+	out, err := runCLI(t, "-q", "import", edited, "--target", againURL, "--rejects", rejects)
+	if exitCodeOf(err) != exitRejects {
+		t.Fatalf("import of the edited keyspace: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	reasons := rejectReasons(t, rejects)
+	sort.Strings(reasons)
+	wantReasons := []string{`key "keyed:\"h\"" is a hash, not a string`, `string "keyed:\"zz\"" holds the document whose key is "keyed:{\"$numberLong\"\\:\"7\"}"`}
+	if len(reasons) != len(wantReasons) {
+		t.Fatalf("rejects %q, want %d", reasons, len(wantReasons))
+	}
+	for i, w := range wantReasons {
+		if !strings.Contains(reasons[i], "conversion redis-strings to mongodb-collection v1: ") || !strings.Contains(reasons[i], w) {
+			t.Errorf("reject %q, want it to say %q", reasons[i], w)
+		}
 	}
 }
 
