@@ -9,7 +9,12 @@
 // the file that implements it (mysql_mongo.go: a table becomes a collection
 // of one document per row; redis_mongo.go and redis_mysql.go: a Redis
 // database becomes a collection or table of one document or row per layout
-// row, and such a collection or table becomes the database again). A
+// row, and such a collection or table becomes the database again;
+// mysql_redis_hashes.go and mongo_redis_strings.go: a table or collection
+// becomes a hash or string per row or document in Redis with a schema key
+// describing it; redis_hashes_mysql.go and mongo_redis_strings.go: a
+// keyspace holding them becomes those tables and collections again, one
+// target dataset each, Conversion.Split). A
 // conversion is exact or loud: a value the
 // target layout cannot hold exactly is never changed silently; the rule
 // either maps it by a documented lossless rule or rejects the record with
