@@ -188,6 +188,10 @@ func TestTablesInRedisRejects(t *testing.T) {
 		t.Fatalf("export Redis: %v\n%s", err, out)
 	}
 	empty, edb := testenv.MySQLDatabase(t, "h_t2r_rjr")
+	out, err = runCLI(t, "plan", redisBundle+"2", "--target", empty)
+	if err == nil || !strings.Contains(out, `REFUSED: schema key "imbundle:table:t": column c`) {
+		t.Fatalf("plan of a keyspace with a bad schema key: %v\n%s", err, out)
+	}
 	out, err = runCLI(t, "-q", "import", redisBundle+"2", "--target", empty)
 	if err == nil || !strings.Contains(err.Error()+out, `schema key "imbundle:table:t": column c`) || !strings.Contains(err.Error()+out, "nothing was written") {
 		t.Fatalf("import of a keyspace with a bad schema key: %v\n%s", err, out)
