@@ -85,6 +85,10 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
 		t.Fatalf("export Redis: %v\n%s", err, out)
 	}
+	want := fmt.Sprintf("redis.db%d holds the tables and collections of schema keys: imbundle:table:edge, imbundle:table:nopk, imbundle:table:pair", rcTables)
+	if out, err := runCLI(t, "inspect", redisBundle); err != nil || !strings.Contains(out, want) {
+		t.Errorf("inspect the Redis bundle: %v\n%s", err, out)
+	}
 	backURL, backDB := testenv.MySQLDatabase(t, "h_t2r_back")
 	if out, err := runCLI(t, "plan", redisBundle, "--target", backURL); err != nil || !strings.Contains(out, "redis-hashes to mysql-table v1") || !strings.Contains(out, fmt.Sprintf("redis.db%d/pair", rcTables)) {
 		t.Fatalf("plan into MySQL: %v\n%s", err, out)
