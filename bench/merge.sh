@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis keys merged by key into MySQL (issue 10, SPEC.md §11.7): a keyspace
+# Redis keys merged by key into MySQL (issue 10, SPEC.md §11.9): a keyspace
 # of N conversations (default 3,000,000), each with MAX_SEQ:<conv> and
 # MIN_SEQ:<conv> (OpenIM 3.4's sequence counters, 2N string keys), exported
 # and imported into a pre-created MySQL table seq (conversation_id, max_seq,

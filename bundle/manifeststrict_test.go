@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/imbundle/imbundle/spec"
 )
 
 // Each rule of SPEC.md §3 that encoding/json alone does not hold: the
@@ -33,7 +35,7 @@ func TestOpenRefusesLenientManifests(t *testing.T) {
 		{"duplicate key in an unknown member", `"format": "imbundle",`, `"format": "imbundle", "later": {"a": 1, "a": 2},`, `manifest.later: member "a" appears twice`},
 		{"required dataset member missing", `"kind": "table",`, ``, `manifest.datasets[0]: required member "kind" is missing`},
 		{"required digest missing", `"algorithm": "sha256-sum256-v1",`, ``, `manifest.datasets[0].digest: required member "algorithm" is missing`},
-		{"required top-level member missing", `"format_version": "2.0",`, ``, `manifest: required member "format_version" is missing`},
+		{"required top-level member missing", `"format_version": "` + spec.FormatVersion + `",`, ``, `manifest: required member "format_version" is missing`},
 		{"required string null", `"kind": "table"`, `"kind": null`, `manifest.datasets[0].kind is null`},
 		{"lone high surrogate", `"kind": "table"`, `"kind": "ta\ud800ble"`, `\ud800 at byte`},
 		{"high surrogate before a non-surrogate escape", `"kind": "table"`, `"kind": "\ud83d\u0041"`, `\ud83d at byte`},

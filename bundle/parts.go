@@ -11,7 +11,7 @@ import (
 // PartsReader reads every part of a dataset in order as one source of
 // record batches, one part open at a time: the input of a conversion that
 // takes a whole dataset at once (records merged by key across parts,
-// SPEC.md §11.7). Each part is checked as OpenPart and PartReader.Next
+// SPEC.md §11.9). Each part is checked as OpenPart and PartReader.Next
 // check it.
 type PartsReader struct {
 	r   *Reader

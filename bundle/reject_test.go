@@ -183,14 +183,14 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 		}, "bytes after the JSON object", false},
 		{"manifest not JSON", func() []byte { return encodeContainer(t, withManifestBytes(base, []byte("rows: 3000\n"))) }, "entry manifest.json: not a manifest JSON object", false},
 		{"marker of another format", func() []byte { return encodeContainer(t, setMarker(base, "application/epub+zip")) }, "not an imbundle file", false},
-		{"marker says major 3", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/3.0\n")) }, "bundle format version 3.0 is not supported by this reader, which reads formats 1.x to 2.x (and writes 2.0); use an imbundle release that reads format 3.x", true},
+		{"marker says major 3", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/3.0\n")) }, "bundle format version 3.0 is not supported by this reader, which reads formats 1.x to 2.x (and writes 2.1); use an imbundle release that reads format 3.x", true},
 		{"marker says major 0", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/0.9\n")) }, "bundle format version 0.9 is not supported by this reader", true},
 		{"manifest says major 3", func() []byte {
 			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "3.1" }))
 		}, "entry manifest.json: bundle format version 3.1 is not supported by this reader, which reads formats 1.x to 2.x", true},
 		{"marker and manifest disagree", func() []byte {
 			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "1.3" }))
-		}, "entry manifest.json says format 1.3 but entry imbundle says 2.0", false},
+		}, "entry manifest.json says format 1.3 but entry imbundle says " + spec.FormatVersion, false},
 		{"version not major.minor", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/01.0\n")) }, `format version "01.0" is not major.minor`, false},
 	}
 	for _, tc := range cases {
@@ -216,7 +216,7 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 func TestOpenAcceptsLaterMinorVersion(t *testing.T) {
 	base := entriesOf(t, writeTestBundle(t, 100, 16<<10))
 	for _, v := range []string{"2.7", "1.0", "1.7"} {
-		body := bytes.Replace(base[len(base)-2].data, []byte(`"format_version":"2.0",`), []byte(`"format_version": "`+v+`", "signature": {"alg": "ed25519"},`), 1)
+		body := bytes.Replace(base[len(base)-2].data, []byte(`"format_version":"`+spec.FormatVersion+`",`), []byte(`"format_version": "`+v+`", "signature": {"alg": "ed25519"},`), 1)
 		e := withManifestBytes(base, body)
 		e[0].data = []byte("imbundle/" + v + "\n")
 		r, err := openBytes(encodeContainer(t, e))

@@ -410,6 +410,14 @@ func (d *DatasetWriter) SetCounters(skipped int64, counters map[string]int64) {
 	ds.Counters = counters
 }
 
+// SetSchemaKeys records the schema keys of tables and collections kept in
+// a Redis keyspace (SPEC.md §8.1).
+func (d *DatasetWriter) SetSchemaKeys(keys map[string]string) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	d.w.manifest.Datasets[d.idx].SchemaKeys = keys
+}
+
 func (d *DatasetWriter) startPart() error {
 	p := &partFile{stage: &partStage{w: d.w, limit: d.w.opts.MemoryStageBytes}, sha: sha256.New(), crc: crc32.NewIEEE()}
 	p.zstd = newIPCCompressor(p)

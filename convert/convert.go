@@ -9,7 +9,12 @@
 // the file that implements it (mysql_mongo.go: a table becomes a collection
 // of one document per row; redis_mongo.go and redis_mysql.go: a Redis
 // database becomes a collection or table of one document or row per layout
-// row, and such a collection or table becomes the database again). A
+// row, and such a collection or table becomes the database again;
+// mysql_redis_hashes.go and mongo_redis_strings.go: a table or collection
+// becomes a hash or string per row or document in Redis with a schema key
+// describing it; redis_hashes_mysql.go and mongo_redis_strings.go: a
+// keyspace holding them becomes those tables and collections again, one
+// target dataset each, Conversion.Split). A
 // conversion is exact or loud: a value the
 // target layout cannot hold exactly is never changed silently; the rule
 // either maps it by a documented lossless rule or rejects the record with
@@ -64,8 +69,16 @@ type Conversion struct {
 	// Refused lists what the rule cannot carry at all (a column type with
 	// no exact counterpart): an import must stop before writing.
 	Refused []string
+	// Split, when set, makes the conversion several datasets: one bundle
+	// dataset becomes one target dataset per output (a Redis keyspace
+	// holding tables becomes those tables, §11.7). Each output has its own
+	// Dataset (a distinct name: "<bundle dataset>/<object>") and reads all
+	// of the bundle dataset's parts, keeping its own rows. The conversion's
+	// own Dataset is then the first output's, and its Records are not
+	// used.
+	Split []*Conversion
 	// Whole marks a conversion that reads the whole dataset as one input
-	// (records merged by key across parts, SPEC.md §11.7): Dataset.Parts
+	// (records merged by key across parts, SPEC.md §11.9): Dataset.Parts
 	// is then one part, and Records(in, 0, reject) must be given every
 	// stored part's records in order (bundle.Reader.OpenParts). Rejects
 	// count rows from 0 across the dataset.
@@ -118,22 +131,32 @@ func Register(from, to string, r Rule) { RegisterMapped(from, to, unmapped(r)) }
 func unmapped(r Rule) MappedRule {
 	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		c, err := r(ds, src)
-		if c != nil && d.changesFields() && !d.HasKeys() { // keys: refused by ForMapped
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
+		if !d.HasKeys() { // keys: refused by ForMapped
+			refuseFieldChanges(c, d)
 		}
 		return c, err
 	}
 }
 
-// keysOr is the rule of a pair from Redis: an entry with keys (§11.7)
-// converts by keys, any other dataset by r.
-func keysOr(keys MappedRule, r Rule) MappedRule {
-	plain := unmapped(r)
+// keysOr is the rule of a pair from or to Redis: an entry with keys
+// (§11.9) converts by keys, any other dataset by r.
+func keysOr(keys MappedRule, r Rule) MappedRule { return keysOrMapped(keys, unmapped(r)) }
+
+// keysOrMapped is keysOr for a rule that takes mapping entries.
+func keysOrMapped(keys, r MappedRule) MappedRule {
 	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		if d.HasKeys() {
 			return keys(ds, src, d)
 		}
-		return plain(ds, src, d)
+		return r(ds, src, d)
+	}
+}
+
+// refuseFieldChanges refuses c when d changes fields: c's rule takes no
+// mapping entries.
+func refuseFieldChanges(c *Conversion, d *DatasetRule) {
+	if c != nil && d.changesFields() {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no rename, drop, filter, compute, cast or defaults yet", d.Where(), c.Rule))
 	}
 }
 
@@ -171,9 +194,11 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
 		}
-		// Into Redis (keys, §11.7) the target is the database number, which
-		// the rule has set.
-		if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
+		// Into Redis by keys (§11.9) the target is the database number,
+		// which the rule has set.
+		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
+		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

@@ -15,7 +15,7 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// A mapping entry with keys (SPEC.md §11.7) turns the string keys of a
+// A mapping entry with keys (SPEC.md §11.9) turns the string keys of a
 // Redis keyspace whose names match its patterns into records: a pattern's
 // captures and the key's value parsed by its declared type are the
 // record's fields. With merge_by, the keys whose captures agree on those
@@ -96,7 +96,7 @@ func (m *keysMap) hasHash() bool {
 }
 
 // keysRule starts the conversion of a keyspace dataset by an entry's keys
-// (SPEC.md §11.7) for a target engine, which sets its dataset and
+// (SPEC.md §11.9) for a target engine, which sets its dataset and
 // records; a dataset the entry cannot apply to is refused in it.
 func keysRule(ds *spec.Dataset, src *spec.Source, d *DatasetRule, rule, engine string) (*Conversion, *keysMap, *keyRows) {
 	m := newKeysMap(d, engine == mysqltype.Engine)

@@ -18,7 +18,7 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// The way back of §11.7: a MongoDB collection or a MySQL table whose
+// The way back of §11.9: a MongoDB collection or a MySQL table whose
 // mapping entry has keys becomes Redis string keys, each pattern filled
 // with a record's fields (MAX_SEQ:{conversation_id} with the value of
 // max_seq), so that the forward rule gives the record back. KeysToRedis is

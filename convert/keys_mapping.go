@@ -2,7 +2,7 @@ package convert
 
 import "fmt"
 
-// KeyPattern is one entry of a mapping entry's keys list (SPEC.md §11.7):
+// KeyPattern is one entry of a mapping entry's keys list (SPEC.md §11.9):
 // the Redis keys whose names match Pattern become records (or parts of
 // records, with merge_by) whose fields are the pattern's captures and the
 // key's value.

@@ -13,7 +13,7 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// keysToMongo is rule redis-keys to mongodb-collection v1 (SPEC.md §11.7):
+// keysToMongo is rule redis-keys to mongodb-collection v1 (SPEC.md §11.9):
 // a document per record, in a collection with the _id_ index only.
 func keysToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	c, m, kr := keysRule(ds, src, d, ruleKeysMongo, mongoEngine)

@@ -12,7 +12,7 @@ import (
 	"github.com/imbundle/imbundle/spec"
 )
 
-// Keys into MySQL (SPEC.md §11.7) go into a table that exists on the
+// Keys into MySQL (SPEC.md §11.9) go into a table that exists on the
 // target, as the application created it: its columns are read as §11.3
 // reads them, each record field into the column of its name, converted by
 // §11.3's value rules. There is no table of the rule's own: a record's

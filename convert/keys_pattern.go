@@ -7,7 +7,7 @@ import (
 )
 
 // keyPattern is a Redis key name pattern of a mapping's keys list (SPEC.md
-// §11.7): literal text and {name} captures, such as
+// §11.9): literal text and {name} captures, such as
 // "CON_USER_MIN_SEQ:{conversation_id}u:{user_id}". A capture matches one
 // or more bytes; where several captures could split a key, each capture
 // but the last takes the shortest text up to the next literal that lets

@@ -16,7 +16,7 @@ import (
 )
 
 // keyValue parses a string key's value by its pattern's declared type
-// into the BSON value the record holds (SPEC.md §11.7), or says why the
+// into the BSON value the record holds (SPEC.md §11.9), or says why the
 // value is not one of that type exactly. jsonText keeps a json value as
 // its text (a String: MySQL's JSON and text columns) instead of turning
 // it into BSON (MongoDB).

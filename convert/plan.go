@@ -45,6 +45,7 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		}
 		st.Target = ns + "." + ds.Object
 		rule := mapping.For(ds.Name)
+		split := false
 		switch {
 		case rule != nil && rule.Skip:
 			st.Left = "skipped by the mapping (" + rule.Where() + ")"
@@ -62,6 +63,11 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 				if c.To != engine || c.Conversion == nil {
 					continue
 				}
+				if len(c.Conversion.Split) > 0 {
+					out = append(out, splitSteps(st, c.Conversion, rename)...)
+					split = true
+					continue
+				}
 				st.Left, st.Rule, st.Kind = "", c.Conversion.Rule, c.Conversion.Dataset.Kind
 				cd := c.Conversion.Dataset
 				ns = cd.Namespace
@@ -75,7 +81,29 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 				}
 			}
 		}
+		if split {
+			continue // its outputs' steps are in
+		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// splitSteps are the steps of a conversion with several outputs, one per
+// target dataset; the whole conversion's refusals are each one's.
+func splitSteps(st Step, c *Conversion, rename map[string]string) []Step {
+	var out []Step
+	for _, o := range c.Split {
+		s := st
+		s.Left, s.Rule, s.Kind, s.Dataset = "", o.Rule, o.Dataset.Kind, o.Dataset.Name
+		ns := o.Dataset.Namespace
+		if n, ok := rename[ns]; ok {
+			ns = n
+		}
+		s.Target = ns + "." + o.Dataset.Object
+		s.Notes = append(append([]string(nil), c.Notes...), o.Notes...)
+		s.Refused = append(append([]string(nil), c.Refused...), o.Refused...)
+		out = append(out, s)
 	}
 	return out
 }

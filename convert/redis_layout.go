@@ -105,6 +105,14 @@ func layoutOfDataset(ds *spec.Dataset) *redisLayout {
 	return nil
 }
 
+// emptyStreamState reports a stream-state dataset without rows (a
+// database without streams): it converts to nothing, so that a Redis
+// database that holds tables or collections (§11.7, §11.8) goes back as
+// those alone, with no empty redis_dbN_stream_state beside them.
+func emptyStreamState(ds *spec.Dataset, l *redisLayout) bool {
+	return l == streamStateLayout && ds.Rows == 0
+}
+
 // objectName is the table or collection of a Redis database: redis_db0,
 // redis_db0_stream_state.
 func (l *redisLayout) objectName(db string) string { return "redis_db" + db + l.suffix }

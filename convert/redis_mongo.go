@@ -32,8 +32,13 @@ func ruleMongoRedis(l *redisLayout) string { return "mongodb-collection to " + l
 
 func redisToMongo(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	l := layoutOfDataset(ds)
-	if l == nil {
+	if l == nil || emptyStreamState(ds, l) {
 		return nil, nil
+	}
+	if l == keyspaceLayout {
+		if c := stringsToCollections(ds, src); c != nil {
+			return c, nil // collections kept in Redis go back as those collections (§11.8)
+		}
 	}
 	// The marker index is on key: the field a person looks a key up by.
 	marker := bson.Raw(bsoncore.NewDocumentBuilder().
@@ -141,8 +146,12 @@ func mongoToRedis(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 		return nil, nil
 	}
 	l, err := markedLayout(ds)
-	if err != nil || l == nil {
+	if err != nil {
 		return nil, err
+	}
+	if l == nil {
+		// Any other collection goes to Redis as a string per document (§11.8).
+		return collectionToStrings(ds, src)
 	}
 	c := &Conversion{Rule: ruleMongoRedis(l), Source: convertedSource(src, redisEngine), Dataset: redisDataset(ds, l),
 		Notes: []string{fmt.Sprintf("the collection carries index %s: each document is a row of the %s layout, in _id order, into Redis database %s", l.marker(), l.name, l.dbOfName(ds.Object))}}

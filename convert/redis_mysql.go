@@ -22,7 +22,18 @@ import (
 // whose COMMENT is the layout's marker.
 func init() {
 	RegisterMapped(redisEngine, mysqltype.Engine, keysOr(keysToMySQL, redisToMySQL))
-	RegisterMapped(mysqltype.Engine, redisEngine, keysOr(KeysToRedis, mysqlToRedis))
+	RegisterMapped(mysqltype.Engine, redisEngine, keysOrMapped(KeysToRedis, mysqlToRedisMapped))
+}
+
+// mysqlToRedisMapped sends a table marked by §11.5 back into its layout,
+// and any other table to hashes (§11.7), which take a mapping's filter.
+func mysqlToRedisMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+	if ds.Kind == spec.KindTable && commentedLayout(ds.DDL) == nil {
+		return tableToHashes(ds, src, d)
+	}
+	c, err := mysqlToRedis(ds, src)
+	refuseFieldChanges(c, d)
+	return c, err
 }
 
 const (
@@ -106,8 +117,13 @@ func mysqlDDL(l *redisLayout, table string) string {
 
 func redisToMySQL(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	l := layoutOfDataset(ds)
-	if l == nil {
+	if l == nil || emptyStreamState(ds, l) {
 		return nil, nil
+	}
+	if l == keyspaceLayout {
+		if c := hashesToTables(ds, src); c != nil {
+			return c, nil // tables kept in Redis go back as those tables (§11.7)
+		}
 	}
 	table := l.objectName(ds.Namespace)
 	schema := mysqlSchema(l)
@@ -251,7 +267,7 @@ func mysqlToRedis(ds *spec.Dataset, src *spec.Source) (*Conversion, error) {
 	}
 	l := commentedLayout(ds.DDL)
 	if l == nil {
-		return nil, nil
+		return nil, nil // a hash per row instead (mysqlToRedisMapped)
 	}
 	c := &Conversion{Rule: ruleMySQLRedis(l), Source: convertedSource(src, redisEngine), Dataset: redisDataset(ds, l),
 		Notes: []string{fmt.Sprintf("the table's COMMENT is %s: each row is a row of the %s layout, in ord order, into Redis database %s", l.marker(), l.name, l.dbOfName(ds.Object))}}

@@ -107,6 +107,12 @@ type CounterReporter interface {
 	Counters(ds *spec.Dataset) (skipped int64, counters map[string]int64)
 }
 
+// SchemaKeysReporter is implemented by sources that list, per dataset,
+// the schema keys of tables and collections kept in Redis (SPEC.md §8.1).
+type SchemaKeysReporter interface {
+	SchemaKeys(ds *spec.Dataset) map[string]string
+}
+
 func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer) error {
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
@@ -157,6 +163,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 	}
 	if cr, ok := src.(CounterReporter); ok {
 		dw.SetCounters(cr.Counters(&d.Spec))
+	}
+	if sk, ok := src.(SchemaKeysReporter); ok {
+		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
 	}
 	return dw.Close()
 }

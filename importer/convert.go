@@ -40,6 +40,20 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 	return false, nil
 }
 
+// splitItems is it, or, for a conversion with several outputs (a Redis
+// keyspace holding tables, SPEC.md §11.7), one item per output: each reads
+// the same bundle dataset (Stored) and loads its own rows.
+func splitItems(it *Item) []*Item {
+	if it.Conversion == nil || len(it.Conversion.Split) == 0 {
+		return []*Item{it}
+	}
+	var out []*Item
+	for i, c := range it.Conversion.Split {
+		out = append(out, &Item{Dataset: c.Dataset, Source: c.Source, Namespace: c.Dataset.Namespace, Object: c.Dataset.Object, Conversion: c, Original: it.Original, sharedDigest: i > 0})
+	}
+	return out
+}
+
 // intoExisting converts each converted dataset whose target object
 // already exists (the application created its schema) onto that object's
 // shape instead, where a rule maps onto existing objects (convert.Into).

@@ -102,10 +102,12 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				continue
 			}
 		}
-		if n, ok := opts.Map[it.Namespace]; ok {
-			it.Namespace = n
+		for _, it := range splitItems(it) {
+			if n, ok := opts.Map[it.Namespace]; ok {
+				it.Namespace = n
+			}
+			plan.Items = append(plan.Items, it)
 		}
-		plan.Items = append(plan.Items, it)
 	}
 	for n := range missing {
 		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
@@ -257,8 +259,11 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 		})
 		defer closeRecords(recs)
 	}
+	if it.sharedDigest {
+		src.off = true
+	}
 	res, err := t.LoadPart(ctx, plan, it, part, recs)
-	if err == nil {
+	if err == nil && !it.sharedDigest {
 		err = src.finish()
 	}
 	res.Rejected += converted

@@ -119,6 +119,10 @@ type Item struct {
 	// (package convert); Original is then the bundle's own dataset.
 	Conversion *convert.Conversion
 	Original   *spec.Dataset
+	// sharedDigest marks an item that reads the same bundle dataset as an
+	// earlier item, which checks the content digest (a conversion's later
+	// outputs, splitItems): the rows are digested once, not per output.
+	sharedDigest bool
 }
 
 // Stored is the dataset as the bundle holds it: what parts are read and
@@ -155,7 +159,7 @@ type Options struct {
 	// converted dataset takes its default mapping's layout.
 	Existing convert.Shapes
 	// TempDir and SortMemory are where and with how many bytes a
-	// conversion that merges records by key sorts (SPEC.md §11.7): ""
+	// conversion that merges records by key sorts (SPEC.md §11.9): ""
 	// is os.TempDir(), 0 convert.DefaultSpillMemory.
 	TempDir    string
 	SortMemory int64

@@ -9,7 +9,7 @@ import (
 )
 
 // Conversions that read a whole dataset as one part (convert.Conversion
-// Whole: Redis keys merged into records by key, SPEC.md §11.7) are loaded
+// Whole: Redis keys merged into records by key, SPEC.md §11.9) are loaded
 // as the converted dataset's one part, whose input is every stored part in
 // order. Each stored part is still checked against its digest as it is
 // read, and the dataset's digest is the sum of them all; a resumed import

@@ -104,6 +104,10 @@ type Dataset struct {
 	Digest     Digest            `json:"digest"`
 	Skipped    int64             `json:"skipped,omitempty"` // records the exporter skipped on request (e.g. --skip-unsupported)
 	Counters   map[string]int64  `json:"counters,omitempty"`
+	// SchemaKeys are a Redis keyspace's schema keys (imbundle:table:...,
+	// imbundle:collection:...) with their values: the tables and
+	// collections the keyspace holds (SPEC.md §8.1, §11.7, §11.8).
+	SchemaKeys map[string]string `json:"schema_keys,omitempty"`
 }
 
 // Column describes one Arrow column of a dataset's parts.

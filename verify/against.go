@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -49,7 +50,7 @@ type AgainstOptions struct {
 	MaxDiffs  int               // differing keys to name per dataset (default 5)
 	OnDataset func(DatasetResult)
 	// Spill is where and with how much memory a conversion that merges
-	// records by key sorts (SPEC.md §11.7), as on import.
+	// records by key sorts (SPEC.md §11.9), as on import.
 	Spill convert.Spill
 }
 
@@ -71,11 +72,13 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	}
 	sort.Ints(idx) // the manifest's order, not the map's
 	for _, i := range idx {
-		res := compare(ctx, r, src, &m.Datasets[i], sel[i], o.MaxDiffs)
-		if o.OnDataset != nil {
-			o.OnDataset(res)
+		for _, s := range sel[i] {
+			res := compare(ctx, r, src, &m.Datasets[i], s, o.MaxDiffs)
+			if o.OnDataset != nil {
+				o.OnDataset(res)
+			}
+			out = append(out, res)
 		}
-		out = append(out, res)
 	}
 	return out, nil
 }
@@ -88,10 +91,11 @@ type selection struct {
 	conv *convert.Conversion
 }
 
-// selected returns, by index into m.Datasets, the datasets o selects.
+// selected returns, by index into m.Datasets, the datasets o selects: one
+// each, or one per output of a conversion with several (convert.Split).
 // A converted dataset whose target object exists is converted onto that
 // object's shape where the import would have (convert.Into).
-func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o AgainstOptions) (map[int]selection, error) {
+func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o AgainstOptions) (map[int][]selection, error) {
 	engines := map[string]string{}
 	sources := map[string]*spec.Source{}
 	for i, s := range m.Sources {
@@ -110,7 +114,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			hasOwn = true
 		}
 	}
-	out := map[int]selection{}
+	out := map[int][]selection{}
 	for i := range m.Datasets {
 		ds := m.Datasets[i] // a copy: Namespace is rewritten
 		if len(want) > 0 && !want[ds.Name] {
@@ -129,6 +133,16 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 				continue
 			}
 			conv.Spill = o.Spill
+			if len(conv.Split) > 0 {
+				for _, c := range conv.Split {
+					sd := *c.Dataset
+					if n, ok := o.Map[sd.Namespace]; ok {
+						sd.Namespace = n
+					}
+					out[i] = append(out[i], selection{&sd, c})
+				}
+				continue
+			}
 			ds = *conv.Dataset
 		}
 		if n, ok := o.Map[ds.Namespace]; ok {
@@ -149,7 +163,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 				ds.Namespace, ds.Object = ns, obj
 			}
 		}
-		out[i] = selection{&ds, conv}
+		out[i] = []selection{{&ds, conv}}
 	}
 	return out, nil
 }
@@ -174,8 +188,10 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	sort.Ints(idx)
 	ds := make([]*spec.Dataset, 0, len(idx))
 	for _, i := range idx {
-		if sel[i].conv == nil { // a converted dataset has no schema of the target's engine to compare
-			ds = append(ds, sel[i].Dataset)
+		for _, s := range sel[i] {
+			if s.conv == nil { // a converted dataset has no schema of the target's engine to compare
+				ds = append(ds, s.Dataset)
+			}
 		}
 	}
 	diffs, err = sd.DiffSchema(ctx, r.Manifest(), ds)
@@ -190,6 +206,9 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *spec.Dataset, sel selection, maxDiffs int) DatasetResult {
 	mapped := sel.Dataset
 	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, BundleRows: orig.Rows, BundleSum: orig.Digest.Sum}
+	if strings.HasPrefix(mapped.Name, orig.Name+"/") {
+		res.Dataset = mapped.Name // one output of several (convert.Split)
+	}
 	if l, ok := src.(exporter.Locator); ok {
 		res.Target = l.Locate(mapped)
 	}

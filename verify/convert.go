@@ -62,7 +62,7 @@ func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversio
 		}
 		return nil
 	}
-	if conv.Whole { // one input: every part in order (SPEC.md §11.7)
+	if conv.Whole { // one input: every part in order (SPEC.md §11.9)
 		pr := r.OpenParts(orig)
 		defer pr.Close()
 		recs := conv.Records(pr, 0, count)

@@ -18,8 +18,10 @@ import (
 )
 
 // rcKeys, rcKeysBack and rcKeysHash are the Redis databases of the
-// key-pattern tests: the source, the way back, the hash keys.
-const rcKeys, rcKeysBack, rcKeysHash = 8, 3, 2
+// key-pattern tests: the source, the way back, the hash keys (2 and 3 are
+// convert_tables_redis_test.go's, 4..7 convert_redis_test.go's, 9..14
+// other packages').
+const rcKeys, rcKeysBack, rcKeysHash = 8, 1, 15
 
 // keysBulk conversations have both keys, scattered over several parts.
 const keysBulk = 20000

@@ -64,8 +64,8 @@ func TestMySQLBundleIntoMongo(t *testing.T) {
 		!strings.Contains(out, "4 of 4 dataset(s) would be imported") {
 		t.Errorf("plan into MongoDB: %v\n%s", err, out)
 	}
-	if out, err := runCLI(t, "plan", path, "--target", "redis://127.0.0.1:1/0"); err == nil || !strings.Contains(out, "leave    "+srcDB+".edge (mysql") {
-		t.Errorf("plan into Redis, which no default mapping reaches yet: %v\n%s", err, out)
+	if out, err := runCLI(t, "plan", path, "--target", "redis://127.0.0.1:1/0"); err != nil || !strings.Contains(out, "convert  "+srcDB+".edge -> keyspace 0.edge (4 rows) by mysql-table to redis-hashes v1") {
+		t.Errorf("plan into Redis (a hash per row, SPEC.md §11.7): %v\n%s", err, out)
 	}
 	rejects := filepath.Join(dir, "rejects.jsonl")
 	only := srcDB + ".edge," + srcDB + ".pair," + srcDB + ".nopk"

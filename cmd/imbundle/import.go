@@ -20,16 +20,16 @@ import (
 
 func newImportCmd() *cobra.Command {
 	var (
-		mode, rejectsPath      string
-		targets                []string
-		jobs                   int
-		maps, datasets, params []string
-		nsFrom, nsTo           string
-		keyPrefix, ttl         string
-		maxRejects             int64
-		profile                string
-		tempDir                string
-		sortMemory             int
+		mode, rejectsPath              string
+		targets                        []string
+		jobs                           int
+		maps, dbMaps, datasets, params []string
+		nsFrom, nsTo                   string
+		keyPrefix, ttl                 string
+		maxRejects                     int64
+		profile                        string
+		tempDir                        string
+		sortMemory                     int
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -65,7 +65,10 @@ other.` + paramsHelp(importer.Engines()),
 			if err != nil {
 				return scheme.Usagef("%v", err)
 			}
-			renames, mapping, err := splitMaps(maps, profile)
+			// Two flags on one slice would not add up: pflag's first value
+			// of a flag replaces the slice, so --db-map 0:3 --map m.yaml
+			// lost the 0:3.
+			renames, mapping, err := splitMaps(append(append([]string(nil), maps...), dbMaps...), profile)
 			if err != nil {
 				return err
 			}
@@ -171,7 +174,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
-	f.StringArrayVar(&maps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
+	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
 	f.StringVar(&profile, "profile", "", "a mapping file shipped in imbundle (imbundle profiles lists them), instead of --map FILE.yaml")
 	f.StringVar(&nsFrom, "ns-from", "", "MongoDB: source database to rename (with --ns-to)")
 	f.StringVar(&nsTo, "ns-to", "", "MongoDB: new database name (with --ns-from)")
@@ -268,11 +271,23 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 			routes[t] = append(routes[t], ds.Name)
 			continue
 		}
-		var to []int
+		var to, split []int
 		for _, c := range convert.ForMapped(ds, src, mapping.For(ds.Name)) {
 			if t, ok := seen[c.To]; ok && c.Conversion != nil {
 				to = append(to, t)
+				if len(c.Conversion.Split) > 0 {
+					split = append(split, t)
+				}
 			}
+		}
+		if len(split) > 0 {
+			// A Redis keyspace that lists tables and collections (§11.7,
+			// §11.8): the tables go to the MySQL target, the collections
+			// to the MongoDB one, each conversion skipping the other's.
+			for _, t := range split {
+				routes[t] = append(routes[t], ds.Name)
+			}
+			continue
 		}
 		switch len(to) {
 		case 0: // no target takes it: reported as left by none

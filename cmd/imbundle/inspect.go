@@ -61,6 +61,18 @@ func newInspectCmd() *cobra.Command {
 			}
 			fmt.Fprintf(tw, "total\t\t%d\t\t%s\t\t\n", rows, progress.HumanBytes(bytes))
 			tw.Flush()
+			for _, ds := range m.Datasets {
+				if len(ds.SchemaKeys) > 0 {
+					// Tables and collections kept in Redis (SPEC.md §11.7,
+					// §11.8): what an import into MySQL or MongoDB makes.
+					keys := make([]string, 0, len(ds.SchemaKeys))
+					for k := range ds.SchemaKeys {
+						keys = append(keys, k)
+					}
+					sort.Strings(keys)
+					fmt.Fprintf(out, "\n%s holds the tables and collections of schema keys: %s\n", ds.Name, strings.Join(keys, ", "))
+				}
+			}
 			if len(m.Relations) > 0 {
 				fmt.Fprintln(out, "\nrelations:")
 				for _, rel := range m.Relations {

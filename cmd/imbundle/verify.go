@@ -25,6 +25,7 @@ func newVerifyCmd() *cobra.Command {
 		asJSON     bool
 		jobs       int
 		maps       []string
+		dbMaps     []string
 		datasets   []string
 		params     []string
 		profile    string
@@ -57,7 +58,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 			}
 			defer r.Close()
 			if len(against) == 0 {
-				if len(params)+len(maps)+len(datasets) > 0 || profile != "" {
+				if len(params)+len(maps)+len(dbMaps)+len(datasets) > 0 || profile != "" {
 					return scheme.Usagef("--param, --map, --db-map, --profile and --datasets apply to verify --against only")
 				}
 				bad := 0
@@ -87,7 +88,10 @@ compare row counts and content digests, naming the first differing keys.` + para
 				return nil
 			}
 
-			renames, mapping, err := splitMaps(maps, profile)
+			// Two flags on one slice would not add up: pflag's first value
+			// of a flag replaces the slice, so --db-map 0:3 --map m.yaml
+			// lost the 0:3.
+			renames, mapping, err := splitMaps(append(append([]string(nil), maps...), dbMaps...), profile)
 			if err != nil {
 				return err
 			}
@@ -154,7 +158,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")
-	f.StringArrayVar(&maps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
+	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME)")

@@ -14,6 +14,7 @@ type counters struct {
 	guessedIDs int64 // streams whose last ID was taken from the last entry (no XINFO)
 	fieldsGone int64 // hash fields deleted or expired between HSCAN and HPEXPIRETIME: left out
 	skipped    map[string]int64
+	schemaKeys map[string]string // schema keys read (schemakeys.go)
 }
 
 func (c *counters) add(f func(c *counters)) {

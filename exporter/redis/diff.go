@@ -174,7 +174,7 @@ func (s *Source) Diff(ctx context.Context, ds *spec.Dataset, bundleRows func(fun
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
-		errc <- s.scan(sctx, c, db, &counters{skipped: map[string]int64{}}, typ, ch)
+		errc <- s.scan(sctx, c, db, &counters{skipped: map[string]int64{}}, typ, selectionOf(ds), ch)
 	}()
 	for batch := range ch {
 		for _, k := range batch {

@@ -35,18 +35,19 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	if err != nil {
 		return err
 	}
-	return s.readWith(ctx, db, cnt, ft, emit, nil)
+	return s.readWith(ctx, db, cnt, ft, selectionOf(ds), emit, nil)
 }
 
 // read is Read with an optional key source: keys == nil scans the database,
 // otherwise the given batches are read (verify's lookups of bundle keys).
 // Its rows have no field_expire_at_ms column: the digest leaves it out.
 func (s *Source) read(ctx context.Context, db int, cnt *counters, emit func(arrow.RecordBatch) error, keys <-chan [][]byte) error {
-	return s.readWith(ctx, db, cnt, fieldTTLMode{}, emit, keys)
+	return s.readWith(ctx, db, cnt, fieldTTLMode{}, nil, emit, keys)
 }
 
-// readWith is read in the layout ft says.
-func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTTLMode, emit func(arrow.RecordBatch) error, keys <-chan [][]byte) error {
+// readWith is read in the layout ft says, of the keys sel holds when it
+// scans.
+func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTTLMode, sel *keySelection, emit func(arrow.RecordBatch) error, keys <-chan [][]byte) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fail := func(err error) { cancel(err) }
@@ -65,7 +66,16 @@ func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTT
 			defer wg.Done()
 			defer sc.Close()
 			defer close(ch)
-			if err := s.scan(ctx, sc, db, cnt, "", ch); err != nil {
+			if sel != nil && len(sel.schemaKey) > 0 && sel.has(sel.schemaKey) && s.matchPattern() == "" {
+				// Not under the SCAN pattern (keySelection.pattern): read by
+				// name; a schema key that is not there is counted vanished.
+				select {
+				case ch <- [][]byte{sel.schemaKey}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err := s.scan(ctx, sc, db, cnt, "", sel, ch); err != nil {
 				fail(err)
 			}
 		}()

@@ -17,9 +17,16 @@ import (
 //
 // typ, if not empty, keeps keys of that type only: SCAN TYPE where the
 // server has it (Redis 6+), else a pipelined TYPE of each page.
-func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, typ string, out chan<- [][]byte) error {
+//
+// sel, if not nil, keeps the keys of one converted dataset only.
+func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, typ string, sel *keySelection, out chan<- [][]byte) error {
 	var seen redistype.KeySet
 	pattern := s.matchPattern()
+	if pattern == "" && sel != nil {
+		// The schema key is outside the pattern (no table or collection
+		// is named imbundle): the reader asks for it by name.
+		pattern = sel.pattern()
+	}
 	var buf resp.Buf
 	cursor := "0"
 	serverType := typ != ""
@@ -55,7 +62,7 @@ func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, 
 		cursor = string(reply.Elems[0].Str)
 		page := make([][]byte, 0, len(reply.Elems[1].Elems))
 		for _, k := range reply.Elems[1].Elems {
-			if len(s.prefix) > 0 && !bytes.HasPrefix(k.Str, s.prefix) {
+			if len(s.prefix) > 0 && !bytes.HasPrefix(k.Str, s.prefix) || !sel.has(k.Str) {
 				continue
 			}
 			page = append(page, k.Str)

@@ -42,7 +42,7 @@ func (s *Source) readStreamState(ctx context.Context, db int, cnt *counters, emi
 			defer wg.Done()
 			defer sc.Close()
 			defer close(ch)
-			if err := s.scan(ctx, sc, db, cnt, string(redistype.Stream), ch); err != nil {
+			if err := s.scan(ctx, sc, db, cnt, string(redistype.Stream), nil, ch); err != nil {
 				cancel(err)
 			}
 		}()

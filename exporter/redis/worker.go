@@ -340,6 +340,7 @@ func (d *readDec) mget(v resp.Value) error {
 			continue
 		}
 		w.b.StringKey(ps[i].key, e.Str, ps[i].exp)
+		w.cnt.noteSchemaKey(ps[i].key, e.Str)
 		if err := w.keyAppended(ps[i].key); err != nil {
 			return err
 		}

@@ -2,7 +2,7 @@
 // memory: records are kept in memory up to a byte budget, sorted and
 // spilled to a run file when the budget is reached, and the runs are
 // merged k ways on read. A conversion that merges several Redis keys into
-// one record (SPEC.md §11.7) uses it to group records by key across a
+// one record (SPEC.md §11.9) uses it to group records by key across a
 // whole dataset, whose rows come in SCAN order.
 //
 // Records with equal keys come back in the order they were added (the

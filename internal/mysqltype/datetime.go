@@ -227,5 +227,8 @@ func AppendTime(b []byte, us int64) []byte {
 }
 
 func errValue(kind string, v any) error {
+	if b, ok := v.([]byte); ok {
+		v = string(b) // the text, not its byte values
+	}
 	return fmt.Errorf("cannot read %s value %q", kind, fmt.Sprint(v))
 }
