@@ -27,8 +27,8 @@ type RelationResult struct {
 	Name    string   `json:"name,omitempty"`
 	From    string   `json:"from"` // dataset(columns)
 	To      string   `json:"to"`
-	Values  int64    `json:"values"`  // from-rows whose columns are all non-NULL
-	Orphans int64    `json:"orphans"` // of them, with no to-row of the same values
+	Values  int64    `json:"values"`                  // from-rows whose columns are all non-NULL
+	Orphans int64    `json:"orphans"`                 // of them, with no to-row of the same values
 	First   []string `json:"first_orphans,omitempty"` // the first distinct orphan values, in sorted order
 	// Skipped says why the relation was not checked (a dataset the bundle
 	// lacks, a column a dataset lacks, a layout without columns).
