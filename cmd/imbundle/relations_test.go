@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/internal/testenv"
 )
 
 // grpName is the grp table's dataset name as verify prints it.
@@ -86,5 +92,56 @@ func TestVerifyRelations(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("JSON relations %+v, want msgs(user_id) with 3000 values and 3 orphans", res.Relations)
+	}
+}
+
+// TestExportRelationAcrossSources: export --relation records an edge
+// between two sources (MongoDB message documents' nested sender to a
+// MySQL users table), verify --relations checks it; a relation naming a
+// dataset the export did not write fails without a bundle, and a malformed
+// one is a usage error.
+func TestExportRelationAcrossSources(t *testing.T) {
+	myURL, my := testenv.MySQLDatabase(t, "xrel")
+	for _, q := range []string{"CREATE TABLE users (user_id VARCHAR(64) PRIMARY KEY)", "INSERT INTO users VALUES ('u1'), ('u2')"} {
+		if _, err := my.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mURL, mdb := testenv.MongoDatabase(t, "xrel_mg")
+	var docs []any
+	for i, s := range []string{"u1", "u2", "u9", "u1", "u9"} {
+		docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "msg", Value: bson.D{{Key: "send_id", Value: s}}}})
+	}
+	if _, err := mdb.Collection("msg").InsertMany(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	myDB, mDB := myURL[strings.LastIndexByte(myURL, '/')+1:], mURL[strings.LastIndexByte(mURL, '/')+1:]
+	rel := fmt.Sprintf("%s.msg(msg.send_id)->%s.users(user_id)", mDB, myDB)
+	path := filepath.Join(t.TempDir(), "site.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "-o", path, "--relation", rel); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "verify", path, "--relations")
+	if want := fmt.Sprintf("relation %s.msg(msg.send_id) -> %s.users(user_id): 5 values, 2 ORPHANS, first: \"u9\"", mDB, myDB); err != nil || !strings.Contains(out, want) {
+		t.Fatalf("verify --relations: %v, want %q in\n%s", err, want, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.imb")
+	for _, c := range []struct {
+		rel  string
+		code int
+		says string
+	}{
+		{fmt.Sprintf("%s.msgs(send_id)->%s.users(user_id)", mDB, myDB), exitError, "no dataset"},
+		{fmt.Sprintf("%s.msg(send_id)->%s.users(id)", mDB, myDB), exitError, "has no column \"id\""},
+		{"msg(a,b)->users(c)", exitUsage, "2 column(s) on the left, 1 on the right"},
+		{"msg.send_id->users", exitUsage, "want DATASET(col,...)"},
+	} {
+		_, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "-o", bad, "--relation", c.rel)
+		if exitCodeOf(err) != c.code || !strings.Contains(fmt.Sprint(err), c.says) {
+			t.Errorf("--relation %s: exit %d (%v), want %d saying %q", c.rel, exitCodeOf(err), err, c.code, c.says)
+		}
+		if _, serr := os.Stat(bad); serr == nil {
+			t.Errorf("--relation %s left a bundle", c.rel)
+		}
 	}
 }
