@@ -27,7 +27,7 @@ type RelationResult struct {
 	Name    string   `json:"name,omitempty"`
 	From    string   `json:"from"` // dataset(columns)
 	To      string   `json:"to"`
-	Values  int64    `json:"values"`                  // from-rows whose columns are all non-NULL
+	Values  int64    `json:"values"`                  // from-values checked: rows whose columns are all non-NULL (a document's every value of an array path)
 	Orphans int64    `json:"orphans"`                 // of them, with no to-row of the same values
 	First   []string `json:"first_orphans,omitempty"` // the first distinct orphan values, in sorted order
 	// Skipped says why the relation was not checked (a dataset the bundle
@@ -180,31 +180,36 @@ func sortValues(ctx context.Context, r *bundle.Reader, ds *spec.Dataset, engine 
 					idx[i] = rec.Schema().FieldIndices(c)[0]
 				}
 			}
-			for row := 0; row < int(rec.NumRows()); row++ {
-				ok := true
-				for i := range cols {
-					if docs {
-						cells[i], ok = fieldText(rows.Doc(row), cols[i])
-					} else {
-						cells[i], ok = cellText(rec.Column(idx[i]), row)
-					}
-					if !ok {
-						break
-					}
-				}
-				if !ok {
-					continue
-				}
+			add := func(cells [][]byte) error {
 				key = key[:0]
 				for _, c := range cells {
 					key = binary.AppendUvarint(key, uint64(len(c)))
 					key = append(key, c...)
 				}
-				if err := s.Add(key, nil); err != nil {
-					return err
-				}
 				if counted != nil {
 					*counted++
+				}
+				return s.Add(key, nil)
+			}
+			for row := 0; row < int(rec.NumRows()); row++ {
+				if docs {
+					for _, tuple := range docTuples(rows.Doc(row), cols) {
+						if err := add(tuple); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				ok := true
+				for i := range cols {
+					if cells[i], ok = cellText(rec.Column(idx[i]), row); !ok {
+						break
+					}
+				}
+				if ok {
+					if err := add(cells); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -255,13 +260,38 @@ func cellText(a arrow.Array, i int) ([]byte, bool) {
 	return []byte(a.ValueStr(i)), true
 }
 
-// fieldText is a document field (dotted path) as the text relations
-// compare; false when it is missing or Null.
-func fieldText(doc bson.Raw, path string) ([]byte, bool) {
-	v, err := doc.LookupErr(strings.Split(path, ".")...)
-	if err != nil {
-		return nil, false
+// fieldTexts are a document field's values (dotted path) as the texts
+// relations compare. As in MongoDB's dotted paths, a step into an array
+// goes into each of its elements (msgs.msg.send_id is every message's
+// sender); a missing or Null value gives none.
+func fieldTexts(v bson.RawValue, path []string, out [][]byte) [][]byte {
+	if v.Type == bson.TypeArray {
+		vals, err := v.Array().Values()
+		if err != nil {
+			return out
+		}
+		for _, e := range vals {
+			out = fieldTexts(e, path, out)
+		}
+		return out
 	}
+	if len(path) > 0 {
+		if v.Type != bson.TypeEmbeddedDocument {
+			return out
+		}
+		e, err := v.Document().LookupErr(path[0])
+		if err != nil {
+			return out
+		}
+		return fieldTexts(e, path[1:], out)
+	}
+	if t, ok := valueText(v); ok {
+		out = append(out, t)
+	}
+	return out
+}
+
+func valueText(v bson.RawValue) ([]byte, bool) {
 	switch v.Type {
 	case bson.TypeNull, bson.TypeUndefined:
 		return nil, false
@@ -285,6 +315,24 @@ func fieldText(doc bson.Raw, path string) ([]byte, bool) {
 		return data, true
 	}
 	return []byte(v.String()), true
+}
+
+// docTuples are the value tuples a document gives for cols: one per
+// combination of the columns' values (a column reaching into an array has
+// several).
+func docTuples(doc bson.Raw, cols []string) [][][]byte {
+	tuples := [][][]byte{nil}
+	for _, c := range cols {
+		vals := fieldTexts(bson.RawValue{Type: bson.TypeEmbeddedDocument, Value: doc}, strings.Split(c, "."), nil)
+		var next [][][]byte
+		for _, t := range tuples {
+			for _, v := range vals {
+				next = append(next, append(append([][]byte(nil), t...), v))
+			}
+		}
+		tuples = next
+	}
+	return tuples
 }
 
 // tupleText renders a sort key (length-prefixed values) for people.

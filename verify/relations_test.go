@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,7 +20,8 @@ import (
 // (nested) field to a MySQL table's column, as an OpenIM 3.4 site has
 // (msg documents' send_id to users.user_id), is checked over the two
 // layouts: ObjectIds and integral doubles compare as the table holds them,
-// missing and Null fields are not checked, and spilled runs (a 1 MiB
+// missing and Null fields are not checked, a path through an array checks
+// each element's value, and spilled runs (a 1 MiB
 // sort budget over 60,000 values) give the same answer.
 func TestRelationAcrossSources(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "site.imb")
@@ -72,6 +74,15 @@ func TestRelationAcrossSources(t *testing.T) {
 	add(n+1, int32(8))
 	add(n+2, nil)
 	add(n+3, bson.Null{})
+	// An array on the path: each element's value is checked.
+	raw, err := bson.Marshal(bson.D{{Key: "_id", Value: int64(n + 4)}, {Key: "msg", Value: bson.A{
+		bson.D{{Key: "send_id", Value: "u1"}}, bson.D{{Key: "send_id", Value: "ghost2"}}, bson.D{{Key: "other", Value: 1}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Append(raw); err != nil {
+		t.Fatal(err)
+	}
 	write(t, dw, mb.NewRecord())
 	mb.Release()
 	w.AddRelations(spec.Relation{From: spec.RelationEnd{Dataset: "openim.msg", Columns: []string{"msg.send_id"}}, To: spec.RelationEnd{Dataset: "openim.users", Columns: []string{"user_id"}}, Origin: spec.RelationDeclared})
@@ -89,8 +100,8 @@ func TestRelationAcrossSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res) != 1 || res[0].Values != 60002 || res[0].Orphans != 2 || len(res[0].First) != 2 || res[0].First[0] != `"8"` || res[0].First[1] != `"ghost"` {
-			t.Errorf("sort memory %d: %+v, want 60002 values and the orphans 8 and ghost", memory, res)
+		if len(res) != 1 || res[0].Values != 60004 || res[0].Orphans != 3 || strings.Join(res[0].First, " ") != `"8" "ghost" "ghost2"` {
+			t.Errorf("sort memory %d: %+v, want 60004 values and the orphans 8, ghost and ghost2", memory, res)
 		}
 	}
 }
