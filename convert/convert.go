@@ -78,6 +78,10 @@ type Conversion struct {
 	// used.
 	Split []*Conversion
 
+	// routed marks a conversion that takes a mapping entry's route
+	// (route.go); any other refuses an entry with one.
+	routed bool
+
 	records func(in Records, part int, reject func(Reject) error) Records
 	// onto converts the same dataset onto an existing object of the
 	// target (Onto), for rules that need one or may use one.
@@ -151,6 +155,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 			continue
 		}
 		c, err := r(ds, src, d)
+		if c != nil && d.routes() && !c.routed {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no route yet", d.position("route"), c.Rule))
+		}
 		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
 		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" {

@@ -3,6 +3,7 @@ package convert
 import (
 	"fmt"
 	"time"
+	"unicode/utf16"
 
 	"github.com/expr-lang/expr"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -33,10 +34,29 @@ var docFunctions = []expr.Option{
 		}
 		return nil, fmt.Errorf("fromUnixMilli(%v): want an integer", args[0])
 	}, new(func(int) time.Time)),
+	// javaHash is Java's String.hashCode (a 32-bit sum over the UTF-16
+	// code units, s[0]*31^(n-1) + ...): WildfireChat picks a user's
+	// t_user_messages shard by abs(hashCode(uid)) % 128.
+	expr.Function("javaHash", func(args ...any) (any, error) {
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("javaHash(%v): want a string", args[0])
+		}
+		return javaHash(s), nil
+	}, new(func(string) int)),
 }
 
 // docFunctionNames are docFunctions' names, which are no field names.
-var docFunctionNames = map[string]bool{"fromUnixMilli": true}
+var docFunctionNames = map[string]bool{"fromUnixMilli": true, "javaHash": true}
+
+// javaHash is Java's String.hashCode of s, as an int in int32's range.
+func javaHash(s string) int {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return int(h)
+}
 
 // bsonAny is v as document expressions see it.
 func bsonAny(v bson.RawValue) any {

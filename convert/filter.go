@@ -109,6 +109,9 @@ func compileNamed(d *DatasetRule, key, src string, known func(string) bool, hint
 	var used []string
 	seen := map[string]bool{}
 	for _, n := range names.used {
+		if names.declared[n] {
+			continue // a let variable of the expression
+		}
 		if isBuiltin(n) && !known(n) {
 			continue
 		}
@@ -130,8 +133,9 @@ func compileNamed(d *DatasetRule, key, src string, known func(string) bool, hint
 // identifiers collects the names an expression reads, other than the
 // functions it calls.
 type identifiers struct {
-	used    []string
-	callees map[ast.Node]bool
+	used     []string
+	callees  map[ast.Node]bool
+	declared map[string]bool // names of let declarations
 }
 
 func (v *identifiers) Visit(node *ast.Node) {
@@ -141,6 +145,11 @@ func (v *identifiers) Visit(node *ast.Node) {
 			v.callees = map[ast.Node]bool{}
 		}
 		v.callees[n.Callee] = true
+	case *ast.VariableDeclaratorNode:
+		if v.declared == nil {
+			v.declared = map[string]bool{}
+		}
+		v.declared[n.Name] = true
 	case *ast.IdentifierNode:
 		if !v.callees[n] {
 			v.used = append(v.used, n.Value)
