@@ -62,7 +62,7 @@ func shardDocs(n int) (*spec.Dataset, []arrow.RecordBatch) {
 
 func shardTable(name string) *spec.Dataset {
 	return &spec.Dataset{Name: "im." + name, Kind: spec.KindTable, Namespace: "im", Object: name, PrimaryKey: []string{"id"},
-		DDL: "CREATE TABLE `" + name + "` (\n  `id` bigint NOT NULL\n) ENGINE=InnoDB",
+		DDL:     "CREATE TABLE `" + name + "` (\n  `id` bigint NOT NULL\n) ENGINE=InnoDB",
 		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "shard", Type: "int64", Nullable: true}}}
 }
 
