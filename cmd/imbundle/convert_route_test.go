@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -212,5 +213,77 @@ func TestRouteWildfireMessagesIntoShards(t *testing.T) {
 	write(strings.Replace(wfRouteMapping, `    objects: ["t_messages_{0..35}"]`+"\n", "", 1))
 	if _, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":4:12: a route needs objects") {
 		t.Errorf("a route without objects: exit %d (%v), want %d", exitCodeOf(err), err, exitUsage)
+	}
+}
+
+// javaStringHash is Java's String.hashCode, written here on its own.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = h*31 + int32(u)
+	}
+	return h
+}
+
+// TestRouteTableRowsIntoCollections: a WildfireChat-like user messages
+// table goes to MongoDB by a route on the user id's Java hash (as
+// t_user_messages_N are chosen): each row in its collection, verify
+// --against compares each collection and sees a document moved.
+func TestRouteTableRowsIntoCollections(t *testing.T) {
+	ctx := context.Background()
+	stmts := []string{"CREATE TABLE user_messages (id BIGINT PRIMARY KEY, _uid VARCHAR(64) NOT NULL, _seq BIGINT NOT NULL)"}
+	want := map[string]int64{}
+	var values []string
+	for i := 0; i < 120; i++ {
+		uid := fmt.Sprintf("用户%d", i%23)
+		h := int64(javaStringHash(uid))
+		if h < 0 {
+			h = -h
+		}
+		want[fmt.Sprintf("user_messages_%d", h%8)]++
+		values = append(values, fmt.Sprintf("(%d, '%s', %d)", i, uid, i))
+	}
+	stmts = append(stmts, "INSERT INTO user_messages VALUES "+strings.Join(values, ", "))
+	srcURL, bpath := exportedMySQL(t, "rtm_src", stmts)
+	srcDB := srcURL[strings.LastIndexByte(srcURL, '/')+1:]
+	dstURL, db := testenv.MongoDatabase(t, "rtm_dst")
+	mapFile := filepath.Join(t.TempDir(), "m.yaml")
+	if err := os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.user_messages\"\n    route: \"'user_messages_' + string(abs(javaHash(_uid)) % 8)\"\n    objects: [\"user_messages_{0..7}\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	renamed := srcDB + "=" + db.Name()
+	if out, err := runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", renamed, "--map", mapFile); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for n := 0; n < 8; n++ {
+		name := fmt.Sprintf("user_messages_%d", n)
+		got, err := db.Collection(name).CountDocuments(ctx, bson.D{})
+		if err != nil || got != want[name] {
+			t.Errorf("%s: %d documents (%v), want %d", name, got, err, want[name])
+		}
+	}
+	var doc bson.M
+	h := int64(javaStringHash("用户5"))
+	if h < 0 {
+		h = -h
+	}
+	if err := db.Collection(fmt.Sprintf("user_messages_%d", h%8)).FindOne(ctx, bson.D{{Key: "_id", Value: int64(5)}}).Decode(&doc); err != nil || doc["_uid"] != "用户5" || doc["_seq"] != int64(5) {
+		t.Errorf("row 5 in user_messages_%d: %v (%v)", h%8, doc, err)
+	}
+	out, err := runCLI(t, "verify", bpath, "--against", dstURL, "--map", renamed, "--map", mapFile)
+	if err != nil || strings.Count(out, "match    ") != 8 {
+		t.Fatalf("verify --against: %v, want 8 collections compared\n%s", err, out)
+	}
+	from := fmt.Sprintf("user_messages_%d", h%8)
+	to := fmt.Sprintf("user_messages_%d", (h+1)%8)
+	if _, err := db.Collection(from).DeleteOne(ctx, bson.D{{Key: "_id", Value: int64(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection(to).InsertOne(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "verify", bpath, "--against", dstURL, "--map", renamed, "--map", mapFile)
+	if exitCodeOf(err) != exitMismatch || !strings.Contains(out, "MISMATCH "+srcDB+".user_messages/"+from+" ") || !strings.Contains(out, "MISMATCH "+srcDB+".user_messages/"+to+" ") {
+		t.Errorf("verify after a document moved from %s to %s: exit %d (%v)\n%s", from, to, exitCodeOf(err), err, out)
 	}
 }
