@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	"unicode/utf16"
 
@@ -44,6 +45,31 @@ var docFunctions = []expr.Option{
 		}
 		return javaHash(s), nil
 	}, new(func(string) int)),
+	// timezone is expr's builtin with each zone loaded once: the
+	// builtin reads the zone's file on every call, which a route
+	// evaluated on every row of a million-row dataset cannot afford.
+	expr.Function("timezone", func(args ...any) (any, error) {
+		name, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("timezone(%v): want a zone name", args[0])
+		}
+		return loadZone(name)
+	}, new(func(string) *time.Location)),
+}
+
+var zones sync.Map // name -> *time.Location
+
+// loadZone is time.LoadLocation, remembered.
+func loadZone(name string) (*time.Location, error) {
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, z)
+	return z, nil
 }
 
 // docFunctionNames are docFunctions' names, which are no field names.
