@@ -91,7 +91,8 @@ func (e *rowEnv) bind(v *rowVals, rec arrow.RecordBatch, i int, row int64) map[s
 // so the program is compiled untyped and its identifiers are checked
 // against the columns by walking its syntax tree.
 func (e *rowEnv) compile(d *DatasetRule, key, src string, opts ...expr.Option) (*vm.Program, error) {
-	prog, _, err := compileNamed(d, key, src, func(n string) bool { _, ok := e.sample[n]; return ok }, "the row's fields are its columns", opts...)
+	known := func(n string) bool { _, ok := e.sample[n]; return ok || docFunctionNames[n] }
+	prog, _, err := compileNamed(d, key, src, known, "the row's fields are its columns", docOptions(opts...)...)
 	return prog, err
 }
 

@@ -44,8 +44,9 @@ type router struct {
 // routedPart is what is known of one part: whether it was routed, and
 // each output's spool.
 type routedPart struct {
-	mu    sync.Mutex
-	files []spoolFile // by output; ready when routed for it
+	mu     sync.Mutex
+	routed bool        // once: a part read again is filtered, not spooled for outputs done with it
+	files  []spoolFile // by output; ready when routed for it and not yet read
 }
 
 func newRouter(where string, objects []string, bind func(arrow.RecordBatch) (routeRows, error)) *router {
@@ -158,14 +159,11 @@ func (ri *routedInput) open() error {
 	rt, p := ri.rt, ri.rt.part(ri.part)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	routed := false
-	for _, f := range p.files {
-		routed = routed || f.ready
-	}
-	if !routed && (ri.k == 0 || len(rt.objects) > 2) {
+	if !p.routed && (ri.k == 0 || len(rt.objects) > 2) {
 		if err := ri.route(p); err != nil {
 			return err
 		}
+		p.routed = true
 	}
 	if f := &p.files[ri.k]; f.ready {
 		sr, err := rt.spool.open(*f)

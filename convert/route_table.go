@@ -24,10 +24,7 @@ func routedCollections(ds *spec.Dataset, d *DatasetRule, c *Conversion, t *table
 	if err != nil {
 		rc.Refused = append(rc.Refused, err.Error())
 	}
-	// The row's columns, and the document expressions' functions
-	// (javaHash, fromUnixMilli), which sharding schemes need.
-	known := func(n string) bool { _, col := t.env.sample[n]; return col || docFunctionNames[n] }
-	prog, _, err := compileNamed(d, "route", d.Route, known, "the row's fields are its columns", docOptions()...)
+	prog, err := t.env.compile(d, "route", d.Route)
 	if err != nil {
 		rc.Refused = append(rc.Refused, err.Error())
 	}
