@@ -199,8 +199,19 @@ func TestRouteEntryChecks(t *testing.T) {
 	if objs, _ := m.For("im.msg").routeObjects(); fmt.Sprint(objs) != "[a_8 a_9 a_10 b]" {
 		t.Errorf("objects %v", objs)
 	}
-	// A MySQL table to Redis takes no route.
+	// A table's route reads its columns: another name is refused at the
+	// route's line.
+	bad, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.msg\n    route: \"'t_' + string(nosuch)\"\n    objects: [t_1]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tbl := &spec.Dataset{Name: "im.msg", Kind: spec.KindTable, Namespace: "im", Object: "msg", Columns: []spec.Column{{Name: "id", Type: "int64"}}, PrimaryKey: []string{"id"}}
+	for _, cand := range ForMapped(tbl, &spec.Source{ID: "s0", Engine: "mysql"}, bad.For("im.msg")) {
+		if cand.To == "mongodb" && (cand.Conversion == nil || !strings.Contains(strings.Join(cand.Conversion.Refused, ";"), "m.yaml:4:12: unknown name nosuch")) {
+			t.Errorf("a route naming no column: %+v", cand.Conversion)
+		}
+	}
+	// A MySQL table to Redis takes no route.
 	for _, cand := range ForMapped(tbl, &spec.Source{ID: "s0", Engine: "mysql"}, m.For("im.msg")) {
 		if cand.Conversion != nil && cand.To == "redis" && !strings.Contains(strings.Join(cand.Conversion.Refused, ";"), "m.yaml:4:12: the mysql-table to redis-hashes v1 rule takes no route yet") {
 			t.Errorf("to %s: refused %q", cand.To, cand.Conversion.Refused)
