@@ -17,8 +17,9 @@ import (
 var objectRange = regexp.MustCompile(`\{(\d+)\.\.(\d+)\}`)
 
 // maxRouteObjects bounds the objects an entry declares: each is an output
-// of its own (a dataset of the import, a table read before writing).
-const maxRouteObjects = 4096
+// of its own (a dataset of the import, a table read before writing), and
+// routing a part holds a spool file and its buffer open per output.
+const maxRouteObjects = 1024
 
 func (d *DatasetRule) routes() bool { return d != nil && d.Route != "" }
 

@@ -21,6 +21,10 @@ import (
 // read, and the directory goes with the last file. An import that stops
 // before every output read its spools leaves their files behind there.
 
+// spoolBuffer is each spool writer's buffer: routing a part into 1024
+// objects holds 16 MiB.
+const spoolBuffer = 16 << 10
+
 // spoolRowColumn is the spool's column of row numbers.
 const spoolRowColumn = "imbundle.route.row"
 
@@ -55,7 +59,7 @@ func (s *spoolDir) create(schema *arrow.Schema) (*spoolWriter, error) {
 	fields := append(append([]arrow.Field(nil), schema.Fields()...), arrow.Field{Name: spoolRowColumn, Type: arrow.PrimitiveTypes.Int64})
 	md := schema.Metadata()
 	out := arrow.NewSchema(fields, &md)
-	bw := bufio.NewWriterSize(f, 1<<16)
+	bw := bufio.NewWriterSize(f, spoolBuffer)
 	return &spoolWriter{s: s, f: f, bw: bw, schema: out, w: ipc.NewWriter(bw, ipc.WithSchema(out))}, nil
 }
 
