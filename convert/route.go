@@ -159,7 +159,9 @@ func (ri *routedInput) open() error {
 	rt, p := ri.rt, ri.rt.part(ri.part)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.routed && (ri.k == 0 || len(rt.objects) > 2) {
+	// Spooling pays when some other output will read a spool: output 0
+	// with any other, another output with another but output 0.
+	if n := len(rt.objects); !p.routed && (ri.k == 0 && n > 1 || n > 2) {
 		if err := ri.route(p); err != nil {
 			return err
 		}
