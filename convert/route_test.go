@@ -3,6 +3,7 @@ package convert
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -127,6 +128,8 @@ func runOutput(t *testing.T, c *Conversion, recs []arrow.RecordBatch) (ids []int
 // the part; an output whose spool is read already, and output 0 after
 // another output routed, read the part themselves, with the same rows.
 func TestRouteReadsEachPartOnce(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // the spools' directory, which must be gone after
 	ds, recs := shardDocs(23)
 	want := map[int]string{0: "[0 4 8 12 16 20]", 1: "[1 5 13 17 21]", 2: "[2 6 10 14 18 22]", 3: "[3 11 15 19]"}
 	outs := routedOutputs(t, ds)
@@ -173,6 +176,9 @@ func TestRouteReadsEachPartOnce(t *testing.T) {
 	}
 	if total != 46 {
 		t.Errorf("read %d rows, want 46: output 3 routing for 1..3, output 0 its own", total)
+	}
+	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+		t.Errorf("spools left behind: %v %v", left, err)
 	}
 }
 
