@@ -83,6 +83,17 @@ func (rt *router) objectOf(rows routeRows, i int) (int, string) {
 	return k, ""
 }
 
+// firstHoldsNotes moves the notes of a routed conversion onto its first
+// output: plan shows a step per output with the conversion's notes and
+// its own, and the route's are the same for 36 shards.
+func firstHoldsNotes(rc *Conversion) {
+	if len(rc.Split) == 0 {
+		return
+	}
+	rc.Split[0].Notes = append(rc.Notes, rc.Split[0].Notes...)
+	rc.Notes = nil
+}
+
 // records wraps an output's conversion: inner converts the rows routed to
 // output k, read as routedInput hands them on.
 func (rt *router) records(k int, inner func(in Records, part int, reject func(Reject) error) Records) func(in Records, part int, reject func(Reject) error) Records {

@@ -64,6 +64,7 @@ func routedIntoTables(ds *spec.Dataset, src *spec.Source, d *DatasetRule, c *Con
 	} else {
 		rc.Dataset = c.Dataset
 	}
+	firstHoldsNotes(rc)
 	return rc
 }
 

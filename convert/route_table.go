@@ -50,6 +50,7 @@ func routedCollections(ds *spec.Dataset, d *DatasetRule, c *Conversion, t *table
 	if len(rc.Split) > 0 {
 		rc.Dataset = rc.Split[0].Dataset
 	}
+	firstHoldsNotes(rc)
 	return rc
 }
 
