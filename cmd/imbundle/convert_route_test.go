@@ -133,9 +133,21 @@ func TestRouteWildfireMessagesIntoShards(t *testing.T) {
 		}
 	}
 	rejects := filepath.Join(dir, "rejects.jsonl")
-	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile, "--rejects", rejects)
+	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile, "--rejects", rejects, "--jobs", "8")
 	if exitCodeOf(err) != exitRejects {
 		t.Fatalf("import: exit %d (%v), want %d (one reject)\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	// Each shard its own line: the collection's documents, the shard's
+	// rows written; the first output holds the route's reject.
+	for _, s := range []int{0, 17, 35} {
+		rejected := 0
+		if s == 0 {
+			rejected = 1
+		}
+		line := fmt.Sprintf(`messages/t_messages_%d\s+\S+\s+%d\s+%d\s+%d\s+0\s`, s, docs+1, want[s], rejected)
+		if !regexp.MustCompile(line).MatchString(out) {
+			t.Errorf("import report: want %s in\n%s", line, out)
+		}
 	}
 	if reasons := rejectReasons(t, rejects); len(reasons) != 1 || !strings.Contains(reasons[0], "route ("+mapFile+":4:") || !strings.Contains(reasons[0], "bitshr") {
 		t.Errorf("rejects %q, want the document whose _mid is text, by the route's error", reasons)
