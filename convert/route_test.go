@@ -104,9 +104,13 @@ func routedOutputs(t *testing.T, ds *spec.Dataset) []*Conversion {
 // runOutput converts the part through output k, reading its own copy of
 // the part: the ids it keeps, its rejects, the rows it read.
 func runOutput(t *testing.T, c *Conversion, recs []arrow.RecordBatch) (ids []int64, rejects []string, read int) {
+	return runOutputPart(t, c, recs, 0)
+}
+
+func runOutputPart(t *testing.T, c *Conversion, recs []arrow.RecordBatch, part int) (ids []int64, rejects []string, read int) {
 	t.Helper()
 	in := &countedBatches{recs: append([]arrow.RecordBatch(nil), recs...), read: &read}
-	err := bundle.Drain(c.Records(in, 0, func(rj Reject) error {
+	err := bundle.Drain(c.Records(in, part, func(rj Reject) error {
 		rejects = append(rejects, fmt.Sprintf("row %d: %s", rj.Row, rj.Reason))
 		return nil
 	}), func(rec arrow.RecordBatch) error {
@@ -176,6 +180,21 @@ func TestRouteReadsEachPartOnce(t *testing.T) {
 	}
 	if total != 46 {
 		t.Errorf("read %d rows, want 46: output 3 routing for 1..3, output 0 its own", total)
+	}
+	// Two parts: each is routed on its own, once.
+	outs = routedOutputs(t, ds)
+	total = 0
+	for _, part := range []int{0, 1} {
+		for k := range outs {
+			ids, _, read := runOutputPart(t, outs[k], recs, part)
+			total += read
+			if fmt.Sprint(ids) != want[k] {
+				t.Errorf("part %d output %d: ids %v", part, k, ids)
+			}
+		}
+	}
+	if total != 46 {
+		t.Errorf("two parts: read %d rows, want 46", total)
 	}
 	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
 		t.Errorf("spools left behind: %v %v", left, err)
