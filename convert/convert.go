@@ -77,16 +77,37 @@ type Conversion struct {
 	// own Dataset is then the first output's, and its Records are not
 	// used.
 	Split []*Conversion
+	// Whole marks a conversion that reads the whole dataset as one input
+	// (records merged by key across parts, SPEC.md §11.9): Dataset.Parts
+	// is then one part, and Records(in, 0, reject) must be given every
+	// stored part's records in order (bundle.Reader.OpenParts). Rejects
+	// count rows from 0 across the dataset.
+	Whole bool
+	// Spill is where and with how much memory a Whole conversion sorts;
+	// the importer sets it from its options.
+	Spill Spill
 
 	// routed marks a conversion that takes a mapping entry's route
 	// (route.go); any other refuses an entry with one.
 	routed bool
 
 	records func(in Records, part int, reject func(Reject) error) Records
+	keys    bool // the rule takes a mapping entry's keys
 	// onto converts the same dataset onto an existing object of the
 	// target (Onto), for rules that need one or may use one.
 	onto func(into *spec.Dataset) (*Conversion, error)
 }
+
+// Spill configures the external sort of a Whole conversion.
+type Spill struct {
+	Dir    string // temp files go here; "" is os.TempDir()
+	Memory int64  // bytes of records held before a sorted run is written; 0 is DefaultSpillMemory
+}
+
+// DefaultSpillMemory is the sort budget of a Whole conversion unless set:
+// with Go's heap doubling the live records, the process stays well under
+// 300 MiB (bench/results/merge-2026-12-01.md).
+const DefaultSpillMemory = 32 << 20
 
 // Records converts one part's records. reject is called for each record the
 // conversion cannot carry exactly; its error stops the part.
@@ -108,12 +129,31 @@ var rules = map[pair]MappedRule{}
 // Register makes r the default mapping from one engine (a manifest source's
 // engine name) to another. It panics on a duplicate, as database/sql's
 // Register does.
-func Register(from, to string, r Rule) {
-	RegisterMapped(from, to, func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+func Register(from, to string, r Rule) { RegisterMapped(from, to, unmapped(r)) }
+
+// unmapped is r as a MappedRule that refuses entries changing fields.
+func unmapped(r Rule) MappedRule {
+	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 		c, err := r(ds, src)
-		refuseFieldChanges(c, d)
+		if !d.HasKeys() { // keys: refused by ForMapped
+			refuseFieldChanges(c, d)
+		}
 		return c, err
-	})
+	}
+}
+
+// keysOr is the rule of a pair from or to Redis: an entry with keys
+// (§11.9) converts by keys, any other dataset by r.
+func keysOr(keys MappedRule, r Rule) MappedRule { return keysOrMapped(keys, unmapped(r)) }
+
+// keysOrMapped is keysOr for a rule that takes mapping entries.
+func keysOrMapped(keys, r MappedRule) MappedRule {
+	return func(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+		if d.HasKeys() {
+			return keys(ds, src, d)
+		}
+		return r(ds, src, d)
+	}
 }
 
 // refuseFieldChanges refuses c when d changes fields: c's rule takes no
@@ -158,9 +198,14 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		if c != nil && d.routes() && !c.routed {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no route yet", d.position("route"), c.Rule))
 		}
+		if c != nil && d.HasKeys() && !c.keys {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
+		}
+		// Into Redis by keys (§11.9) the target is the database number,
+		// which the rule has set.
 		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
-		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" {
+		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

@@ -57,7 +57,7 @@ func WantsExisting(c *Conversion, from, to string) bool { return c.onto != nil |
 
 // Onto returns the conversion of ds (from src, converted by c) onto the
 // existing object into of engine to, or nil to keep c. A conversion of
-// its own onto existing objects (a keys mapping into MySQL, §11.7) may
+// its own onto existing objects (a keys mapping into MySQL, §11.9) may
 // refuse a missing object (into nil): its records fit no table of its own.
 func Onto(c *Conversion, ds *spec.Dataset, src *spec.Source, to string, into *spec.Dataset) (*Conversion, error) {
 	if c.onto != nil {

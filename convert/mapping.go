@@ -50,9 +50,15 @@ type DatasetRule struct {
 	// that one dataset fills many shard tables (mapping_route.go).
 	Route   string   `yaml:"route"`
 	Objects []string `yaml:"objects"`
+	// Keys map Redis string keys by name pattern onto records (§11.7);
+	// MergeBy makes the keys whose captures agree on these fields one
+	// record.
+	Keys    []KeyPattern `yaml:"keys"`
+	MergeBy []string     `yaml:"merge_by"`
 
-	index int // in Mapping.Datasets
-	m     *Mapping
+	index    int // in Mapping.Datasets
+	m        *Mapping
+	patterns []*keyPattern // Keys, parsed
 }
 
 // LoadMapping reads and checks a mapping file. The errors name the file,
@@ -107,6 +113,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if err := d.checkRoute(); err != nil {
 			return nil, err
 		}
+		if err := d.checkKeys(); err != nil {
+			return nil, err
+		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
 			if to == "" {
@@ -145,7 +154,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() || d.routes() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

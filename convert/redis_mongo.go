@@ -20,8 +20,8 @@ import (
 // fields the layout's columns with their names (a NULL column is no
 // field), and back from a collection that carries the marker index.
 func init() {
-	Register(redisEngine, mongoEngine, redisToMongo)
-	Register(mongoEngine, redisEngine, mongoToRedis)
+	RegisterMapped(redisEngine, mongoEngine, keysOr(keysToMongo, redisToMongo))
+	RegisterMapped(mongoEngine, redisEngine, keysOr(KeysToRedis, mongoToRedis))
 }
 
 // maxDocument is MongoDB's BSON document limit.

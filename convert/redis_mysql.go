@@ -21,8 +21,8 @@ import (
 // layout's columns as columns of the same name, and back from a table
 // whose COMMENT is the layout's marker.
 func init() {
-	Register(redisEngine, mysqltype.Engine, redisToMySQL)
-	RegisterMapped(mysqltype.Engine, redisEngine, mysqlToRedisMapped)
+	RegisterMapped(redisEngine, mysqltype.Engine, keysOr(keysToMySQL, redisToMySQL))
+	RegisterMapped(mysqltype.Engine, redisEngine, keysOrMapped(KeysToRedis, mysqlToRedisMapped))
 }
 
 // mysqlToRedisMapped sends a table marked by §11.5 back into its layout,

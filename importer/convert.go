@@ -114,7 +114,7 @@ func readPart(r *bundle.Reader, plan *Plan, ds *spec.Dataset, part int) (PartRec
 		if it.Dataset != ds || it.Conversion == nil {
 			continue
 		}
-		pr, err := r.OpenPart(it.Stored(), part)
+		pr, err := openInput(r, it, part)
 		if err != nil {
 			return nil, err
 		}

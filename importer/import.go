@@ -118,6 +118,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
 		return nil, err
 	}
+	setSpill(plan.Items, opts)
 	if len(plan.Items) == 0 && len(rep.Left) > 0 {
 		return nil, noneTaken(m, rep.Left)
 	}
@@ -239,7 +240,7 @@ func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *I
 }
 
 func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
-	pr, err := r.OpenPart(it.Stored(), part)
+	pr, err := openInput(r, it, part)
 	if err != nil {
 		return PartResult{}, nil, err
 	}
@@ -256,6 +257,7 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 			converted++
 			return rejectConverted(plan, it, part, rj)
 		})
+		defer closeRecords(recs)
 	}
 	if it.sharedDigest {
 		src.off = true

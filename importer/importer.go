@@ -158,6 +158,11 @@ type Options struct {
 	// a schema the application created (convert.Into); nil: every
 	// converted dataset takes its default mapping's layout.
 	Existing convert.Shapes
+	// TempDir and SortMemory are where and with how many bytes a
+	// conversion that merges records by key sorts (SPEC.md §11.9): ""
+	// is os.TempDir(), 0 convert.DefaultSpillMemory.
+	TempDir    string
+	SortMemory int64
 }
 
 // Param returns an engine-specific setting.

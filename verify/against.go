@@ -49,6 +49,9 @@ type AgainstOptions struct {
 	Mapping   *convert.Mapping  // the mapping file the import used, or nil
 	MaxDiffs  int               // differing keys to name per dataset (default 5)
 	OnDataset func(DatasetResult)
+	// Spill is where and with how much memory a conversion that merges
+	// records by key sorts (SPEC.md §11.9), as on import.
+	Spill convert.Spill
 }
 
 // Against reads each dataset back from src, digests it exactly as export
@@ -129,6 +132,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			if conv = conversionTo(&m.Datasets[i], sources[ds.Source], o.Engine, rule); conv == nil {
 				continue
 			}
+			conv.Spill = o.Spill
 			if len(conv.Split) > 0 {
 				for _, c := range conv.Split {
 					sd := *c.Dataset
@@ -161,6 +165,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 				return nil, err
 			}
 			if into != nil {
+				into.Spill = o.Spill
 				conv = into
 				// Placed where the import placed it (a mapping's target
 				// names the object), not where the rule names it.

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -53,19 +54,29 @@ func intoExisting(ctx context.Context, conv *convert.Conversion, orig *spec.Data
 // are counted.
 func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversion, n *leftOut, fn func(arrow.RecordBatch) error) error {
 	*n = leftOut{}
+	count := func(rj convert.Reject) error {
+		if rj.Filtered {
+			n.filtered++
+		} else {
+			n.rejected++
+		}
+		return nil
+	}
+	if conv.Whole { // one input: every part in order (SPEC.md §11.9)
+		pr := r.OpenParts(orig)
+		defer pr.Close()
+		recs := conv.Records(pr, 0, count)
+		if c, ok := recs.(io.Closer); ok {
+			defer c.Close()
+		}
+		return bundle.Drain(recs, fn)
+	}
 	for i := range orig.Parts {
 		pr, err := r.OpenPart(orig, i)
 		if err != nil {
 			return err
 		}
-		err = bundle.Drain(conv.Records(pr, i, func(rj convert.Reject) error {
-			if rj.Filtered {
-				n.filtered++
-			} else {
-				n.rejected++
-			}
-			return nil
-		}), fn)
+		err = bundle.Drain(conv.Records(pr, i, count), fn)
 		pr.Close()
 		if err != nil {
 			return err

@@ -28,6 +28,8 @@ func newImportCmd() *cobra.Command {
 		keyPrefix, ttl                 string
 		maxRejects                     int64
 		profile                        string
+		tempDir                        string
+		sortMemory                     int
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -51,6 +53,9 @@ other.` + paramsHelp(importer.Engines()),
 				return scheme.Usagef("need --target URL")
 			}
 			if err := checkPositive("--jobs", jobs); err != nil {
+				return err
+			}
+			if err := checkPositive("--sort-memory", sortMemory); err != nil {
 				return err
 			}
 			if maxRejects < -1 {
@@ -141,7 +146,8 @@ other.` + paramsHelp(importer.Engines()),
 				}
 				prog := startProgress("import", log)
 				shapes := &targetShapes{url: target, log: log}
-				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes}
+				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
+					TempDir: tempDir, SortMemory: int64(sortMemory) << 20}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in)
 				prog.Stop()
 				shapes.Close()
@@ -178,6 +184,8 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringVar(&ttl, "ttl", "", "Redis: absolute (default: restore the exported expiry time) or relative (same remaining TTL from now)")
 	f.Int64Var(&maxRejects, "max-rejects", -1, "stop the import once more than N records were refused (-1: no limit)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
+	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
+	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
 

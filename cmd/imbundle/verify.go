@@ -20,15 +20,17 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		against  []string
-		deep     bool
-		asJSON   bool
-		jobs     int
-		maps     []string
-		dbMaps   []string
-		datasets []string
-		params   []string
-		profile  string
+		against    []string
+		deep       bool
+		asJSON     bool
+		jobs       int
+		maps       []string
+		dbMaps     []string
+		datasets   []string
+		params     []string
+		profile    string
+		spill      convert.Spill
+		sortMemory int
 	)
 	cmd := &cobra.Command{
 		Use:   "verify FILE [--against URL]",
@@ -39,6 +41,9 @@ digests). With --against URL: read each dataset back from the database and
 compare row counts and content digests, naming the first differing keys.` + paramsHelp(exporter.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkPositive("--sort-memory", sortMemory); err != nil {
+				return err
+			}
 			if err := checkPositive("--jobs", jobs); err != nil {
 				return err
 			}
@@ -124,7 +129,8 @@ compare row counts and content digests, naming the first differing keys.` + para
 			// difference (exit 3), and the first one's code is the exit code.
 			var failed, differ []error
 			for i, a := range against {
-				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON}
+				spill.Memory = int64(sortMemory) << 20
+				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, spill: spill}
 				err := c.run(ctx, cmd, r, args[0])
 				switch {
 				case err == nil:
@@ -156,6 +162,8 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME)")
+	f.StringVar(&spill.Dir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
+	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
 
@@ -167,6 +175,7 @@ type againstCheck struct {
 	mapping     *convert.Mapping
 	datasets    []string
 	asJSON      bool
+	spill       convert.Spill
 }
 
 // run compares the database with the bundle and prints the verdicts; the
@@ -181,7 +190,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	defer src.Close()
 	mismatches, readErrs := 0, 0
 	ao := verify.AgainstOptions{
-		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets,
+		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets, Spill: c.spill,
 		OnDataset: func(d verify.DatasetResult) {
 			switch {
 			case d.Err != nil:
