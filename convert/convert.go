@@ -73,7 +73,8 @@ type Conversion struct {
 	// dataset becomes one target dataset per output (a Redis keyspace
 	// holding tables becomes those tables, §11.7). Each output has its own
 	// Dataset (a distinct name: "<bundle dataset>/<object>") and reads all
-	// of the bundle dataset's parts, keeping its own rows. The conversion's
+	// of the bundle dataset's parts, keeping its own rows (a routed one,
+	// route.go, reads most from a spool the first output wrote). The conversion's
 	// own Dataset is then the first output's, and its Records are not
 	// used.
 	Split []*Conversion
