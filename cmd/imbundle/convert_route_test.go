@@ -243,7 +243,8 @@ func javaStringHash(s string) int32 {
 // --against compares each collection and sees a document moved.
 func TestRouteTableRowsIntoCollections(t *testing.T) {
 	ctx := context.Background()
-	stmts := []string{"CREATE TABLE user_messages (id BIGINT PRIMARY KEY, _uid VARCHAR(64) NOT NULL, _seq BIGINT NOT NULL)"}
+	stmts := []string{"CREATE TABLE user_messages (id BIGINT PRIMARY KEY, _uid VARCHAR(64), _seq BIGINT NOT NULL)",
+		"INSERT INTO user_messages VALUES (1000, NULL, 0)"} // the route fails on it: a reject
 	want := map[string]int64{}
 	var values []string
 	for i := 0; i < 120; i++ {
@@ -264,8 +265,12 @@ func TestRouteTableRowsIntoCollections(t *testing.T) {
 		t.Fatal(err)
 	}
 	renamed := srcDB + "=" + db.Name()
-	if out, err := runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", renamed, "--map", mapFile); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
+	if out, err := runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", renamed, "--map", mapFile, "--rejects", rejects); exitCodeOf(err) != exitRejects {
+		t.Fatalf("import: exit %d (%v), want %d (the NULL _uid)\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	if reasons := rejectReasons(t, rejects); len(reasons) != 1 || !strings.Contains(reasons[0], "route ("+mapFile+":4:12): javaHash(<nil>): want a string") {
+		t.Errorf("rejects %q, want the row whose _uid is NULL", reasons)
 	}
 	for n := 0; n < 8; n++ {
 		name := fmt.Sprintf("user_messages_%d", n)
