@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -15,11 +14,11 @@ import (
 
 // A spool holds the rows of one part routed to one output (route.go), as
 // an Arrow IPC stream of the source's own batches with one more column,
-// the row's number in the part (for the output's rejects). Files live in
-// a directory of the system's temporary directory made on first use; a
-// reader unlinks its file as it opens it, so that a spool is gone once
-// read, and the directory goes with the last file. An import that stops
-// before every output read its spools leaves their files behind there.
+// the row's number in the part (for the output's rejects). Each is a file
+// of the system's temporary directory unlinked as soon as it is made: it
+// is read through the open file, and its space goes when the file is
+// closed, after its output read it, or when the process ends (an import
+// that stops before every output read its spools leaves nothing behind).
 
 // spoolBuffer is each spool writer's buffer: routing a part into 1024
 // objects holds 16 MiB.
@@ -28,56 +27,48 @@ const spoolBuffer = 16 << 10
 // spoolRowColumn is the spool's column of row numbers.
 const spoolRowColumn = "imbundle.route.row"
 
-type spoolDir struct {
-	mu    sync.Mutex
-	dir   string
-	files int // written and not yet opened
-}
+// spoolDir makes spools.
+type spoolDir struct{}
 
 // spoolFile is one output's spool of one part: ready once the part is
-// routed; path "" when no row went to the output.
+// routed; f nil when no row went to the output.
 type spoolFile struct {
 	ready bool
-	path  string
+	f     *os.File
+	size  int64
 }
 
-func (s *spoolDir) create(schema *arrow.Schema) (*spoolWriter, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir == "" {
-		d, err := os.MkdirTemp("", "imbundle-route-")
-		if err != nil {
-			return nil, fmt.Errorf("route spool: %w", err)
-		}
-		s.dir = d
-	}
-	f, err := os.CreateTemp(s.dir, "part-*.arrows")
+func (spoolDir) create(schema *arrow.Schema) (*spoolWriter, error) {
+	f, err := os.CreateTemp("", "imbundle-route-*.arrows")
 	if err != nil {
 		return nil, fmt.Errorf("route spool: %w", err)
 	}
-	s.files++
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("route spool: %w", err)
+	}
 	fields := append(append([]arrow.Field(nil), schema.Fields()...), arrow.Field{Name: spoolRowColumn, Type: arrow.PrimitiveTypes.Int64})
 	md := schema.Metadata()
 	out := arrow.NewSchema(fields, &md)
-	bw := bufio.NewWriterSize(f, spoolBuffer)
-	return &spoolWriter{s: s, f: f, bw: bw, schema: out, w: ipc.NewWriter(bw, ipc.WithSchema(out))}, nil
+	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(cw, spoolBuffer)
+	return &spoolWriter{f: f, cw: cw, bw: bw, schema: out, w: ipc.NewWriter(bw, ipc.WithSchema(out))}, nil
 }
 
-// done forgets a spool file; the directory goes with the last one.
-func (s *spoolDir) done(path string) {
-	os.Remove(path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.files--
-	if s.files == 0 && s.dir != "" {
-		os.Remove(s.dir)
-		s.dir = ""
-	}
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 type spoolWriter struct {
-	s      *spoolDir
 	f      *os.File
+	cw     *countingWriter
 	bw     *bufio.Writer
 	schema *arrow.Schema
 	w      *ipc.Writer
@@ -107,38 +98,29 @@ func (w *spoolWriter) finish() (spoolFile, error) {
 	if err == nil {
 		err = w.bw.Flush()
 	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		w.s.done(w.f.Name())
+		w.f.Close()
 		return spoolFile{}, fmt.Errorf("route spool: %w", err)
 	}
-	return spoolFile{ready: true, path: w.f.Name()}, nil
+	return spoolFile{ready: true, f: w.f, size: w.cw.n}, nil
 }
 
 func (w *spoolWriter) abort() {
 	w.w.Close()
 	w.f.Close()
-	w.s.done(w.f.Name())
 }
 
-// open reads f, which is then no longer listed (nil reader: no rows).
-func (s *spoolDir) open(f spoolFile) (*spoolReader, error) {
-	if f.path == "" {
+// open reads f (no rows when it has no file).
+func (spoolDir) open(f spoolFile) (*spoolReader, error) {
+	if f.f == nil {
 		return &spoolReader{}, nil
 	}
-	file, err := os.Open(f.path)
-	s.done(f.path) // unlinked: readable until closed
+	r, err := ipc.NewReader(bufio.NewReaderSize(io.NewSectionReader(f.f, 0, f.size), spoolBuffer), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
+		f.f.Close()
 		return nil, fmt.Errorf("route spool: %w", err)
 	}
-	r, err := ipc.NewReader(bufio.NewReaderSize(file, 1<<16), ipc.WithAllocator(memory.DefaultAllocator))
-	if err != nil {
-		file.Close()
-		return nil, fmt.Errorf("route spool: %w", err)
-	}
-	return &spoolReader{f: file, r: r}, nil
+	return &spoolReader{f: f.f, r: r}, nil
 }
 
 type spoolReader struct {

@@ -133,7 +133,7 @@ func runOutputPart(t *testing.T, c *Conversion, recs []arrow.RecordBatch, part i
 // another output routed, read the part themselves, with the same rows.
 func TestRouteReadsEachPartOnce(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp) // the spools' directory, which must be gone after
+	t.Setenv("TMPDIR", tmp) // where spools are made, unlinked at once
 	ds, recs := shardDocs(23)
 	want := map[int]string{0: "[0 4 8 12 16 20]", 1: "[1 5 13 17 21]", 2: "[2 6 10 14 18 22]", 3: "[3 11 15 19]"}
 	outs := routedOutputs(t, ds)
@@ -197,7 +197,7 @@ func TestRouteReadsEachPartOnce(t *testing.T) {
 		t.Errorf("two parts: read %d rows, want 46", total)
 	}
 	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
-		t.Errorf("spools left behind: %v %v", left, err)
+		t.Errorf("spools left in the temporary directory: %v %v", left, err)
 	}
 }
 
