@@ -45,6 +45,9 @@ type DatasetRule struct {
 	// Unnest makes each element of a document's array field a row of its
 	// own (mapping_unnest.go).
 	Unnest *Unnest `yaml:"unnest"`
+	// Nest makes groups of a table's rows one document each, the rows an
+	// array of it (mapping_nest.go).
+	Nest *Nest `yaml:"nest"`
 	// Keys map Redis string keys by name pattern onto records (§11.7);
 	// MergeBy makes the keys whose captures agree on these fields one
 	// record.
@@ -105,6 +108,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if err := d.checkUnnest(); err != nil {
 			return nil, err
 		}
+		if err := d.checkNest(); err != nil {
+			return nil, err
+		}
 		if err := d.checkKeys(); err != nil {
 			return nil, err
 		}
@@ -146,7 +152,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.Nest != nil)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).
