@@ -190,6 +190,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		fieldOf[ds.Columns[f.col].Name] = f.name
 	}
 	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil, fieldOf)
+	if d != nil && d.Nest != nil {
+		notes, refused = nil, nil // nested rows carry no index but _id_ (nestRows)
+	}
 	c.Notes = append(c.Notes, notes...)
 	c.Refused = append(c.Refused, refused...)
 	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
