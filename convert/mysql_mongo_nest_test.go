@@ -267,3 +267,40 @@ datasets:
 		}
 	}
 }
+
+// TestNestIntegerGroups: an integer group key is an Int64 _id, groups in
+// numeric order (negative first), before string keys; a NULL key is a
+// reject; without order, a group's rows keep the bundle's order.
+func TestNestIntegerGroups(t *testing.T) {
+	rows := []chatRow{{id: "a", conv: "x", seq: 3}, {id: "b", conv: "x", seq: -2}, {id: "c", conv: "x", seq: 5}, {id: "d", conv: "x", seq: 0},
+		{id: "e", conv: "s", seq: 7}, {id: "f", conv: "n", seq: 1}}
+	yaml := `version: 1
+datasets:
+  - match: im.chat_logs
+    drop: [score, content, conversation_id, server_msg_id]
+    nest: {by: "conversation_id == 's' ? 'str' : conversation_id == 'n' ? nil : seq % 2 - 1", into: r}
+`
+	c := nestConversion(t, chatDataset(int64(len(rows))), yaml)
+	if len(c.Refused) > 0 {
+		t.Fatal(c.Refused)
+	}
+	out, rejects := convertAll(t, c, chatBatch(rows))
+	var docs []string
+	for _, rec := range out {
+		r, _ := mongotype.RowsOf(rec)
+		for i := 0; i < r.Len(); i++ {
+			docs = append(docs, r.Doc(i).String())
+		}
+	}
+	want := []string{
+		`{"_id": {"$numberLong":"-1"},"r": [{"seq": {"$numberLong":"-2"}},{"seq": {"$numberLong":"0"}}]}`,
+		`{"_id": {"$numberLong":"0"},"r": [{"seq": {"$numberLong":"3"}},{"seq": {"$numberLong":"5"}}]}`,
+		`{"_id": "str","r": [{"seq": {"$numberLong":"7"}}]}`,
+	}
+	if strings.Join(docs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("documents:\n%s\nwant\n%s", strings.Join(docs, "\n"), strings.Join(want, "\n"))
+	}
+	if len(rejects) != 1 || rejects[0].Key[0] != "f" || rejects[0].Row != 5 || !strings.Contains(rejects[0].Reason, "is null: a group key is a string or an integer") {
+		t.Errorf("rejects %+v, want row 5 (f) for its NULL group key", rejects)
+	}
+}
