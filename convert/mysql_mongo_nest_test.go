@@ -270,7 +270,8 @@ datasets:
 
 // TestNestIntegerGroups: an integer group key is an Int64 _id, groups in
 // numeric order (negative first), before string keys; a NULL key is a
-// reject; without order, a group's rows keep the bundle's order.
+// reject; without order, a group's rows keep the bundle's order; computed
+// fields (dotted: nested) are in each element.
 func TestNestIntegerGroups(t *testing.T) {
 	rows := []chatRow{{id: "a", conv: "x", seq: 3}, {id: "b", conv: "x", seq: -2}, {id: "c", conv: "x", seq: 5}, {id: "d", conv: "x", seq: 0},
 		{id: "e", conv: "s", seq: 7}, {id: "f", conv: "n", seq: 1}}
@@ -278,6 +279,7 @@ func TestNestIntegerGroups(t *testing.T) {
 datasets:
   - match: im.chat_logs
     drop: [score, content, conversation_id, server_msg_id]
+    compute: {x.ten: "seq * 10"}
     nest: {by: "conversation_id == 's' ? 'str' : conversation_id == 'n' ? nil : seq % 2 - 1", into: r}
 `
 	c := nestConversion(t, chatDataset(int64(len(rows))), yaml)
@@ -293,9 +295,9 @@ datasets:
 		}
 	}
 	want := []string{
-		`{"_id": {"$numberLong":"-1"},"r": [{"seq": {"$numberLong":"-2"}},{"seq": {"$numberLong":"0"}}]}`,
-		`{"_id": {"$numberLong":"0"},"r": [{"seq": {"$numberLong":"3"}},{"seq": {"$numberLong":"5"}}]}`,
-		`{"_id": "str","r": [{"seq": {"$numberLong":"7"}}]}`,
+		`{"_id": {"$numberLong":"-1"},"r": [{"seq": {"$numberLong":"-2"},"x": {"ten": {"$numberLong":"-20"}}},{"seq": {"$numberLong":"0"},"x": {"ten": {"$numberLong":"0"}}}]}`,
+		`{"_id": {"$numberLong":"0"},"r": [{"seq": {"$numberLong":"3"},"x": {"ten": {"$numberLong":"30"}}},{"seq": {"$numberLong":"5"},"x": {"ten": {"$numberLong":"50"}}}]}`,
+		`{"_id": "str","r": [{"seq": {"$numberLong":"7"},"x": {"ten": {"$numberLong":"70"}}}]}`,
 	}
 	if strings.Join(docs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("documents:\n%s\nwant\n%s", strings.Join(docs, "\n"), strings.Join(want, "\n"))
