@@ -242,6 +242,7 @@ func TestNestRefusals(t *testing.T) {
 		{"  - match: a\n    nest: {by: x, into: m, key: m}\n", "m.yaml:4:33: nest key m is also the into field"},
 		{"  - match: a\n    nest: {by: x, into: m, order: [s, s]}\n", "m.yaml:4:39: nest order names s twice"},
 		{"  - match: a\n    nest: {by: x, into: m, bogus: 1}\n", "m.yaml:4:28: unknown field \"bogus\""},
+		{"  - match: a\n    unnest: {field: f}\n    nest: {by: x, into: m}\n", "m.yaml:5:11: nest takes no unnest or keys beside it"},
 	} {
 		_, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n"+c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
