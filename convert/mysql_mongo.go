@@ -84,7 +84,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			continue // read with the column it belongs to
 		}
 		if drop[col.Name] {
-			if contains(ds.PrimaryKey, col.Name) {
+			if contains(ds.PrimaryKey, col.Name) && d.Nest == nil {
 				c.Refused = append(c.Refused, fmt.Sprintf("%s: %s is the primary key, which _id is made of", d.position("drop"), col.Name))
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("%s left out (%s)", col.Name, d.position("drop")))
@@ -125,7 +125,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
 		}
 		byName[col.Name] = len(t.fields)
-		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 {
+		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && d.Nest == nil {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: renaming %s, the primary key, names nothing: it is _id", d.position("rename."+col.Name), to))
 		}
 		t.fields = append(t.fields, f)
@@ -155,20 +155,27 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	for _, k := range ds.PrimaryKey {
 		i, ok := byName[k]
 		if !ok {
-			c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
+			if d == nil || d.Nest == nil { // nested rows need no _id of their own
+				c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
+			}
 			continue
 		}
 		t.idCols = append(t.idCols, i)
 	}
-	switch len(t.idCols) {
-	case 0:
+	switch nested := d != nil && d.Nest != nil; {
+	case nested: // nestRows says what _id is
+	case len(t.idCols) == 0:
 		c.Notes = append(c.Notes, "no primary key: _id is the row's ordinal in the bundle (Int64, from 0)")
-	case 1:
+	case len(t.idCols) == 1:
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is %s (the primary key), which is not repeated as a field", t.fields[t.idCols[0]].name))
 	default:
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
 	}
-	tree, err := buildDocTree(t.fields, t.idCols, t.comp)
+	treeIDs := t.idCols
+	if d != nil && d.Nest != nil {
+		treeIDs = nil // every field goes into the element
+	}
+	tree, err := buildDocTree(t.fields, treeIDs, t.comp)
 	if err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: %v", d.Where(), err))
 	}
@@ -183,6 +190,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		fieldOf[ds.Columns[f.col].Name] = f.name
 	}
 	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil, fieldOf)
+	if d != nil && d.Nest != nil {
+		notes, refused = nil, nil // nested rows carry no index but _id_ (nestRows)
+	}
 	c.Notes = append(c.Notes, notes...)
 	c.Refused = append(c.Refused, refused...)
 	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
@@ -193,6 +203,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = t.records
+	if d != nil && d.Nest != nil {
+		nestRows(t, c, d)
+	}
 	if d.routes() {
 		return routedCollections(ds, d, c, t), nil
 	}
