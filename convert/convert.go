@@ -89,6 +89,9 @@ type Conversion struct {
 
 	records func(in Records, part int, reject func(Reject) error) Records
 	keys    bool // the rule takes a mapping entry's keys
+	// takesID and takesIndexes: the rule applies a mapping entry's id and
+	// indexes (mapping_indexes.go).
+	takesID, takesIndexes bool
 	// onto converts the same dataset onto an existing object of the
 	// target (Onto), for rules that need one or may use one.
 	onto func(into *spec.Dataset) (*Conversion, error)
@@ -191,6 +194,8 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 			continue
 		}
 		c, err := r(ds, src, d)
+		refuseIDAndIndexes(c, d)
+		refuseMoreKeys(c, d)
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
 		}

@@ -50,10 +50,17 @@ type DatasetRule struct {
 	// record.
 	Keys    []KeyPattern `yaml:"keys"`
 	MergeBy []string     `yaml:"merge_by"`
+	// ID "objectid" keeps a table's primary key columns as fields and
+	// makes _id an ObjectId derived from the key (mapping_id.go).
+	ID string `yaml:"id"`
+	// Indexes are declared indexes of the target collection, after the
+	// rule's own (mapping_indexes.go).
+	Indexes []IndexRule `yaml:"indexes"`
 
 	index    int // in Mapping.Datasets
 	m        *Mapping
-	patterns []*keyPattern // Keys, parsed
+	more     []*DatasetRule // later keys entries of the same match: outputs of their own (keys_outputs.go)
+	patterns []*keyPattern  // Keys, parsed
 }
 
 // LoadMapping reads and checks a mapping file. The errors name the file,
@@ -108,6 +115,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if err := d.checkKeys(); err != nil {
 			return nil, err
 		}
+		if err := d.checkIDAndIndexes(); err != nil {
+			return nil, err
+		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
 			if to == "" {
@@ -119,6 +129,7 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 			renamed[to] = from
 		}
 	}
+	joinKeysEntries(m)
 	return m, nil
 }
 
@@ -146,7 +157,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.ID != "" || len(d.Indexes) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

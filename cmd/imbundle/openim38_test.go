@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/fixtures"
+	"github.com/imbundle/imbundle/internal/testenv"
+)
+
+// rcOpenIM38 is the Redis database the OpenIM 3.4 seq keys go into.
+const rcOpenIM38 = 13
+
+// TestOpenIMProfileV38: an OpenIM 3.4 fixture site (MySQL tables, MongoDB
+// msg, Redis seq keys of one world) exported into one bundle imports with
+// the openim-v3.8 profile into the 3.5+ collections: renamed fields,
+// ObjectId _ids with the old keys as fields under unique indexes, dates,
+// chat_logs kept, msg as it was, seq and seq_user as the Redis keys said;
+// verify --against with the profile is green, and red after a change.
+func TestOpenIMProfileV38(t *testing.T) {
+	ctx := context.Background()
+	sc := fixtures.Scale{Users: 30, Groups: 3, Messages: 600}
+	w := fixtures.MustNew(7, sc)
+	myURL, mydb := testenv.MySQLDatabase(t, "oim38")
+	if _, err := fixtures.LoadOpenIMMySQL(ctx, mydb, w, fixtures.MySQLLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mURL, mdb := testenv.MongoDatabase(t, "oim38m")
+	if _, err := fixtures.LoadOpenIMMongo(ctx, mdb, w, fixtures.MongoLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture writes the 3.8 layout; a 3.4 site's MongoDB holds msg.
+	for _, c := range fixtures.OpenIMMongoCollections {
+		if c != "msg" {
+			if err := mdb.Collection(c).Drop(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rc := testenv.Redis(t, rcOpenIM38)
+	rc.FlushDB(ctx)
+	t.Cleanup(func() { rc.FlushDB(context.Background()) })
+	redisURL := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), rcOpenIM38)
+	if out, err := runCLI(t, "-q", "fixtures", "redis", "--target", redisURL, "--seed", "7", "--users", "30", "--groups", "3", "--messages", "600", "--edge=false"); err != nil {
+		t.Fatalf("fixtures redis: %v\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "site.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "--source", "redis://"+testenv.RedisAddr(), "--db", fmt.Sprint(rcOpenIM38), "-o", path, "--param", "lock-wait=2"); err != nil {
+		t.Fatalf("export the site: %v\n%s", err, out)
+	}
+	dURL, ddb := testenv.MongoDatabase(t, "oim38d")
+	if out, err := runCLI(t, "plan", path, "--target", dURL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") || !strings.Contains(out, "ObjectId derived from the primary key") {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
+	out, err := runCLI(t, "import", path, "--target", dURL, "--profile", "openim-v3.8", "--rejects", rejects)
+	// The fixture plants zero dates in friend_requests.handle_time (3.4
+	// wrote them): a BSON date cannot hold one, so those rows are rejects,
+	// named in the reject file, and the import says so (exit 4).
+	data, _ := os.ReadFile(rejects)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if err == nil || len(lines) != 2 {
+		t.Fatalf("import: %v, want the 2 zero-date rejects\n%s\n%s", err, out, data)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"dataset":"`+mydb0(myURL)+`.friend_requests"`) || !strings.Contains(l, "column handle_time holds") {
+			t.Errorf("reject %s: want a zero handle_time of friend_requests", l)
+		}
+	}
+	names, err := ddb.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "black chat_logs conversation friend friend_request group group_member group_request log msg s3 seq seq_user user"
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	for _, n := range strings.Fields(want) {
+		if !have[n] {
+			t.Errorf("no collection %s; have %v\n%s", n, names, out)
+		}
+	}
+
+	// A user: ObjectId _id, user_id a field, name renamed, a date.
+	u := w.Users[2]
+	var doc bson.M
+	if err := ddb.Collection("user").FindOne(ctx, bson.D{{Key: "user_id", Value: u.ID}}).Decode(&doc); err != nil {
+		t.Fatalf("user %s: %v", u.ID, err)
+	}
+	if _, ok := doc["_id"].(bson.ObjectID); !ok {
+		t.Errorf("user _id %T, want an ObjectId: %v", doc["_id"], doc)
+	}
+	if _, ok := doc["name"]; ok || doc["nickname"] == nil {
+		t.Errorf("user %v: want nickname, no name", doc)
+	}
+	if _, ok := doc["create_time"].(bson.DateTime); !ok {
+		t.Errorf("user create_time %T, want a BSON date", doc["create_time"])
+	}
+	n, _ := ddb.Collection("user").CountDocuments(ctx, bson.D{})
+	if n != int64(len(w.Users)) {
+		t.Errorf("%d users, want %d", n, len(w.Users))
+	}
+	for coll, fields := range map[string][]string{"group": {"group_name"}, "group_member": {"face_url", "group_id", "user_id"}, "s3": {"group", "engine"}, "log": {"file_name"}} {
+		var d bson.M
+		err := ddb.Collection(coll).FindOne(ctx, bson.D{}).Decode(&d)
+		if coll == "s3" || coll == "log" {
+			if c, _ := mydb.Query("SELECT 1 FROM `" + map[string]string{"s3": "object", "log": "logs"}[coll] + "` LIMIT 1"); c != nil {
+				if !c.Next() {
+					c.Close()
+					continue // the fixture has no rows there
+				}
+				c.Close()
+			}
+		}
+		if err != nil {
+			t.Errorf("%s: %v", coll, err)
+			continue
+		}
+		for _, f := range fields {
+			if _, ok := d[f]; !ok {
+				t.Errorf("%s document %v has no %s", coll, d, f)
+			}
+		}
+	}
+
+	// Unique indexes as OpenIM 3.5+ creates them.
+	for coll, ix := range map[string]string{"user": "user_id_1", "friend": "owner_user_id_1_friend_user_id_1", "group_member": "group_id_1_user_id_1", "conversation": "owner_user_id_1_conversation_id_1"} {
+		specs, err := ddb.Collection(coll).Indexes().ListSpecifications(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, s := range specs {
+			found = found || s.Name == ix && s.Unique != nil && *s.Unique
+		}
+		if !found {
+			t.Errorf("%s: no unique index %s in %v", coll, ix, specs)
+		}
+	}
+
+	// seq: max_seq and min_seq per conversation as the Redis keys said.
+	for _, ch := range []fixtures.Chat{w.Chats[0], w.Chats[len(w.Chats)-1]} {
+		var s struct {
+			ID     string `bson:"_id"`
+			Conv   string `bson:"conversation_id"`
+			MaxSeq int64  `bson:"max_seq"`
+			MinSeq int64  `bson:"min_seq"`
+		}
+		if err := ddb.Collection("seq").FindOne(ctx, bson.D{{Key: "conversation_id", Value: ch.ID}}).Decode(&s); err != nil {
+			t.Fatalf("seq %s: %v", ch.ID, err)
+		}
+		maxSeq, _ := rc.Get(ctx, fixtures.RedisMaxSeq+ch.ID).Int64()
+		minSeq, _ := rc.Get(ctx, fixtures.RedisMinSeq+ch.ID).Int64()
+		if s.MaxSeq != maxSeq || s.MinSeq != minSeq || s.MaxSeq != ch.MaxSeq || s.ID != ch.ID {
+			t.Errorf("seq %+v, want max_seq %d min_seq %d (Redis), %d (world)", s, maxSeq, minSeq, ch.MaxSeq)
+		}
+	}
+	if n, _ := ddb.Collection("seq").CountDocuments(ctx, bson.D{}); n != int64(len(w.Chats)) {
+		t.Errorf("%d seq documents, want %d", n, len(w.Chats))
+	}
+	reads := rc.Keys(ctx, fixtures.RedisHasReadSeq+"*").Val()
+	if n, _ := ddb.Collection("seq_user").CountDocuments(ctx, bson.D{}); n != int64(len(reads)) || n == 0 {
+		t.Errorf("%d seq_user documents, want %d", n, len(reads))
+	}
+	user, conv, _ := strings.Cut(strings.TrimPrefix(reads[0], fixtures.RedisHasReadSeq), ":")
+	var su bson.M
+	if err := ddb.Collection("seq_user").FindOne(ctx, bson.D{{Key: "user_id", Value: user}, {Key: "conversation_id", Value: conv}}).Decode(&su); err != nil {
+		t.Fatalf("seq_user %s %s: %v", user, conv, err)
+	}
+	if read, _ := rc.Get(ctx, reads[0]).Int64(); su["read_seq"] != read {
+		t.Errorf("seq_user %v: read_seq want %d", su, read)
+	}
+	// msg as it was.
+	src, _ := mdb.Collection("msg").CountDocuments(ctx, bson.D{})
+	if n, _ := ddb.Collection("msg").CountDocuments(ctx, bson.D{}); n != src || n == 0 {
+		t.Errorf("%d msg documents, want %d", n, src)
+	}
+
+	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err != nil {
+		t.Fatalf("verify --against: %v\n%s", err, out)
+	}
+	if _, err := ddb.Collection("user").UpdateOne(ctx, bson.D{{Key: "user_id", Value: u.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "nickname", Value: "changed"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err == nil {
+		t.Fatalf("verify --against after a changed user: no error\n%s", out)
+	}
+}
+
+// mydb0 is the database name of a mysql:// URL.
+func mydb0(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
