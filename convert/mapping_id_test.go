@@ -1,0 +1,130 @@
+package convert
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// TestIDAndIndexesErrors: id and indexes mistakes are errors at their
+// lines when the file is read.
+func TestIDAndIndexesErrors(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"    id: uuid\n", "m.yaml:4:9: id \"uuid\": want objectid"},
+		{"    indexes: [{name: x}]\n", "m.yaml:4:15: an index needs fields"},
+		{"    indexes: [{fields: [\"-\"]}]\n", "an index field needs a name"},
+		{"    indexes: [{fields: [a]}, {name: a_1, fields: [b]}]\n", "two indexes named a_1"},
+	} {
+		_, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: a.b\n"+c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.yaml, err, c.want)
+		}
+	}
+}
+
+// TestIDAndIndexesAgainstTheTable: id: objectid keeps the key columns as
+// fields and says so; declared indexes follow the rule's own, named as
+// MongoDB names them; an index on a field the documents lack, id on a table without a primary key, and id or indexes on a
+// rule that takes none (a table into Redis) are refused at their lines.
+func TestIDAndIndexesAgainstTheTable(t *testing.T) {
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, Namespace: "im", Object: "users", PrimaryKey: []string{"id"},
+		DDL:     "CREATE TABLE `users` (`id` bigint NOT NULL, `name` varchar(9), PRIMARY KEY (`id`), KEY `name` (`name`))",
+		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "name", Type: "large_utf8", Nullable: true}}, Parts: []spec.Part{{Rows: 1}}}
+	m, err := ParseMapping("m.yaml", []byte(`version: 1
+datasets:
+  - match: im.users
+    id: objectid
+    rename: {name: nickname}
+    indexes: [{fields: [id, -nickname], unique: true}, {fields: [name]}]
+  - match: im.nokey
+    id: objectid
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEngine := map[string]*Conversion{}
+	for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+		byEngine[c.To] = c.Conversion
+	}
+	mongo := byEngine["mongodb"]
+	refused := strings.Join(mongo.Refused, "\n")
+	for _, want := range []string{"m.yaml:6:56: index name_1 on name: the documents have no such field"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("refused %q, want %q", refused, want)
+		}
+	}
+	if len(mongo.Refused) != 1 {
+		t.Errorf("refused %q, want one", refused)
+	}
+	notes := strings.Join(mongo.Notes, "\n")
+	for _, want := range []string{"_id is an ObjectId derived from the primary key id", "index id_1_nickname_-1 on [id -nickname], unique (m.yaml:6:15)"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q, want %q", notes, want)
+		}
+	}
+	if r := strings.Join(byEngine["redis"].Refused, "\n"); !strings.Contains(r, "m.yaml:4:9: id applies to") || !strings.Contains(r, "m.yaml:6:14: indexes apply to") {
+		t.Errorf("into Redis: refused %q, want id and indexes refused", r)
+	}
+	nokey := &spec.Dataset{Name: "im.nokey", Kind: spec.KindTable, Namespace: "im", Object: "nokey",
+		Columns: []spec.Column{{Name: "a", Type: "int64"}}, Parts: []spec.Part{{Rows: 1}}}
+	for _, c := range ForMapped(nokey, src, m.For(nokey.Name)) {
+		if c.To == "mongodb" && !strings.Contains(strings.Join(c.Conversion.Refused, ";"), "m.yaml:8:9: id: objectid derives _id from the primary key, and im.nokey has none") {
+			t.Errorf("id on a table without a key: %q", c.Conversion.Refused)
+		}
+	}
+}
+
+// TestSeveralKeysEntries: two keys entries of one match make two outputs
+// into MongoDB, each named after its collection, with its own indexes;
+// into MySQL they are refused (the later entry would be ignored), and two
+// outputs into one collection are refused.
+func TestSeveralKeysEntries(t *testing.T) {
+	b := redistype.NewBuilder(1 << 30)
+	b.StringKey([]byte("MAX_SEQ:c1"), []byte("5"), redistype.NoExpiry)
+	b.StringKey([]byte("READ:u1:c1"), []byte("3"), redistype.NoExpiry)
+	ds, src := redisDatasetOf(b.Flush(), keyspaceLayout)
+	const entries = `version: 1
+datasets:
+  - match: "redis.db3"
+    target: seq
+    keys: [{pattern: "MAX_SEQ:{c}", value: {field: max_seq, type: integer}}]
+    merge_by: [c]
+  - match: "redis.db3"
+    target: %s
+    keys: [{pattern: "READ:{u}:{c}", value: {field: read_seq, type: integer}}]
+    merge_by: [u, c]
+    indexes: [{fields: [u, c]}]
+`
+	m, err := ParseMapping("m.yaml", []byte(strings.Replace(entries, "%s", "seq_user", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+		switch c.To {
+		case "mongodb":
+			conv := c.Conversion
+			if len(conv.Refused) > 0 || len(conv.Split) != 2 || !conv.Whole {
+				t.Fatalf("into MongoDB: %+v", conv)
+			}
+			if a, b := conv.Split[0].Dataset, conv.Split[1].Dataset; a.Name != "redis.db3/seq" || a.Object != "seq" || b.Name != "redis.db3/seq_user" || !strings.Contains(b.Options["mongodb.indexes"]+strings.Join(conv.Split[1].Notes, ";"), "u_1_c_1") {
+				t.Errorf("outputs %+v %+v", a, b)
+			}
+		case "mysql":
+			if !strings.Contains(strings.Join(c.Conversion.Refused, ";"), "m.yaml:7:12: several entries with keys") {
+				t.Errorf("into MySQL: refused %q", c.Conversion.Refused)
+			}
+		}
+	}
+	m, err = ParseMapping("m.yaml", []byte(strings.Replace(entries, "%s", "seq", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+		if c.To == "mongodb" && !strings.Contains(strings.Join(c.Conversion.Refused, ";"), "m.yaml:8:13: the entry at m.yaml:3:12 writes into seq too") {
+			t.Errorf("two outputs into seq: refused %q", c.Conversion.Refused)
+		}
+	}
+}
