@@ -26,19 +26,20 @@ func TestIDAndIndexesErrors(t *testing.T) {
 
 // TestIDAndIndexesAgainstTheTable: id: objectid keeps the key columns as
 // fields and says so; declared indexes follow the rule's own, named as
-// MongoDB names them; an index on a field the documents lack, id on a table without a primary key, and id or indexes on a
+// MongoDB names them; an index on a field the documents lack, one named as
+// the rule's, id on a table without a primary key, and id or indexes on a
 // rule that takes none (a table into Redis) are refused at their lines.
 func TestIDAndIndexesAgainstTheTable(t *testing.T) {
 	src := &spec.Source{ID: "s0", Engine: "mysql"}
 	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, Namespace: "im", Object: "users", PrimaryKey: []string{"id"},
-		DDL:     "CREATE TABLE `users` (`id` bigint NOT NULL, `name` varchar(9), PRIMARY KEY (`id`), KEY `name` (`name`))",
+		DDL:     "CREATE TABLE `users` (\n  `id` bigint NOT NULL,\n  `name` varchar(9),\n  PRIMARY KEY (`id`),\n  KEY `name` (`name`)\n)",
 		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "name", Type: "large_utf8", Nullable: true}}, Parts: []spec.Part{{Rows: 1}}}
 	m, err := ParseMapping("m.yaml", []byte(`version: 1
 datasets:
   - match: im.users
     id: objectid
     rename: {name: nickname}
-    indexes: [{fields: [id, -nickname], unique: true}, {fields: [name]}]
+    indexes: [{fields: [id, -nickname], unique: true}, {fields: [name]}, {name: name, fields: [id]}]
   - match: im.nokey
     id: objectid
 `))
@@ -51,13 +52,13 @@ datasets:
 	}
 	mongo := byEngine["mongodb"]
 	refused := strings.Join(mongo.Refused, "\n")
-	for _, want := range []string{"m.yaml:6:56: index name_1 on name: the documents have no such field"} {
+	for _, want := range []string{"m.yaml:6:56: index name_1 on name: the documents have no such field", "m.yaml:6:74: index name: the rule already makes an index of that name"} {
 		if !strings.Contains(refused, want) {
 			t.Errorf("refused %q, want %q", refused, want)
 		}
 	}
-	if len(mongo.Refused) != 1 {
-		t.Errorf("refused %q, want one", refused)
+	if len(mongo.Refused) != 2 {
+		t.Errorf("refused %q, want two", refused)
 	}
 	notes := strings.Join(mongo.Notes, "\n")
 	for _, want := range []string{"_id is an ObjectId derived from the primary key id", "index id_1_nickname_-1 on [id -nickname], unique (m.yaml:6:15)"} {
