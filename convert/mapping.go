@@ -21,9 +21,13 @@ import (
 type Mapping struct {
 	Version  int           `yaml:"version"`
 	Datasets []DatasetRule `yaml:"datasets"`
+	// Finally are documents written after everything else succeeded
+	// (mapping_finally.go).
+	Finally []FinalEntry `yaml:"finally"`
 
-	file string
-	ast  *ast.File
+	final []FinalDocuments
+	file  string
+	ast   *ast.File
 }
 
 // DatasetRule is one entry of a mapping's datasets list. A dataset takes the
@@ -130,6 +134,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		}
 	}
 	joinKeysEntries(m)
+	if err := m.checkFinally(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

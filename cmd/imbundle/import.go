@@ -164,9 +164,12 @@ other.` + paramsHelp(importer.Engines()),
 				return err
 			}
 			if n := rejects.Total(); n > 0 {
+				if len(mapping.Final()) > 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "the mapping's finally documents were not written: records were refused")
+				}
 				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
 			}
-			return nil
+			return writeFinally(ctx, cmd, targets, perTarget, mapping, len(datasets) > 0, log)
 		},
 	}
 	f := cmd.Flags()

@@ -50,27 +50,54 @@ func TestOpenIMProfileV38(t *testing.T) {
 	if out, err := runCLI(t, "-q", "fixtures", "redis", "--target", redisURL, "--seed", "7", "--users", "30", "--groups", "3", "--messages", "600", "--edge=false"); err != nil {
 		t.Fatalf("fixtures redis: %v\n%s", err, out)
 	}
-	path := filepath.Join(t.TempDir(), "site.imb")
-	if out, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "--source", "redis://"+testenv.RedisAddr(), "--db", fmt.Sprint(rcOpenIM38), "-o", path, "--param", "lock-wait=2"); err != nil {
-		t.Fatalf("export the site: %v\n%s", err, out)
+	export := func(name string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), name)
+		if out, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "--source", "redis://"+testenv.RedisAddr(), "--db", fmt.Sprint(rcOpenIM38), "-o", path, "--param", "lock-wait=2"); err != nil {
+			t.Fatalf("export the site: %v\n%s", err, out)
+		}
+		return path
 	}
-	dURL, ddb := testenv.MongoDatabase(t, "oim38d")
-	if out, err := runCLI(t, "plan", path, "--target", dURL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") || !strings.Contains(out, "ObjectId derived from the primary key") {
+	path := export("dirty.imb")
+	d1URL, d1 := testenv.MongoDatabase(t, "oim38r")
+	if out, err := runCLI(t, "plan", path, "--target", d1URL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") || !strings.Contains(out, "ObjectId derived from the primary key") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
-	out, err := runCLI(t, "import", path, "--target", dURL, "--profile", "openim-v3.8", "--rejects", rejects)
+	out, err := runCLI(t, "import", path, "--target", d1URL, "--profile", "openim-v3.8", "--rejects", rejects)
 	// The fixture plants zero dates in friend_requests.handle_time (3.4
 	// wrote them): a BSON date cannot hold one, so those rows are rejects,
-	// named in the reject file, and the import says so (exit 4).
+	// named in the reject file, the import says so (exit 4), and the
+	// version markers are not written.
 	data, _ := os.ReadFile(rejects)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if err == nil || len(lines) != 2 {
-		t.Fatalf("import: %v, want the 2 zero-date rejects\n%s\n%s", err, out, data)
+	if err == nil || len(lines) != 2 || !strings.Contains(out, "finally documents were not written") {
+		t.Fatalf("import: %v, want the 2 zero-date rejects and no markers\n%s\n%s", err, out, data)
 	}
 	for _, l := range lines {
 		if !strings.Contains(l, `"dataset":"`+mydb0(myURL)+`.friend_requests"`) || !strings.Contains(l, "column handle_time holds") {
 			t.Errorf("reject %s: want a zero handle_time of friend_requests", l)
+		}
+	}
+	if n, _ := d1.Collection("dataver").CountDocuments(ctx, bson.D{}); n != 0 {
+		t.Errorf("dataver holds %d document(s) after an import with rejects", n)
+	}
+
+	// Fixed at the source (the epoch is OpenIM's unset time), the site
+	// imports whole, and the markers come last.
+	if _, err := mydb.Exec("UPDATE friend_requests SET handle_time = '1970-01-01' WHERE CAST(handle_time AS CHAR) LIKE '0000%'"); err != nil {
+		t.Fatal(err)
+	}
+	path = export("site.imb")
+	dURL, ddb := testenv.MongoDatabase(t, "oim38d")
+	out, err = runCLI(t, "import", path, "--target", dURL, "--profile", "openim-v3.8")
+	if err != nil || !strings.Contains(out, "finally: 2 document(s) written") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for coll, want := range map[string][2]string{"dataver": {"data_version", "35"}, "data_version": {"seq", "38"}} {
+		docs := testenv.RawDocs(t, ddb.Collection(coll))
+		if len(docs) != 1 || docs[0].Lookup("key").StringValue() != want[0] || docs[0].Lookup("value").StringValue() != want[1] {
+			t.Errorf("%s: %v, want one document {key: %q, value: %q}", coll, docs, want[0], want[1])
 		}
 	}
 	names, err := ddb.ListCollectionNames(ctx, bson.D{})
@@ -183,14 +210,31 @@ func TestOpenIMProfileV38(t *testing.T) {
 		t.Errorf("%d msg documents, want %d", n, src)
 	}
 
-	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err != nil {
+	verifyAgainst := func() (string, error) {
+		return runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8")
+	}
+	if out, err := verifyAgainst(); err != nil {
 		t.Fatalf("verify --against: %v\n%s", err, out)
+	}
+	// A missing marker is a difference; the same import again (already
+	// imported) writes it back.
+	if _, err := ddb.Collection("dataver").DeleteMany(ctx, bson.D{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := verifyAgainst(); err == nil || !strings.Contains(out, "MISMATCH finally document") {
+		t.Fatalf("verify --against without dataver: %v, want a mismatch naming it\n%s", err, out)
+	}
+	if out, err := runCLI(t, "import", path, "--target", dURL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "already imported") || !strings.Contains(out, "finally: 2 document(s) written") {
+		t.Fatalf("import again: %v\n%s", err, out)
+	}
+	if out, err := verifyAgainst(); err != nil {
+		t.Fatalf("verify --against after the import again: %v\n%s", err, out)
 	}
 	if _, err := ddb.Collection("user").UpdateOne(ctx, bson.D{{Key: "user_id", Value: u.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "nickname", Value: "changed"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err == nil {
-		t.Fatalf("verify --against after a changed user: no error\n%s", out)
+	if out, err := verifyAgainst(); err == nil || !strings.Contains(out, "MISMATCH") {
+		t.Fatalf("verify --against after a changed user: %v\n%s", err, out)
 	}
 }
 
