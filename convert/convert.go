@@ -203,7 +203,7 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		// which the rule has set.
 		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
-		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
+		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && (c.Dataset.Kind == spec.KindKeyspace || len(c.Split) > 0)) {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

@@ -58,7 +58,9 @@ func keysOutputs(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversio
 		od.Name = ds.Name + "/" + od.Object
 		out.Dataset = &od
 		out.Notes = append(out.Notes, fmt.Sprintf("output %s of the keyspace (%s)", od.Object, e.Where()))
-		c.Refused = append(c.Refused, out.Refused...)
+		// The whole conversion's refusals are each output's (plan lists
+		// them per output): an import checks them before it splits.
+		c.Refused, out.Refused = append(c.Refused, out.Refused...), nil
 		c.Whole = c.Whole || out.Whole
 		c.Split = append(c.Split, out)
 	}

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/internal/testenv"
@@ -130,6 +134,28 @@ func TestOpenIMProfileV38(t *testing.T) {
 	if _, ok := doc["create_time"].(bson.DateTime); !ok {
 		t.Errorf("user create_time %T, want a BSON date", doc["create_time"])
 	}
+	// The whole document: the MySQL row's columns in table order, name as
+	// nickname, _id the ObjectId SPEC §11.6 derives from the key's _id
+	// element (String user_id), computed here independently.
+	var nick, face, ex, createdText string
+	var level, opt int32
+	if err := mydb.QueryRow("SELECT name, face_url, ex, DATE_FORMAT(create_time, '%Y-%m-%d %H:%i:%s.%f'), app_manger_level, global_recv_msg_opt FROM users WHERE user_id = ?", u.ID).Scan(&nick, &face, &ex, &createdText, &level, &opt); err != nil {
+		t.Fatal(err)
+	}
+	created, err := time.Parse("2006-01-02 15:04:05.000000", createdText) // a DATETIME's wall clock, as UTC (§11.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := bsoncore.AppendStringElement(nil, "_id", u.ID)
+	sum := sha256.Sum256(el)
+	var oid bson.ObjectID
+	copy(oid[:], sum[:12])
+	wantDoc, _ := bson.Marshal(bson.D{{Key: "_id", Value: oid}, {Key: "user_id", Value: u.ID}, {Key: "nickname", Value: nick}, {Key: "face_url", Value: face}, {Key: "ex", Value: ex},
+		{Key: "create_time", Value: bson.NewDateTimeFromTime(created)}, {Key: "app_manger_level", Value: level}, {Key: "global_recv_msg_opt", Value: opt}})
+	gotDoc, err := ddb.Collection("user").FindOne(ctx, bson.D{{Key: "user_id", Value: u.ID}}).Raw()
+	if err != nil || !bytes.Equal(gotDoc, wantDoc) {
+		t.Errorf("user %s: %v %s, want %s", u.ID, err, gotDoc, bson.Raw(wantDoc))
+	}
 	n, _ := ddb.Collection("user").CountDocuments(ctx, bson.D{})
 	if n != int64(len(w.Users)) {
 		t.Errorf("%d users, want %d", n, len(w.Users))
@@ -188,6 +214,10 @@ func TestOpenIMProfileV38(t *testing.T) {
 		if s.MaxSeq != maxSeq || s.MinSeq != minSeq || s.MaxSeq != ch.MaxSeq || s.ID != ch.ID {
 			t.Errorf("seq %+v, want max_seq %d min_seq %d (Redis), %d (world)", s, maxSeq, minSeq, ch.MaxSeq)
 		}
+		raw, _ := ddb.Collection("seq").FindOne(ctx, bson.D{{Key: "conversation_id", Value: ch.ID}}).Raw()
+		if want, _ := bson.Marshal(bson.D{{Key: "_id", Value: ch.ID}, {Key: "conversation_id", Value: ch.ID}, {Key: "max_seq", Value: maxSeq}, {Key: "min_seq", Value: minSeq}}); !bytes.Equal(raw, want) {
+			t.Errorf("seq document %s, want %s", raw, bson.Raw(want))
+		}
 	}
 	if n, _ := ddb.Collection("seq").CountDocuments(ctx, bson.D{}); n != int64(len(w.Chats)) {
 		t.Errorf("%d seq documents, want %d", n, len(w.Chats))
@@ -203,6 +233,50 @@ func TestOpenIMProfileV38(t *testing.T) {
 	}
 	if read, _ := rc.Get(ctx, reads[0]).Int64(); su["read_seq"] != read {
 		t.Errorf("seq_user %v: read_seq want %d", su, read)
+	}
+	// Every seq_user document is the world's read position and cleared
+	// history of its user and conversation, and no other exists.
+	type userSeq struct {
+		ID      bson.Raw `bson:"_id"`
+		User    string   `bson:"user_id"`
+		Conv    string   `bson:"conversation_id"`
+		ReadSeq *int64   `bson:"read_seq"`
+		MinSeq  *int64   `bson:"min_seq"`
+	}
+	got := map[string]userSeq{}
+	cur, err := ddb.Collection("seq_user").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cur.Next(ctx) {
+		var us userSeq
+		if err := cur.Decode(&us); err != nil {
+			t.Fatal(err)
+		}
+		got[us.User+" "+us.Conv] = us
+	}
+	cur.Close(ctx)
+	convs, cleared := 0, 0
+	w.EachConversation(func(cv *fixtures.Conversation) error {
+		convs++
+		if cv.UserMinSeq > 0 {
+			cleared++
+		}
+		us, ok := got[cv.OwnerUserID+" "+cv.ConversationID]
+		switch {
+		case !ok:
+			t.Errorf("no seq_user for %s %s", cv.OwnerUserID, cv.ConversationID)
+		case us.ReadSeq == nil || *us.ReadSeq != cv.ReadSeq:
+			t.Errorf("seq_user %s %s: read_seq %v, want %d", us.User, us.Conv, us.ReadSeq, cv.ReadSeq)
+		case cv.UserMinSeq > 0 && (us.MinSeq == nil || *us.MinSeq != cv.UserMinSeq), cv.UserMinSeq == 0 && us.MinSeq != nil:
+			t.Errorf("seq_user %s %s: min_seq %v, want %d (absent for 0: no CON_USER_MIN_SEQ key)", us.User, us.Conv, us.MinSeq, cv.UserMinSeq)
+		case us.ID.Lookup("user_id").StringValue() != us.User || us.ID.Lookup("conversation_id").StringValue() != us.Conv:
+			t.Errorf("seq_user _id %s, want {user_id, conversation_id}", us.ID)
+		}
+		return nil
+	})
+	if len(got) != convs || cleared == 0 {
+		t.Errorf("%d seq_user documents, want %d; %d with a cleared history (the test wants some)", len(got), convs, cleared)
 	}
 	// msg as it was.
 	src, _ := mdb.Collection("msg").CountDocuments(ctx, bson.D{})
