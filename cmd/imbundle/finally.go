@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -50,4 +52,19 @@ func writeFinally(ctx context.Context, cmd *cobra.Command, targets []string, par
 	}
 	fmt.Fprintln(out, "the mapping's finally documents were not written: no target of this import is MongoDB")
 	return nil
+}
+
+// printFinally lists the mapping's finally documents in a plan.
+func printFinally(out io.Writer, mapping *convert.Mapping) {
+	for _, f := range mapping.Final() {
+		at := f.Collection
+		if f.Namespace != "" {
+			at = f.Namespace + "." + at
+		}
+		var docs []string
+		for _, d := range f.Docs {
+			docs = append(docs, d.String())
+		}
+		fmt.Fprintf(out, "finally  %s <- %s: into a MongoDB target, last, only when every dataset loads without a reject\n", at, strings.Join(docs, ", "))
+	}
 }

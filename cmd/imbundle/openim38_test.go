@@ -64,7 +64,7 @@ func TestOpenIMProfileV38(t *testing.T) {
 	}
 	path := export("dirty.imb")
 	d1URL, d1 := testenv.MongoDatabase(t, "oim38r")
-	if out, err := runCLI(t, "plan", path, "--target", d1URL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") || !strings.Contains(out, "ObjectId derived from the primary key") {
+	if out, err := runCLI(t, "plan", path, "--target", d1URL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") || !strings.Contains(out, "ObjectId derived from the primary key") || !strings.Contains(out, `finally  dataver <- {"_id": {"$oid":`) {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
