@@ -83,6 +83,12 @@ func TestOpenIMProfileV38(t *testing.T) {
 			t.Errorf("reject %s: want a zero handle_time of friend_requests", l)
 		}
 	}
+	// The same import again finds the bundle already imported, less the
+	// rejects of the first run: still no markers.
+	out, err = runCLI(t, "import", path, "--target", d1URL, "--profile", "openim-v3.8")
+	if !strings.Contains(out, "finally documents were not written: 2 record(s) of "+mydb0(myURL)+".friend_requests were refused") {
+		t.Errorf("import again after rejects: %v\n%s", err, out)
+	}
 	if n, _ := d1.Collection("dataver").CountDocuments(ctx, bson.D{}); n != 0 {
 		t.Errorf("dataver holds %d document(s) after an import with rejects", n)
 	}
