@@ -118,6 +118,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
 		return nil, err
 	}
+	if err := convertedObjects(plan, opts); err != nil {
+		return nil, err
+	}
 	setSpill(plan.Items, opts)
 	if len(plan.Items) == 0 && len(rep.Left) > 0 {
 		return nil, noneTaken(m, rep.Left)

@@ -163,6 +163,10 @@ type Options struct {
 	// is os.TempDir(), 0 convert.DefaultSpillMemory.
 	TempDir    string
 	SortMemory int64
+	// WithoutObjects leaves out the schema objects of sources whose
+	// datasets are converted to another engine, which no rule carries;
+	// without it such objects stop the import before it writes.
+	WithoutObjects bool
 }
 
 // Param returns an engine-specific setting.

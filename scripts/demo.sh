@@ -16,7 +16,7 @@ rsrc=7 # Redis logical databases used by the demo (the tests use 9-15)
 rdst=8
 msgs=${DEMO_MESSAGES:-200000}
 mkdir -p "$out"
-go build -o "$out/imbundle" ./cmd/imbundle
+go build -buildvcs=auto -o "$out/imbundle" ./cmd/imbundle # the revision goes into version and manifests
 imb="$out/imbundle"
 step() { printf '\n== %s\n' "$*"; }
 

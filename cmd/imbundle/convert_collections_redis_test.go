@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/imbundle/imbundle/bundle"
-	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/internal/bundletest"
 	"github.com/imbundle/imbundle/internal/mongotype"
@@ -174,7 +172,7 @@ func TestCodecOnlyDocumentsThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcCollections), "-o", rpath); err != nil {
 		t.Fatalf("export Redis: %v\n%s", err, out)
 	}
-	back := splitDocs(t, rpath, "mongodb")
+	back := convertedDocs(t, rpath, "mongodb")
 	if len(back) != len(want) {
 		t.Errorf("%d documents back, want %d", len(back), len(want))
 	}
@@ -183,57 +181,6 @@ func TestCodecOnlyDocumentsThroughRedis(t *testing.T) {
 			t.Errorf("document back from Redis is not one of the bundle's: %x", []byte(d))
 		}
 	}
-}
-
-// splitDocs converts the bundle's one dataset to engine in process, as an
-// import would, through every output of its conversion, and returns the
-// documents.
-func splitDocs(t *testing.T, path, engine string) []bson.Raw {
-	t.Helper()
-	r, err := bundle.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	m := r.Manifest()
-	ds := &m.Datasets[0]
-	var conv *convert.Conversion
-	for _, c := range convert.For(ds, &m.Sources[0]) {
-		if c.To == engine {
-			conv = c.Conversion
-		}
-	}
-	if conv == nil || len(conv.Refused) > 0 || len(conv.Split) == 0 {
-		t.Fatalf("no conversion of %s to %s with outputs: %+v", ds.Name, engine, conv)
-	}
-	var out []bson.Raw
-	for _, o := range conv.Split {
-		for p := range ds.Parts {
-			pr, err := r.OpenPart(ds, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs := o.Records(pr, p, func(rj convert.Reject) error { t.Errorf("reject %+v", rj); return nil })
-			for {
-				rec, err := recs.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				rows, err := mongotype.RowsOf(rec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := 0; i < rows.Len(); i++ {
-					out = append(out, append(bson.Raw(nil), rows.Doc(i)...))
-				}
-			}
-			pr.Close()
-		}
-	}
-	return out
 }
 
 // TestTablesAndCollectionsInOneRedisDatabase: a MySQL database and a

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -48,4 +52,64 @@ func exportedConversion(t *testing.T, prefix string, queries []string, engine st
 	}
 	t.Fatalf("no conversion of %s to %s", ds.Name, engine)
 	return nil, nil, nil
+}
+
+// convertedDocs converts every dataset of the bundle at path to engine in
+// process, as an import would (through each output of a conversion with
+// several), and returns the documents. A reject fails the test.
+func convertedDocs(t *testing.T, path, engine string) []bson.Raw {
+	t.Helper()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := r.Manifest()
+	var out []bson.Raw
+	for i := range m.Datasets {
+		ds := &m.Datasets[i]
+		var conv *convert.Conversion
+		for _, c := range convert.For(ds, &m.Sources[0]) {
+			if c.To == engine {
+				conv = c.Conversion
+			}
+		}
+		if conv == nil && ds.Rows == 0 {
+			continue // an empty stream state converts to nothing
+		}
+		if conv == nil || len(conv.Refused) > 0 {
+			t.Fatalf("no conversion of %s to %s: %+v", ds.Name, engine, conv)
+		}
+		outputs := conv.Split
+		if len(outputs) == 0 {
+			outputs = []*convert.Conversion{conv}
+		}
+		for _, o := range outputs {
+			for p := range ds.Parts {
+				pr, err := r.OpenPart(ds, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				recs := o.Records(pr, p, func(rj convert.Reject) error { t.Errorf("reject %+v", rj); return nil })
+				for {
+					rec, err := recs.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					rows, err := mongotype.RowsOf(rec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := 0; i < rows.Len(); i++ {
+						out = append(out, append(bson.Raw(nil), rows.Doc(i)...))
+					}
+				}
+				pr.Close()
+			}
+		}
+	}
+	return out
 }

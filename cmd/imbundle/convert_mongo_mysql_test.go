@@ -208,56 +208,6 @@ func TestCodecOnlyDocumentsThroughMySQL(t *testing.T) {
 	}
 }
 
-// convertedDocs converts every dataset of the bundle at path to engine in
-// process, as an import would, and returns the documents.
-func convertedDocs(t *testing.T, path, engine string) []bson.Raw {
-	t.Helper()
-	r, err := bundle.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	m := r.Manifest()
-	var out []bson.Raw
-	for i := range m.Datasets {
-		ds := &m.Datasets[i]
-		var conv *convert.Conversion
-		for _, c := range convert.For(ds, &m.Sources[0]) {
-			if c.To == engine {
-				conv = c.Conversion
-			}
-		}
-		if conv == nil || len(conv.Refused) > 0 {
-			t.Fatalf("no conversion of %s to %s: %+v", ds.Name, engine, conv)
-		}
-		for p := range ds.Parts {
-			pr, err := r.OpenPart(ds, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs := conv.Records(pr, p, func(rj convert.Reject) error { t.Errorf("reject %+v", rj); return nil })
-			for {
-				rec, err := recs.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				rows, err := mongotype.RowsOf(rec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := 0; i < rows.Len(); i++ {
-					out = append(out, append(bson.Raw(nil), rows.Doc(i)...))
-				}
-			}
-			pr.Close()
-		}
-	}
-	return out
-}
-
 // rejectReasons reads a reject file's reasons.
 func rejectReasons(t *testing.T, path string) []string {
 	t.Helper()

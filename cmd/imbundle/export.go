@@ -27,6 +27,7 @@ func newExportCmd() *cobra.Command {
 		keyPrefix        string
 		skipUnsupported  bool
 		allowEmpty       bool
+		relationFlags    []string
 		params           []string
 	)
 	cmd := &cobra.Command{
@@ -62,6 +63,10 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 				engines = append(engines, e)
 			}
 			p, err := parseMap(params)
+			if err != nil {
+				return err
+			}
+			rels, err := parseRelationFlags(relationFlags)
 			if err != nil {
 				return err
 			}
@@ -118,6 +123,10 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			if err := emptySources(w.Manifest(), sources); err != nil && !allowEmpty {
 				return err
 			}
+			if err := checkRelationFlags(w.Manifest(), rels); err != nil {
+				return err
+			}
+			w.AddRelations(rels...)
 			if err := w.Close(); err != nil {
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
@@ -159,6 +168,7 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: export only keys with this prefix")
 	f.BoolVar(&skipUnsupported, "skip-unsupported", false, "Redis: skip keys of unknown types (counted in the manifest) instead of failing")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
+	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }
 

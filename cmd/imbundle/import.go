@@ -30,6 +30,7 @@ func newImportCmd() *cobra.Command {
 		profile                        string
 		tempDir                        string
 		sortMemory                     int
+		withoutObjects                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -148,7 +149,7 @@ other.` + paramsHelp(importer.Engines()),
 				prog := startProgress("import", log)
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
-					TempDir: tempDir, SortMemory: int64(sortMemory) << 20}
+					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				shapes.Close()
@@ -189,6 +190,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.Int64Var(&maxRejects, "max-rejects", -1, "stop the import once more than N records were refused (-1: no limit)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
+	f.BoolVar(&withoutObjects, "without-objects", false, "import the data of sources converted to another engine without their schema objects (views, triggers, routines, function libraries), which no conversion carries; without it they stop the import")
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }

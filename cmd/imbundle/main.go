@@ -53,6 +53,7 @@ func exitCode(err error) int {
 
 var globals struct {
 	logFormat string
+	logLevel  string
 	quiet     bool
 }
 
@@ -64,7 +65,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&globals.logFormat, "log-format", "auto", "log format: auto (text on a terminal), text or json")
-	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output")
+	root.PersistentFlags().StringVar(&globals.logLevel, "log-level", "", "least severe log records shown: debug, info, warn or error (default info; error with --quiet)")
+	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output, and no log records below error unless --log-level says otherwise")
 	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd())
 	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
 	// an unknown flag or a bad value, wrong arguments, an unknown command.
@@ -74,9 +76,13 @@ func newRoot() *cobra.Command {
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		switch globals.logFormat {
 		case "auto", "text", "json":
-			return nil
+		default:
+			return scheme.Usagef("--log-format %q: want auto, text or json", globals.logFormat)
 		}
-		return scheme.Usagef("--log-format %q: want auto, text or json", globals.logFormat)
+		if _, err := logLevel(); err != nil {
+			return err
+		}
+		return nil
 	}
 	addProfileFlag(root)
 	usageArgs(root)
@@ -124,10 +130,35 @@ func logger() *slog.Logger {
 			format = "text"
 		}
 	}
+	level, _ := logLevel() // checked before any command runs
+	opts := &slog.HandlerOptions{Level: level}
+	var l *slog.Logger
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		l = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	} else {
+		l = slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Drivers that log on their own (the MySQL driver's "[mysql] packets.go"
+	// lines) write through slog's default logger (internal/mysqltype), so
+	// they take the same format and level.
+	slog.SetDefault(l)
+	return l
+}
+
+// logLevel is --log-level, or error under --quiet, or info.
+func logLevel() (slog.Level, error) {
+	name := globals.logLevel
+	if name == "" {
+		name = "info"
+		if globals.quiet {
+			name = "error"
+		}
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(name)); err != nil {
+		return 0, scheme.Usagef("--log-level %q: want debug, info, warn or error", globals.logLevel)
+	}
+	return l, nil
 }
 
 func isTerminal(f *os.File) bool {

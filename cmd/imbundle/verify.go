@@ -22,6 +22,7 @@ func newVerifyCmd() *cobra.Command {
 	var (
 		against    []string
 		deep       bool
+		relations  bool
 		asJSON     bool
 		jobs       int
 		maps       []string
@@ -40,7 +41,7 @@ with no database (--deep also decodes every row and recomputes the content
 digests). With --against URL: read each dataset back from the database and
 compare row counts and content digests, naming the first differing keys.` + paramsHelp(exporter.Engines()),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := checkPositive("--sort-memory", sortMemory); err != nil {
 				return err
 			}
@@ -60,6 +61,13 @@ compare row counts and content digests, naming the first differing keys.` + para
 			if len(against) == 0 {
 				if len(params)+len(maps)+len(dbMaps)+len(datasets) > 0 || profile != "" {
 					return scheme.Usagef("--param, --map, --db-map, --profile and --datasets apply to verify --against only")
+				}
+				if relations {
+					defer func() {
+						if err == nil {
+							err = checkRelations(ctx, out, r, asJSON, convert.Spill{Dir: spill.Dir, Memory: int64(sortMemory) << 20})
+						}
+					}()
 				}
 				bad := 0
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
@@ -155,6 +163,7 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f := cmd.Flags()
 	f.StringArrayVar(&against, "against", nil, "database URL to compare with the bundle (repeatable: the targets of one import)")
 	f.BoolVar(&deep, "deep", false, "offline: also decode every row and recompute content digests")
+	f.BoolVar(&relations, "relations", false, "offline: also check every relation of the manifest against the bundle's rows and report its orphans (sorted with --sort-memory, spilling to --temp-dir)")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")

@@ -10,17 +10,39 @@ import (
 )
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
-// the module version from the build info is used.
+// the module version from the build info is used (go install ...@v1.2.3),
+// and for a build from a checkout the VCS revision Go records in the binary
+// (dev+0123456789ab, with -dirty for uncommitted changes), so that a
+// manifest's tool version names the code that wrote it.
 var version = ""
 
 func toolVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "dev"
+	return devVersion(bi.Settings)
+}
+
+func devVersion(settings []debug.BuildSetting) string {
+	v := "dev"
+	for _, s := range settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	for _, s := range settings {
+		if s.Key == "vcs.modified" && s.Value == "true" && v != "dev" {
+			v += "-dirty"
+		}
+	}
+	return v
 }
 
 func newVersionCmd() *cobra.Command {

@@ -7,6 +7,12 @@
 // corrupt bundle writing nothing, verify --against, a clean target, the
 // same bundle twice, and timeouts on a silent server. Engines differ only in
 // what the Harness says about their databases.
+//
+// Conversions between engines need two engines at once, so their part of
+// the suite lives where every engine is linked in: cmd/imbundle's
+// TestEveryEnginePairConverts drives the six ordered pairs through resume
+// (ImportFailing), a repeated import, --mode replace, verify --against and
+// a refused --mode fail, with the default mappings.
 package enginetest
 
 import (
