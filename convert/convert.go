@@ -73,7 +73,8 @@ type Conversion struct {
 	// dataset becomes one target dataset per output (a Redis keyspace
 	// holding tables becomes those tables, §11.7). Each output has its own
 	// Dataset (a distinct name: "<bundle dataset>/<object>") and reads all
-	// of the bundle dataset's parts, keeping its own rows. The conversion's
+	// of the bundle dataset's parts, keeping its own rows (a routed one,
+	// route.go, reads most from a spool the first output wrote). The conversion's
 	// own Dataset is then the first output's, and its Records are not
 	// used.
 	Split []*Conversion
@@ -86,6 +87,10 @@ type Conversion struct {
 	// Spill is where and with how much memory a Whole conversion sorts;
 	// the importer sets it from its options.
 	Spill Spill
+
+	// routed marks a conversion that takes a mapping entry's route
+	// (route.go); any other refuses an entry with one.
+	routed bool
 
 	records func(in Records, part int, reject func(Reject) error) Records
 	keys    bool // the rule takes a mapping entry's keys
@@ -194,6 +199,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 			continue
 		}
 		c, err := r(ds, src, d)
+		if c != nil && d.routes() && !c.routed {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no route yet", d.position("route"), c.Rule))
+		}
 		refuseIDAndIndexes(c, d)
 		refuseMoreKeys(c, d)
 		if c != nil && d.HasKeys() && !c.keys {

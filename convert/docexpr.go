@@ -2,7 +2,9 @@ package convert
 
 import (
 	"fmt"
+	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/expr-lang/expr"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -33,10 +35,54 @@ var docFunctions = []expr.Option{
 		}
 		return nil, fmt.Errorf("fromUnixMilli(%v): want an integer", args[0])
 	}, new(func(int) time.Time)),
+	// javaHash is Java's String.hashCode (a 32-bit sum over the UTF-16
+	// code units, s[0]*31^(n-1) + ...): WildfireChat picks a user's
+	// t_user_messages shard by abs(hashCode(uid)) % 128.
+	expr.Function("javaHash", func(args ...any) (any, error) {
+		s, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("javaHash(%v): want a string", args[0])
+		}
+		return javaHash(s), nil
+	}, new(func(string) int)),
+	// timezone is expr's builtin with each zone loaded once: the
+	// builtin reads the zone's file on every call, which a route
+	// evaluated on every row of a million-row dataset cannot afford.
+	expr.Function("timezone", func(args ...any) (any, error) {
+		name, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("timezone(%v): want a zone name", args[0])
+		}
+		return loadZone(name)
+	}, new(func(string) *time.Location)),
+}
+
+var zones sync.Map // name -> *time.Location
+
+// loadZone is time.LoadLocation, remembered.
+func loadZone(name string) (*time.Location, error) {
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location), nil
+	}
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, z)
+	return z, nil
 }
 
 // docFunctionNames are docFunctions' names, which are no field names.
-var docFunctionNames = map[string]bool{"fromUnixMilli": true}
+var docFunctionNames = map[string]bool{"fromUnixMilli": true, "javaHash": true}
+
+// javaHash is Java's String.hashCode of s, as an int in int32's range.
+func javaHash(s string) int {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return int(h)
+}
 
 // bsonAny is v as document expressions see it.
 func bsonAny(v bson.RawValue) any {

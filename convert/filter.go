@@ -91,7 +91,8 @@ func (e *rowEnv) bind(v *rowVals, rec arrow.RecordBatch, i int, row int64) map[s
 // so the program is compiled untyped and its identifiers are checked
 // against the columns by walking its syntax tree.
 func (e *rowEnv) compile(d *DatasetRule, key, src string, opts ...expr.Option) (*vm.Program, error) {
-	prog, _, err := compileNamed(d, key, src, func(n string) bool { _, ok := e.sample[n]; return ok }, "the row's fields are its columns", opts...)
+	known := func(n string) bool { _, ok := e.sample[n]; return ok || docFunctionNames[n] }
+	prog, _, err := compileNamed(d, key, src, known, "the row's fields are its columns", docOptions(opts...)...)
 	return prog, err
 }
 
@@ -109,6 +110,9 @@ func compileNamed(d *DatasetRule, key, src string, known func(string) bool, hint
 	var used []string
 	seen := map[string]bool{}
 	for _, n := range names.used {
+		if names.declared[n] {
+			continue // a let variable of the expression
+		}
 		if isBuiltin(n) && !known(n) {
 			continue
 		}
@@ -130,8 +134,9 @@ func compileNamed(d *DatasetRule, key, src string, known func(string) bool, hint
 // identifiers collects the names an expression reads, other than the
 // functions it calls.
 type identifiers struct {
-	used    []string
-	callees map[ast.Node]bool
+	used     []string
+	callees  map[ast.Node]bool
+	declared map[string]bool // names of let declarations
 }
 
 func (v *identifiers) Visit(node *ast.Node) {
@@ -141,6 +146,11 @@ func (v *identifiers) Visit(node *ast.Node) {
 			v.callees = map[ast.Node]bool{}
 		}
 		v.callees[n.Callee] = true
+	case *ast.VariableDeclaratorNode:
+		if v.declared == nil {
+			v.declared = map[string]bool{}
+		}
+		v.declared[n.Name] = true
 	case *ast.IdentifierNode:
 		if !v.callees[n] {
 			v.used = append(v.used, n.Value)

@@ -49,6 +49,11 @@ type DatasetRule struct {
 	// Unnest makes each element of a document's array field a row of its
 	// own (mapping_unnest.go).
 	Unnest *Unnest `yaml:"unnest"`
+	// Route names each row's target object by an expression, one of
+	// Objects (names, each with at most one {A..B} integer range), so
+	// that one dataset fills many shard tables (mapping_route.go).
+	Route   string   `yaml:"route"`
+	Objects []string `yaml:"objects"`
 	// Keys map Redis string keys by name pattern onto records (§11.7);
 	// MergeBy makes the keys whose captures agree on these fields one
 	// record.
@@ -100,7 +105,7 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if _, err := path.Match(d.Match, ""); err != nil {
 			return nil, d.errorAt("match", "bad glob %q: %v", d.Match, err)
 		}
-		if d.Skip && d.changesFields() || d.Skip && d.Target != "" {
+		if d.Skip && d.changesFields() || d.Skip && (d.Target != "" || d.routes()) {
 			return nil, d.errorAt("skip", "an entry that skips its datasets takes nothing else")
 		}
 		for col, to := range d.Cast {
@@ -114,6 +119,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 			}
 		}
 		if err := d.checkUnnest(); err != nil {
+			return nil, err
+		}
+		if err := d.checkRoute(); err != nil {
 			return nil, err
 		}
 		if err := d.checkKeys(); err != nil {
@@ -159,9 +167,9 @@ func (m *Mapping) For(name string) *DatasetRule {
 // Where names the entry: FILE:LINE:COLUMN of its match.
 func (d *DatasetRule) Where() string { return d.position("match") }
 
-// ChangesFields reports whether the entry changes fields or rows, which
-// only a rule that takes mappings can do.
-func (d *DatasetRule) ChangesFields() bool { return d.changesFields() }
+// ChangesFields reports whether the entry changes fields or rows, or
+// routes rows to objects, which only a rule that takes mappings can do.
+func (d *DatasetRule) ChangesFields() bool { return d.changesFields() || d.routes() }
 
 func (d *DatasetRule) changesFields() bool {
 	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.ID != "" || len(d.Indexes) > 0)

@@ -129,3 +129,35 @@ datasets:
 		}
 	}
 }
+
+// TestIDAndIndexesWithRoute: a routed table's outputs are §11.1's
+// conversion each, so id and indexes apply to every routed collection.
+func TestIDAndIndexesWithRoute(t *testing.T) {
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	ds := &spec.Dataset{Name: "im.users", Kind: spec.KindTable, Namespace: "im", Object: "users", PrimaryKey: []string{"id"},
+		Columns: []spec.Column{{Name: "id", Type: "int64"}}, Parts: []spec.Part{{Rows: 1}}}
+	m, err := ParseMapping("m.yaml", []byte(`version: 1
+datasets:
+  - match: im.users
+    route: "'s_' + string(id % 2)"
+    objects: ["s_{0..1}"]
+    id: objectid
+    indexes: [{fields: [id], unique: true}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+		if c.To != "mongodb" {
+			continue
+		}
+		if len(c.Conversion.Refused) > 0 || len(c.Conversion.Split) != 2 {
+			t.Fatalf("routed with id and indexes: %q, %d outputs", c.Conversion.Refused, len(c.Conversion.Split))
+		}
+		for _, o := range c.Conversion.Split {
+			if !strings.Contains(o.Dataset.Options["mongodb.indexes"], "id_1") {
+				t.Errorf("output %s: options %v, want the index id_1", o.Dataset.Name, o.Dataset.Options)
+			}
+		}
+	}
+}

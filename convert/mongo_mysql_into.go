@@ -55,8 +55,8 @@ func mongoIntoTable(ds *spec.Dataset, src *spec.Source, into *spec.Dataset, d *D
 	if isDocumentsTable(into) {
 		// The default mapping's own table: documents as they are.
 		c, err := mongoToMySQL(ds, src)
-		if c != nil && d.changesFields() {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: the existing %s is a documents table (§11.2), which keeps documents whole: it takes no rename, drop, unnest, filter, compute, cast or defaults", d.Where(), into.Object))
+		if c != nil && (d.changesFields() || d.routes()) {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: the existing %s is a documents table (§11.2), which keeps documents whole: it takes no rename, drop, unnest, filter, compute, cast, defaults or route", d.Where(), into.Object))
 		}
 		return c, err
 	}

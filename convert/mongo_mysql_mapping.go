@@ -31,6 +31,9 @@ import (
 // that without one nothing is written.
 func mongoToMySQLMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	c, err := mongoToMySQL(ds, src)
+	if c != nil && err == nil && d.routes() {
+		return routedIntoTables(ds, src, d, c), nil
+	}
 	if c == nil || err != nil || !d.changesFields() {
 		return c, err
 	}

@@ -210,6 +210,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = t.records
+	if d.routes() {
+		return routedCollections(ds, d, c, t), nil
+	}
 	return c, nil
 }
 

@@ -52,7 +52,7 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		case src == nil:
 			st.Left = "its source is not in the manifest"
 		case src.Engine == engine:
-			if rule.changesFields() || (rule != nil && rule.Target != "") {
+			if rule.changesFields() || rule.routes() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
 			}
 		case !Chosen(ds.Name, false, mapping, hasOwn):

@@ -140,6 +140,17 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 					if n, ok := o.Map[sd.Namespace]; ok {
 						sd.Namespace = n
 					}
+					// An output onto an existing object (a route's tables,
+					// §11.6) converts onto its shape, as the import did.
+					into, err := intoExisting(ctx, c, &m.Datasets[i], sources[ds.Source], o.Engine, &sd, src)
+					if err != nil {
+						return nil, err
+					}
+					if into != nil {
+						ns, obj := sd.Namespace, sd.Object
+						sd, c = *into.Dataset, into
+						sd.Namespace, sd.Object = ns, obj
+					}
 					out[i] = append(out[i], selection{&sd, c})
 				}
 				continue
