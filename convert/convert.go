@@ -207,6 +207,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
 		}
+		if c != nil && d != nil && d.Nest != nil && c.Rule != ruleNest {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: nest groups the rows of a MySQL table going to MongoDB (the %s rule takes none)", d.position("nest"), c.Rule))
+		}
 		// Into Redis by keys (§11.9) the target is the database number,
 		// which the rule has set.
 		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {

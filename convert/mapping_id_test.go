@@ -161,3 +161,30 @@ datasets:
 		}
 	}
 }
+
+// TestIDAndIndexesWithNest: nested rows make their own _id and carry no
+// index but _id_, so id and indexes beside nest are refused at their lines.
+func TestIDAndIndexesWithNest(t *testing.T) {
+	src := &spec.Source{ID: "s0", Engine: "mysql"}
+	ds := &spec.Dataset{Name: "im.logs", Kind: spec.KindTable, Namespace: "im", Object: "logs", PrimaryKey: []string{"id"},
+		Columns: []spec.Column{{Name: "id", Type: "int64"}, {Name: "conv", Type: "large_utf8"}}, Parts: []spec.Part{{Rows: 1}}}
+	m, err := ParseMapping("m.yaml", []byte(`version: 1
+datasets:
+  - match: im.logs
+    nest: {by: conv, into: rows, order: [id]}
+    id: objectid
+    indexes: [{fields: [rows.id]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range ForMapped(ds, src, m.For(ds.Name)) {
+		if c.To != "mongodb" {
+			continue
+		}
+		r := strings.Join(c.Conversion.Refused, "\n")
+		if !strings.Contains(r, "m.yaml:5:9: id: nested rows make their own _id") || !strings.Contains(r, "m.yaml:6:14: indexes: nested rows carry no index") {
+			t.Errorf("nest with id and indexes: refused %q", r)
+		}
+	}
+}

@@ -65,8 +65,15 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		}
 		return c, err
 	}
-	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid"}
+	nested := d != nil && d.Nest != nil
+	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid" && !nested}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine), takesID: true, takesIndexes: true}
+	if nested && d.ID != "" {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: nested rows make their own _id (nest)", d.position("id")))
+	}
+	if nested && len(d.Indexes) > 0 {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: indexes: nested rows carry no index but _id_ (nest)", d.position("indexes")))
+	}
 	rename, drop, cast, defaults := mappedFields(d, ds, c)
 	if d != nil && d.Unnest != nil {
 		c.Refused = append(c.Refused, d.errorAt("unnest", "unnest: a table's row has no array to unnest (unnest is for documents going into MySQL, SPEC.md §11.6)").Error())
@@ -87,7 +94,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			continue // read with the column it belongs to
 		}
 		if drop[col.Name] {
-			if contains(ds.PrimaryKey, col.Name) {
+			if contains(ds.PrimaryKey, col.Name) && d.Nest == nil {
 				c.Refused = append(c.Refused, fmt.Sprintf("%s: %s is the primary key, which _id is made of", d.position("drop"), col.Name))
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("%s left out (%s)", col.Name, d.position("drop")))
@@ -128,7 +135,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
 		}
 		byName[col.Name] = len(t.fields)
-		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && !t.objectID {
+		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && !t.objectID && d.Nest == nil {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: renaming %s, the primary key, names nothing: it is _id", d.position("rename."+col.Name), to))
 		}
 		t.fields = append(t.fields, f)
@@ -158,12 +165,15 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	for _, k := range ds.PrimaryKey {
 		i, ok := byName[k]
 		if !ok {
-			c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
+			if d == nil || d.Nest == nil { // nested rows need no _id of their own
+				c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
+			}
 			continue
 		}
 		t.idCols = append(t.idCols, i)
 	}
 	switch {
+	case nested: // nestRows says what _id is
 	case t.objectID:
 		c.Notes = append(c.Notes, objectIDNote(d, ds, c))
 	case len(t.idCols) == 0:
@@ -173,11 +183,11 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	default:
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
 	}
-	inID := t.idCols
-	if t.objectID {
-		inID = nil // the key's columns stay fields
+	treeIDs := t.idCols
+	if t.objectID || d != nil && d.Nest != nil {
+		treeIDs = nil // the key's columns stay fields (objectID), every field goes into the element (nest)
 	}
-	tree, err := buildDocTree(t.fields, inID, t.comp)
+	tree, err := buildDocTree(t.fields, treeIDs, t.comp)
 	if err != nil {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: %v", d.Where(), err))
 	}
@@ -192,14 +202,19 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		fieldOf[ds.Columns[f.col].Name] = f.name
 	}
 	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil && !t.objectID, fieldOf)
-	c.Notes = append(c.Notes, notes...)
-	c.Refused = append(c.Refused, refused...)
-	has := func(string) bool { return true } // the tree's own error is refused above
-	if tree != nil {
-		has = tree.has
+	if d != nil && d.Nest != nil {
+		notes, refused = nil, nil // nested rows carry no index but _id_ (nestRows)
+	} else {
+		has := func(string) bool { return true } // the tree's own error is refused above
+		if tree != nil {
+			has = tree.has
+		}
+		c.Notes = append(c.Notes, notes...)
+		c.Refused = append(c.Refused, refused...)
+		var declared []bson.Raw
+		declared, notes, refused = declaredIndexes(d, has, indexes)
+		indexes = append(indexes, declared...)
 	}
-	declared, notes, refused := declaredIndexes(d, has, indexes)
-	indexes = append(indexes, declared...)
 	c.Notes = append(c.Notes, notes...)
 	c.Refused = append(c.Refused, refused...)
 	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
@@ -210,6 +225,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = t.records
+	if d != nil && d.Nest != nil {
+		nestRows(t, c, d)
+	}
 	if d.routes() {
 		return routedCollections(ds, d, c, t), nil
 	}

@@ -211,6 +211,7 @@ func TestRouteEntryChecks(t *testing.T) {
 		{"    route: \"'t'\"\n    objects: [t_1, \"t_{0..3}\"]\n", "m.yaml:5:20: object t_1 is declared twice"},
 		{"    route: \"'t'\"\n    objects: [\"t_{3..1}\"]\n", "the range {A..B} needs A <= B"},
 		{"    route: \"'t'\"\n    objects: [t]\n    target: x\n", "m.yaml:6:13: an entry with a route names each row's object by it: it takes no target"},
+		{"    route: \"'t'\"\n    objects: [t]\n    nest: {by: \"id\", into: rows}\n", "m.yaml:4:12: nest and route in one entry"},
 	} {
 		_, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: im.msg\n"+c.entry))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
