@@ -94,6 +94,9 @@ type Conversion struct {
 
 	records func(in Records, part int, reject func(Reject) error) Records
 	keys    bool // the rule takes a mapping entry's keys
+	// takesID and takesIndexes: the rule applies a mapping entry's id and
+	// indexes (mapping_indexes.go).
+	takesID, takesIndexes bool
 	// onto converts the same dataset onto an existing object of the
 	// target (Onto), for rules that need one or may use one.
 	onto func(into *spec.Dataset) (*Conversion, error)
@@ -199,6 +202,8 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		if c != nil && d.routes() && !c.routed {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule takes no route yet", d.position("route"), c.Rule))
 		}
+		refuseIDAndIndexes(c, d)
+		refuseMoreKeys(c, d)
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
 		}
@@ -209,7 +214,7 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		// which the rule has set.
 		if c != nil && d != nil && d.Target != "" && namesOwnKeys(c) {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: the %s rule names its keys or datasets after the source's own names; it takes no target yet", d.position("target"), c.Rule))
-		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && c.Dataset.Kind == spec.KindKeyspace) {
+		} else if c != nil && c.Dataset != nil && d != nil && d.Target != "" && !(c.keys && (c.Dataset.Kind == spec.KindKeyspace || len(c.Split) > 0)) {
 			cd := *c.Dataset
 			if ns, obj, ok := strings.Cut(d.Target, "."); ok {
 				cd.Namespace, cd.Object = ns, obj

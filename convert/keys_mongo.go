@@ -16,11 +16,22 @@ import (
 // keysToMongo is rule redis-keys to mongodb-collection v1 (SPEC.md §11.9):
 // a document per record, in a collection with the _id_ index only.
 func keysToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
+	if len(d.more) > 0 {
+		return keysOutputs(ds, src, d)
+	}
+	return keysToMongoOne(ds, src, d)
+}
+
+func keysToMongoOne(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
 	c, m, kr := keysRule(ds, src, d, ruleKeysMongo, mongoEngine)
 	id := bson.Raw(bsoncore.NewDocumentBuilder().
 		AppendDocument("key", bsoncore.NewDocumentBuilder().AppendInt32("_id", 1).Build()).
 		AppendString("name", "_id_").Build())
-	opts, err := mongotype.Collection{Type: "collection", Indexes: []bson.Raw{id}}.ToOptions()
+	c.takesIndexes = true
+	declared, notes, refused := declaredIndexes(d, func(f string) bool { return f == "_id" || contains(m.fields, f) }, []bson.Raw{id})
+	c.Notes = append(c.Notes, notes...)
+	c.Refused = append(c.Refused, refused...)
+	opts, err := mongotype.Collection{Type: "collection", Indexes: append([]bson.Raw{id}, declared...)}.ToOptions()
 	if err != nil {
 		return nil, err
 	}

@@ -21,9 +21,13 @@ import (
 type Mapping struct {
 	Version  int           `yaml:"version"`
 	Datasets []DatasetRule `yaml:"datasets"`
+	// Finally are documents written after everything else succeeded
+	// (mapping_finally.go).
+	Finally []FinalEntry `yaml:"finally"`
 
-	file string
-	ast  *ast.File
+	final []FinalDocuments
+	file  string
+	ast   *ast.File
 }
 
 // DatasetRule is one entry of a mapping's datasets list. A dataset takes the
@@ -58,10 +62,17 @@ type DatasetRule struct {
 	// record.
 	Keys    []KeyPattern `yaml:"keys"`
 	MergeBy []string     `yaml:"merge_by"`
+	// ID "objectid" keeps a table's primary key columns as fields and
+	// makes _id an ObjectId derived from the key (mapping_id.go).
+	ID string `yaml:"id"`
+	// Indexes are declared indexes of the target collection, after the
+	// rule's own (mapping_indexes.go).
+	Indexes []IndexRule `yaml:"indexes"`
 
 	index    int // in Mapping.Datasets
 	m        *Mapping
-	patterns []*keyPattern // Keys, parsed
+	more     []*DatasetRule // later keys entries of the same match: outputs of their own (keys_outputs.go)
+	patterns []*keyPattern  // Keys, parsed
 }
 
 // LoadMapping reads and checks a mapping file. The errors name the file,
@@ -125,6 +136,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if err := d.checkKeys(); err != nil {
 			return nil, err
 		}
+		if err := d.checkIDAndIndexes(); err != nil {
+			return nil, err
+		}
 		renamed := map[string]string{}
 		for from, to := range d.Rename {
 			if to == "" {
@@ -135,6 +149,10 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 			}
 			renamed[to] = from
 		}
+	}
+	joinKeysEntries(m)
+	if err := m.checkFinally(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -163,7 +181,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() || d.routes() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.Nest != nil)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.Nest != nil || d.ID != "" || len(d.Indexes) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

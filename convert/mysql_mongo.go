@@ -48,6 +48,9 @@ type tableToDocs struct {
 	env    *rowEnv    // the row's fields for the mapping's expressions
 	comp   []computed // the mapping's computed fields, in name order
 	tree   *docNode   // the fields but _id, nested where a mapping's names say
+	// objectID: _id is an ObjectId derived from the key, whose columns
+	// stay fields (a mapping's id: objectid, mapping_id.go).
+	objectID bool
 }
 
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
@@ -62,8 +65,15 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		}
 		return c, err
 	}
-	t := &tableToDocs{ds: ds}
-	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine)}
+	nested := d != nil && d.Nest != nil
+	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid" && !nested}
+	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine), takesID: true, takesIndexes: true}
+	if nested && d.ID != "" {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: nested rows make their own _id (nest)", d.position("id")))
+	}
+	if nested && len(d.Indexes) > 0 {
+		c.Refused = append(c.Refused, fmt.Sprintf("%s: indexes: nested rows carry no index but _id_ (nest)", d.position("indexes")))
+	}
 	rename, drop, cast, defaults := mappedFields(d, ds, c)
 	if d != nil && d.Unnest != nil {
 		c.Refused = append(c.Refused, d.errorAt("unnest", "unnest: a table's row has no array to unnest (unnest is for documents going into MySQL, SPEC.md §11.6)").Error())
@@ -125,7 +135,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
 		}
 		byName[col.Name] = len(t.fields)
-		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && d.Nest == nil {
+		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && !t.objectID && d.Nest == nil {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: renaming %s, the primary key, names nothing: it is _id", d.position("rename."+col.Name), to))
 		}
 		t.fields = append(t.fields, f)
@@ -148,7 +158,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: %s and %s would both be the field %s", d.Where(), other, ds.Columns[f.col].Name, f.name))
 		}
 		names[f.name] = ds.Columns[f.col].Name
-		if f.name == "_id" && !(len(ds.PrimaryKey) == 1 && ds.PrimaryKey[0] == ds.Columns[f.col].Name) {
+		if f.name == "_id" && (t.objectID || !(len(ds.PrimaryKey) == 1 && ds.PrimaryKey[0] == ds.Columns[f.col].Name)) {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: %s would be a field named _id, which the primary key makes", d.Where(), ds.Columns[f.col].Name))
 		}
 	}
@@ -162,8 +172,10 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		}
 		t.idCols = append(t.idCols, i)
 	}
-	switch nested := d != nil && d.Nest != nil; {
+	switch {
 	case nested: // nestRows says what _id is
+	case t.objectID:
+		c.Notes = append(c.Notes, objectIDNote(d, ds, c))
 	case len(t.idCols) == 0:
 		c.Notes = append(c.Notes, "no primary key: _id is the row's ordinal in the bundle (Int64, from 0)")
 	case len(t.idCols) == 1:
@@ -172,8 +184,8 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
 	}
 	treeIDs := t.idCols
-	if d != nil && d.Nest != nil {
-		treeIDs = nil // every field goes into the element
+	if t.objectID || d != nil && d.Nest != nil {
+		treeIDs = nil // the key's columns stay fields (objectID), every field goes into the element (nest)
 	}
 	tree, err := buildDocTree(t.fields, treeIDs, t.comp)
 	if err != nil {
@@ -189,9 +201,19 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	for _, f := range t.fields {
 		fieldOf[ds.Columns[f.col].Name] = f.name
 	}
-	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil, fieldOf)
+	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil && !t.objectID, fieldOf)
 	if d != nil && d.Nest != nil {
 		notes, refused = nil, nil // nested rows carry no index but _id_ (nestRows)
+	} else {
+		has := func(string) bool { return true } // the tree's own error is refused above
+		if tree != nil {
+			has = tree.has
+		}
+		c.Notes = append(c.Notes, notes...)
+		c.Refused = append(c.Refused, refused...)
+		var declared []bson.Raw
+		declared, notes, refused = declaredIndexes(d, has, indexes)
+		indexes = append(indexes, declared...)
 	}
 	c.Notes = append(c.Notes, notes...)
 	c.Refused = append(c.Refused, refused...)
@@ -309,6 +331,7 @@ type docRecords struct {
 	row    int64 // rows of the part read so far
 	reject func(Reject) error
 	doc    []byte
+	idBuf  []byte // the key's _id element as the rule would make it (objectID)
 }
 
 func (d *docRecords) convert(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
@@ -349,28 +372,13 @@ func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw
 	t := d.t
 	idx, doc := bsoncore.ReserveLength(d.doc[:0])
 	var why string
-	switch len(t.idCols) {
-	case 0:
-		doc = bsoncore.AppendInt64Element(doc, "_id", t.offset[d.part]+row)
-	case 1:
-		f := t.fields[t.idCols[0]]
-		if doc, why = f.append(doc, "_id", rec, i); why != "" {
-			return nil, why
-		}
-	default:
-		var sub []byte
-		var sidx int32
-		sidx, sub = bsoncore.AppendDocumentElementStart(doc, "_id")
-		for _, k := range t.idCols {
-			f := t.fields[k]
-			if sub, why = f.append(sub, f.name, rec, i); why != "" {
-				return nil, why
-			}
-		}
-		var err error
-		if doc, err = bsoncore.AppendDocumentEnd(sub, sidx); err != nil {
-			return nil, err.Error()
-		}
+	if t.objectID {
+		doc, why = d.objectID(doc, rec, i)
+	} else {
+		doc, why = d.appendKeyID(doc, rec, i, row)
+	}
+	if why != "" {
+		return nil, why
 	}
 	if doc, why = d.emit(doc, t.tree.kids, rec, i, row); why != "" {
 		return nil, why
@@ -379,6 +387,31 @@ func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw
 	doc = bsoncore.UpdateLength(doc, idx, int32(len(doc)))
 	d.doc = doc
 	return bson.Raw(doc), ""
+}
+
+// appendKeyID appends the _id of §11.1's rule: the primary key's value, a
+// document of a composite key's columns, or the row's ordinal.
+func (d *docRecords) appendKeyID(doc []byte, rec arrow.RecordBatch, i int, row int64) ([]byte, string) {
+	t := d.t
+	var why string
+	switch len(t.idCols) {
+	case 0:
+		return bsoncore.AppendInt64Element(doc, "_id", t.offset[d.part]+row), ""
+	case 1:
+		return t.fields[t.idCols[0]].append(doc, "_id", rec, i)
+	}
+	sidx, sub := bsoncore.AppendDocumentElementStart(doc, "_id")
+	for _, k := range t.idCols {
+		f := t.fields[k]
+		if sub, why = f.append(sub, f.name, rec, i); why != "" {
+			return nil, why
+		}
+	}
+	doc, err := bsoncore.AppendDocumentEnd(sub, sidx)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return doc, ""
 }
 
 func isID(ids []int, k int) bool {

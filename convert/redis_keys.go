@@ -48,7 +48,7 @@ const reservedObject = "imbundle"
 // Redis) or datasets (back) are named by the source's own table and
 // collection names: a mapping's target cannot rename them.
 func namesOwnKeys(c *Conversion) bool {
-	return len(c.Split) > 0 || (c.Dataset != nil && c.Dataset.Options[OptRowsPrefix] != "")
+	return len(c.Split) > 0 && !c.keys || (c.Dataset != nil && c.Dataset.Options[OptRowsPrefix] != "")
 }
 
 // escapeKeyPart appends p to b with `\` and `:` escaped by a `\`, so that

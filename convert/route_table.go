@@ -19,7 +19,7 @@ import (
 // routedCollections splits c, §11.1's conversion of the table ds by the
 // entry d, into one output per declared collection.
 func routedCollections(ds *spec.Dataset, d *DatasetRule, c *Conversion, t *tableToDocs) *Conversion {
-	rc := &Conversion{Rule: c.Rule, Source: c.Source, Refused: c.Refused, routed: true}
+	rc := &Conversion{Rule: c.Rule, Source: c.Source, Refused: c.Refused, routed: true, takesID: c.takesID, takesIndexes: c.takesIndexes} // each output is c's, id and indexes included
 	objects, err := d.routeObjects()
 	if err != nil {
 		rc.Refused = append(rc.Refused, err.Error())

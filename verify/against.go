@@ -135,6 +135,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			conv.Spill = o.Spill
 			if len(conv.Split) > 0 {
 				for _, c := range conv.Split {
+					c.Spill = o.Spill // an output merging keys sorts too (§11.9)
 					sd := *c.Dataset
 					if n, ok := o.Map[sd.Namespace]; ok {
 						sd.Namespace = n

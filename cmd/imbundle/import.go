@@ -138,6 +138,7 @@ other.` + paramsHelp(importer.Engines()),
 			rejects := importer.NewRejects(rejectsPath)
 			rejects.SetMax(maxRejects)
 			defer rejects.Close()
+			var status importStatus
 			for i, target := range targets {
 				if len(targets) > 1 {
 					fmt.Fprintf(cmd.OutOrStdout(), "target %s (%s): %s\n", scheme.Redact(target), engines[i].Name, strings.Join(routes[i], ", "))
@@ -149,7 +150,7 @@ other.` + paramsHelp(importer.Engines()),
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
 					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects}
-				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in)
+				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				shapes.Close()
 				if err != nil {
@@ -165,9 +166,12 @@ other.` + paramsHelp(importer.Engines()),
 				return err
 			}
 			if n := rejects.Total(); n > 0 {
+				if len(mapping.Final()) > 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "the mapping's finally documents were not written: records were refused")
+				}
 				return withCode(exitRejects, fmt.Errorf("%d record(s) were refused by the target and written to %s with their reasons", n, rejectsPath))
 			}
-			return nil
+			return writeFinally(ctx, cmd, r, finalRun{targets: targets, engines: engines, params: perTarget, routes: routes, rename: rename, mapping: mapping, partial: len(datasets) > 0, status: status}, log)
 		},
 	}
 	f := cmd.Flags()
@@ -192,7 +196,7 @@ other.` + paramsHelp(importer.Engines()),
 }
 
 // importInto loads the bundle into one target and prints its report.
-func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, target, engine string, opts importer.Options, in *interrupt) error {
+func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, target, engine string, opts importer.Options, in *interrupt, status *importStatus) error {
 	t, err := importer.Open(ctx, target, opts)
 	if err != nil {
 		return in.result(err, "nothing was written; run the same command again")
@@ -207,11 +211,13 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 	}
 	if rep != nil {
 		printImportReport(cmd, rep, opts.Rejects)
+		status.note(rep)
 	}
 	const resume = "the parts loaded so far are kept; run the same command again to resume (no row is written twice)"
 	var busy *importer.NonEmptyError
 	if err != nil && opts.Mode == importer.ModeFail && errors.As(err, &busy) && alreadyImported(ctx, r, target, engine, opts.Map, opts.Mapping, opts.Datasets, opts.Log) {
 		fmt.Fprintf(cmd.OutOrStdout(), "already imported: %s holds exactly bundle %s (read back and compared); nothing was written\n", scheme.Redact(target), r.ID())
+		status.earlier = true
 		return nil
 	}
 	if err == nil {

@@ -92,6 +92,7 @@ target would take no dataset at all.`,
 			}
 			if !asJSON {
 				fmt.Fprintf(out, "%d of %d dataset(s) would be imported into the %s target\n", taken, len(steps), e.Name)
+				printFinally(out, mapping)
 			}
 			return nil
 		},

@@ -237,11 +237,19 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	if err != nil {
 		return fmt.Errorf("comparing the schema of %s: %w", exporter.Redact(c.url), err)
 	}
+	finalDiffs, _, err := verify.Finally(ctx, src, c.mapping)
+	if err != nil {
+		return fmt.Errorf("reading the finally documents from %s: %w", exporter.Redact(c.url), err)
+	}
 	if !c.asJSON {
 		for _, d := range schemaDiffs {
 			fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
 		}
+		for _, d := range finalDiffs {
+			fmt.Fprintf(out, "MISMATCH %s\n", d)
+		}
 	}
+	schemaDiffs = append(schemaDiffs, finalDiffs...) // listed in the JSON report
 	if c.asJSON {
 		type jr struct {
 			verify.DatasetResult
@@ -260,7 +268,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 		return fmt.Errorf("%d of %d dataset(s) could not be read from the target; check that it is reachable and run verify again", readErrs, len(results))
 	}
 	if mismatches > 0 || len(schemaDiffs) > 0 {
-		return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s)", mismatches, len(results), len(schemaDiffs)))
+		return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s), %d finally document(s) missing or different", mismatches, len(results), len(schemaDiffs)-len(finalDiffs), len(finalDiffs)))
 	}
 	if !c.asJSON {
 		fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(c.url), r.ID())
