@@ -119,6 +119,10 @@ type Item struct {
 	// (package convert); Original is then the bundle's own dataset.
 	Conversion *convert.Conversion
 	Original   *spec.Dataset
+	// United marks an item loaded into the same object as others, by a
+	// mapping entry's union (union.go); union is that entry.
+	United bool
+	union  *convert.DatasetRule
 	// sharedDigest marks an item that reads the same bundle dataset as an
 	// earlier item, which checks the content digest (a conversion's later
 	// outputs, splitItems): the rows are digested once, not per output.
