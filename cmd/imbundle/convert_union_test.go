@@ -11,6 +11,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/internal/enginetest"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
@@ -258,5 +260,55 @@ func TestUnionRefusals(t *testing.T) {
 	var n int
 	if err := mysqlDB.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 0 {
 		t.Errorf("a refused union wrote %d rows (%v)", n, err)
+	}
+}
+
+// TestUnionResumes: a union import of four shards of several parts each
+// that fails after some parts, one half-written, run again with the same
+// command, ends with every row once and verify --against green: each
+// shard's parts have resume markers of their own (all four have a part 0).
+func TestUnionResumes(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "unr_src")
+	for n := 0; n < unionShards; n++ {
+		if _, err := src.Exec(wfMessageDDL(n)); err != nil {
+			t.Fatal(err)
+		}
+		var vals []string
+		for k := 0; k < 300; k++ {
+			vals = append(vals, fmt.Sprintf("(%d, %d, 'u', 0, 'g', 0, REPEAT('x', 200), NULL, '2024-01-01 00:00:00', 1, '')", k+1, n+unionShards*k))
+		}
+		if _, err := src.Exec(fmt.Sprintf("INSERT INTO t_messages_%d VALUES %s", n, strings.Join(vals, ", "))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.imb")
+	m := enginetest.ExportSmallParts(t, srcURL, path, 50)
+	parts := 0
+	for _, ds := range m.Datasets {
+		if len(ds.Parts) < 2 {
+			t.Fatalf("%s has %d parts, want several", ds.Name, len(ds.Parts))
+		}
+		parts += len(ds.Parts)
+	}
+	mapFile := filepath.Join(dir, "union.yaml")
+	if err := os.WriteFile(mapFile, []byte(unionMapping), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mapping, err := convert.LoadMapping(mapFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dstURL, dst := testenv.MongoDatabase(t, "unr_dst")
+	enginetest.ImportFailingMapped(t, path, dstURL, nil, mapping, parts/2)
+	out, err := runCLI(t, "-q", "import", path, "--target", dstURL, "--map", mapFile)
+	if err != nil || strings.Contains(out, "rejects:") {
+		t.Fatalf("the re-run: %v\n%s", err, out)
+	}
+	if n, err := dst.Collection("messages").CountDocuments(context.Background(), bson.D{}); err != nil || n != unionShards*300 {
+		t.Errorf("%d documents (%v) after the re-run, want %d", n, err, unionShards*300)
+	}
+	if out, err := runCLI(t, "verify", path, "--against", dstURL, "--map", mapFile); err != nil {
+		t.Errorf("verify --against after the resumed union: %v\n%s", err, out)
 	}
 }
