@@ -96,13 +96,14 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		}
 		out = append(out, st)
 	}
-	unionSteps(out)
+	unionSteps(out, engine)
 	return out
 }
 
 // unionSteps gives each step of a union the names of every dataset that
-// loads into its target with it.
-func unionSteps(steps []Step) {
+// loads into its target with it; only a MongoDB target loads a union
+// (importer.Uniter), so for another engine each such step is refused.
+func unionSteps(steps []Step, engine string) {
 	type key struct {
 		rule   *DatasetRule
 		target string
@@ -117,6 +118,9 @@ func unionSteps(steps []Step) {
 	for i := range steps {
 		if u := steps[i].union; u != nil {
 			steps[i].Union, steps[i].UnionBy = names[key{u, steps[i].Target}], u.Where()
+			if engine != mongoEngine && len(steps[i].Union) > 1 {
+				steps[i].Refused = append(steps[i].Refused, u.position("union")+": a "+engine+" target loads no union yet (MongoDB does)")
+			}
 		}
 	}
 }

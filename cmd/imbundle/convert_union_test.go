@@ -253,6 +253,9 @@ func TestUnionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("version: 1\ndatasets:\n  - match: \"*.c_*\"\n    target: t\n    union: true\n")
+	if out, err := runCLI(t, "plan", mpath, "--target", mysqlURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out, "REFUSED: "+mapFile+":5:12: a mysql target loads no union yet") {
+		t.Errorf("plan of a union into MySQL: exit %d (%v), want %d and the refusal\n%s", exitCodeOf(err), err, exitError, out)
+	}
 	out, err = runCLI(t, "-q", "import", mpath, "--target", mysqlURL, "--map", mapFile)
 	if exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), "this target loads no union yet") {
 		t.Errorf("a union into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitError, out)
