@@ -225,6 +225,19 @@ func TestUnionRefusals(t *testing.T) {
 	if names, _ := dst.ListCollectionNames(context.Background(), bson.D{}); len(names) != 0 {
 		t.Errorf("a refused union wrote %v", names)
 	}
+	// Mode fail: a collection that held a document before the union began
+	// is refused once, however many datasets load into it.
+	write(unionMapping)
+	if _, err := dst.Collection("messages").InsertOne(context.Background(), bson.D{{Key: "_id", Value: "theirs"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile)
+	if want := "--mode fail: 1 target collection(s) already hold data: " + dst.Name() + ".messages;"; exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a union into a collection holding a document: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
+	}
+	if n, _ := dst.Collection("messages").CountDocuments(context.Background(), bson.D{}); n != 1 {
+		t.Errorf("the refused union left %d documents, want the 1 there before", n)
+	}
 	for _, c := range []struct{ yaml, want string }{
 		{"version: 1\ndatasets:\n  - match: \"*.t_messages_*\"\n    union: true\n", ":4:12: union needs a target"},
 		{"version: 1\ndatasets:\n  - match: \"db.t_messages_0\"\n    target: m\n    union: true\n", ":5:12: union needs a match that is a glob"},
