@@ -36,6 +36,7 @@ type DatasetRule struct {
 	Match  string            `yaml:"match"`  // a dataset name, or a glob of them (path.Match: t_messages_*)
 	Skip   bool              `yaml:"skip"`   // leave the matched datasets out
 	Target string            `yaml:"target"` // the converted dataset's object, or namespace.object
+	Union  bool              `yaml:"union"`  // the matched datasets load together into Target (mapping_union.go)
 	Rename map[string]string `yaml:"rename"` // source field -> target field
 	Drop   []string          `yaml:"drop"`   // source fields left out
 	Filter string            `yaml:"filter"` // an expression over the row's fields: rows where it is false are left out
@@ -125,6 +126,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 			return nil, err
 		}
 		if err := d.checkRoute(); err != nil {
+			return nil, err
+		}
+		if err := d.checkUnion(); err != nil {
 			return nil, err
 		}
 		if err := d.checkNest(); err != nil {

@@ -30,6 +30,9 @@ func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int) ([]byte,
 	}
 	d.idBuf = el
 	sum := sha256.Sum256(el)
+	if d.t.union != "" {
+		sum = unionSum(d.t.union, el)
+	}
 	var oid bson.ObjectID
 	copy(oid[:], sum[:12])
 	return bsoncore.AppendObjectIDElement(doc, "_id", oid), ""
@@ -40,6 +43,9 @@ func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int) ([]byte,
 func objectIDNote(d *DatasetRule, ds *spec.Dataset, c *Conversion) string {
 	if len(ds.PrimaryKey) == 0 {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: objectid derives _id from the primary key, and %s has none", d.position("id"), ds.Name))
+	}
+	if d.Unites() {
+		return fmt.Sprintf("_id is an ObjectId derived from the dataset's name and the primary key %s (SHA-256 of %s, a 0 byte and the key's _id element of §11.1, first 12 bytes; union), whose columns stay fields (%s)", strings.Join(ds.PrimaryKey, ", "), ds.Name, d.position("id"))
 	}
 	return fmt.Sprintf("_id is an ObjectId derived from the primary key %s (SHA-256 of the key's _id element of §11.1, first 12 bytes), whose columns stay fields (%s)", strings.Join(ds.PrimaryKey, ", "), d.position("id"))
 }

@@ -51,6 +51,9 @@ type tableToDocs struct {
 	// objectID: _id is an ObjectId derived from the key, whose columns
 	// stay fields (a mapping's id: objectid, mapping_id.go).
 	objectID bool
+	// union: the bundle dataset's name, which a united dataset's
+	// objectID hashes too (mapping_union.go); "" otherwise.
+	union string
 }
 
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
@@ -67,6 +70,9 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	}
 	nested := d != nil && d.Nest != nil
 	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid" && !nested}
+	if d.Unites() {
+		t.union = ds.Name
+	}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine), takesID: true, takesIndexes: true}
 	if nested && d.ID != "" {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: nested rows make their own _id (nest)", d.position("id")))

@@ -14,6 +14,13 @@ type Step struct {
 	Notes   []string `json:"notes,omitempty"`
 	Refused []string `json:"refused,omitempty"` // the import would stop before writing
 	Left    string   `json:"left,omitempty"`    // why the dataset would not be imported
+	// Union lists, on each step of a union (a mapping entry's union:
+	// true), every dataset loading into its target, in the manifest's
+	// order; UnionBy is the entry (FILE:LINE:COLUMN).
+	Union   []string `json:"union,omitempty"`
+	UnionBy string   `json:"union_by,omitempty"`
+
+	union *DatasetRule
 }
 
 // Plan says, without touching any database, what an import of m into a
@@ -76,6 +83,9 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 				}
 				st.Target = ns + "." + cd.Object
 				st.Notes, st.Refused = c.Conversion.Notes, c.Conversion.Refused
+				if rule.Unites() {
+					st.union = rule
+				}
 				if c.Err != nil {
 					st.Refused = append(st.Refused, c.Err.Error())
 				}
@@ -86,7 +96,33 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		}
 		out = append(out, st)
 	}
+	unionSteps(out, engine)
 	return out
+}
+
+// unionSteps gives each step of a union the names of every dataset that
+// loads into its target with it; only a MongoDB target loads a union
+// (importer.Uniter), so for another engine each such step is refused.
+func unionSteps(steps []Step, engine string) {
+	type key struct {
+		rule   *DatasetRule
+		target string
+	}
+	names := map[key][]string{}
+	for _, st := range steps {
+		if st.union != nil {
+			k := key{st.union, st.Target}
+			names[k] = append(names[k], st.Dataset)
+		}
+	}
+	for i := range steps {
+		if u := steps[i].union; u != nil {
+			steps[i].Union, steps[i].UnionBy = names[key{u, steps[i].Target}], u.Where()
+			if engine != mongoEngine && len(steps[i].Union) > 1 {
+				steps[i].Refused = append(steps[i].Refused, u.position("union")+": a "+engine+" target loads no union yet (MongoDB does)")
+			}
+		}
+	}
 }
 
 // splitSteps are the steps of a conversion with several outputs, one per

@@ -101,6 +101,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				rep.Left = append(rep.Left, ds.Name)
 				continue
 			}
+			it.union = unionOf(rule)
 		}
 		for _, it := range splitItems(it) {
 			if n, ok := opts.Map[it.Namespace]; ok {

@@ -51,7 +51,8 @@ type Target interface {
 	// databases into the one database a URL names), and does no I/O:
 	// Import calls it before the bundle is verified, so that a target that
 	// cannot take the bundle fails at once. Import then refuses two
-	// datasets placed on one object, for every engine.
+	// datasets placed on one object, for every engine, unless a mapping
+	// entry's union unites them and the target is a Uniter (union.go).
 	Place(items []*Item) error
 	// Prepare runs once, after the bundle has been verified and before any
 	// LoadPart: it enforces the mode and creates schema objects. It may set
@@ -119,6 +120,10 @@ type Item struct {
 	// (package convert); Original is then the bundle's own dataset.
 	Conversion *convert.Conversion
 	Original   *spec.Dataset
+	// United marks an item loaded into the same object as others, by a
+	// mapping entry's union (union.go); union is that entry.
+	United bool
+	union  *convert.DatasetRule
 	// sharedDigest marks an item that reads the same bundle dataset as an
 	// earlier item, which checks the content digest (a conversion's later
 	// outputs, splitItems): the rows are digested once, not per output.

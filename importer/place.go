@@ -5,18 +5,22 @@ import "fmt"
 // place puts every item where the target says, then applies the rules
 // every engine shares: no two datasets load
 // into one object (their rows would mix, and the second would find the
-// first's rows in --mode fail).
+// first's rows in --mode fail), unless one mapping entry unites them
+// (union.go).
 func place(t Target, items []*Item) error {
 	if err := t.Place(items); err != nil {
 		return err
 	}
-	seen := map[[2]string]string{}
+	seen := map[[2]string]*Item{}
 	for _, it := range items {
 		k := [2]string{it.Namespace, it.Object}
 		if other, dup := seen[k]; dup {
-			return fmt.Errorf("datasets %q and %q would both load into %s.%s; map their namespaces apart (--map OLD=NEW) or import them in separate runs", other, it.Dataset.Name, it.Namespace, it.Object)
+			if err := unite(t, other, it); err != nil {
+				return err
+			}
+			continue
 		}
-		seen[k] = it.Dataset.Name
+		seen[k] = it
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ type DatasetResult struct {
 	Conversion string `json:",omitempty"`
 	Rejected   int64  `json:",omitempty"`
 	Filtered   int64  `json:",omitempty"` // rows a mapping's filter leaves out
+	// Union lists the bundle's datasets a mapping entry's union loaded
+	// into the one object compared (union.go); Dataset is then the
+	// entry's match.
+	Union []string `json:",omitempty"`
 }
 
 // Difference, Differ and SideChecker are the exporter's: sources implement
@@ -71,9 +75,21 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 		idx = append(idx, i)
 	}
 	sort.Ints(idx) // the manifest's order, not the map's
+	unions := unionGroups(m, sel, idx)
 	for _, i := range idx {
 		for _, s := range sel[i] {
-			res := compare(ctx, r, src, &m.Datasets[i], s, o.MaxDiffs)
+			var res DatasetResult
+			if s.union != nil {
+				k := unionKey{s.union, s.Namespace, s.Object}
+				members, first := unions[k]
+				if !first {
+					continue // compared with the union's first dataset
+				}
+				delete(unions, k)
+				res = compareUnion(ctx, r, src, members, o.MaxDiffs)
+			} else {
+				res = compare(ctx, r, src, &m.Datasets[i], s, o.MaxDiffs)
+			}
 			if o.OnDataset != nil {
 				o.OnDataset(res)
 			}
@@ -88,7 +104,8 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 // engine than the target's, its conversion into the target's layout.
 type selection struct {
 	*spec.Dataset
-	conv *convert.Conversion
+	conv  *convert.Conversion
+	union *convert.DatasetRule // the entry uniting it with others (union.go), or nil
 }
 
 // selected returns, by index into m.Datasets, the datasets o selects: one
@@ -151,7 +168,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 						sd, c = *into.Dataset, into
 						sd.Namespace, sd.Object = ns, obj
 					}
-					out[i] = append(out[i], selection{&sd, c})
+					out[i] = append(out[i], selection{&sd, c, nil})
 				}
 				continue
 			}
@@ -175,7 +192,11 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 				ds.Namespace, ds.Object = ns, obj
 			}
 		}
-		out[i] = []selection{{&ds, conv}}
+		var union *convert.DatasetRule
+		if conv != nil && rule.Unites() {
+			union = rule
+		}
+		out[i] = []selection{{&ds, conv, union}}
 	}
 	return out, nil
 }

@@ -83,6 +83,7 @@ target would take no dataset at all.`,
 						fmt.Fprintf(out, "    REFUSED: %s\n", x)
 					}
 				}
+				printUnions(out, steps)
 			}
 			switch {
 			case refused > 0:

@@ -22,10 +22,16 @@ import (
 // which definitions the server did not take.
 func (t *target) Finish(ctx context.Context, p *importer.Plan) error {
 	var errs []error
+	built := map[string]bool{}
 	for _, it := range p.Items {
 		st := t.item(it)
 		name := it.Namespace + "." + it.Object
 		for _, ix := range OrderIndexes(st.info.Indexes) {
+			if k := name + "\x00" + mongotype.IndexName(ix); built[k] {
+				continue // the same index of another dataset of a union (importer.Item.United)
+			} else {
+				built[k] = true
+			}
 			if mongotype.IsTTL(ix) {
 				if t.ttl == "skip" {
 					p.Log.Warn("TTL index not built (--param ttl-indexes=skip); create it once the import is checked", "collection", name, "index", ix.String())

@@ -56,7 +56,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		mode = replaceExisting
 	}
 	if st.markers {
-		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, part)
+		ms, err := t.marks.state(ctx, p.BundleID, it.Namespace, it.Object, partOf(it, part))
 		if err != nil {
 			return importer.PartResult{}, mongotype.Step(t.redacted, "read resume marker in "+t.marks.coll.Database().Name(), err)
 		}
@@ -67,7 +67,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 			p.Log.Info("replaying a part an earlier run began: inserting the documents not yet in", "collection", it.Namespace+"."+it.Object, "part", part)
 			mode = insertMissing
 		}
-		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateStarted, 0); err != nil {
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, partOf(it, part), stateStarted, 0); err != nil {
 			return importer.PartResult{}, mongotype.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}
@@ -78,7 +78,7 @@ func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.It
 		return res, err
 	}
 	if st.markers {
-		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, part, stateDone, res.Rows); err != nil {
+		if err := t.marks.set(ctx, p.BundleID, it.Namespace, it.Object, partOf(it, part), stateDone, res.Rows); err != nil {
 			return res, mongotype.Step(t.redacted, "write resume marker in "+t.marks.coll.Database().Name(), err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/imbundle/imbundle/importer"
 )
 
 // Resume markers live in a database of their own on the target server
@@ -43,12 +45,14 @@ func newMarkers(c *mongo.Client, stateDB string) markers {
 
 // markerID keys a marker by bundle and target namespace, so that one state
 // database serves imports of several bundles into several databases.
-func markerID(bundle, db, coll string, part int) bson.D {
+// part is a part's index, collectionPart, or for a united item
+// (importer.Item.United) a partOf document naming its dataset too.
+func markerID(bundle, db, coll string, part any) bson.D {
 	return bson.D{{Key: "bundle", Value: bundle}, {Key: "database", Value: db}, {Key: "collection", Value: coll}, {Key: "part", Value: part}}
 }
 
 // state returns the state recorded for a part ("" if none).
-func (m markers) state(ctx context.Context, bundle, db, coll string, part int) (string, error) {
+func (m markers) state(ctx context.Context, bundle, db, coll string, part any) (string, error) {
 	var r struct {
 		State string `bson:"state"`
 	}
@@ -59,7 +63,7 @@ func (m markers) state(ctx context.Context, bundle, db, coll string, part int) (
 	return r.State, err
 }
 
-func (m markers) set(ctx context.Context, bundle, db, coll string, part int, state string, rows int64) error {
+func (m markers) set(ctx context.Context, bundle, db, coll string, part any, state string, rows int64) error {
 	id := markerID(bundle, db, coll, part)
 	_, err := m.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$eq", Value: id}}}},
 		bson.D{{Key: "_id", Value: id}, {Key: "state", Value: state}, {Key: "rows", Value: rows}, {Key: "at", Value: time.Now().UTC()}},
@@ -115,4 +119,14 @@ func (m markers) dropIfEmpty(ctx context.Context) error {
 		return err
 	}
 	return m.coll.Database().Drop(ctx)
+}
+
+// partOf is the marker key of an item's part: its index, or for an item
+// that shares its collection with others (a union) the dataset's name and
+// the index, since each of them has a part 0.
+func partOf(it *importer.Item, part int) any {
+	if it.United {
+		return bson.D{{Key: "dataset", Value: it.Dataset.Name}, {Key: "part", Value: part}}
+	}
+	return part
 }

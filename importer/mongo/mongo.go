@@ -60,6 +60,7 @@ type target struct {
 
 	mu    sync.Mutex
 	state map[*importer.Item]*itemState
+	colls map[[2]string]*mongo.Collection // set by Prepare (union.go)
 }
 
 // itemState is what Prepare learned about one collection.

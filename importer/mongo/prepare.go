@@ -50,8 +50,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if err != nil {
 			return fmt.Errorf("dataset %q: %w", it.Dataset.Name, err)
 		}
-		db := t.client.Database(it.Namespace)
-		t.state[it] = &itemState{coll: db.Collection(it.Object), info: info, markers: p.Mode != importer.ModeAppend}
+		t.state[it] = &itemState{coll: t.collection(it), info: info, markers: p.Mode != importer.ModeAppend}
 	}
 
 	views, busyViews, err := t.planViews(ctx, p)
@@ -65,8 +64,13 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 	// holds something else, before creating or writing anything.
 	if p.Mode == importer.ModeFail {
 		var busy []string
+		checked := map[*mongo.Collection]bool{}
 		for _, it := range p.Items {
 			st := t.state[it]
+			if checked[st.coll] {
+				continue // a union's collection, checked once (importer.Item.United)
+			}
+			checked[st.coll] = true
 			n, err := st.coll.CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
 			if err != nil {
 				return mongotype.Step(t.redacted, "count the documents of "+it.Namespace+"."+it.Object, err)
@@ -93,10 +97,12 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		}
 	}
 
+	dropped := map[[2]string]bool{}
 	for _, it := range p.Items {
 		st := t.state[it]
 		db := st.coll.Database()
-		if p.Mode == importer.ModeReplace {
+		if p.Mode == importer.ModeReplace && !dropped[[2]string{it.Namespace, it.Object}] {
+			dropped[[2]string{it.Namespace, it.Object}] = true // a union's collection is dropped once
 			if err := st.coll.Drop(ctx); err != nil {
 				return mongotype.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)
 			}

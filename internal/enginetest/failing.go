@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/importer"
 )
 
@@ -42,6 +43,13 @@ func (f *failAfter) LoadPart(ctx context.Context, p *importer.Plan, it *importer
 	}
 }
 
+// Unites is the real target's (importer.Uniter): a union loads through
+// the wrapper as through the target.
+func (f *failAfter) Unites() bool {
+	u, ok := f.Target.(importer.Uniter)
+	return ok && u.Unites()
+}
+
 // failingRecords yields left batches, then errInjected instead of the rest
 // (or of io.EOF).
 type failingRecords struct {
@@ -62,6 +70,12 @@ func (r *failingRecords) Next() (arrow.RecordBatch, error) {
 // failure after n parts; it fails t if the import does not fail.
 func ImportFailing(t *testing.T, path, target string, rename map[string]string, n int) {
 	t.Helper()
+	ImportFailingMapped(t, path, target, rename, nil, n)
+}
+
+// ImportFailingMapped is ImportFailing with a mapping file (--map FILE).
+func ImportFailingMapped(t *testing.T, path, target string, rename map[string]string, mapping *convert.Mapping, n int) {
+	t.Helper()
 	ctx := context.Background()
 	r, err := bundle.Open(path)
 	if err != nil {
@@ -70,7 +84,7 @@ func ImportFailing(t *testing.T, path, target string, rename map[string]string, 
 	defer r.Close()
 	rejects := importer.NewRejects(filepath.Join(t.TempDir(), "failing-run.rejects.jsonl"))
 	defer rejects.Close()
-	opts := importer.Options{Mode: importer.ModeFail, Jobs: 2, Map: rename, Rejects: rejects}
+	opts := importer.Options{Mode: importer.ModeFail, Jobs: 2, Map: rename, Rejects: rejects, Mapping: mapping}
 	tg, err := importer.Open(ctx, target, opts)
 	if err != nil {
 		t.Fatal(err)
