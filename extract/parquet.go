@@ -76,7 +76,9 @@ func newParquetSink(s *arrow.Schema, w io.Writer, docs bool) (*parquetSink, erro
 	}
 	p.out = arrow.NewSchema(fields, nil)
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithAllocator(p.mem))
-	fw, err := pqarrow.NewFileWriter(p.out, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(p.mem)))
+	// Hidden behind a plain io.Writer: FileWriter.Close closes a Closer,
+	// and the caller still syncs and renames its file (or owns stdout).
+	fw, err := pqarrow.NewFileWriter(p.out, struct{ io.Writer }{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(p.mem)))
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema: %w", err)
 	}

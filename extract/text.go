@@ -42,7 +42,7 @@ func fracDigits(u arrow.TimeUnit) int {
 
 // unitTime is the instant v units after the Unix epoch, exactly.
 func unitTime(v int64, u arrow.TimeUnit) time.Time {
-	per := int64(u.Multiplier())
+	per := int64(time.Second / u.Multiplier())
 	sec, frac := v/per, v%per
 	if frac < 0 {
 		sec, frac = sec-1, frac+per
@@ -90,7 +90,7 @@ func durationText(v int64, u arrow.TimeUnit) string {
 	} else {
 		mag = uint64(v)
 	}
-	per := uint64(u.Multiplier())
+	per := uint64(time.Second / u.Multiplier())
 	sec, frac := mag/per, mag%per
 	s := fmt.Sprintf("%d:%02d:%02d", sec/3600, sec/60%60, sec%60)
 	if d := fracDigits(u); d > 0 {
