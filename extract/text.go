@@ -63,15 +63,22 @@ func timestampText(v int64, t *arrow.TimestampType) string {
 }
 
 func isoTime(tm time.Time, digits int) string {
-	layout := "2006-01-02T15:04:05"
+	layout := "-01-02T15:04:05"
 	if digits > 0 {
 		layout += "." + strings.Repeat("0", digits)
 	}
-	if y := tm.Year(); y < 0 || y > 9999 {
-		// Go's layout cannot spell these years; ISO 8601's expanded form.
-		return fmt.Sprintf("%+d", y) + tm.Format(layout)[4:]
+	// ISO 8601's expanded years outside 0000-9999, which Go's layouts
+	// cannot spell: -0001, +10000.
+	var year string
+	switch y := tm.Year(); {
+	case y < 0:
+		year = fmt.Sprintf("-%04d", -y)
+	case y > 9999:
+		year = fmt.Sprintf("+%d", y)
+	default:
+		year = fmt.Sprintf("%04d", y)
 	}
-	return tm.Format(layout)
+	return year + tm.Format(layout)
 }
 
 // dateText is YYYY-MM-DD of a day count since the epoch.
