@@ -76,7 +76,7 @@ func (s *csvSink) write(rec arrow.RecordBatch) error {
 			case arr.IsNull(i):
 				s.bw.WriteString(s.nullText)
 			case c == doc:
-				js, err := docJSON(rec, doc, i)
+				js, err := docJSON(rec.Column(doc), rec.Column(idJSON), i)
 				if err != nil {
 					return err
 				}

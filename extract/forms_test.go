@@ -183,3 +183,22 @@ func TestDocsInProcess(t *testing.T) {
 		t.Errorf("reads back as %v (%v), want the same bytes", back, err)
 	}
 }
+
+// TestDocNotValidUTF8: a BSON string that is not valid UTF-8 has no exact
+// Extended JSON (the driver writes U+FFFD): an error naming the _id, never
+// a changed document.
+func TestDocNotValidUTF8(t *testing.T) {
+	doc, err := bson.Marshal(bson.D{{Key: "_id", Value: "k"}, {Key: "s", Value: "a\xffb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	ids := array.NewLargeStringBuilder(mem)
+	ids.Append(`"k"`)
+	docs := array.NewBinaryBuilder(mem, arrow.BinaryTypes.LargeBinary)
+	docs.Append(doc)
+	_, err = docJSON(docs.NewArray(), ids.NewArray(), 0)
+	if err == nil || !strings.Contains(err.Error(), `_id "k"`) {
+		t.Fatalf("err %v, want one naming _id \"k\"", err)
+	}
+}

@@ -21,17 +21,17 @@ func (s *jsonlSink) write(rec arrow.RecordBatch) error {
 	if s.bw == nil {
 		s.bw = bufio.NewWriterSize(s.w, 1<<20)
 	}
-	doc := -1
+	doc, idJSON := -1, -1
 	if s.docs {
 		var err error
-		if doc, _, err = docColumns(rec.Schema()); err != nil {
+		if doc, idJSON, err = docColumns(rec.Schema()); err != nil {
 			return err
 		}
 	}
 	for i := 0; i < int(rec.NumRows()); i++ {
 		b := s.line[:0]
 		if doc >= 0 {
-			js, err := docJSON(rec, doc, i)
+			js, err := docJSON(rec.Column(doc), rec.Column(idJSON), i)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,14 +16,27 @@ const (
 	idJSONColumn = "_id_json"
 )
 
-// docJSON is document i of the doc column as canonical Extended JSON v2:
+// docJSON is document i of a doc column as canonical Extended JSON v2:
 // every BSON type tagged ({"$numberLong":"7"}, {"$numberDecimal":"1.10"},
-// {"$binary":…}), so that the line reads back into the same BSON.
-func docJSON(rec arrow.RecordBatch, col, i int) ([]byte, error) {
-	raw := rec.Column(col).(*array.LargeBinary).Value(i)
+// {"$binary":…}). The text is parsed back and compared with the bytes:
+// the driver writes a string that is not valid UTF-8 with U+FFFD, which
+// would change the value, so such a document is an error naming its _id.
+func docJSON(docs, ids arrow.Array, i int) ([]byte, error) {
+	raw := docs.(*array.LargeBinary).Value(i)
 	js, err := bson.MarshalExtJSON(bson.Raw(raw), true, false)
+	var back bson.Raw
+	if err == nil {
+		err = bson.UnmarshalExtJSON(js, true, &back)
+	}
+	if err == nil && !bytes.Equal(back, raw) {
+		err = fmt.Errorf("its Extended JSON does not read back as the same BSON (a string that is not valid UTF-8?)")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("document %d: no Extended JSON form: %w", i, err)
+		id := "without _id"
+		if ids.IsValid(i) {
+			id = "_id " + ids.(*array.LargeString).Value(i)
+		}
+		return nil, fmt.Errorf("document %s has no exact canonical Extended JSON form: %w; its BSON is in the bundle's part (SPEC.md Appendix A)", id, err)
 	}
 	return js, nil
 }
@@ -46,14 +60,8 @@ func docColumns(s *arrow.Schema) (doc, idJSON int, err error) {
 	if _, ok := s.Field(doc).Type.(*arrow.LargeBinaryType); !ok {
 		return 0, 0, fmt.Errorf("column %s is %s, want large_binary", docColumn, s.Field(doc).Type)
 	}
-	return doc, idJSON, nil
-}
-
-// bson2json is the canonical Extended JSON of document j of a doc column.
-func bson2json(arr arrow.Array, j int) ([]byte, error) {
-	js, err := bson.MarshalExtJSON(bson.Raw(arr.(*array.LargeBinary).Value(j)), true, false)
-	if err != nil {
-		return nil, fmt.Errorf("document %d: no Extended JSON form: %w", j, err)
+	if _, ok := s.Field(idJSON).Type.(*arrow.LargeStringType); !ok {
+		return 0, 0, fmt.Errorf("column %s is %s, want large_utf8", idJSONColumn, s.Field(idJSON).Type)
 	}
-	return js, nil
+	return doc, idJSON, nil
 }

@@ -29,15 +29,15 @@ type parquetSink struct {
 // dropped (a collection's binary _id), or rewritten as text.
 type columnPlan struct {
 	in   int
-	text func(arr arrow.Array, i int) (string, error) // nil: kept as is
+	text func(rec arrow.RecordBatch, i int) (string, error) // nil: kept as is
 }
 
 func newParquetSink(s *arrow.Schema, w io.Writer, docs bool) (*parquetSink, error) {
 	p := &parquetSink{mem: memory.NewGoAllocator()}
-	doc := -1
+	doc, idJSON := -1, -1
 	if docs {
 		var err error
-		if doc, _, err = docColumns(s); err != nil {
+		if doc, idJSON, err = docColumns(s); err != nil {
 			return nil, err
 		}
 	}
@@ -49,16 +49,16 @@ func newParquetSink(s *arrow.Schema, w io.Writer, docs bool) (*parquetSink, erro
 		cp := columnPlan{in: i}
 		switch {
 		case i == doc:
-			cp.text = func(arr arrow.Array, j int) (string, error) {
-				js, err := bson2json(arr, j)
+			cp.text = func(rec arrow.RecordBatch, j int) (string, error) {
+				js, err := docJSON(rec.Column(doc), rec.Column(idJSON), j)
 				return string(js), err
 			}
 		case f.Type.ID() == arrow.DECIMAL256 || f.Type.ID() == arrow.DURATION:
 			// DuckDB's DECIMAL stops at 38 digits and polars does not read
 			// decimal256; Parquet has no duration type (pqarrow would write
 			// a bare INT64 that DuckDB reads without its unit).
-			cp.text = func(arr arrow.Array, j int) (string, error) {
-				t, _ := scalarText(arr, j)
+			cp.text = func(rec arrow.RecordBatch, j int) (string, error) {
+				t, _ := scalarText(rec.Column(i), j)
 				return t, nil
 			}
 		case hasUnreadable(f.Type):
@@ -69,7 +69,6 @@ func newParquetSink(s *arrow.Schema, w io.Writer, docs bool) (*parquetSink, erro
 			out = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.LargeString, Nullable: f.Nullable, Metadata: f.Metadata}
 		} else if ext, ok := f.Type.(arrow.ExtensionType); ok {
 			out.Type = ext.StorageType()
-			cp.text = nil
 		}
 		p.plan = append(p.plan, cp)
 		fields = append(fields, out)
@@ -118,7 +117,7 @@ func (p *parquetSink) write(rec arrow.RecordBatch) error {
 					b.AppendNull()
 					continue
 				}
-				t, err := cp.text(in, i)
+				t, err := cp.text(rec, i)
 				if err != nil {
 					b.Release()
 					return err
