@@ -105,7 +105,10 @@ func newSink(ds *spec.Dataset, schema *arrow.Schema, w io.Writer, opt Options) (
 		return newCSVSink(ds, schema, w, opt.Null, doc), nil
 	case Parquet:
 		if schema == nil {
-			return nil, fmt.Errorf("dataset %s has no parts, so the bundle holds no column types to write a Parquet schema from: extract it as jsonl or csv", ds.Name)
+			var err error
+			if schema, err = manifestSchema(ds); err != nil {
+				return nil, err
+			}
 		}
 		return newParquetSink(schema, w, doc)
 	}

@@ -202,3 +202,17 @@ func TestDocNotValidUTF8(t *testing.T) {
 		t.Fatalf("err %v, want one naming _id \"k\"", err)
 	}
 }
+
+// TestFlatType: every flat spelling of SPEC.md §4.3 parses to the type
+// that prints it; a nested type is an error.
+func TestFlatType(t *testing.T) {
+	for _, s := range []string{"bool", "uint64", "large_utf8", "decimal(20, 4)", "decimal256(65, 30)", "timestamp[s]", "timestamp[ms, tz=UTC]", "duration[us]", "time64[ns]", "fixed_size_binary[16]", "date32"} {
+		dt, err := flatType(s)
+		if err != nil || dt.String() != s {
+			t.Errorf("%s: %v %v", s, dt, err)
+		}
+	}
+	if _, err := flatType("list<item: utf8, nullable>"); err == nil {
+		t.Error("a list parsed as a flat type")
+	}
+}

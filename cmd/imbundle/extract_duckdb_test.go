@@ -81,7 +81,7 @@ func TestExtractParquetReadByDuckDB(t *testing.T) {
 		t.Fatalf("extract: %v\n%s", err, msg)
 	}
 	rows := duckDBQuery(t, dir, `SELECT id::VARCHAR AS id, typeof(u64) AS u64_type, u64::VARCHAR AS u64, typeof(d20) AS d20_type, d20::VARCHAR AS d20,
-  d65, typeof(ts) AS ts_type, epoch_ms(ts)::VARCHAR AS ts_ms, dt3::VARCHAR AS dt3, typeof(dt3) AS dt3_type, tm, s, hex(b) AS b, big::VARCHAR AS big, f::VARCHAR AS f, n::VARCHAR AS n
+  d65, typeof(ts) AS ts_type, epoch_ms(ts)::VARCHAR AS ts_ms, dt3::VARCHAR AS dt3, typeof(dt3) AS dt3_type, tm, s, hex(b) AS b, big::VARCHAR AS big, f::VARCHAR AS f, n::VARCHAR AS n, dt0::VARCHAR AS dt0
 FROM read_parquet('`+out+`') ORDER BY id`)
 	if len(rows) != 2 {
 		t.Fatalf("DuckDB reads %d rows, want 2: %v", len(rows), rows)
@@ -90,10 +90,10 @@ FROM read_parquet('`+out+`') ORDER BY id`)
 		"id": "1", "u64_type": "UBIGINT", "u64": "18446744073709551615", "d20_type": "DECIMAL(20,4)", "d20": "-1234567890123456.7890",
 		"d65": edgeText[0]["d65"], "ts_type": "TIMESTAMP WITH TIME ZONE", "ts_ms": "1893456000500",
 		"dt3": "2024-02-29 23:59:59.999", "dt3_type": "TIMESTAMP", "tm": "-838:59:59.000000", "s": edgeText[0]["s"], "b": "00FF",
-		"big": "9007199254740993", "f": "3.40282e+38", "n": nil,
+		"big": "9007199254740993", "f": "3.40282e+38", "n": nil, "dt0": "2024-02-29 23:59:59",
 	}, {
 		"id": "2", "u64": "0", "d20": "0.0000", "d65": edgeText[1]["d65"], "ts_ms": nil, "dt3": "1970-01-01 00:00:00", "tm": "838:59:59.999999", "s": "", "b": "",
-		"big": "-9223372036854775808", "f": "0.1", "n": "7",
+		"big": "-9223372036854775808", "f": "0.1", "n": "7", "dt0": "1000-01-01 00:00:00",
 	}}
 	for r, w := range want {
 		for k, v := range w {

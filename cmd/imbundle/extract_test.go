@@ -34,17 +34,18 @@ func extractEdgeBundle(t *testing.T) string {
   dt3 DATETIME(3), dt6 DATETIME(6), dte DATE, ts TIMESTAMP(3) NULL, tm TIME(6), y YEAR,
   s VARCHAR(40) CHARACTER SET utf8mb4, l1 VARCHAR(20) CHARACTER SET latin1, b VARBINARY(16), j JSON,
   n INT NULL, nn VARCHAR(8) NOT NULL DEFAULT '',
-  d20 DECIMAL(20,4), d65 DECIMAL(65,30)
+  d20 DECIMAL(20,4), d65 DECIMAL(65,30), dt0 DATETIME
 ) ENGINE=InnoDB`,
+		"CREATE TABLE empty (id INT PRIMARY KEY, v DECIMAL(50,2))",
 		`INSERT INTO edge VALUES
  (1, -128, 18446744073709551615, 9007199254740993, 3.40282e38, -2.2250738585072014e-308,
   '2024-02-29 23:59:59.999', '2024-01-01 00:00:00.123000', '1000-01-01', '2030-01-01 00:00:00.500', '-838:59:59.000000', 2155,
   'emoji 😀 ok, "q"', x'e9e8', x'00ff', '{"a": [1, 2.5, "x"]}', NULL, 'x',
-  -1234567890123456.7890, 12345678901234567890123456789012345.123456789012345678901234567890),
+  -1234567890123456.7890, 12345678901234567890123456789012345.123456789012345678901234567890, '2024-02-29 23:59:59'),
  (2, 0, 0, -9223372036854775808, 0.1, 1e-320,
   '1970-01-01 00:00:00', '2038-01-19 03:14:07', '9999-12-31', NULL, '838:59:59.999999', 1901,
   '', '', x'', 'null', 7, '',
-  0, -0.000000000000000000000000000001)`,
+  0, -0.000000000000000000000000000001, '1000-01-01 00:00:00')`,
 	} {
 		if _, err := src.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -66,13 +67,14 @@ var edgeText = []map[string]string{{
 	"ts": "2030-01-01T00:00:00.500Z", "tm": "-838:59:59.000000", "y": "2155",
 	"s": `emoji 😀 ok, "q"`, "l1": "6eg=", "b": "AP8=", "j": `{"a": [1, 2.5, "x"]}`, "nn": "x",
 	"d20": "-1234567890123456.7890", "d65": "12345678901234567890123456789012345.123456789012345678901234567890",
+	"dt0": "2024-02-29T23:59:59",
 }, {
 	"id": "2", "i8": "0", "u64": "0", "big": "-9223372036854775808",
 	"f": "0.1", "d": "1e-320",
 	"dt3": "1970-01-01T00:00:00.000", "dt6": "2038-01-19T03:14:07.000000", "dte": "9999-12-31",
 	"tm": "838:59:59.999999", "y": "1901",
 	"s": "", "l1": "", "b": "", "j": "null", "n": "7", "nn": "",
-	"d20": "0.0000", "d65": "-0.000000000000000000000000000001",
+	"d20": "0.0000", "d65": "-0.000000000000000000000000000001", "dt0": "1000-01-01T00:00:00",
 }}
 
 // edgeNull are the NULL cells of the edge rows.
@@ -194,6 +196,10 @@ func TestExtractMySQLEdgeValues(t *testing.T) {
 		if dt := col("dt6").(*array.Timestamp); dt.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond || dt.Value(0) != 1704067200123000 {
 			t.Errorf("dt6 = %s %v", dt.DataType(), dt)
 		}
+		// DATETIME(0) is timestamp[s], which Parquet holds in milliseconds.
+		if dt := col("dt0").(*array.Timestamp); dt.DataType().(*arrow.TimestampType).Unit != arrow.Millisecond || dt.Value(0) != 1709251199000 || dt.Value(1) != -30610224000000 {
+			t.Errorf("dt0 = %s %v", dt.DataType(), dt)
+		}
 		if f := col("f").(*array.Float32); f.Value(0) != 3.40282e38 || f.Value(1) != 0.1 {
 			t.Errorf("f = %v", f)
 		}
@@ -204,6 +210,34 @@ func TestExtractMySQLEdgeValues(t *testing.T) {
 			t.Errorf("s = %v", s)
 		}
 	})
+}
+
+// TestExtractEmptyTable: a table without rows (a dataset without parts)
+// is an empty JSON lines file, a CSV header, and a Parquet file of no rows
+// with the manifest's column types (the decimal256 as text, as always).
+func TestExtractEmptyTable(t *testing.T) {
+	path := extractEdgeBundle(t)
+	name := datasetNamed(t, path, "empty")
+	dir := t.TempDir()
+	for format, want := range map[string]string{"jsonl": "", "csv": "id,v\r\n"} {
+		out := filepath.Join(dir, "empty."+format)
+		if msg, err := runCLI(t, "-q", "extract", path, "--dataset", name, "-o", out); err != nil {
+			t.Fatalf("%s: %v\n%s", format, err, msg)
+		}
+		if got := string(readFile(t, out)); got != want {
+			t.Errorf("%s: %q, want %q", format, got, want)
+		}
+	}
+	// Parquet: the manifest's column types, no rows.
+	out := filepath.Join(dir, "empty.parquet")
+	if msg, err := runCLI(t, "-q", "extract", path, "--dataset", name, "-o", out); err != nil {
+		t.Fatalf("parquet: %v\n%s", err, msg)
+	}
+	tbl := readParquet(t, out)
+	defer tbl.Release()
+	if f := tbl.Schema().Fields(); tbl.NumRows() != 0 || len(f) != 2 || f[0].Type.ID() != arrow.INT32 || f[1].Type.ID() != arrow.LARGE_STRING {
+		t.Errorf("parquet of an empty table: %d rows, schema %s", tbl.NumRows(), tbl.Schema())
+	}
 }
 
 // datasetNamed is the name of the bundle's dataset of a table.
