@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +85,23 @@ func TestExtractStdout(t *testing.T) {
 	defer tbl.Release()
 	if tbl.NumRows() != 3000 {
 		t.Errorf("parquet: %d rows, want 3000", tbl.NumRows())
+	}
+}
+
+// TestExtractFailureLeavesNoFile: a write that fails after some rows
+// removes OUT.partial and creates no OUT.
+func TestExtractFailureLeavesNoFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.jsonl")
+	_, err := writeAtomically(out, func(w io.Writer) (int64, error) {
+		w.Write([]byte("{\"id\":1}\n"))
+		return 1, errors.New("record batch 3: damaged")
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, p := range []string{out, out + ".partial"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed write (%v)", p, err)
+		}
 	}
 }
