@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -54,15 +55,19 @@ func Check(r *bundle.Reader, ds *spec.Dataset) error {
 }
 
 // Write writes the rows of ds to w in opt.Format, part after part, batch
-// after batch, and returns how many it wrote. Call Check first: Write
-// checks each batch as it decodes it (bundle.PartReader), but a damaged
-// part found here leaves w with the rows before it.
-func Write(r *bundle.Reader, ds *spec.Dataset, w io.Writer, opt Options) (int64, error) {
+// after batch, and returns how many it wrote; it stops between batches
+// when ctx is done. Call Check first: Write checks each batch as it
+// decodes it (bundle.PartReader), but a damaged part found here leaves w
+// with the rows before it.
+func Write(ctx context.Context, r *bundle.Reader, ds *spec.Dataset, w io.Writer, opt Options) (int64, error) {
 	var s sink
 	var rows int64
 	parts := r.OpenParts(ds)
 	defer parts.Close()
 	for {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
 		rec, err := parts.Next()
 		if err == io.EOF {
 			break

@@ -216,3 +216,18 @@ func TestFlatType(t *testing.T) {
 		t.Error("a list parsed as a flat type")
 	}
 }
+
+// TestCollectionExtraColumn: a collection dataset with a column beside
+// _id, _id_json and doc is refused, since writing the document alone
+// would leave it out.
+func TestCollectionExtraColumn(t *testing.T) {
+	s := arrow.NewSchema([]arrow.Field{
+		{Name: idColumn, Type: arrow.BinaryTypes.LargeBinary},
+		{Name: idJSONColumn, Type: arrow.BinaryTypes.LargeString},
+		{Name: docColumn, Type: arrow.BinaryTypes.LargeBinary},
+		{Name: "extra", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	if _, _, err := docColumns(s); err == nil || !strings.Contains(err.Error(), "extra") {
+		t.Fatalf("err %v, want a refusal naming extra", err)
+	}
+}

@@ -52,6 +52,11 @@ func docColumns(s *arrow.Schema) (doc, idJSON int, err error) {
 			doc = i
 		case idJSONColumn:
 			idJSON = i
+		case idColumn:
+		default:
+			// Written as the document alone, another column would be
+			// left out unseen.
+			return 0, 0, fmt.Errorf("a collection dataset has the columns _id, _id_json and doc (SPEC.md §9.2); this one also has %s", f.Name)
 		}
 	}
 	if doc < 0 || idJSON < 0 {

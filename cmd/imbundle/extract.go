@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,9 @@ MongoDB documents are canonical Extended JSON.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.bundle = args[0]
-			return runExtract(a, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			ctx, in := onInterrupt(cmd.Context())
+			defer in.stop()
+			return in.result(runExtract(ctx, a, cmd.OutOrStdout(), cmd.ErrOrStderr()), "OUT was not written (its .partial was removed); run the same command again")
 		},
 	}
 	f := cmd.Flags()
@@ -52,7 +55,7 @@ MongoDB documents are canonical Extended JSON.`,
 }
 
 // runExtract is imbundle extract after flag parsing.
-func runExtract(a extractArgs, stdout, stderr io.Writer) error {
+func runExtract(ctx context.Context, a extractArgs, stdout, stderr io.Writer) error {
 	if a.dataset == "" {
 		return scheme.Usagef("--dataset is required (imbundle inspect %s lists the datasets)", a.bundle)
 	}
@@ -84,10 +87,10 @@ func runExtract(a extractArgs, stdout, stderr io.Writer) error {
 	}
 	opt := extract.Options{Format: format, Null: a.null}
 	if a.out == "-" {
-		_, err := extract.Write(r, ds, stdout, opt)
+		_, err := extract.Write(ctx, r, ds, stdout, opt)
 		return extractError(err, a.bundle)
 	}
-	rows, err := writeAtomically(a.out, func(w io.Writer) (int64, error) { return extract.Write(r, ds, w, opt) })
+	rows, err := writeAtomically(a.out, func(w io.Writer) (int64, error) { return extract.Write(ctx, r, ds, w, opt) })
 	if err != nil {
 		return extractError(err, a.bundle)
 	}

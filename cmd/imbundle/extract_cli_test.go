@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -102,6 +103,24 @@ func TestExtractFailureLeavesNoFile(t *testing.T) {
 	for _, p := range []string{out, out + ".partial"} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s exists after a failed write (%v)", p, err)
+		}
+	}
+}
+
+// TestExtractInterrupted: a cancelled extract (SIGINT cancels the
+// context) stops between batches and leaves neither OUT nor OUT.partial.
+func TestExtractInterrupted(t *testing.T) {
+	path := cliBundle(t)
+	out := filepath.Join(t.TempDir(), "users.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := runExtract(ctx, extractArgs{bundle: path, dataset: "openim.users", out: out}, io.Discard, io.Discard)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	for _, p := range []string{out, out + ".partial"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after an interrupted extract (%v)", p, err)
 		}
 	}
 }
