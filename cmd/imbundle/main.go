@@ -67,7 +67,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&globals.logFormat, "log-format", "auto", "log format: auto (text on a terminal), text or json")
 	root.PersistentFlags().StringVar(&globals.logLevel, "log-level", "", "least severe log records shown: debug, info, warn or error (default info; error with --quiet)")
 	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output, and no log records below error unless --log-level says otherwise")
-	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd())
+	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newExtractCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd())
 	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
 	// an unknown flag or a bad value, wrong arguments, an unknown command.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
