@@ -194,7 +194,7 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 	for _, n := range names.used {
 		switch {
 		case names.declared[n] || seen[n]:
-		case known(n):
+		case known(n) && !docFunctionNames[n]:
 			seen[n] = true
 			used = append(used, n)
 		case docFunctionNames[n] || isBuiltin(n):
@@ -202,7 +202,13 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 			return nil, nil, c.ErrorAt(key, "unknown name %s (the names are the row's columns%s)", n, map[bool]string{true: " and the counts", false: ""}[key == "compare.assert"])
 		}
 	}
-	if prog, err = expr.Compile(src, docOptions(expr.AsBool())...); err != nil {
+	// The names read go in as an environment of untyped values, so that a
+	// column named like a builtin (type, len) is the column.
+	env := map[string]any{}
+	for _, n := range used {
+		env[n] = nil
+	}
+	if prog, err = expr.Compile(src, docOptions(expr.Env(env), expr.AllowUndefinedVariables(), expr.AsBool())...); err != nil {
 		return nil, nil, fail(err)
 	}
 	return prog, used, nil

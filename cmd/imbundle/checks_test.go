@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/imbundle/imbundle/fixtures"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
@@ -285,5 +287,50 @@ func TestChecksRefused(t *testing.T) {
 	}
 	if c := got["none"]; !strings.Contains(c.Skipped, "no table or collection of the bundle matches *.nothing") {
 		t.Errorf("none: %+v, want skipped", c)
+	}
+}
+
+// TestChecksAcrossEngines: a compare and a unique over a MongoDB
+// collection's (dotted) fields, against a MySQL table of the same bundle.
+func TestChecksAcrossEngines(t *testing.T) {
+	myURL, my := testenv.MySQLDatabase(t, "chk_x")
+	for _, q := range []string{"CREATE TABLE grp (gid VARCHAR(8) PRIMARY KEY, member_count INT)", "INSERT INTO grp VALUES ('g1', 2), ('g2', 1), ('g3', 0)"} {
+		if _, err := my.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mURL, mdb := testenv.MongoDatabase(t, "chk_x_mg")
+	var docs []any
+	for i, m := range []struct {
+		gid, uid string
+		typ      int
+	}{{"g1", "a", 2}, {"g1", "b", 0}, {"g1", "c", 4}, {"g2", "a", 2}, {"g2", "b", 0}, {"g3", "a", 2}, {"g3", "a", 0}} {
+		docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "m", Value: bson.D{{Key: "gid", Value: m.gid}, {Key: "uid", Value: m.uid}}}, {Key: "type", Value: m.typ}})
+	}
+	if _, err := mdb.Collection("member").InsertMany(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "x.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", myURL, "--source", mURL, "-o", file); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	checks := filepath.Join(t.TempDir(), "x.yaml")
+	os.WriteFile(checks, []byte(`version: 1
+checks:
+  - name: count
+    compare:
+      left: "*.grp(gid)"
+      right: "*.member(m.gid)"
+      counts: {members: "type != 4"}
+      assert: "member_count == members"
+  - name: member-once
+    unique: {of: "*.member(m.gid, m.uid)"}
+`), 0o644)
+	got := runChecksJSON(t, file, "--map", checks)
+	if c := got["count"]; c.Rows != 3 || c.Violations != 2 || strings.Join(c.First, "; ") != `"g2" (member_count=1, members=2); "g3" (member_count=0, members=2)` {
+		t.Errorf("count: %+v", c)
+	}
+	if c := got["member-once"]; c.Rows != 7 || c.Violations != 1 || strings.Join(c.First, "; ") != `("g3", "a") (2 rows)` {
+		t.Errorf("member-once: %+v", c)
 	}
 }

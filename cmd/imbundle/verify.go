@@ -40,7 +40,10 @@ func newVerifyCmd() *cobra.Command {
 		Long: `Without --against: check the container, the manifest and every part's SHA-256,
 with no database (--deep also decodes every row and recomputes the content
 digests). With --against URL: read each dataset back from the database and
-compare row counts and content digests, naming the first differing keys.` + paramsHelp(exporter.Engines()),
+compare row counts and content digests, naming the first differing keys.
+Offline with --profile NAME or --map FILE.yaml: also evaluate the mapping's
+checks (data invariants, SPEC.md §11.6) over the bundle's rows and report
+their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := checkPositive("--sort-memory", sortMemory); err != nil {
