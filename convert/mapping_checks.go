@@ -202,13 +202,15 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 			return nil, nil, c.ErrorAt(key, "unknown name %s (the names are the row's columns%s)", n, map[bool]string{true: " and the counts", false: ""}[key == "compare.assert"])
 		}
 	}
-	// The names read go in as an environment of untyped values, so that a
-	// column named like a builtin (type, len) is the column.
-	env := map[string]any{}
+	// A column named like a builtin (type, now) is the column: the
+	// builtin is off for this expression.
+	opts := []expr.Option{expr.AsBool()}
 	for _, n := range used {
-		env[n] = nil
+		if isBuiltin(n) {
+			opts = append(opts, expr.DisableBuiltin(n))
+		}
 	}
-	if prog, err = expr.Compile(src, docOptions(expr.Env(env), expr.AllowUndefinedVariables(), expr.AsBool())...); err != nil {
+	if prog, err = expr.Compile(src, docOptions(opts...)...); err != nil {
 		return nil, nil, fail(err)
 	}
 	return prog, used, nil

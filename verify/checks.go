@@ -157,9 +157,9 @@ func (c *checker) unique(ch *convert.Check, res *CheckResult) error {
 	if err != nil {
 		return err
 	}
-	return eachGroup(it, func(key []byte, vals [][]byte) {
-		if len(vals) > 1 {
-			res.violation(fmt.Sprintf("%s (%d rows)", tupleText(key), len(vals)))
+	return eachGroup(it, func(key []byte, n int) {
+		if n > 1 {
+			res.violation(fmt.Sprintf("%s (%d rows)", tupleText(key), n))
 		}
 	})
 }
@@ -481,29 +481,29 @@ func (c *checker) eachRecord(ds *spec.Dataset, fn func(arrow.RecordBatch) error)
 	return nil
 }
 
-// eachGroup calls fn once per distinct key of a sorted iterator.
-func eachGroup(it *extsort.Iterator, fn func(key []byte, vals [][]byte)) error {
+// eachGroup calls fn once per distinct key of a sorted iterator, with the
+// number of records of that key (counted, not kept: a key may have
+// millions).
+func eachGroup(it *extsort.Iterator, fn func(key []byte, n int)) error {
 	var key []byte
-	var vals [][]byte
-	started := false
+	n := 0
 	for {
-		k, v, err := it.Next()
+		k, _, err := it.Next()
 		if err != nil {
 			if !isEOF(err) {
 				return err
 			}
-			if started {
-				fn(key, vals)
+			if n > 0 {
+				fn(key, n)
 			}
 			return nil
 		}
-		if started && string(k) != string(key) {
-			fn(key, vals)
-			vals = vals[:0]
+		if n > 0 && string(k) != string(key) {
+			fn(key, n)
+			n = 0
 		}
-		started = true
+		n++
 		key = append(key[:0], k...)
-		vals = append(vals, append([]byte(nil), v...))
 	}
 }
 
