@@ -115,8 +115,8 @@ func TestChecksWildfire(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	got := runChecksJSON(t, file, "--profile", "wildfirechat-checks")
-	if len(got) != 8 {
-		t.Fatalf("%d checks ran, want the profile's 8: %+v", len(got), got)
+	if len(got) != 9 {
+		t.Fatalf("%d checks ran, want the profile's 9: %+v", len(got), got)
 	}
 	inbox := got["inbox-row-has-message"]
 	var want []string
