@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -39,27 +38,29 @@ type Check struct {
 // to-row. Both ends are GLOB(col, ...): the union of the datasets the glob
 // matches (a WildfireChat inbox row points at a message of any shard).
 type RelationCheck struct {
-	From string `yaml:"from"`
-	To   string `yaml:"to"`
+	From CheckEndSpec `yaml:"from"`
+	To   CheckEndSpec `yaml:"to"`
 }
 
 // UniqueCheck: no two rows of the datasets (GLOB(col, ...)) passing the
 // filter share the columns' values. "Exactly one per key" needs the keys
 // from elsewhere: a compare with a count.
 type UniqueCheck struct {
-	Of     string `yaml:"of"`
-	Filter string `yaml:"filter"`
+	Of     CheckEndSpec `yaml:"of"`
+	Filter string       `yaml:"filter"`
 }
 
 // CompareCheck joins each row of Left (GLOB(col, ...)) with the rows of
 // Right whose columns are equal, counts those rows (each count an
 // expression over a right row: the rows where it is true are counted), and
-// requires Assert, an expression over the left row's fields and the counts,
-// to be true.
+// takes the largest value of each Max expression over them (nil for
+// none), and requires Assert, an expression over the left row's fields,
+// the counts and the maxima, to be true.
 type CompareCheck struct {
-	Left   string            `yaml:"left"`
-	Right  string            `yaml:"right"`
+	Left   CheckEndSpec      `yaml:"left"`
+	Right  CheckEndSpec      `yaml:"right"`
 	Counts map[string]string `yaml:"counts"`
+	Max    map[string]string `yaml:"max"`
 	Assert string            `yaml:"assert"`
 }
 
@@ -67,18 +68,61 @@ type CompareCheck struct {
 // columns, ordered by the integer column By, the integer column Value is
 // strictly increasing (a WildfireChat user's inbox _seq in _mid order).
 type IncreasingCheck struct {
-	Of    string `yaml:"of"`
-	By    string `yaml:"by"`
-	Value string `yaml:"value"`
+	Of    CheckEndSpec `yaml:"of"`
+	By    string       `yaml:"by"`
+	Value string       `yaml:"value"`
 }
 
-// CheckEnd is a parsed GLOB(col, ...).
+// CheckEndSpec is an end as written: "GLOB(col, ...)", or {of: "GLOB(col,
+// ...)", keys: PATTERN} for the string keys of Redis keyspaces whose names
+// match PATTERN (§11.9's patterns): each such key is a row whose fields
+// are the captures, key and value.
+type CheckEndSpec struct {
+	Of   string `yaml:"of"`
+	Keys string `yaml:"keys"`
+}
+
+// UnmarshalYAML takes the string form as well as the mapping.
+func (e *CheckEndSpec) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err == nil {
+		*e = CheckEndSpec{Of: s}
+		return nil
+	}
+	var m struct {
+		Of   string `yaml:"of"`
+		Keys string `yaml:"keys"`
+	}
+	if err := unmarshal(&m); err != nil {
+		return err
+	}
+	*e = CheckEndSpec(m)
+	return nil
+}
+
+// CheckEnd is a parsed end.
 type CheckEnd struct {
 	Glob    string
 	Columns []string
+	Keys    *CheckKeys // nil for tables and collections
 }
 
-func (e CheckEnd) String() string { return e.Glob + "(" + strings.Join(e.Columns, ", ") + ")" }
+func (e CheckEnd) String() string {
+	s := e.Glob + "(" + strings.Join(e.Columns, ", ") + ")"
+	if e.Keys != nil {
+		s += " keys " + e.Keys.kp.text
+	}
+	return s
+}
+
+// CheckKeys is an end's key pattern.
+type CheckKeys struct{ kp *keyPattern }
+
+// Captures are the pattern's capture names, in order.
+func (k *CheckKeys) Captures() []string { return k.kp.caps }
+
+// Match returns the captured texts of key in capture order, or nil.
+func (k *CheckKeys) Match(key []byte, dst [][]byte) [][]byte { return k.kp.match(key, dst) }
 
 var checkEndRE = regexp.MustCompile(`^\s*([^()\s]+)\s*\(([^()]*)\)\s*$`)
 
@@ -142,7 +186,7 @@ func (c *Check) ErrorAt(key, format string, args ...any) error {
 
 // End parses one of the check's GLOB(col, ...) values (key "relation.from", ...).
 func (c *Check) End(key string) (CheckEnd, error) {
-	var s string
+	var s CheckEndSpec
 	switch key {
 	case "relation.from":
 		s = c.Relation.From
@@ -157,9 +201,21 @@ func (c *Check) End(key string) (CheckEnd, error) {
 	case "increasing.of":
 		s = c.Increasing.Of
 	}
-	e, err := ParseCheckEnd(s)
+	e, err := ParseCheckEnd(s.Of)
 	if err != nil {
 		return e, c.ErrorAt(key, "%v", err)
+	}
+	if s.Keys != "" {
+		kp, err := parseKeyPattern(s.Keys)
+		if err != nil {
+			return e, c.ErrorAt(key+".keys", "%v", err)
+		}
+		e.Keys = &CheckKeys{kp}
+		for _, col := range e.Columns {
+			if !kp.names[col] && col != "key" && col != "value" {
+				return e, c.ErrorAt(key, "%s: a keys end's columns are its captures, key and value", col)
+			}
+		}
 	}
 	return e, nil
 }
@@ -169,16 +225,20 @@ func (c *Check) CountNames() []string {
 	if c.Compare == nil {
 		return nil
 	}
-	names := make([]string, 0, len(c.Compare.Counts))
-	for n := range c.Compare.Counts {
-		names = append(names, n)
+	return sortedKeys(c.Compare.Counts)
+}
+
+// MaxNames are a compare's max names, sorted.
+func (c *Check) MaxNames() []string {
+	if c.Compare == nil {
+		return nil
 	}
-	sort.Strings(names)
-	return names
+	return sortedKeys(c.Compare.Max)
 }
 
 // Compile compiles one of the check's expressions (key "unique.filter",
-// "compare.assert", "compare.counts.NAME"), as a boolean, after checking
+// "compare.assert", "compare.counts.NAME" as a boolean, "compare.max.NAME"
+// as any value), after checking
 // that every name it reads is known; a mistake is an error at the key.
 // The names are a row's fields as mapping filters see them (SPEC §11.6);
 // used are the known names it reads, each once.
@@ -204,7 +264,10 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 	}
 	// A column named like a builtin (type, now) is the column: the
 	// builtin is off for this expression.
-	opts := []expr.Option{expr.AsBool()}
+	var opts []expr.Option
+	if !strings.HasPrefix(key, "compare.max.") {
+		opts = append(opts, expr.AsBool())
+	}
 	for _, n := range used {
 		if isBuiltin(n) {
 			opts = append(opts, expr.DisableBuiltin(n))
@@ -262,6 +325,15 @@ func (m *Mapping) checkChecks() error {
 					return c.ErrorAt("compare.counts", "check %s: a count needs a name (letters, digits, _) and an expression (true counts every row)", c.Name)
 				}
 				parses["compare.counts."+n] = src
+			}
+			for n, src := range c.Compare.Max {
+				if !identRE.MatchString(n) || src == "" {
+					return c.ErrorAt("compare.max", "check %s: a max needs a name (letters, digits, _) and an expression over a right row", c.Name)
+				}
+				if _, dup := c.Compare.Counts[n]; dup {
+					return c.ErrorAt("compare.max", "check %s: %s is both a count and a max", c.Name, n)
+				}
+				parses["compare.max."+n] = src
 			}
 		case c.Increasing != nil:
 			ends = []string{"increasing.of"}

@@ -17,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/extsort"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -85,12 +86,18 @@ func (c *checker) sides(e convert.CheckEnd, res *CheckResult) []side {
 	var out []side
 	for i := range c.r.Manifest().Datasets {
 		ds := &c.r.Manifest().Datasets[i]
-		if ok, _ := path.Match(e.Glob, ds.Name); ok && c.engine[ds.Source] != "redis" {
+		// A keys end reads keyspaces only (not a Redis source's other
+		// datasets, such as its stream state); other ends no Redis data.
+		isKeys := c.engine[ds.Source] == "redis" && ds.Kind == spec.KindKeyspace && ds.Options["layout"] != redistype.GroupsLayoutName
+		if ok, _ := path.Match(e.Glob, ds.Name); ok && (c.engine[ds.Source] != "redis" && e.Keys == nil || isKeys && e.Keys != nil) {
 			out = append(out, side{ds, c.engine[ds.Source]})
 		}
 	}
 	if len(out) == 0 && res.Skipped == "" {
 		res.Skipped = "no table or collection of the bundle matches " + e.Glob
+		if e.Keys != nil {
+			res.Skipped = "no Redis keyspace of the bundle matches " + e.Glob
+		}
 	}
 	return out
 }
@@ -109,7 +116,12 @@ func (c *checker) relation(ch *convert.Check, res *CheckResult) error {
 		return nil
 	}
 	rr := RelationResult{}
-	if err := checkRelation(c.ctx, c.r, c.o, &rr, fs, from.Columns, ts, to.Columns); err != nil {
+	if from.Keys == nil && to.Keys == nil {
+		err = checkRelation(c.ctx, c.r, c.o, &rr, fs, from.Columns, ts, to.Columns)
+	} else {
+		err = c.keysRelation(ch, from, fs, to, ts, &rr)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: check %s: %w", ch.Where("name"), ch.Name, err)
 	}
 	if rr.Skipped != "" {
@@ -117,6 +129,25 @@ func (c *checker) relation(ch *convert.Check, res *CheckResult) error {
 	}
 	res.Rows, res.Violations, res.First = rr.Values, rr.Orphans, rr.First
 	return nil
+}
+
+// keysRelation is a relation with a keys end: the values are sorted from
+// the rows rows() gives, and merged as any relation's.
+func (c *checker) keysRelation(ch *convert.Check, from convert.CheckEnd, fs []side, to convert.CheckEnd, ts []side, rr *RelationResult) error {
+	toSort := extsort.New(c.o.TempDir, c.o.Memory)
+	defer toSort.Close()
+	fromSort := extsort.New(c.o.TempDir, c.o.Memory)
+	defer fromSort.Close()
+	if err := c.rows(ch, "relation.to", to, ts, nil, func(k []byte, _ func(string) any) error { return toSort.Add(k, nil) }); err != nil {
+		return err
+	}
+	if err := c.rows(ch, "relation.from", from, fs, nil, func(k []byte, _ func(string) any) error {
+		rr.Values++
+		return fromSort.Add(k, nil)
+	}); err != nil {
+		return err
+	}
+	return mergeOrphans(fromSort, toSort, rr)
 }
 
 func (c *checker) unique(ch *convert.Check, res *CheckResult) error {
@@ -131,13 +162,13 @@ func (c *checker) unique(ch *convert.Check, res *CheckResult) error {
 	var filter *vm.Program
 	var fields []string
 	if ch.Unique.Filter != "" {
-		if filter, fields, err = ch.Compile("unique.filter", ch.Unique.Filter, knownColumns(sides)); err != nil {
+		if filter, fields, err = ch.Compile("unique.filter", ch.Unique.Filter, knownColumns(of, sides)); err != nil {
 			return err
 		}
 	}
 	s := extsort.New(c.o.TempDir, c.o.Memory)
 	defer s.Close()
-	err = c.rows(ch, "unique.of", sides, of.Columns, fields, func(key []byte, get func(string) any) error {
+	err = c.rows(ch, "unique.of", of, sides, fields, func(key []byte, get func(string) any) error {
 		if filter != nil {
 			ok, err := runBool(filter, fields, get, nil)
 			if err != nil {
@@ -176,7 +207,7 @@ func (c *checker) increasing(ch *convert.Check, res *CheckResult) error {
 	inc := ch.Increasing
 	s := extsort.New(c.o.TempDir, c.o.Memory)
 	defer s.Close()
-	err = c.rows(ch, "increasing.of", sides, of.Columns, []string{inc.By, inc.Value}, func(key []byte, get func(string) any) error {
+	err = c.rows(ch, "increasing.of", of, sides, []string{inc.By, inc.Value}, func(key []byte, get func(string) any) error {
 		by, v := get(inc.By), get(inc.Value)
 		if by == nil || v == nil {
 			return nil // as a NULL key: not checked
@@ -237,16 +268,25 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 	fields := make([][]string, len(counts))
 	var rightFields []string
 	for i, n := range counts {
-		if progs[i], fields[i], err = ch.Compile("compare.counts."+n, ch.Compare.Counts[n], knownColumns(rs)); err != nil {
+		if progs[i], fields[i], err = ch.Compile("compare.counts."+n, ch.Compare.Counts[n], knownColumns(right, rs)); err != nil {
 			return err
 		}
 		rightFields = append(rightFields, fields[i]...)
 	}
+	maxes := ch.MaxNames()
+	maxProgs := make([]*vm.Program, len(maxes))
+	maxFields := make([][]string, len(maxes))
+	for i, n := range maxes {
+		if maxProgs[i], maxFields[i], err = ch.Compile("compare.max."+n, ch.Compare.Max[n], knownColumns(right, rs)); err != nil {
+			return err
+		}
+		rightFields = append(rightFields, maxFields[i]...)
+	}
 	isCount := map[string]bool{}
-	for _, n := range counts {
+	for _, n := range append(append([]string(nil), counts...), maxes...) {
 		isCount[n] = true
 	}
-	leftKnown := knownColumns(ls)
+	leftKnown := knownColumns(left, ls)
 	assert, used, err := ch.Compile("compare.assert", ch.Compare.Assert, func(n string) bool { return isCount[n] || leftKnown(n) })
 	if err != nil {
 		return err
@@ -259,7 +299,7 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 	}
 	rightSort := extsort.New(c.o.TempDir, c.o.Memory)
 	defer rightSort.Close()
-	err = c.rows(ch, "compare.right", rs, right.Columns, rightFields, func(key []byte, get func(string) any) error {
+	err = c.rows(ch, "compare.right", right, rs, rightFields, func(key []byte, get func(string) any) error {
 		flags := make([]byte, len(counts))
 		for i, p := range progs {
 			ok, err := runBool(p, fields[i], get, nil)
@@ -270,6 +310,22 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 				flags[i] = 1
 			}
 		}
+		for i, p := range maxProgs {
+			env := map[string]any{}
+			for _, f := range maxFields[i] {
+				env[f] = get(f)
+			}
+			v, err := expr.Run(p, env)
+			if err != nil {
+				return ch.ErrorAt("compare.max."+maxes[i], "check %s: %v", ch.Name, err)
+			}
+			switch v.(type) {
+			case nil, int, float64, string:
+			default:
+				return ch.ErrorAt("compare.max."+maxes[i], "check %s: a max takes numbers or strings, not %T", ch.Name, v)
+			}
+			flags = appendValue(flags, v)
+		}
 		return rightSort.Add(key, flags)
 	})
 	if err != nil {
@@ -277,7 +333,7 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 	}
 	leftSort := extsort.New(c.o.TempDir, c.o.Memory)
 	defer leftSort.Close()
-	err = c.rows(ch, "compare.left", ls, left.Columns, leftFields, func(key []byte, get func(string) any) error {
+	err = c.rows(ch, "compare.left", left, ls, leftFields, func(key []byte, get func(string) any) error {
 		res.Rows++
 		var v []byte
 		for _, n := range leftFields {
@@ -299,6 +355,7 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 	rk, rv, rerr := rit.Next()
 	var lastKey []byte
 	tally := make([]int, len(counts))
+	highest := make([]any, len(maxes))
 	env := map[string]any{}
 	for first := true; ; first = false {
 		lk, lv, err := lit.Next()
@@ -311,12 +368,21 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 		if first || string(lk) != string(lastKey) {
 			lastKey = append(lastKey[:0], lk...)
 			clear(tally)
+			clear(highest)
 			for rerr == nil && string(rk) < string(lk) {
 				rk, rv, rerr = rit.Next()
 			}
 			for rerr == nil && string(rk) == string(lk) {
-				for i, f := range rv {
-					tally[i] += int(f)
+				for i := range counts {
+					tally[i] += int(rv[i])
+				}
+				for i, v := range decodeValues(rv[len(counts):], len(maxes)) {
+					if !sameKind(v, highest[i]) {
+						return ch.ErrorAt("compare.max."+maxes[i], "check %s: at %s, a max over numbers and strings: %s and %s", ch.Name, tupleText(lk), showValue(v), showValue(highest[i]))
+					}
+					if higher(v, highest[i]) {
+						highest[i] = v
+					}
 				}
 				rk, rv, rerr = rit.Next()
 			}
@@ -330,6 +396,10 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 			env[n] = tally[i]
 			shown = append(shown, fmt.Sprintf("%s=%d", n, tally[i]))
 		}
+		for i, n := range maxes {
+			env[n] = highest[i]
+			shown = append(shown, fmt.Sprintf("%s=%s", n, showValue(highest[i])))
+		}
 		vals := decodeValues(lv, len(leftFields))
 		for i, n := range leftFields {
 			env[n] = vals[i]
@@ -340,7 +410,7 @@ func (c *checker) compare(ch *convert.Check, res *CheckResult) error {
 		if ok, _ := out.(bool); err != nil || !ok {
 			why := strings.Join(shown, ", ")
 			if err != nil {
-				why += ": " + err.Error()
+				why += ": " + strings.SplitN(err.Error(), "\n", 2)[0] // expr adds the source and a caret below
 			}
 			res.violation(fmt.Sprintf("%s (%s)", tupleText(lk), why))
 		}
@@ -357,8 +427,14 @@ func (res *CheckResult) violation(text string) {
 
 // knownColumns says whether a name is a column of the datasets; a
 // collection's documents may hold any field.
-func knownColumns(sides []side) func(string) bool {
+func knownColumns(e convert.CheckEnd, sides []side) func(string) bool {
 	have := map[string]bool{}
+	if e.Keys != nil {
+		for _, n := range append(e.Keys.Captures(), "key", "value") {
+			have[n] = true
+		}
+		return func(n string) bool { return have[n] }
+	}
 	docs := false
 	for _, s := range sides {
 		docs = docs || s.engine == "mongodb"
@@ -389,7 +465,11 @@ func runBool(p *vm.Program, fields []string, get func(string) any, env map[strin
 // key column is left out) and its fields. A document reaching into an
 // array gives one call per value tuple. A table lacking a column named is
 // an error at the check's key.
-func (c *checker) rows(ch *convert.Check, key string, sides []side, cols, fields []string, fn func(key []byte, get func(string) any) error) error {
+func (c *checker) rows(ch *convert.Check, key string, end convert.CheckEnd, sides []side, fields []string, fn func(key []byte, get func(string) any) error) error {
+	cols := end.Columns
+	if end.Keys != nil {
+		return c.keyRows(ch, key, end, sides, fn)
+	}
 	for _, sd := range sides {
 		docs := sd.engine == "mongodb"
 		if !docs {
@@ -461,6 +541,114 @@ func (c *checker) rows(ch *convert.Check, key string, sides []side, cols, fields
 		}
 	}
 	return nil
+}
+
+// keyRows is rows for a keys end: each string key of the keyspaces whose
+// name matches the pattern is a row of its captures, key and value. A
+// matching key of another type is an error: a check reads string keys.
+func (c *checker) keyRows(ch *convert.Check, at string, end convert.CheckEnd, sides []side, fn func(key []byte, get func(string) any) error) error {
+	caps := end.Keys.Captures()
+	var dst [][]byte
+	var k []byte
+	for _, sd := range sides {
+		if err := c.eachRecord(sd.ds, func(rec arrow.RecordBatch) error {
+			rows, err := redistype.NewRows(rec)
+			if err != nil {
+				return err
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				if !rows.IsKeyRow(i) {
+					continue
+				}
+				name := rows.Key(i)
+				if dst = end.Keys.Match(name, dst); dst == nil {
+					continue
+				}
+				if t := rows.Type(i); t != redistype.String {
+					return ch.ErrorAt(at, "check %s: key %q of %s is a %s: a keys end reads string keys", ch.Name, name, sd.ds.Name, t)
+				}
+				val := rows.Value(i)
+				field := func(n string) []byte {
+					switch n {
+					case "key":
+						return name
+					case "value":
+						return val
+					}
+					for j, cp := range caps {
+						if cp == n {
+							return dst[j]
+						}
+					}
+					return nil
+				}
+				k = k[:0]
+				for _, col := range end.Columns {
+					cell := field(col)
+					k = binary.AppendUvarint(k, uint64(len(cell)))
+					k = append(k, cell...)
+				}
+				if err := fn(k, func(n string) any { return string(field(n)) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// higher reports whether v is above the highest so far (nil is below
+// everything; numbers compare as numbers, strings as strings).
+func higher(v, than any) bool {
+	if v == nil {
+		return false
+	}
+	if than == nil {
+		return true
+	}
+	num := func(x any) (float64, bool) {
+		switch x := x.(type) {
+		case int:
+			return float64(x), true
+		case float64:
+			return x, true
+		}
+		return 0, false
+	}
+	if a, ok := num(v); ok {
+		if b, ok := num(than); ok {
+			if ai, ok := v.(int); ok {
+				if bi, ok := than.(int); ok {
+					return ai > bi // exact beyond 2^53
+				}
+			}
+			return a > b
+		}
+	}
+	as, _ := v.(string)
+	bs, _ := than.(string)
+	return as > bs
+}
+
+// sameKind reports whether two maxima compare: both numbers or both
+// strings (or one nil).
+func sameKind(a, b any) bool {
+	kind := func(x any) int {
+		switch x.(type) {
+		case nil:
+			return 0
+		case int, float64:
+			return 1
+		case string:
+			return 2
+		}
+		return 3
+	}
+	ka, kb := kind(a), kind(b)
+	return ka == 0 || kb == 0 || ka == kb
 }
 
 func (c *checker) eachRecord(ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {

@@ -116,6 +116,12 @@ func checkRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, res
 			return err
 		}
 	}
+	return mergeOrphans(fromSort, toSort, res)
+}
+
+// mergeOrphans counts the from-values that are no to-value, naming the
+// first distinct ones: both sorted, one merge.
+func mergeOrphans(fromSort, toSort *extsort.Sorter, res *RelationResult) error {
 	toIt, err := toSort.Sort()
 	if err != nil {
 		return err

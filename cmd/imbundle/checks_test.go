@@ -17,6 +17,10 @@ import (
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
+// rcChecks is the Redis database the OpenIM seq keys of the checks test go
+// into.
+const rcChecks = 12
+
 // checkResult is one check of verify --json's checks line.
 type checkResult struct {
 	Name       string
@@ -193,13 +197,25 @@ func TestChecksOpenIM(t *testing.T) {
 	if _, err := fixtures.LoadOpenIMMySQL(ctx, db, w, fixtures.MySQLLoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "oim.imb")
-	if out, err := runCLI(t, "export", "-q", "--source", srcURL, "-o", file); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
+	rc := testenv.Redis(t, rcChecks)
+	rc.FlushDB(ctx)
+	t.Cleanup(func() { rc.FlushDB(context.Background()) })
+	redisURL := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), rcChecks)
+	if out, err := runCLI(t, "-q", "fixtures", "redis", "--target", redisURL, "--seed", "3", "--users", "40", "--groups", "4", "--messages", "300", "--edge=false"); err != nil {
+		t.Fatalf("fixtures redis: %v\n%s", err, out)
 	}
+	export := func(name string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), name)
+		if out, err := runCLI(t, "-q", "export", "--source", srcURL, "--source", "redis://"+testenv.RedisAddr(), "--db", fmt.Sprint(rcChecks), "-o", path); err != nil {
+			t.Fatalf("export: %v\n%s", err, out)
+		}
+		return path
+	}
+	file := export("oim.imb")
 	got := runChecksJSON(t, file, "--profile", "openim-v3.4-checks", "--strict")
-	if len(got) != 5 {
-		t.Fatalf("%d checks, want 5: %+v", len(got), got)
+	if len(got) != 7 {
+		t.Fatalf("%d checks, want 7: %+v", len(got), got)
 	}
 	for name, c := range got {
 		if c.Violations != 0 || c.Rows == 0 || c.Skipped != "" {
@@ -211,6 +227,22 @@ func TestChecksOpenIM(t *testing.T) {
 	friend := queryStrings(t, db, "SELECT CONCAT(owner_user_id, ' ', friend_user_id) FROM friends ORDER BY owner_user_id, friend_user_id LIMIT 1")
 	second := queryStrings(t, db, fmt.Sprintf("SELECT user_id FROM group_members WHERE group_id = '%s' AND role_level <> 100 ORDER BY user_id LIMIT 1", groups[0]))
 	a, b, _ := strings.Cut(friend[0], " ")
+	// A read position past its conversation's max seq, and one of a
+	// conversation without MAX_SEQ.
+	readKeys, err := rc.Keys(ctx, "HAS_READ_SEQ:*").Result()
+	if err != nil || len(readKeys) == 0 {
+		t.Fatalf("HAS_READ_SEQ keys: %v %v", readKeys, err)
+	}
+	sort.Strings(readKeys)
+	past := strings.TrimPrefix(readKeys[0], "HAS_READ_SEQ:")
+	conv := past[strings.IndexByte(past, ':')+1:]
+	maxSeq, err := rc.Get(ctx, "MAX_SEQ:"+conv).Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, readKeys[0], maxSeq+1, 0)
+	rc.Set(ctx, "HAS_READ_SEQ:u1:si_nobody", 3, 0)
+	rc.Set(ctx, "MAX_SEQ:si_gone", 7, 0)
 	for _, q := range []string{
 		fmt.Sprintf("DELETE FROM friends WHERE owner_user_id = '%s' AND friend_user_id = '%s'", b, a),
 		fmt.Sprintf("UPDATE group_members SET role_level = 100 WHERE group_id = '%s' AND user_id = '%s'", groups[0], second[0]),
@@ -221,11 +253,16 @@ func TestChecksOpenIM(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	file = filepath.Join(t.TempDir(), "dirty.imb")
-	if out, err := runCLI(t, "export", "-q", "--source", srcURL, "-o", file); err != nil {
-		t.Fatalf("export: %v\n%s", err, out)
-	}
+	file = export("dirty.imb")
 	got = runChecksJSON(t, file, "--profile", "openim-v3.4-checks")
+	seqs := []string{fmt.Sprintf("%q (max_seq=%d, value=\"%d\")", conv, maxSeq, maxSeq+1), `"si_nobody" (max_seq=NULL, value="3": invalid operation: int <= <nil> (1:12))`}
+	order := []string{conv, "si_nobody"}
+	if keyOrder(order); order[0] != conv {
+		seqs[0], seqs[1] = seqs[1], seqs[0]
+	}
+	if c := got["read-seq-at-most-max-seq"]; c.Violations != 2 || strings.Join(c.First, "; ") != strings.Join(seqs, "; ") {
+		t.Errorf("read-seq-at-most-max-seq: %+v, want %q", c, seqs)
+	}
 	owners := []string{fmt.Sprintf("%q (owners=2)", groups[0]), fmt.Sprintf("%q (owners=0)", groups[1])}
 	keyOrder(owners)
 	for name, want := range map[string][]string{
@@ -234,6 +271,7 @@ func TestChecksOpenIM(t *testing.T) {
 		"group-at-most-one-owner-row": {fmt.Sprintf("%q (2 rows)", groups[0])},
 		"group-member-in-group":       {`"no-such-group"`},
 		"group-member-is-user":        nil,
+		"max-seq-is-a-conversation":   {`"si_gone"`},
 	} {
 		c := got[name]
 		if c.Violations != int64(len(want)) || strings.Join(c.First, "; ") != strings.Join(want, "; ") {
