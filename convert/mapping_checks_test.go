@@ -43,6 +43,7 @@ checks:
 		{"  - name: a\n    unique:\n      of: {of: \"redis.db*(c)\", keys: \"MAX_SEQ:{c\"}\n", "m.yaml:5:38: pattern \"MAX_SEQ:{c\": the '{' at byte 8 is not closed"},
 		{"  - name: a\n    unique:\n      of: {of: \"redis.db*(d)\", keys: \"MAX_SEQ:{c}\"}\n", "d: a keys end's columns are its captures, key and value"},
 		{"  - name: a\n    compare: {left: \"a(x)\", right: \"b(x)\", assert: \"true\", counts: {n: \"true\"}, max: {n: \"x\"}}\n", "n is both a count and a max"},
+		{"  - name: a\n    unique:\n      of: {of: \"redis.db*(c)\", kyes: \"MAX_SEQ:{c}\"}\n", "m.yaml:5:32: unknown field \"kyes\""},
 	} {
 		_, err := ParseMapping("m.yaml", []byte("version: 1\nchecks:\n"+bad.yaml))
 		if err == nil || !strings.Contains(err.Error(), bad.says) {
