@@ -24,6 +24,9 @@ type Mapping struct {
 	// Finally are documents written after everything else succeeded
 	// (mapping_finally.go).
 	Finally []FinalEntry `yaml:"finally"`
+	// Checks are invariants verify checks offline over the bundle's rows
+	// (mapping_checks.go).
+	Checks []Check `yaml:"checks"`
 
 	final []FinalDocuments
 	file  string
@@ -156,6 +159,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 	}
 	joinKeysEntries(m)
 	if err := m.checkFinally(); err != nil {
+		return nil, err
+	}
+	if err := m.checkChecks(); err != nil {
 		return nil, err
 	}
 	return m, nil

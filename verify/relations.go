@@ -76,7 +76,7 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 		case len(rel.From.Columns) != len(rel.To.Columns) || len(rel.From.Columns) == 0:
 			res.Skipped = "the two ends name different numbers of columns"
 		default:
-			if err := checkRelation(ctx, r, o, &res, from, engine[from.Source], rel.From.Columns, to, engine[to.Source], rel.To.Columns); err != nil {
+			if err := checkRelation(ctx, r, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
 			}
 		}
@@ -92,19 +92,36 @@ func endText(e spec.RelationEnd) string {
 	return e.Dataset + "(" + strings.Join(e.Columns, ", ") + ")"
 }
 
-func checkRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, res *RelationResult, from *spec.Dataset, fromEngine string, fromCols []string, to *spec.Dataset, toEngine string, toCols []string) error {
+// side is one dataset of a relation's end, with its source's engine. An
+// end of a mapping's relation check is the union of several (checks.go).
+type side struct {
+	ds     *spec.Dataset
+	engine string
+}
+
+func checkRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, res *RelationResult, from []side, fromCols []string, to []side, toCols []string) error {
 	toSort := extsort.New(o.TempDir, o.Memory)
 	defer toSort.Close()
 	fromSort := extsort.New(o.TempDir, o.Memory)
 	defer fromSort.Close()
-	if why, err := sortValues(ctx, r, to, toEngine, toCols, toSort, nil); why != "" || err != nil {
-		res.Skipped = why
-		return err
+	for _, t := range to {
+		if why, err := sortValues(ctx, r, t.ds, t.engine, toCols, toSort, nil); why != "" || err != nil {
+			res.Skipped = why
+			return err
+		}
 	}
-	if why, err := sortValues(ctx, r, from, fromEngine, fromCols, fromSort, &res.Values); why != "" || err != nil {
-		res.Skipped = why
-		return err
+	for _, f := range from {
+		if why, err := sortValues(ctx, r, f.ds, f.engine, fromCols, fromSort, &res.Values); why != "" || err != nil {
+			res.Skipped = why
+			return err
+		}
 	}
+	return mergeOrphans(fromSort, toSort, res)
+}
+
+// mergeOrphans counts the from-values that are no to-value, naming the
+// first distinct ones: both sorted, one merge.
+func mergeOrphans(fromSort, toSort *extsort.Sorter, res *RelationResult) error {
 	toIt, err := toSort.Sort()
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ func newVerifyCmd() *cobra.Command {
 		profile    string
 		spill      convert.Spill
 		sortMemory int
+		strict     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify FILE [--against URL]",
@@ -39,7 +40,10 @@ func newVerifyCmd() *cobra.Command {
 		Long: `Without --against: check the container, the manifest and every part's SHA-256,
 with no database (--deep also decodes every row and recomputes the content
 digests). With --against URL: read each dataset back from the database and
-compare row counts and content digests, naming the first differing keys.` + paramsHelp(exporter.Engines()),
+compare row counts and content digests, naming the first differing keys.
+Offline with --profile NAME or --map FILE.yaml: also evaluate the mapping's
+checks (data invariants, SPEC.md §11.6) over the bundle's rows and report
+their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := checkPositive("--sort-memory", sortMemory); err != nil {
@@ -59,8 +63,18 @@ compare row counts and content digests, naming the first differing keys.` + para
 			}
 			defer r.Close()
 			if len(against) == 0 {
-				if len(params)+len(maps)+len(dbMaps)+len(datasets) > 0 || profile != "" {
-					return scheme.Usagef("--param, --map, --db-map, --profile and --datasets apply to verify --against only")
+				// The named result, not a new err: the deferred checks
+				// read it.
+				var checks *convert.Mapping
+				if checks, err = offlineChecks(maps, dbMaps, params, datasets, profile); err != nil {
+					return err
+				}
+				if checks != nil {
+					defer func() {
+						if err == nil {
+							err = runChecks(ctx, out, r, checks, asJSON, strict, convert.Spill{Dir: spill.Dir, Memory: int64(sortMemory) << 20})
+						}
+					}()
 				}
 				if relations {
 					defer func() {
@@ -164,13 +178,14 @@ compare row counts and content digests, naming the first differing keys.` + para
 	f.StringArrayVar(&against, "against", nil, "database URL to compare with the bundle (repeatable: the targets of one import)")
 	f.BoolVar(&deep, "deep", false, "offline: also decode every row and recompute content digests")
 	f.BoolVar(&relations, "relations", false, "offline: also check every relation of the manifest against the bundle's rows and report its orphans (sorted with --sort-memory, spilling to --temp-dir)")
+	f.BoolVar(&strict, "strict", false, "offline: exit 3 when a check of --profile/--map finds a violation")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
-	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME)")
+	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME); offline, the profile whose checks to run")
 	f.StringVar(&spill.Dir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
