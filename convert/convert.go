@@ -69,6 +69,10 @@ type Conversion struct {
 	// Refused lists what the rule cannot carry at all (a column type with
 	// no exact counterpart): an import must stop before writing.
 	Refused []string
+	// Warnings are what the conversion leaves behind that is not a
+	// record (an empty table that writes no Redis key, so the way back
+	// cannot recreate it): imports say them at WARN level, above notes.
+	Warnings []string
 	// Split, when set, makes the conversion several datasets: one bundle
 	// dataset becomes one target dataset per output (a Redis keyspace
 	// holding tables becomes those tables, §11.7). Each output has its own

@@ -43,6 +43,9 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 			"a collection without documents writes no key, not even its schema key",
 		},
 	}
+	if ds.Rows == 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("collection %s has no documents: it writes no key, not even %s, so an export of the Redis database will not give the collection back", ds.Name, schemaKey))
+	}
 	desc := describe(ds)
 	if ds.Object == reservedObject {
 		c.Refused = append(c.Refused, fmt.Sprintf("a collection named %s: its keys would share the prefix %s: of the schema keys; leave it out (--datasets, or skip: true in a mapping)", reservedObject, reservedObject))

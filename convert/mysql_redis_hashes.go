@@ -123,6 +123,9 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 	if filter != nil {
 		c.Notes = append(c.Notes, fmt.Sprintf("rows where %q is false are left out (%s)", d.Filter, d.position("filter")))
 	}
+	if ds.Rows == 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("table %s has no rows: it writes no key, not even %s, so an export of the Redis database will not give the table back", ds.Name, schemaKey))
+	}
 	offsets := ordinals(ds)
 	desc := describe(ds)
 	if ds.Object == reservedObject {

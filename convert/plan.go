@@ -12,8 +12,10 @@ type Step struct {
 	Rows    int64    `json:"rows"`
 	Rule    string   `json:"rule,omitempty"` // empty: loaded as it is
 	Notes   []string `json:"notes,omitempty"`
-	Refused []string `json:"refused,omitempty"` // the import would stop before writing
-	Left    string   `json:"left,omitempty"`    // why the dataset would not be imported
+	// Warnings are what the conversion leaves behind (Conversion.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
+	Refused  []string `json:"refused,omitempty"` // the import would stop before writing
+	Left     string   `json:"left,omitempty"`    // why the dataset would not be imported
 	// Union lists, on each step of a union (a mapping entry's union:
 	// true), every dataset loading into its target, in the manifest's
 	// order; UnionBy is the entry (FILE:LINE:COLUMN).
@@ -82,7 +84,7 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 					ns = n
 				}
 				st.Target = ns + "." + cd.Object
-				st.Notes, st.Refused = c.Conversion.Notes, c.Conversion.Refused
+				st.Notes, st.Refused, st.Warnings = c.Conversion.Notes, c.Conversion.Refused, c.Conversion.Warnings
 				if rule.Unites() {
 					st.union = rule
 				}

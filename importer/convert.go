@@ -30,6 +30,9 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 				it.Dataset.Name, c.To, conv.Rule, strings.Join(conv.Refused, "; "), it.Source.Engine)
 		}
 		log.Info("converting", "dataset", it.Dataset.Name, "from", it.Source.Engine, "to", c.To, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
+		for _, w := range conv.Warnings {
+			log.Warn("conversion leaves something behind", "dataset", it.Dataset.Name, "rule", conv.Rule, "warning", w)
+		}
 		it.Original, it.Conversion = it.Dataset, conv
 		it.Dataset, it.Source = conv.Dataset, conv.Source
 		// A rule may name the object (a Redis database becomes the table

@@ -59,3 +59,29 @@ func TestConvertedSourcesObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyTableIntoRedisWarns: a table without rows writes no Redis key,
+// not even its schema key, so the way back cannot recreate it; plan and
+// the import say so as a warning instead of a note among notes.
+func TestEmptyTableIntoRedisWarns(t *testing.T) {
+	_, path := exportedMySQL(t, "cempty", []string{
+		"CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)",
+		"CREATE TABLE e (id INT PRIMARY KEY)",
+	})
+	rc := testenv.Redis(t, redisTargetDB)
+	ctx := context.Background()
+	rc.FlushDB(ctx)
+	t.Cleanup(func() { rc.FlushDB(context.Background()) })
+	target := []string{"--target", "redis://" + testenv.RedisAddr(), "--db-map", fmt.Sprintf("0:%d", redisTargetDB)}
+	out, err := runCLI(t, "plan", path, "--target", target[1])
+	if err != nil || !strings.Contains(out, "WARNING: table ") || !strings.Contains(out, ".e has no rows") || strings.Contains(out, ".t has no rows") {
+		t.Fatalf("plan: %v, want a warning for the empty table e only\n%s", err, out)
+	}
+	text, err := stderrOf(t, append([]string{"import", path, "--log-format", "json"}, target...)...)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, text)
+	}
+	if !strings.Contains(text, `"level":"WARN"`) || !strings.Contains(text, ".e has no rows") {
+		t.Errorf("the import did not warn of the empty table:\n%s", text)
+	}
+}

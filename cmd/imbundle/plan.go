@@ -78,6 +78,9 @@ target would take no dataset at all.`,
 						for _, n := range st.Notes {
 							fmt.Fprintf(out, "    %s\n", n)
 						}
+						for _, w := range st.Warnings {
+							fmt.Fprintf(out, "    WARNING: %s\n", w)
+						}
 					}
 					for _, x := range st.Refused {
 						fmt.Fprintf(out, "    REFUSED: %s\n", x)
