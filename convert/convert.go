@@ -47,6 +47,9 @@ type Reject struct {
 	// Filtered marks a record a mapping's filter leaves out: counted, not
 	// a reject.
 	Filtered bool
+	// Dataset names the bundle dataset the record is of when it is not
+	// the converted one (a row of an embedded dataset); "" otherwise.
+	Dataset string
 }
 
 // Conversion is one dataset of a bundle converted to another engine's
@@ -91,13 +94,20 @@ type Conversion struct {
 	// Spill is where and with how much memory a Whole conversion sorts;
 	// the importer sets it from its options.
 	Spill Spill
+	// Inputs are other datasets of the bundle that a Whole conversion
+	// reads besides its own, each whole (a mapping entry's embed, SPEC.md
+	// §11.1): give their records to RecordsWith, in this order. Each is
+	// checked against its manifest digest as it is read; their rows are
+	// loaded only within this conversion's records (Mapping.EmbeddedIn).
+	Inputs []*spec.Dataset
 
 	// routed marks a conversion that takes a mapping entry's route
 	// (route.go); any other refuses an entry with one.
 	routed bool
 
 	records func(in Records, part int, reject func(Reject) error) Records
-	keys    bool // the rule takes a mapping entry's keys
+	joined  func(in Records, inputs []Records, reject func(Reject) error) Records // a conversion with Inputs
+	keys    bool                                                                  // the rule takes a mapping entry's keys
 	// takesID and takesIndexes: the rule applies a mapping entry's id and
 	// indexes (mapping_indexes.go).
 	takesID, takesIndexes bool
@@ -120,6 +130,15 @@ const DefaultSpillMemory = 32 << 20
 // Records converts one part's records. reject is called for each record the
 // conversion cannot carry exactly; its error stops the part.
 func (c *Conversion) Records(in Records, part int, reject func(Reject) error) Records {
+	return c.RecordsWith(in, nil, part, reject)
+}
+
+// RecordsWith is Records of a conversion with Inputs: inputs[i] reads all
+// of Inputs[i]'s stored parts in order.
+func (c *Conversion) RecordsWith(in Records, inputs []Records, part int, reject func(Reject) error) Records {
+	if c.joined != nil {
+		return c.joined(in, inputs, reject)
+	}
 	return c.records(in, part, reject)
 }
 
@@ -210,6 +229,9 @@ func ForMapped(ds *spec.Dataset, src *spec.Source, d *DatasetRule) []Candidate {
 		refuseMoreKeys(c, d)
 		if c != nil && d.HasKeys() && !c.keys {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: keys apply to a Redis keyspace, or to a collection or table imported into Redis (the %s rule takes none)", d.position("keys"), c.Rule))
+		}
+		if c != nil && d.Embeds() && c.Rule != ruleEmbed {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: embed puts the rows of MySQL tables into the documents of a MySQL table going to MongoDB (the %s rule takes none)", d.position("embed"), c.Rule))
 		}
 		if c != nil && d != nil && d.Nest != nil && c.Rule != ruleNest {
 			c.Refused = append(c.Refused, fmt.Sprintf("%s: nest groups the rows of a MySQL table going to MongoDB (the %s rule takes none)", d.position("nest"), c.Rule))

@@ -61,6 +61,9 @@ type DatasetRule struct {
 	// Nest makes groups of a table's rows one document each, the rows an
 	// array of it (mapping_nest.go).
 	Nest *Nest `yaml:"nest"`
+	// Embed puts the rows of other datasets into each row's document by
+	// key (mapping_embed.go).
+	Embed []Embed `yaml:"embed"`
 	// Keys map Redis string keys by name pattern onto records (§11.7);
 	// MergeBy makes the keys whose captures agree on these fields one
 	// record.
@@ -137,6 +140,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if err := d.checkNest(); err != nil {
 			return nil, err
 		}
+		if err := d.checkEmbed(); err != nil {
+			return nil, err
+		}
 		if d.Nest != nil && d.routes() {
 			return nil, d.errorAt("route", "nest and route in one entry: nested documents go to one collection (give the entry a target instead)")
 		}
@@ -158,6 +164,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		}
 	}
 	joinKeysEntries(m)
+	if err := m.checkEmbedded(); err != nil {
+		return nil, err
+	}
 	if err := m.checkFinally(); err != nil {
 		return nil, err
 	}
@@ -191,7 +200,7 @@ func (d *DatasetRule) Where() string { return d.position("match") }
 func (d *DatasetRule) ChangesFields() bool { return d.changesFields() || d.routes() }
 
 func (d *DatasetRule) changesFields() bool {
-	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.Nest != nil || d.ID != "" || len(d.Indexes) > 0)
+	return d != nil && (len(d.Rename) > 0 || len(d.Drop) > 0 || d.Filter != "" || len(d.Compute) > 0 || len(d.Cast) > 0 || len(d.Defaults) > 0 || d.Unnest != nil || len(d.Keys) > 0 || d.Nest != nil || d.ID != "" || len(d.Indexes) > 0 || len(d.Embed) > 0)
 }
 
 // errorAt is an error at the node of the entry's key (rename.x, drop, ...).

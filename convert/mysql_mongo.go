@@ -69,15 +69,35 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		return c, err
 	}
 	nested := d != nil && d.Nest != nil
+	c, t, err := tableToMongo(ds, src, d, nested)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case nested:
+		nestRows(t, c, d)
+	case d.Embeds():
+		embedRows(t, c, d)
+	}
+	if d.routes() {
+		return routedCollections(ds, d, c, t), nil
+	}
+	return c, nil
+}
+
+// tableToMongo builds 11.1's conversion of a table and the documents'
+// builder. nested makes each row an element of another document (nest,
+// embed): no _id, every field in it, no index carried.
+func tableToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule, nested bool) (*Conversion, *tableToDocs, error) {
 	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid" && !nested}
 	if d.Unites() {
 		t.union = ds.Name
 	}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine), takesID: true, takesIndexes: true}
-	if nested && d.ID != "" {
+	if nested && d != nil && d.ID != "" {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: nested rows make their own _id (nest)", d.position("id")))
 	}
-	if nested && len(d.Indexes) > 0 {
+	if nested && d != nil && len(d.Indexes) > 0 {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: indexes: nested rows carry no index but _id_ (nest)", d.position("indexes")))
 	}
 	rename, drop, cast, defaults := mappedFields(d, ds, c)
@@ -100,7 +120,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			continue // read with the column it belongs to
 		}
 		if drop[col.Name] {
-			if contains(ds.PrimaryKey, col.Name) && d.Nest == nil {
+			if contains(ds.PrimaryKey, col.Name) && !nested {
 				c.Refused = append(c.Refused, fmt.Sprintf("%s: %s is the primary key, which _id is made of", d.position("drop"), col.Name))
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("%s left out (%s)", col.Name, d.position("drop")))
@@ -141,7 +161,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 			c.Notes = append(c.Notes, fmt.Sprintf("%s (%s): %s", col.Name, nativeOf(col), note))
 		}
 		byName[col.Name] = len(t.fields)
-		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && !t.objectID && d.Nest == nil {
+		if to, ok := rename[col.Name]; ok && contains(ds.PrimaryKey, col.Name) && len(ds.PrimaryKey) == 1 && !t.objectID && !nested {
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: renaming %s, the primary key, names nothing: it is _id", d.position("rename."+col.Name), to))
 		}
 		t.fields = append(t.fields, f)
@@ -171,7 +191,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	for _, k := range ds.PrimaryKey {
 		i, ok := byName[k]
 		if !ok {
-			if d == nil || d.Nest == nil { // nested rows need no _id of their own
+			if !nested { // nested rows need no _id of their own
 				c.Refused = append(c.Refused, fmt.Sprintf("primary key column %s has no field", k))
 			}
 			continue
@@ -190,7 +210,7 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		c.Notes = append(c.Notes, fmt.Sprintf("_id is a document of the primary key columns %s, which are not repeated as fields", strings.Join(ds.PrimaryKey, ", ")))
 	}
 	treeIDs := t.idCols
-	if t.objectID || d != nil && d.Nest != nil {
+	if t.objectID || nested {
 		treeIDs = nil // the key's columns stay fields (objectID), every field goes into the element (nest)
 	}
 	tree, err := buildDocTree(t.fields, treeIDs, t.comp)
@@ -208,12 +228,12 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 		fieldOf[ds.Columns[f.col].Name] = f.name
 	}
 	indexes, notes, refused := mongoIndexes(ds, t.idCols != nil && !t.objectID, fieldOf)
-	if d != nil && d.Nest != nil {
+	if nested {
 		notes, refused = nil, nil // nested rows carry no index but _id_ (nestRows)
 	} else {
 		has := func(string) bool { return true } // the tree's own error is refused above
 		if tree != nil {
-			has = tree.has
+			has = func(f string) bool { return tree.has(f) || d.embedsField(f) }
 		}
 		c.Notes = append(c.Notes, notes...)
 		c.Refused = append(c.Refused, refused...)
@@ -225,19 +245,13 @@ func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversi
 	c.Refused = append(c.Refused, refused...)
 	opts, err := mongotype.Collection{Type: "collection", Indexes: indexes}.ToOptions()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.Dataset = &spec.Dataset{Name: ds.Name, Source: ds.Source, Kind: spec.KindCollection, Namespace: ds.Namespace, Object: ds.Object,
 		Columns: bundle.ColumnsOf(mongotype.Schema()), PrimaryKey: mongotype.PrimaryKey, Options: opts,
 		Rows: ds.Rows, Parts: ds.Parts, Digest: ds.Digest}
 	c.records = t.records
-	if d != nil && d.Nest != nil {
-		nestRows(t, c, d)
-	}
-	if d.routes() {
-		return routedCollections(ds, d, c, t), nil
-	}
-	return c, nil
+	return c, t, nil
 }
 
 func nativeOf(c spec.Column) string {

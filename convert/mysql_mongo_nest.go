@@ -73,7 +73,7 @@ func nestRows(t *tableToDocs, c *Conversion, d *DatasetRule) {
 			continue
 		}
 		if !orderable(t.ds.Columns[col].Type) {
-			c.Refused = append(c.Refused, fmt.Sprintf("%s: nest order %s (%s): rows are ordered by integer or text columns only", at, name, nativeOf(t.ds.Columns[col])))
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: nest order %s (%s): rows are ordered by integer, text or date columns only", at, name, nativeOf(t.ds.Columns[col])))
 			continue
 		}
 		p.order = append(p.order, orderCol{name: name, col: col})
@@ -107,12 +107,15 @@ func nestRows(t *tableToDocs, c *Conversion, d *DatasetRule) {
 	}
 }
 
+// orderable reports whether rows can be ordered by a column of type typ:
+// integers, text, and dates and times of day (a zero date, whose typed
+// value is NULL, orders as NULL).
 func orderable(typ string) bool {
 	switch typ {
-	case "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "utf8", "large_utf8":
+	case "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "utf8", "large_utf8", "date32":
 		return true
 	}
-	return false
+	return strings.HasPrefix(typ, "timestamp")
 }
 
 // nestedRecords converts the whole dataset: sortInput puts each row that
@@ -447,6 +450,10 @@ func encodeOrder(dst []byte, col arrow.Array, i int) []byte {
 		return flip(int64(a.Value(i)))
 	case *array.Int64:
 		return flip(a.Value(i))
+	case *array.Timestamp:
+		return flip(int64(a.Value(i)))
+	case *array.Date32:
+		return flip(int64(a.Value(i)))
 	case *array.Uint8:
 		return binary.BigEndian.AppendUint64(dst, uint64(a.Value(i)))
 	case *array.Uint16:

@@ -255,7 +255,7 @@ datasets:
     nest: {by: "nope + 1", into: m, order: [score, gone]}
 `)
 	refused := strings.Join(conv.Refused, "\n")
-	for _, want := range []string{"m.yaml:4:16: unknown name nope", "m.yaml:4:45: nest order score (float64): rows are ordered by integer or text columns only", "m.yaml:4:52: nest order gone: im.chat_logs has no such column"} {
+	for _, want := range []string{"m.yaml:4:16: unknown name nope", "m.yaml:4:45: nest order score (float64): rows are ordered by integer, text or date columns only", "m.yaml:4:52: nest order gone: im.chat_logs has no such column"} {
 		if !strings.Contains(refused, want) {
 			t.Errorf("refusals lack %q:\n%s", want, refused)
 		}

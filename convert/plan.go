@@ -16,6 +16,9 @@ type Step struct {
 	Warnings []string `json:"warnings,omitempty"`
 	Refused  []string `json:"refused,omitempty"` // the import would stop before writing
 	Left     string   `json:"left,omitempty"`    // why the dataset would not be imported
+	// EmbeddedIn names, for a dataset a mapping entry embeds into
+	// another's documents, that dataset and the entry (FILE:LINE:COLUMN).
+	EmbeddedIn string `json:"embedded_in,omitempty"`
 	// Union lists, on each step of a union (a mapping entry's union:
 	// true), every dataset loading into its target, in the manifest's
 	// order; UnionBy is the entry (FILE:LINE:COLUMN).
@@ -40,6 +43,7 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 			hasOwn = true
 		}
 	}
+	mapping.Bind(m)
 	var out []Step
 	for i := range m.Datasets {
 		ds := &m.Datasets[i]
@@ -47,6 +51,11 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		st := Step{Dataset: ds.Name, Kind: ds.Kind, Rows: ds.Rows}
 		if src != nil {
 			st.From = src.Engine
+		}
+		if by, parent := mapping.Embedder(m, ds.Name); by != nil && srcs[parent.Source] != nil && srcs[parent.Source].Engine != engine {
+			st.EmbeddedIn = parent.Name + " (" + by.Where() + ")"
+			out = append(out, st)
+			continue
 		}
 		ns := ds.Namespace
 		if n, ok := rename[ns]; ok {

@@ -106,7 +106,11 @@ func rejectConverted(plan *Plan, it *Item, part int, rj convert.Reject) error {
 	if plan.Rejects == nil {
 		return fmt.Errorf("row %d: %s (and no reject file to keep it)", rj.Row, reason)
 	}
-	return plan.Rejects.Add(Reject{Dataset: it.Dataset.Name, Part: part, Row: rj.Row, Key: rj.Key, Reason: reason, Values: rj.Values})
+	ds := it.Dataset.Name
+	if rj.Dataset != "" { // a row of an embedded dataset
+		ds, part = rj.Dataset, 0
+	}
+	return plan.Rejects.Add(Reject{Dataset: ds, Part: part, Row: rj.Row, Key: rj.Key, Reason: reason, Values: rj.Values})
 }
 
 // readPart opens a part for a target's Prepare: converted when the dataset
@@ -121,7 +125,7 @@ func readPart(r *bundle.Reader, plan *Plan, ds *spec.Dataset, part int) (PartRec
 		if err != nil {
 			return nil, err
 		}
-		return convertedPart{it.Conversion.Records(pr, part, func(convert.Reject) error { return nil }), pr}, nil
+		return convertedPart{convertRecords(it, pr, pr, part, func(convert.Reject) error { return nil }), pr}, nil
 	}
 	return r.OpenPart(ds, part)
 }

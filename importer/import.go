@@ -59,6 +59,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]
 	}
+	opts.Mapping.Bind(m)
 	// A bundle holding datasets of the target's own engine loads those;
 	// its other engines' datasets are converted only when asked for
 	// (convert.Chosen), so that importing a whole site's bundle into its
@@ -80,6 +81,12 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			return nil, fmt.Errorf("dataset %q names source %q, which the manifest lacks", ds.Name, ds.Source)
 		}
 		it := &Item{Dataset: ds, Source: src, Namespace: ds.Namespace, Object: ds.Object}
+		if by, err := embeddedBy(t, m, srcs, want, opts.Mapping, ds); err != nil {
+			return nil, err
+		} else if by != nil {
+			opts.Log.Info("embedded by the mapping", "dataset", ds.Name, "into", by.Match, "entry", by.Where())
+			continue
+		}
 		rule := opts.Mapping.For(ds.Name)
 		if rule != nil && rule.Skip {
 			opts.Log.Info("left out by the mapping", "dataset", ds.Name, "entry", rule.Where())
@@ -253,7 +260,7 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 	var recs RecordSource = src
 	var converted, filtered int64
 	if it.Conversion != nil {
-		recs = it.Conversion.Records(src, part, func(rj convert.Reject) error {
+		recs = convertRecords(it, src, pr, part, func(rj convert.Reject) error {
 			if rj.Filtered {
 				filtered++
 				return nil

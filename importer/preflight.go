@@ -10,7 +10,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
-	"github.com/imbundle/imbundle/spec"
 )
 
 // VerifyParts is the pre-flight of an import, run before the target is
@@ -19,11 +18,7 @@ import (
 // buffer sizes), jobs at a time, then that every batch can be decoded
 // within the reader's memory limit (bundle.OpenPart). No value is decoded.
 func VerifyParts(ctx context.Context, r *bundle.Reader, items []*Item, opts Options) error {
-	var parts []spec.Part
-	for _, it := range items {
-		parts = append(parts, it.Stored().Parts...)
-	}
-	if err := bundle.VerifyAll(ctx, r, parts, opts.Jobs, nil); err != nil {
+	if err := bundle.VerifyAll(ctx, r, inputParts(items), opts.Jobs, nil); err != nil {
 		return err
 	}
 	for _, it := range items {

@@ -131,10 +131,16 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			hasOwn = true
 		}
 	}
+	o.Mapping.Bind(m)
 	out := map[int][]selection{}
 	for i := range m.Datasets {
 		ds := m.Datasets[i] // a copy: Namespace is rewritten
 		if len(want) > 0 && !want[ds.Name] {
+			continue
+		}
+		// A dataset embedded into another's documents (§11.1) is compared
+		// within its parent's, where the import loaded it.
+		if _, parent := o.Mapping.Embedder(m, ds.Name); parent != nil && o.Engine != "" && engines[parent.Source] != o.Engine && (len(want) == 0 || want[parent.Name]) {
 			continue
 		}
 		rule := o.Mapping.For(ds.Name)

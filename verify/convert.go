@@ -65,7 +65,13 @@ func eachConverted(r *bundle.Reader, orig *spec.Dataset, conv *convert.Conversio
 	if conv.Whole { // one input: every part in order (SPEC.md §11.9)
 		pr := r.OpenParts(orig)
 		defer pr.Close()
-		recs := conv.Records(pr, 0, count)
+		var inputs []convert.Records // embedded datasets (§11.1), each whole
+		for _, ds := range conv.Inputs {
+			in := r.OpenParts(ds)
+			defer in.Close()
+			inputs = append(inputs, in)
+		}
+		recs := conv.RecordsWith(pr, inputs, 0, count)
 		if c, ok := recs.(io.Closer); ok {
 			defer c.Close()
 		}

@@ -252,6 +252,7 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 		want[n] = true
 	}
 	m := r.Manifest()
+	mapping.Bind(m)
 	srcs := map[string]*spec.Source{}
 	for i := range m.Sources {
 		srcs[m.Sources[i].ID] = &m.Sources[i]

@@ -69,6 +69,8 @@ target would take no dataset at all.`,
 			} else {
 				for _, st := range steps {
 					switch {
+					case st.EmbeddedIn != "":
+						fmt.Fprintf(out, "embed    %s (%s, %d rows) into the documents of %s\n", st.Dataset, st.From, st.Rows, st.EmbeddedIn)
 					case st.Left != "":
 						fmt.Fprintf(out, "leave    %s (%s, %d rows): %s\n", st.Dataset, st.From, st.Rows, st.Left)
 					case st.Rule == "":
