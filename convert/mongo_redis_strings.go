@@ -40,11 +40,8 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 		Notes: []string{
 			fmt.Sprintf("a string per document, key %s<_id as canonical Extended JSON, \\ and : escaped by a \\>, the value the document's BSON bytes unchanged; into Redis database 0 unless --db-map moves it", prefix),
 			fmt.Sprintf("the string %s holds the collection's description (options, indexes) for the way back; a document without _id is a reject", schemaKey),
-			"a collection without documents writes no key, not even its schema key",
+			"a collection without documents writes its schema key only, so that the way back creates it empty",
 		},
-	}
-	if ds.Rows == 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("collection %s has no documents: it writes no key, not even %s, so an export of the Redis database will not give the collection back", ds.Name, schemaKey))
 	}
 	desc := describe(ds)
 	if ds.Object == reservedObject {
@@ -53,13 +50,11 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		b := redistype.NewBuilder(rowBatchBytes)
 		var row int64
-		first := part == 0
+		if part == 0 { // before any row, so that a table without rows writes it too
+			b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
+		}
 		var k []byte
 		return &flushing{in: in, b: b, row: func(rec arrow.RecordBatch) (func(int) error, error) {
-			if first {
-				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
-				first = false
-			}
 			rows, err := mongotype.RowsOf(rec)
 			if err != nil {
 				return nil, err
@@ -76,6 +71,7 @@ func collectionToStrings(ds *spec.Dataset, src *spec.Source) (*Conversion, error
 			}, nil
 		}}
 	}
+	schemaKeyOnly(c, ds)
 	return c, nil
 }
 

@@ -118,13 +118,10 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 		fmt.Sprintf("a hash per row, key %s<%s, each escaped (\\ and : by a \\), joined by :>; into Redis database 0 unless --db-map moves it", prefix, keyNote),
 		"fields: every non-NULL column by name, its value as exact text (integers and decimals exact, floats the shortest text of their bits, dates and times as MySQL prints them, a zero date its own text, JSON as stored, bytes as they are); a row of NULLs only is a reject",
 		fmt.Sprintf("the string %s holds the table's description (columns, primary key, DDL) for the way back", schemaKey),
-		"schema objects (views, triggers, routines) are not carried; a table without rows writes no key, not even its schema key",
+		"schema objects (views, triggers, routines) are not carried; a table without rows writes its schema key only, so that the way back creates it empty",
 	}
 	if filter != nil {
 		c.Notes = append(c.Notes, fmt.Sprintf("rows where %q is false are left out (%s)", d.Filter, d.position("filter")))
-	}
-	if ds.Rows == 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("table %s has no rows: it writes no key, not even %s, so an export of the Redis database will not give the table back", ds.Name, schemaKey))
 	}
 	offsets := ordinals(ds)
 	desc := describe(ds)
@@ -137,15 +134,13 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 	c.records = func(in Records, part int, reject func(Reject) error) Records {
 		b := redistype.NewBuilder(rowBatchBytes)
 		var row int64
-		first := part == 0
+		if part == 0 { // before any row, so that a table without rows writes it too
+			b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
+		}
 		var k, scratch []byte
 		texts := make([][]byte, len(cols))
 		var vals rowVals // the filter's binding of this part's rows
 		return &flushing{in: in, b: b, row: func(rec arrow.RecordBatch) (func(int) error, error) {
-			if first {
-				b.StringKey([]byte(schemaKey), desc, redistype.NoExpiry)
-				first = false
-			}
 			return func(i int) error {
 				ord := offsets[part] + row
 				row++
@@ -205,6 +200,7 @@ func tableToHashes(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Convers
 			}, nil
 		}}
 	}
+	schemaKeyOnly(c, ds)
 	return c, nil
 }
 

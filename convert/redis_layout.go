@@ -260,3 +260,15 @@ func (c *converting) Next() (arrow.RecordBatch, error) {
 		out.Release()
 	}
 }
+
+// schemaKeyOnly lets the conversion of a table or collection without
+// stored parts (no rows) still write its schema key (§11.7, §11.8): it
+// becomes one converted part that reads nothing, so that the way back
+// gives the object back, empty.
+func schemaKeyOnly(c *Conversion, ds *spec.Dataset) {
+	if len(ds.Parts) > 0 || c.Dataset == nil {
+		return
+	}
+	c.Whole = true
+	c.Dataset.Parts = []spec.Part{{Path: "(no stored part: the schema key only)"}}
+}

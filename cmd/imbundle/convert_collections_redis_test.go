@@ -41,6 +41,10 @@ func TestMongoCollectionsThroughRedis(t *testing.T) {
 	if _, err := keyed.Indexes().CreateOne(ctx, mongoIndex("v", "by_v")); err != nil {
 		t.Fatal(err)
 	}
+	// vacant has no documents: its schema key alone brings it back, with its index.
+	if _, err := srcDB.Collection("vacant").Indexes().CreateOne(ctx, mongoIndex("w", "by_w")); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	mongoBundle := filepath.Join(dir, "mongo.imb")
 	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", mongoBundle); err != nil {
@@ -55,8 +59,8 @@ func TestMongoCollectionsThroughRedis(t *testing.T) {
 	if v, err := rdb.Get(ctx, `keyed:"a\:b\\\\c"`).Bytes(); err != nil || !bytes.Equal(v, want[len(want)-1]) {
 		t.Errorf(`string keyed:"a\:b\\\\c" = %x (%v), want the document %x`, v, err, []byte(want[len(want)-1]))
 	}
-	if n, err := rdb.Exists(ctx, `keyed:{"$numberLong"\:"7"}`, "imbundle:collection:keyed", "imbundle:collection:"+fixtures.BSONEdgeCollection).Result(); err != nil || n != 3 {
-		t.Errorf("%d of 3 keys (%v)", n, err)
+	if n, err := rdb.Exists(ctx, `keyed:{"$numberLong"\:"7"}`, "imbundle:collection:keyed", "imbundle:collection:vacant", "imbundle:collection:"+fixtures.BSONEdgeCollection).Result(); err != nil || n != 4 {
+		t.Errorf("%d of 4 keys (%v)", n, err)
 	}
 	if out, err := runCLI(t, "verify", mongoBundle, "--against", redisURL, "--db-map", dbMap); err != nil {
 		t.Fatalf("verify the MongoDB bundle against Redis: %v\n%s", err, out)
@@ -70,8 +74,11 @@ func TestMongoCollectionsThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "import", redisBundle, "--target", backURL); err != nil {
 		t.Fatalf("import the Redis bundle into MongoDB: %v\n%s", err, out)
 	}
-	if names, err := backDB.ListCollectionNames(ctx, bson.D{}); err != nil || len(names) != 2 {
-		t.Errorf("collections back: %q (%v), want bson_edge and keyed only", names, err)
+	if names, err := backDB.ListCollectionNames(ctx, bson.D{}); err != nil || len(names) != 3 {
+		t.Errorf("collections back: %q (%v), want bson_edge, keyed and vacant only", names, err)
+	}
+	if specs, err := backDB.Collection("vacant").Indexes().ListSpecifications(ctx); err != nil || len(specs) != 2 || specs[1].Name != "by_w" {
+		t.Errorf("indexes of the empty collection back: %+v (%v), want _id_ and by_w", specs, err)
 	}
 	for _, coll := range []string{"keyed", fixtures.BSONEdgeCollection} {
 		src, back := testenv.RawDocs(t, srcDB.Collection(coll)), testenv.RawDocs(t, backDB.Collection(coll))

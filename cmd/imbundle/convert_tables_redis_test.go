@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -47,7 +48,8 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	rdb := testenv.Redis(t, rcTables)
 	rdb.FlushDB(ctx)
 	t.Cleanup(func() { rdb.FlushDB(context.Background()) })
-	_, mysqlBundle := exportedMySQL(t, "h_t2r", edgeTables)
+	// vacant has no rows: its schema key alone brings it back.
+	_, mysqlBundle := exportedMySQL(t, "h_t2r", append(slices.Clone(edgeTables), "CREATE TABLE vacant (id INT PRIMARY KEY, v VARCHAR(4)) DEFAULT CHARSET=latin1"))
 	redisURL := "redis://" + testenv.RedisAddr()
 	dbMap := fmt.Sprintf("0:%d", rcTables)
 
@@ -63,8 +65,8 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	if v := rdb.HGetAll(ctx, "edge:18446744073709551615").Val(); v["n"] != "" || len(v) != 20 || v["zd"] != "0000-00-00" || v["tm"] != "-838:59:59.000000" {
 		t.Errorf("hash edge:18446744073709551615 = %q: want 20 fields, none for the NULL column n", v)
 	}
-	if n, err := rdb.Exists(ctx, "nopk:0", "nopk:1", "nopk:2", "imbundle:table:edge").Result(); err != nil || n != 4 {
-		t.Errorf("nopk rows and the schema key: %d of 4 exist (%v)", n, err)
+	if n, err := rdb.Exists(ctx, "nopk:0", "nopk:1", "nopk:2", "imbundle:table:edge", "imbundle:table:vacant").Result(); err != nil || n != 5 {
+		t.Errorf("nopk rows and the schema keys: %d of 5 exist (%v)", n, err)
 	}
 	if out, err := runCLI(t, "verify", mysqlBundle, "--against", redisURL, "--db-map", dbMap); err != nil {
 		t.Fatalf("verify the MySQL bundle against Redis: %v\n%s", err, out)
@@ -85,7 +87,7 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 	if out, err := runCLI(t, "-q", "export", "--source", redisURL, "--db", fmt.Sprint(rcTables), "-o", redisBundle); err != nil {
 		t.Fatalf("export Redis: %v\n%s", err, out)
 	}
-	want := fmt.Sprintf("redis.db%d holds the tables and collections of schema keys: imbundle:table:edge, imbundle:table:nopk, imbundle:table:pair", rcTables)
+	want := fmt.Sprintf("redis.db%d holds the tables and collections of schema keys: imbundle:table:edge, imbundle:table:nopk, imbundle:table:pair, imbundle:table:vacant", rcTables)
 	if out, err := runCLI(t, "inspect", redisBundle); err != nil || !strings.Contains(out, want) {
 		t.Errorf("inspect the Redis bundle: %v\n%s", err, out)
 	}
@@ -97,8 +99,8 @@ func TestMySQLTablesThroughRedis(t *testing.T) {
 		t.Fatalf("import the Redis bundle into MySQL: %v\n%s", err, out)
 	}
 	var tables string
-	if err := backDB.QueryRow("SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables); err != nil || tables != "edge,nopk,pair" {
-		t.Errorf("tables back: %q (%v), want edge,nopk,pair and nothing else (no empty stream state)", tables, err)
+	if err := backDB.QueryRow("SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables); err != nil || tables != "edge,nopk,pair,vacant" {
+		t.Errorf("tables back: %q (%v), want edge,nopk,pair,vacant and nothing else (no empty stream state)", tables, err)
 	}
 	if out, err := runCLI(t, "verify", redisBundle, "--against", backURL); err != nil {
 		t.Fatalf("verify the Redis bundle against MySQL: %v\n%s", err, out)
