@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -357,10 +356,9 @@ func (j *joinRecords) add2(key []byte, row int64, jlen int, doc []byte) error {
 	return j.sorter.Add(key, j.enc)
 }
 
-// Join keys sort as bytes, each column in turn: an integer that fits in
-// an int64 is 'i' and its 8 bytes big-endian with the sign bit flipped
-// (so INT 7 and BIGINT UNSIGNED 7 are one key), a larger unsigned one 'j'
-// and its 8 bytes, text 's' and binary 'b' and their bytes with NUL
+// Join keys sort as bytes, each column in turn: an integer as
+// appendInteger makes it (so INT 7 and BIGINT UNSIGNED 7 are one key),
+// text 's' and binary 'b' and their bytes with NUL
 // escaped (00 ff) and ended by 00 01, so that no key is a prefix of
 // another. A parent row with a NULL in its key gets 00 and its row
 // number instead, a key no child has.
@@ -370,30 +368,11 @@ func appendJoinKey(dst []byte, rec arrow.RecordBatch, cols []int, i int) ([]byte
 		if col.IsNull(i) {
 			return dst, true
 		}
-		signed := func(v int64) []byte { return binary.BigEndian.AppendUint64(append(dst, 'i'), uint64(v)^1<<63) }
-		unsigned := func(v uint64) []byte {
-			if v > math.MaxInt64 {
-				return binary.BigEndian.AppendUint64(append(dst, 'j'), v)
-			}
-			return signed(int64(v))
+		if out, ok := appendInteger(dst, col, i); ok {
+			dst = out
+			continue
 		}
 		switch a := col.(type) {
-		case *array.Int8:
-			dst = signed(int64(a.Value(i)))
-		case *array.Int16:
-			dst = signed(int64(a.Value(i)))
-		case *array.Int32:
-			dst = signed(int64(a.Value(i)))
-		case *array.Int64:
-			dst = signed(a.Value(i))
-		case *array.Uint8:
-			dst = unsigned(uint64(a.Value(i)))
-		case *array.Uint16:
-			dst = unsigned(uint64(a.Value(i)))
-		case *array.Uint32:
-			dst = unsigned(uint64(a.Value(i)))
-		case *array.Uint64:
-			dst = unsigned(a.Value(i))
 		case *array.String:
 			dst = appendEscaped(append(dst, 's'), []byte(a.Value(i)))
 		case *array.LargeString:

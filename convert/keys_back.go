@@ -3,7 +3,6 @@ package convert
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -137,26 +136,14 @@ func (t tableRows) fields(i int, into map[string]bson.RawValue) string {
 			continue
 		}
 		var v bson.RawValue
-		switch a := a.(type) {
-		case *array.Int8:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Int16:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Int32:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Int64:
-			v = int64Value(a.Value(i))
-		case *array.Uint8:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Uint16:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Uint32:
-			v = int64Value(int64(a.Value(i)))
-		case *array.Uint64:
-			if a.Value(i) > math.MaxInt64 {
-				return fmt.Sprintf("column %s: %d is past int64", t.rec.ColumnName(c), a.Value(i))
+		if n, big, fits, ok := integerAt(a, i); ok {
+			if !fits {
+				return fmt.Sprintf("column %s: %d is past int64", t.rec.ColumnName(c), big)
 			}
-			v = int64Value(int64(a.Value(i)))
+			into[t.rec.ColumnName(c)] = int64Value(n)
+			continue
+		}
+		switch a := a.(type) {
 		case *array.Float32:
 			v = bson.RawValue{Type: bson.TypeDouble, Value: bsoncore.AppendDouble(nil, float64(a.Value(i)))}
 		case *array.Float64:

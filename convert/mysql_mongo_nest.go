@@ -433,35 +433,23 @@ func groupText(enc []byte) string {
 }
 
 // encodeOrder appends row i of an order column: NULL first (00), then
-// values (01 and the value: integers as 8 bytes big-endian, signed ones
-// with the sign bit flipped; text as encodeGroupKey's strings).
+// values (01 and the value: integers as appendInteger makes them, dates
+// and times as their 8 bytes big-endian with the sign bit flipped, text
+// as encodeGroupKey's strings).
 func encodeOrder(dst []byte, col arrow.Array, i int) []byte {
 	if col.IsNull(i) {
 		return append(dst, 0)
 	}
 	dst = append(dst, 1)
+	if out, ok := appendInteger(dst, col, i); ok {
+		return out
+	}
 	flip := func(v int64) []byte { return binary.BigEndian.AppendUint64(dst, uint64(v)^1<<63) }
 	switch a := col.(type) {
-	case *array.Int8:
-		return flip(int64(a.Value(i)))
-	case *array.Int16:
-		return flip(int64(a.Value(i)))
-	case *array.Int32:
-		return flip(int64(a.Value(i)))
-	case *array.Int64:
-		return flip(a.Value(i))
 	case *array.Timestamp:
 		return flip(int64(a.Value(i)))
 	case *array.Date32:
 		return flip(int64(a.Value(i)))
-	case *array.Uint8:
-		return binary.BigEndian.AppendUint64(dst, uint64(a.Value(i)))
-	case *array.Uint16:
-		return binary.BigEndian.AppendUint64(dst, uint64(a.Value(i)))
-	case *array.Uint32:
-		return binary.BigEndian.AppendUint64(dst, uint64(a.Value(i)))
-	case *array.Uint64:
-		return binary.BigEndian.AppendUint64(dst, a.Value(i))
 	case *array.String:
 		return appendEscaped(dst, []byte(a.Value(i)))
 	case *array.LargeString:
