@@ -1,8 +1,9 @@
-// Command nest is bench/nest.sh's in-process side: it converts one MySQL
-// table of a bundle to MongoDB documents, with or without a mapping file,
-// and drops the documents, so that /usr/bin/time measures the conversion
-// alone (reading and checking the parts, converting, sorting) without a
-// target's cost.
+// Command nest is bench/nest.sh's and bench/embed.sh's in-process side:
+// it converts one MySQL table of a bundle to MongoDB documents, with or
+// without a mapping file (nest, embed: the embedded datasets are read
+// too), and drops the documents, so that /usr/bin/time measures the
+// conversion alone (reading and checking the parts, converting, sorting)
+// without a target's cost.
 //
 //	nest BUNDLE DATASET [MAPPING.yaml SORT_MIB TEMP_DIR]
 //
@@ -47,6 +48,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		mp.Bind(m)
 		entry = mp.For(args[1])
 		mib, err := strconv.Atoi(args[3])
 		if err != nil {
@@ -84,7 +86,13 @@ func run(args []string) error {
 			}
 			if conv.Whole {
 				pr := r.OpenParts(ds)
-				recs := conv.Records(pr, 0, count)
+				var inputs []convert.Records
+				for _, in := range conv.Inputs {
+					ir := r.OpenParts(in)
+					defer ir.Close()
+					inputs = append(inputs, ir)
+				}
+				recs := conv.RecordsWith(pr, inputs, 0, count)
 				err = bundle.Drain(recs, sum)
 				if c, ok := recs.(interface{ Close() error }); ok {
 					c.Close()
