@@ -223,8 +223,8 @@ func TestRouteWildfireMessagesIntoShards(t *testing.T) {
 	}
 	// A route without objects is a usage error at its line.
 	write(strings.Replace(wfRouteMapping, `    objects: ["t_messages_{0..35}"]`+"\n", "", 1))
-	if _, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":4:12: a route needs objects") {
-		t.Errorf("a route without objects: exit %d (%v), want %d", exitCodeOf(err), err, exitUsage)
+	if _, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+":4:12: a route needs objects") {
+		t.Errorf("a route without objects: exit %d (%v), want %d", exitCodeOf(err), err, exitBadInput)
 	}
 }
 

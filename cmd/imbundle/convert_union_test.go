@@ -232,8 +232,8 @@ func TestUnionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile)
-	if want := "--mode fail: 1 target collection(s) already hold data: " + dst.Name() + ".messages;"; exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) {
-		t.Errorf("a union into a collection holding a document: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
+	if want := "--mode fail: 1 target collection(s) already hold data: " + dst.Name() + ".messages;"; exitCodeOf(err) != exitRefused || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a union into a collection holding a document: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitRefused, want, out)
 	}
 	if n, _ := dst.Collection("messages").CountDocuments(context.Background(), bson.D{}); n != 1 {
 		t.Errorf("the refused union left %d documents, want the 1 there before", n)
@@ -244,8 +244,8 @@ func TestUnionRefusals(t *testing.T) {
 		{"version: 1\ndatasets:\n  - match: \"*.t_*\"\n    union: true\n    route: '\"a\"'\n    objects: [a]\n", ":4:12: union and route in one entry"},
 	} {
 		write(c.yaml)
-		if _, err := runCLI(t, "plan", bpath, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), mapFile+c.want) {
-			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitUsage, c.want)
+		if _, err := runCLI(t, "plan", bpath, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(fmt.Sprint(err), mapFile+c.want) {
+			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitBadInput, c.want)
 		}
 	}
 
