@@ -302,7 +302,7 @@ func TestChecksRefused(t *testing.T) {
 		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      assert: \"n ==\"\n", ":7:15: unexpected token", exitBadInput},
 		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      counts: {k: \"t != 4\"}\n      assert: \"nn == k\"\n", ":8:15: unknown name nn", exitError},
 		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(gg)\"\n      to: \"*.g(id)\"\n", ":5:11: check a: dataset chk_bad_", exitError},
-		{"version: 1\ndatasets:\n  - match: \"*.m\"\n    skip: true\n", "has no checks", exitBadInput},
+		{"version: 1\ndatasets:\n  - match: \"*.m\"\n    skip: true\n", "has no checks", exitUsage},
 	} {
 		path := filepath.Join(dir, "c.yaml")
 		if err := os.WriteFile(path, []byte(c.yaml), 0o644); err != nil {

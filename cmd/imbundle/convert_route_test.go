@@ -212,11 +212,11 @@ func TestRouteWildfireMessagesIntoShards(t *testing.T) {
 	// A route that does not parse: plan and import stop at its line.
 	write(strings.Replace(wfRouteMapping, `"t_messages_" + string(`, `"t_messages_" + string((`, 1))
 	badURL, _, badCounts := shards("rt_bad")
-	if out, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out+err.Error(), mapFile+":4:") {
-		t.Errorf("plan with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitError, mapFile, out)
+	if out, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(out+err.Error(), mapFile+":4:") {
+		t.Errorf("plan with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitRefused, mapFile, out)
 	}
-	if out, err := runCLI(t, "-q", "import", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(err.Error(), mapFile+":4:") {
-		t.Errorf("import with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitError, mapFile, out)
+	if out, err := runCLI(t, "-q", "import", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(err.Error(), mapFile+":4:") {
+		t.Errorf("import with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitRefused, mapFile, out)
 	}
 	if got := badCounts(); len(got) != 0 {
 		t.Errorf("a refused route wrote rows: %v", got)

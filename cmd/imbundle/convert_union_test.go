@@ -266,12 +266,12 @@ func TestUnionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("version: 1\ndatasets:\n  - match: \"*.c_*\"\n    target: t\n    union: true\n")
-	if out, err := runCLI(t, "plan", mpath, "--target", mysqlURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out, "REFUSED: "+mapFile+":5:12: a mysql target loads no union yet") {
-		t.Errorf("plan of a union into MySQL: exit %d (%v), want %d and the refusal\n%s", exitCodeOf(err), err, exitError, out)
+	if out, err := runCLI(t, "plan", mpath, "--target", mysqlURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(out, "REFUSED: "+mapFile+":5:12: a mysql target loads no union yet") {
+		t.Errorf("plan of a union into MySQL: exit %d (%v), want %d and the refusal\n%s", exitCodeOf(err), err, exitRefused, out)
 	}
 	out, err = runCLI(t, "-q", "import", mpath, "--target", mysqlURL, "--map", mapFile)
-	if exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), "this target loads no union yet") {
-		t.Errorf("a union into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitError, out)
+	if exitCodeOf(err) != exitRefused || !strings.Contains(fmt.Sprint(err), "this target loads no union yet") {
+		t.Errorf("a union into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRefused, out)
 	}
 	var n int
 	if err := mysqlDB.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 0 {
