@@ -109,3 +109,51 @@ func TestImportDryRunRedis(t *testing.T) {
 		t.Fatalf("target changed: %d keys", n)
 	}
 }
+
+// MongoDB: no collection is created, no resume marker written.
+func TestImportDryRunMongo(t *testing.T) {
+	ctx := context.Background()
+	srcURL, src := testenv.MongoDatabase(t, "clidrym")
+	if _, err := src.Collection("users").InsertOne(ctx, map[string]any{"_id": 1, "n": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.imb")
+	if out, err := runCLI(t, "export", "-q", "--source", srcURL, "-o", path); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dstURL, dst := testenv.MongoDatabase(t, "clidrymdst")
+	srcName := srcURL[strings.LastIndex(srcURL, "/")+1:]
+	rename := srcName + "=" + dst.Name()
+	// The state database (resume markers) must not change either.
+	state := dst.Client().Database("imbundle")
+	stateDocs := func() int64 {
+		var n int64
+		colls, _ := state.ListCollectionNames(ctx, map[string]any{})
+		for _, c := range colls {
+			k, _ := state.Collection(c).CountDocuments(ctx, map[string]any{})
+			n += k
+		}
+		return n
+	}
+	before := stateDocs()
+	if out, err := runCLI(t, "import", path, "--target", dstURL, "--map", rename, "--dry-run"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if names, err := dst.ListCollectionNames(ctx, map[string]any{}); err != nil || len(names) != 0 {
+		t.Fatalf("the dry run created %v (%v)", names, err)
+	}
+	if after := stateDocs(); after != before {
+		t.Fatalf("the dry run changed the state database: %d documents, %d before", after, before)
+	}
+	if _, err := dst.Collection("users").InsertOne(ctx, map[string]any{"_id": 9}); err != nil {
+		t.Fatal(err)
+	}
+	_, dryErr := runCLI(t, "import", path, "--target", dstURL, "--map", rename, "--dry-run")
+	_, realErr := runCLI(t, "import", path, "--target", dstURL, "--map", rename, "--rejects", filepath.Join(t.TempDir(), "r.jsonl"))
+	if dryErr == nil || exitCode(dryErr) != exitCode(realErr) || exitCode(dryErr) != exitRefused {
+		t.Fatalf("dry run exit %d (%v), import exit %d (%v): want both %d", exitCode(dryErr), dryErr, exitCode(realErr), realErr, exitRefused)
+	}
+	if n, _ := dst.Collection("users").CountDocuments(ctx, map[string]any{}); n != 1 {
+		t.Fatalf("target holds %d documents, want the 1 there before", n)
+	}
+}
