@@ -34,6 +34,7 @@ type ipcCompressor struct {
 	// blocks maps a record batch's offset in arrow-go's stream to where it
 	// went in the output, for the footer.
 	blocks map[int64]ipcBlock
+	enc    *zstd.Encoder // partEncoder of the bundle's level
 	err    error
 }
 
@@ -61,19 +62,8 @@ const (
 	continuation                                                           = 0xFFFFFFFF
 )
 
-var partEncoder = sync.OnceValue(func() *zstd.Encoder {
-	enc, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithAllLitEntropyCompression(true),
-		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
-	if err != nil {
-		panic(err) // only for invalid options
-	}
-	return enc
-})
-
-func newIPCCompressor(out io.Writer) *ipcCompressor {
-	return &ipcCompressor{out: out, blocks: map[int64]ipcBlock{}}
+func newIPCCompressor(out io.Writer, level CompressionLevel) *ipcCompressor {
+	return &ipcCompressor{out: out, blocks: map[int64]ipcBlock{}, enc: partEncoder(level)}
 }
 
 func (c *ipcCompressor) Write(p []byte) (int, error) {
@@ -201,7 +191,7 @@ func (c *ipcCompressor) recordBatch(msg fbTable, body []byte) error {
 	length, _ := rb.scalar(rbLength, 8)
 	version, _ := msg.scalar(msgVersion, 2)
 
-	pieces, err := compressBuffers(body, bufs)
+	pieces, err := compressBuffers(c.enc, body, bufs)
 	if err != nil {
 		return err
 	}
@@ -266,7 +256,7 @@ type piece struct{ prefix, data []byte }
 
 // compressBuffers compresses the buffers (Buffer structs: offset, length)
 // of body, in parallel.
-func compressBuffers(body, bufs []byte) ([]piece, error) {
+func compressBuffers(enc *zstd.Encoder, body, bufs []byte) ([]piece, error) {
 	pieces := make([]piece, len(bufs)/16)
 	raws := make([][]byte, len(pieces))
 	for i := range pieces {
@@ -287,7 +277,7 @@ func compressBuffers(body, bufs []byte) ([]piece, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			z := partEncoder().EncodeAll(raw, make([]byte, 0, len(raw)/2+64))
+			z := enc.EncodeAll(raw, make([]byte, 0, len(raw)/2+64))
 			if len(z) < len(raw) {
 				pieces[i] = piece{prefix: binary.LittleEndian.AppendUint64(nil, uint64(len(raw))), data: z}
 			} else {

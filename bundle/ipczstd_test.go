@@ -81,7 +81,7 @@ func ipcFile(t *testing.T, n int, through func(io.Writer) (io.Writer, func() err
 }
 
 func viaCompressor(w io.Writer) (io.Writer, func() error) {
-	c := newIPCCompressor(w)
+	c := newIPCCompressor(w, LevelDefault)
 	return c, c.Close
 }
 
@@ -168,7 +168,7 @@ func TestIPCCompressorRefusesOtherStreams(t *testing.T) {
 		"footer lies":       append(append([]byte(nil), plain[:len(plain)-10]...), 0xff, 0, 0, 0, 'A', 'R', 'R', 'O', 'W', '1'),
 		"message too short": append(append([]byte(nil), plain[:8]...), 0xff, 0xff, 0xff, 0xff, 16, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
 	} {
-		c := newIPCCompressor(io.Discard)
+		c := newIPCCompressor(io.Discard, LevelDefault)
 		_, err := c.Write(in)
 		if err == nil {
 			err = c.Close()

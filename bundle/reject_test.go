@@ -183,7 +183,7 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 		}, "bytes after the JSON object", false},
 		{"manifest not JSON", func() []byte { return encodeContainer(t, withManifestBytes(base, []byte("rows: 3000\n"))) }, "entry manifest.json: not a manifest JSON object", false},
 		{"marker of another format", func() []byte { return encodeContainer(t, setMarker(base, "application/epub+zip")) }, "not an imbundle file", false},
-		{"marker says major 3", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/3.0\n")) }, "bundle format version 3.0 is not supported by this reader, which reads formats 1.x to 2.x (and writes 2.1); use an imbundle release that reads format 3.x", true},
+		{"marker says major 3", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/3.0\n")) }, "bundle format version 3.0 is not supported by this reader, which reads formats 1.x to 2.x (and writes 2.2); use an imbundle release that reads format 3.x", true},
 		{"marker says major 0", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/0.9\n")) }, "bundle format version 0.9 is not supported by this reader", true},
 		{"manifest says major 3", func() []byte {
 			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "3.1" }))

@@ -31,6 +31,9 @@ type Options struct {
 	MemoryStageBytes int64
 	Tool             spec.Tool
 	Now              func() time.Time
+	// Compression is the ZSTD level of the parts (recorded in the
+	// manifest); the zero value is LevelDefault.
+	Compression CompressionLevel
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -79,12 +82,13 @@ func Create(path string, opts Options) (*Writer, error) {
 	}
 	w := &Writer{path: path, tmp: PartialPath(path), stageDir: stageDir, opts: opts, f: f}
 	w.manifest = spec.Manifest{
-		Format:    spec.FormatName,
-		Version:   spec.FormatVersion,
-		Tool:      opts.Tool,
-		CreatedAt: opts.Now().UTC(),
-		Sources:   []spec.Source{},
-		Datasets:  []spec.Dataset{},
+		Format:      spec.FormatName,
+		Version:     spec.FormatVersion,
+		Tool:        opts.Tool,
+		CreatedAt:   opts.Now().UTC(),
+		Sources:     []spec.Source{},
+		Datasets:    []spec.Dataset{},
+		Compression: opts.Compression.record(),
 	}
 	w.zw = newZipWriter(f, toDOSTime(w.manifest.CreatedAt))
 	if err := w.writeSmall(MarkerEntry, []byte(markerContent(spec.FormatVersion))); err != nil {
@@ -420,7 +424,7 @@ func (d *DatasetWriter) SetSchemaKeys(keys map[string]string) {
 
 func (d *DatasetWriter) startPart() error {
 	p := &partFile{stage: &partStage{w: d.w, limit: d.w.opts.MemoryStageBytes}, sha: sha256.New(), crc: crc32.NewIEEE()}
-	p.zstd = newIPCCompressor(p)
+	p.zstd = newIPCCompressor(p, d.w.opts.Compression)
 	var err error
 	p.ipc, err = ipc.NewFileWriter(p.zstd, ipc.WithSchema(d.schema))
 	if err != nil {

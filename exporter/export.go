@@ -16,6 +16,14 @@ import (
 // goroutines into w. On error the caller aborts w; nothing is renamed into
 // place.
 func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) error {
+	return ExportSelected(ctx, sources, w, jobs, nil)
+}
+
+// ExportSelected is Export of sources opened with Options.Filter f: each
+// source's manifest entry records f, and a --tables pattern or --where
+// that selected no dataset of any source fails the export before a row is
+// read.
+func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -31,6 +39,7 @@ func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) e
 			return err
 		}
 		desc.Source.ID = fmt.Sprintf("s%d", i)
+		desc.Source.Filter = f.Record()
 		if err := w.AddSource(desc.Source); err != nil {
 			return err
 		}
@@ -66,6 +75,9 @@ func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) e
 			}
 			w.AddRelations(r)
 		}
+	}
+	if err := f.Unmatched(); err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -93,7 +93,7 @@ type Dataset struct {
 
 // Options are the engine-independent settings of a source.
 type Options struct {
-	Objects   []string          // tables, collections; empty = all
+	Filter    *Filter           // --tables, --exclude, --where, --all-databases; nil = all the URL names
 	Params    map[string]string // engine-specific settings (e.g. "db", "match", "skip-unsupported")
 	Log       *slog.Logger
 	Progress  *progress.Counter

@@ -26,8 +26,8 @@ func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule
 		}
 		conv := c.Conversion
 		if len(conv.Refused) > 0 {
-			return false, fmt.Errorf("dataset %q cannot be converted to %s exactly (%s): %s; nothing was written. Leave it out (--datasets) or import it into a %s target",
-				it.Dataset.Name, c.To, conv.Rule, strings.Join(conv.Refused, "; "), it.Source.Engine)
+			return false, Refused(fmt.Errorf("dataset %q cannot be converted to %s exactly (%s): %s; nothing was written. Leave it out (--datasets) or import it into a %s target",
+				it.Dataset.Name, c.To, conv.Rule, strings.Join(conv.Refused, "; "), it.Source.Engine))
 		}
 		log.Info("converting", "dataset", it.Dataset.Name, "from", it.Source.Engine, "to", c.To, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
 		for _, w := range conv.Warnings {

@@ -48,7 +48,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	m := r.Manifest()
-	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log}
+	plan := &Plan{BundleID: r.ID(), Manifest: m, Mode: opts.Mode, Rejects: opts.Rejects, Log: opts.Log, DryRun: opts.DryRun}
 	plan.ReadPart = func(ds *spec.Dataset, part int) (PartRecords, error) { return readPart(r, plan, ds, part) }
 	rep := &Report{BundleID: r.ID()}
 	want, missing := map[string]bool{}, map[string]bool{}
@@ -149,15 +149,19 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if err := t.Prepare(ctx, plan); err != nil {
 		return nil, err
 	}
+	reports := make([]DatasetReport, len(plan.Items))
+	for i, it := range plan.Items {
+		reports[i] = DatasetReport{Dataset: it.Dataset.Name, Target: it.Namespace + "." + it.Object, Rows: it.Dataset.Rows}
+	}
+	if opts.DryRun {
+		rep.Datasets = reports
+		return rep, nil
+	}
 
 	type job struct {
 		item *Item
 		idx  int
 		part int
-	}
-	reports := make([]DatasetReport, len(plan.Items))
-	for i, it := range plan.Items {
-		reports[i] = DatasetReport{Dataset: it.Dataset.Name, Target: it.Namespace + "." + it.Object, Rows: it.Dataset.Rows}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -99,6 +99,9 @@ type Plan struct {
 	// checks that none of the bundle's keys exists on the target. The
 	// caller closes it.
 	ReadPart func(ds *spec.Dataset, part int) (PartRecords, error)
+	// DryRun (import --dry-run): Prepare runs every check it runs before
+	// its first write, then returns without writing anything.
+	DryRun bool
 }
 
 // PartRecords is a RecordSource that must be closed.
@@ -172,6 +175,10 @@ type Options struct {
 	// datasets are converted to another engine, which no rule carries;
 	// without it such objects stop the import before it writes.
 	WithoutObjects bool
+	// DryRun does everything up to the first write (verifies the parts,
+	// plans, connects, runs the target's checks) and writes nothing:
+	// Import returns the report of what it would load, nothing written.
+	DryRun bool
 }
 
 // Param returns an engine-specific setting.

@@ -28,5 +28,5 @@ func noneTaken(m *spec.Manifest, left []string) error {
 		ds := byName[n]
 		list = append(list, fmt.Sprintf("%s (%s %s)", n, engine[ds.Source], ds.Kind))
 	}
-	return fmt.Errorf("the target takes none of the %d dataset(s) asked for: %s; nothing was written. Import them with a target of their engine, or choose datasets this one takes with --datasets", len(left), strings.Join(list, ", "))
+	return Refused(fmt.Errorf("the target takes none of the %d dataset(s) asked for: %s; nothing was written. Import them with a target of their engine, or choose datasets this one takes with --datasets", len(left), strings.Join(list, ", ")))
 }

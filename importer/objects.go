@@ -45,7 +45,7 @@ func convertedObjects(plan *Plan, opts Options) error {
 		return nil
 	}
 	if !opts.WithoutObjects {
-		return fmt.Errorf("the bundle holds schema objects of sources this import converts to another engine, and no conversion carries them: %s; nothing was written. Pass --without-objects to import the data without them, or import them into a target of their own engine", joinNames(names, 20))
+		return Refused(fmt.Errorf("the bundle holds schema objects of sources this import converts to another engine, and no conversion carries them: %s; nothing was written. Pass --without-objects to import the data without them, or import them into a target of their own engine", joinNames(names, 20)))
 	}
 	plan.Log.Warn("schema objects left out (--without-objects): no conversion carries them", "objects", strings.Join(names, ", "))
 	plan.Manifest = &m

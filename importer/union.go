@@ -30,7 +30,7 @@ func unite(t Target, other, it *Item) error {
 		return fmt.Errorf("datasets %q and %q would both load into %s.%s; map their namespaces apart (--map OLD=NEW) or import them in separate runs%s", other.Dataset.Name, it.Dataset.Name, it.Namespace, it.Object, hint)
 	}
 	if u, ok := t.(Uniter); !ok || !u.Unites() {
-		return fmt.Errorf("datasets %q and %q: the union of %s loads several datasets into %s.%s, and this target loads no union yet (MongoDB does); nothing was written", other.Dataset.Name, it.Dataset.Name, it.union.Where(), it.Namespace, it.Object)
+		return Refused(fmt.Errorf("datasets %q and %q: the union of %s loads several datasets into %s.%s, and this target loads no union yet (MongoDB does); nothing was written", other.Dataset.Name, it.Dataset.Name, it.union.Where(), it.Namespace, it.Object))
 	}
 	other.United, it.United = true, true
 	return nil

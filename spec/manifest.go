@@ -22,6 +22,16 @@ type Manifest struct {
 	// carry, so that nothing is left behind silently (SPEC.md §3).
 	Uncarried []Uncarried `json:"uncarried,omitempty"`
 	Notes     []string    `json:"notes,omitempty"`
+	// Compression is the parts' codec and level (--compression-level);
+	// absent in bundles before format 2.2, which were written at zstd's
+	// default level.
+	Compression *Compression `json:"compression,omitempty"`
+}
+
+// Compression names the codec of the parts' buffers and the level it ran at.
+type Compression struct {
+	Codec string `json:"codec"` // "zstd"
+	Level string `json:"level"` // fastest, default, better or best
 }
 
 // Object kinds. An engine may define more; a reader that does not know a kind
@@ -79,6 +89,18 @@ type Source struct {
 	Snapshot      map[string]string `json:"snapshot,omitempty"` // e.g. gtid, binlog_file, binlog_pos, consistent
 	Settings      map[string]string `json:"settings,omitempty"` // e.g. sql_mode, time_zone
 	ExportedAt    time.Time         `json:"exported_at"`
+	// Filter is set when the export took part of what the URL names
+	// (--tables, --exclude, --where, --all-databases): the bundle is
+	// partial by request (SPEC.md §3, "Filtered exports").
+	Filter *Filter `json:"filter,omitempty"`
+}
+
+// Filter records the selection of a filtered export, as given.
+type Filter struct {
+	Tables       []string `json:"tables,omitempty"`  // --tables patterns
+	Exclude      []string `json:"exclude,omitempty"` // --exclude patterns
+	Where        []string `json:"where,omitempty"`   // --where NAME:FILTER, as given
+	AllDatabases bool     `json:"all_databases,omitempty"`
 }
 
 // Dataset kinds.
@@ -99,11 +121,15 @@ type Dataset struct {
 	PrimaryKey []string          `json:"primary_key,omitempty"` // column names; empty = none
 	DDL        string            `json:"ddl,omitempty"`         // native DDL for same-engine restore
 	Options    map[string]string `json:"options,omitempty"`     // engine-specific (indexes JSON, collection options, ...)
-	Rows       int64             `json:"rows"`
-	Parts      []Part            `json:"parts"`
-	Digest     Digest            `json:"digest"`
-	Skipped    int64             `json:"skipped,omitempty"` // records the exporter skipped on request (e.g. --skip-unsupported)
-	Counters   map[string]int64  `json:"counters,omitempty"`
+	// Filter is the row filter the dataset was read with (--where), in
+	// the source engine's query language; "" = every row. verify
+	// --against reads the target with it.
+	Filter   string           `json:"filter,omitempty"`
+	Rows     int64            `json:"rows"`
+	Parts    []Part           `json:"parts"`
+	Digest   Digest           `json:"digest"`
+	Skipped  int64            `json:"skipped,omitempty"` // records the exporter skipped on request (e.g. --skip-unsupported)
+	Counters map[string]int64 `json:"counters,omitempty"`
 	// SchemaKeys are a Redis keyspace's schema keys (imbundle:table:...,
 	// imbundle:collection:...) with their values: the tables and
 	// collections the keyspace holds (SPEC.md §8.1, §11.7, §11.8).

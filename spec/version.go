@@ -11,7 +11,7 @@ const (
 	// types engines write (SPEC.md §1), so format 1 bundles, backups made by
 	// earlier releases, still restore.
 	FormatMajor = 2
-	FormatMinor = 1
+	FormatMinor = 2
 	OldestMajor = 1
 	// DigestAlgorithm names the content digest of SPEC.md §6.
 	DigestAlgorithm = "sha256-sum256-v1"

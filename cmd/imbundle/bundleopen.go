@@ -23,7 +23,7 @@ func openBundle(path string) (*bundle.Reader, error) {
 	case errors.As(err, &ve):
 		return nil, withCode(exitError, err) // its message names the release to use
 	case errors.Is(err, bundle.ErrCorrupt):
-		return nil, withCode(exitMismatch, fmt.Errorf("%w\nthe file is damaged or incomplete: copy it again from where it was written (compare sizes), then run: imbundle verify %s", err, path))
+		return nil, withCode(exitBadInput, fmt.Errorf("%w\nthe file is damaged or incomplete: copy it again from where it was written (compare sizes), then run: imbundle verify %s", err, path))
 	case errors.As(err, &pe):
 		return nil, withCode(exitError, fmt.Errorf("%w\ncheck the path and that this user may read the file", err))
 	}

@@ -296,10 +296,10 @@ func TestChecksRefused(t *testing.T) {
 		yaml, says string
 		code       int
 	}{
-		{"version: 1\nchecks:\n  - name: a\n    relation: {from: \"*.m(g)\", to: \"*.g(id)\"}\n    unique: {of: \"*.m(g)\"}\n", ":3:11: check a: give exactly one of", exitUsage},
-		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(g, t)\"\n      to: \"*.g(id)\"\n", ":6:11: check a: 1 column(s) against 2", exitUsage},
-		{"version: 1\nchecks:\n  - name: a\n    unique:\n      of: \"*.m\"\n", `:5:11: "*.m": want DATASET_GLOB(column, ...)`, exitUsage},
-		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      assert: \"n ==\"\n", ":7:15: unexpected token", exitUsage},
+		{"version: 1\nchecks:\n  - name: a\n    relation: {from: \"*.m(g)\", to: \"*.g(id)\"}\n    unique: {of: \"*.m(g)\"}\n", ":3:11: check a: give exactly one of", exitBadInput},
+		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(g, t)\"\n      to: \"*.g(id)\"\n", ":6:11: check a: 1 column(s) against 2", exitBadInput},
+		{"version: 1\nchecks:\n  - name: a\n    unique:\n      of: \"*.m\"\n", `:5:11: "*.m": want DATASET_GLOB(column, ...)`, exitBadInput},
+		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      assert: \"n ==\"\n", ":7:15: unexpected token", exitBadInput},
 		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      counts: {k: \"t != 4\"}\n      assert: \"nn == k\"\n", ":8:15: unknown name nn", exitError},
 		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(gg)\"\n      to: \"*.g(id)\"\n", ":5:11: check a: dataset chk_bad_", exitError},
 		{"version: 1\ndatasets:\n  - match: \"*.m\"\n    skip: true\n", "has no checks", exitUsage},

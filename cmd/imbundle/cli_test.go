@@ -122,13 +122,13 @@ func TestVerifyWholeBundle(t *testing.T) {
 	}
 }
 
-func TestVerifyDamagedPartExits3NamingTheEntry(t *testing.T) {
+func TestVerifyDamagedPartExits5NamingTheEntry(t *testing.T) {
 	path := cliBundle(t)
 	entry := damage(t, path, 1)
 	for _, args := range [][]string{{"verify", path}, {"verify", "--deep", path}} {
 		out, err := runCLI(t, args...)
-		if code := exitCodeOf(err); code != exitMismatch {
-			t.Fatalf("%v: exit %d (%v), want %d", args, code, err, exitMismatch)
+		if code := exitCodeOf(err); code != exitBadInput {
+			t.Fatalf("%v: exit %d (%v), want %d", args, code, err, exitBadInput)
 		}
 		msg := err.Error()
 		if !strings.Contains(msg, `entry "`+entry+`"`) || !strings.Contains(msg, "SHA-256 mismatch") {
@@ -146,7 +146,7 @@ func TestVerifyDamagedPartExits3NamingTheEntry(t *testing.T) {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
 	}
-	if exitCodeOf(err) != exitMismatch || json.Unmarshal([]byte(out), &res) != nil || res.OK || !strings.Contains(res.Error, entry) {
+	if exitCodeOf(err) != exitBadInput || json.Unmarshal([]byte(out), &res) != nil || res.OK || !strings.Contains(res.Error, entry) {
 		t.Fatalf("verify --json: exit %d, output %s", exitCodeOf(err), out)
 	}
 }
@@ -157,7 +157,7 @@ func TestVerifyTruncatedAndMissingFiles(t *testing.T) {
 	cut := filepath.Join(t.TempDir(), "cut.imb")
 	os.WriteFile(cut, raw[:len(raw)-100], 0o644)
 	_, err := runCLI(t, "verify", cut)
-	if exitCodeOf(err) != exitMismatch || !strings.Contains(err.Error(), "byte offset") || !strings.Contains(err.Error(), "copy it again") {
+	if exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), "byte offset") || !strings.Contains(err.Error(), "copy it again") {
 		t.Fatalf("truncated: exit %d: %v", exitCodeOf(err), err)
 	}
 	_, err = runCLI(t, "verify", filepath.Join(t.TempDir(), "nope.imb"))

@@ -353,8 +353,8 @@ func TestKeysMappingErrors(t *testing.T) {
 		mapFile := filepath.Join(dir, "m.yaml")
 		os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"redis.db8\"\n    target: x.seq\n    keys:\n"+c.keys+"    merge_by: [conversation_id]\n"), 0o644)
 		out, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile)
-		if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+c.where) || !strings.Contains(err.Error(), c.why) {
-			t.Errorf("%q: exit %d %v, want %d at %s%s saying %q\n%s", c.keys, exitCodeOf(err), err, exitUsage, mapFile, c.where, c.why, out)
+		if exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+c.where) || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("%q: exit %d %v, want %d at %s%s saying %q\n%s", c.keys, exitCodeOf(err), err, exitBadInput, mapFile, c.where, c.why, out)
 		}
 	}
 }

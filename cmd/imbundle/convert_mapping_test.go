@@ -100,7 +100,7 @@ func TestMappingFileIntoMongo(t *testing.T) {
 		t.Errorf("a refused mapping wrote %v", names)
 	}
 	os.WriteFile(mapFile, []byte("version: 1\ndatasets:\n  - match: \"*.users\"\n    renam: {name: x}\n"), 0o644)
-	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":4:5") {
-		t.Errorf("a misspelt key: exit %d %v, want %d naming %s:4:5", exitCodeOf(err), err, exitUsage, mapFile)
+	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+":4:5") {
+		t.Errorf("a misspelt key: exit %d %v, want %d naming %s:4:5", exitCodeOf(err), err, exitBadInput, mapFile)
 	}
 }

@@ -172,7 +172,7 @@ datasets:
 		t.Errorf("a refused mapping wrote %v", names)
 	}
 	os.WriteFile(mapFile, []byte(strings.Replace(mapping, "into: msgs", "into: msgs.list", 1)), 0o644)
-	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":9:13: nest into msgs.list") {
-		t.Errorf("a dotted into: exit %d %v, want %d naming %s:9:13", exitCodeOf(err), err, exitUsage, mapFile)
+	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+":9:13: nest into msgs.list") {
+		t.Errorf("a dotted into: exit %d %v, want %d naming %s:9:13", exitCodeOf(err), err, exitBadInput, mapFile)
 	}
 }

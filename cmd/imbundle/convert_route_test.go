@@ -212,19 +212,19 @@ func TestRouteWildfireMessagesIntoShards(t *testing.T) {
 	// A route that does not parse: plan and import stop at its line.
 	write(strings.Replace(wfRouteMapping, `"t_messages_" + string(`, `"t_messages_" + string((`, 1))
 	badURL, _, badCounts := shards("rt_bad")
-	if out, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out+err.Error(), mapFile+":4:") {
-		t.Errorf("plan with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitError, mapFile, out)
+	if out, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(out+err.Error(), mapFile+":4:") {
+		t.Errorf("plan with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitRefused, mapFile, out)
 	}
-	if out, err := runCLI(t, "-q", "import", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(err.Error(), mapFile+":4:") {
-		t.Errorf("import with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitError, mapFile, out)
+	if out, err := runCLI(t, "-q", "import", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(err.Error(), mapFile+":4:") {
+		t.Errorf("import with a bad route: exit %d (%v), want %d naming %s:4\n%s", exitCodeOf(err), err, exitRefused, mapFile, out)
 	}
 	if got := badCounts(); len(got) != 0 {
 		t.Errorf("a refused route wrote rows: %v", got)
 	}
 	// A route without objects is a usage error at its line.
 	write(strings.Replace(wfRouteMapping, `    objects: ["t_messages_{0..35}"]`+"\n", "", 1))
-	if _, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":4:12: a route needs objects") {
-		t.Errorf("a route without objects: exit %d (%v), want %d", exitCodeOf(err), err, exitUsage)
+	if _, err := runCLI(t, "plan", bpath, "--target", badURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+":4:12: a route needs objects") {
+		t.Errorf("a route without objects: exit %d (%v), want %d", exitCodeOf(err), err, exitBadInput)
 	}
 }
 

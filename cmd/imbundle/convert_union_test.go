@@ -232,8 +232,8 @@ func TestUnionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runCLI(t, "-q", "import", bpath, "--target", dstURL, "--map", mapFile)
-	if want := "--mode fail: 1 target collection(s) already hold data: " + dst.Name() + ".messages;"; exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) {
-		t.Errorf("a union into a collection holding a document: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
+	if want := "--mode fail: 1 target collection(s) already hold data: " + dst.Name() + ".messages;"; exitCodeOf(err) != exitRefused || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("a union into a collection holding a document: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitRefused, want, out)
 	}
 	if n, _ := dst.Collection("messages").CountDocuments(context.Background(), bson.D{}); n != 1 {
 		t.Errorf("the refused union left %d documents, want the 1 there before", n)
@@ -244,8 +244,8 @@ func TestUnionRefusals(t *testing.T) {
 		{"version: 1\ndatasets:\n  - match: \"*.t_*\"\n    union: true\n    route: '\"a\"'\n    objects: [a]\n", ":4:12: union and route in one entry"},
 	} {
 		write(c.yaml)
-		if _, err := runCLI(t, "plan", bpath, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), mapFile+c.want) {
-			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitUsage, c.want)
+		if _, err := runCLI(t, "plan", bpath, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(fmt.Sprint(err), mapFile+c.want) {
+			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitBadInput, c.want)
 		}
 	}
 
@@ -266,12 +266,12 @@ func TestUnionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("version: 1\ndatasets:\n  - match: \"*.c_*\"\n    target: t\n    union: true\n")
-	if out, err := runCLI(t, "plan", mpath, "--target", mysqlURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out, "REFUSED: "+mapFile+":5:12: a mysql target loads no union yet") {
-		t.Errorf("plan of a union into MySQL: exit %d (%v), want %d and the refusal\n%s", exitCodeOf(err), err, exitError, out)
+	if out, err := runCLI(t, "plan", mpath, "--target", mysqlURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(out, "REFUSED: "+mapFile+":5:12: a mysql target loads no union yet") {
+		t.Errorf("plan of a union into MySQL: exit %d (%v), want %d and the refusal\n%s", exitCodeOf(err), err, exitRefused, out)
 	}
 	out, err = runCLI(t, "-q", "import", mpath, "--target", mysqlURL, "--map", mapFile)
-	if exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), "this target loads no union yet") {
-		t.Errorf("a union into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitError, out)
+	if exitCodeOf(err) != exitRefused || !strings.Contains(fmt.Sprint(err), "this target loads no union yet") {
+		t.Errorf("a union into MySQL: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRefused, out)
 	}
 	var n int
 	if err := mysqlDB.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 0 {

@@ -160,7 +160,7 @@ datasets:
 		code            int
 	}{
 		{"      msgs.msg.send_id: send_id\n", "      msgs.msg.send_id: sender\n", mapFile + ":9:25: rename msgs.msg.send_id: the table has no column sender", exitError},
-		{"    unnest: {field: msgs, index: msg_index}\n", "    unnest: {field: msgs.msg, index: msg_index}\n", mapFile + ":5:21: unnest msgs.msg: only a top-level array field", exitUsage},
+		{"    unnest: {field: msgs, index: msg_index}\n", "    unnest: {field: msgs.msg, index: msg_index}\n", mapFile + ":5:21: unnest msgs.msg: only a top-level array field", exitBadInput},
 		{`    filter: "msgs.msg != nil && msgs.msg.status != 4"`, `    filter: "msgz.msg != nil"`, mapFile + ":15:13: unknown name msgz", exitError},
 		{"    target: chat_logs\n", "    target: no_such_table\n", "there is no such table: the mapping entry at ", exitError},
 	} {

@@ -105,7 +105,7 @@ func TestImportThatLoadsNothingFails(t *testing.T) {
 	path := cliBundle(t)
 	testenv.Redis(t, 9)
 	_, err := runCLI(t, "import", path, "--target", redisURL(9))
-	if code := exitCode(err); code != exitError || !strings.Contains(err.Error(), "takes none of the 2 dataset(s)") ||
+	if code := exitCode(err); code != exitRefused || !strings.Contains(err.Error(), "takes none of the 2 dataset(s)") ||
 		!strings.Contains(err.Error(), "openim.users (mysql table)") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("exit %d: %v", code, err)
 	}
@@ -117,7 +117,7 @@ func TestImportThatLoadsNothingFails(t *testing.T) {
 	// --datasets naming one the target takes is the way out; naming one
 	// it does not take is still nothing to load.
 	_, err = runCLI(t, "import", path, "--target", redisURL(9), "--datasets", "openim.groups")
-	if exitCode(err) != exitError || !strings.Contains(err.Error(), "takes none of the 1 dataset(s) asked for: openim.groups") {
+	if exitCode(err) != exitRefused || !strings.Contains(err.Error(), "takes none of the 1 dataset(s) asked for: openim.groups") {
 		t.Fatalf("--datasets: %v", err)
 	}
 }

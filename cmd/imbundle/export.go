@@ -29,6 +29,9 @@ func newExportCmd() *cobra.Command {
 		allowEmpty       bool
 		relationFlags    []string
 		params           []string
+		excludes, wheres []string
+		allDatabases     bool
+		compression      string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -39,7 +42,12 @@ it is FILE.partial, and each part is compressed in a staging file beside it
 (or in --temp-dir) before it is copied in: the free space needed is the
 bundle's size plus --jobs parts of at most --part-size MiB. An error, Ctrl-C
 or SIGTERM removes them all; a run after a killed one removes what it left.
-Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Engines()),
+Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
+  imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
+      --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
+  imbundle export --source mongodb://127.0.0.1:27017 --all-databases --exclude 'openIM_v3.log*' -o all.imb
+  imbundle export --source redis://127.0.0.1:6379 --compression-level best -o redis.imb`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(sources) == 0 || out == "" {
@@ -65,6 +73,14 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			p, err := parseMap(params)
 			if err != nil {
 				return err
+			}
+			filter, err := exportFilter(objects, excludes, wheres, allDatabases)
+			if err != nil {
+				return err
+			}
+			level, err := bundle.ParseCompressionLevel(compression)
+			if err != nil {
+				return scheme.Usagef("--compression-level: %v", err)
 			}
 			rels, err := parseRelationFlags(relationFlags)
 			if err != nil {
@@ -95,7 +111,7 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 				}
 			}()
 			for i, u := range sources {
-				opts := exporter.Options{Objects: splitList(objects), Params: perSource[i], Log: log, Progress: prog, Jobs: jobs}
+				opts := exporter.Options{Filter: filter, Params: perSource[i], Log: log, Progress: prog, Jobs: jobs}
 				s, err := exporter.Open(ctx, u, opts)
 				if err != nil {
 					return in.result(err, "nothing was written; run the same command again to export")
@@ -103,9 +119,10 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 				srcs = append(srcs, s)
 			}
 			w, err := bundle.Create(out, bundle.Options{
-				PartBytes: int64(partMiB) << 20,
-				TempDir:   tempDir,
-				Tool:      spec.Tool{Name: "imbundle", Version: toolVersion()},
+				PartBytes:   int64(partMiB) << 20,
+				Compression: level,
+				TempDir:     tempDir,
+				Tool:        spec.Tool{Name: "imbundle", Version: toolVersion()},
 			})
 			if err != nil {
 				return err
@@ -113,7 +130,7 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			// Every way out but a complete bundle removes the partial file
 			// and the staging files (Abort after Close does nothing).
 			defer w.Abort()
-			if err := exporter.Export(ctx, srcs, w, jobs); err != nil {
+			if err := exporter.ExportSelected(ctx, srcs, w, jobs, filter); err != nil {
 				err = fmt.Errorf("export failed, no bundle written: %w", err)
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files. It needs free space for the bundle plus up to --jobs parts of --part-size MiB where parts are staged: free some, stage them on another disk with --temp-dir, or write -o elsewhere", err)
@@ -157,8 +174,12 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write")
-	f.StringSliceVar(&objects, "tables", nil, "tables or collections to export (comma-separated); default all")
+	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")
+	f.StringSliceVar(&excludes, "exclude", nil, "datasets to leave out by name pattern (comma-separated, repeatable), applied after --tables")
+	f.StringArrayVar(&wheres, "where", nil, "a row filter TABLE:FILTER (repeatable), e.g. 'chat_logs:send_time >= \"2025-01-01\"' (MySQL: a WHERE condition; MongoDB: a query document in Extended JSON)")
+	f.BoolVar(&allDatabases, "all-databases", false, "export every database of the server but the system ones (the URL names none)")
+	f.StringVar(&compression, "compression-level", "default", "ZSTD level of the parts: fastest, default, better, best (or 1-4)")
 	f.IntVarP(&jobs, "jobs", "j", 2, "datasets read in parallel")
 	f.IntVar(&partMiB, "part-size", 64, "uncompressed MiB per Arrow part")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the parts being compressed (default: the output's directory)")

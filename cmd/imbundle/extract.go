@@ -149,7 +149,7 @@ func extractError(err error, path string) error {
 		return nil
 	}
 	if errors.Is(err, bundle.ErrCorrupt) {
-		return withCode(exitMismatch, fmt.Errorf("%w\nthe bundle is damaged: copy it again from where it was written, then run: imbundle verify %s", err, path))
+		return withCode(exitBadInput, fmt.Errorf("%w\nthe bundle is damaged: copy it again from where it was written, then run: imbundle verify %s", err, path))
 	}
 	return err
 }

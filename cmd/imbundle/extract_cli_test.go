@@ -12,15 +12,15 @@ import (
 )
 
 // TestExtractDamagedPart: a part whose bytes do not match the manifest
-// stops extract before a row is written: exit 3, the error names the
+// stops extract before a row is written: exit 5, the error names the
 // part's entry, and neither OUT nor OUT.partial exists.
 func TestExtractDamagedPart(t *testing.T) {
 	path := cliBundle(t)
 	entry := damage(t, path, 1)
 	out := filepath.Join(t.TempDir(), "users.jsonl")
 	msg, err := runCLI(t, "extract", path, "--dataset", "openim.users", "-o", out)
-	if exitCodeOf(err) != exitMismatch || !strings.Contains(err.Error(), entry) || !strings.Contains(err.Error(), "imbundle verify") {
-		t.Fatalf("exit %d, err %v, want %d naming %s\n%s", exitCodeOf(err), err, exitMismatch, entry, msg)
+	if exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), entry) || !strings.Contains(err.Error(), "imbundle verify") {
+		t.Fatalf("exit %d, err %v, want %d naming %s\n%s", exitCodeOf(err), err, exitBadInput, entry, msg)
 	}
 	for _, p := range []string{out, out + ".partial"} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {

@@ -31,6 +31,7 @@ func newImportCmd() *cobra.Command {
 		tempDir                        string
 		sortMemory                     int
 		withoutObjects                 bool
+		dryRun                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -47,7 +48,18 @@ Several --target URLs (a site that is several stores at once) restore in
 one command: each dataset goes to the target of its own engine, else to
 the one target a conversion leads to; the whole bundle is verified before
 the first target is touched, and the targets are loaded one after the
-other.` + paramsHelp(importer.Engines()),
+other.
+
+--dry-run does everything up to the first write: reads and verifies the
+bundle, plans each dataset (as plan does), connects to every target and
+runs the checks an import runs before it writes (--mode fail on a
+non-empty table, collection or key, triggers, objects the target cannot
+take), then stops. It writes nothing, not even a reject file, and exits
+0 or with the code the import would have exited with at that point.` + paramsHelp(importer.Engines()),
+		Example: `  imbundle import site.imb --target mysql://root@127.0.0.1:3306/openim
+  imbundle import site.imb --target mysql://root@db2:3306/ --dry-run
+  imbundle import site.imb --target mongodb://127.0.0.1:27017/openim --profile openim-v3.4-mysql-to-mongo
+  imbundle import site.imb --target mysql://root@db2:3306/ --target redis://cache2:6379 --mode replace`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(targets) == 0 {
@@ -121,7 +133,7 @@ other.` + paramsHelp(importer.Engines()),
 					n += len(rt)
 				}
 				if n == 0 {
-					return fmt.Errorf("none of the %d target(s) takes any of the bundle's datasets (imbundle inspect lists them); nothing was written", len(targets))
+					return withCode(exitRefused, fmt.Errorf("none of the %d target(s) takes any of the bundle's datasets (imbundle inspect lists them); nothing was written", len(targets)))
 				}
 				// Every part of every target's datasets, before the first
 				// target is touched: a damaged bundle writes nothing.
@@ -129,7 +141,7 @@ other.` + paramsHelp(importer.Engines()),
 					if ctx.Err() != nil {
 						return in.result(err, "nothing was written; run the same command again")
 					}
-					return withCode(exitMismatch, fmt.Errorf("nothing was written: %w", offlineFailure(args[0], 0, err)))
+					return withCode(exitBadInput, fmt.Errorf("nothing was written: %w", offlineFailure(args[0], 0, err)))
 				}
 			}
 			if rejectsPath == "" {
@@ -149,7 +161,7 @@ other.` + paramsHelp(importer.Engines()),
 				prog := startProgress("import", log)
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
-					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects}
+					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				shapes.Close()
@@ -159,6 +171,10 @@ other.` + paramsHelp(importer.Engines()),
 					}
 					return err
 				}
+			}
+			if dryRun {
+				fmt.Fprintln(cmd.OutOrStdout(), "dry run: every check passed; nothing was written")
+				return nil
 			}
 			// The reject file's own errors (a full disk) fail the import:
 			// records the target refused would be lost with nobody told.
@@ -191,6 +207,7 @@ other.` + paramsHelp(importer.Engines()),
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
 	f.BoolVar(&withoutObjects, "without-objects", false, "import the data of sources converted to another engine without their schema objects (views, triggers, routines, function libraries), which no conversion carries; without it they stop the import")
+	f.BoolVar(&dryRun, "dry-run", false, "verify, plan, connect and check the targets as an import does, then stop before the first write")
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
@@ -208,6 +225,10 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 		if cerr := opts.Rejects.Close(); cerr != nil {
 			err = cerr
 		}
+	}
+	if rep != nil && opts.DryRun && err == nil {
+		printDryRun(cmd, rep, target)
+		return nil
 	}
 	if rep != nil {
 		printImportReport(cmd, rep, opts.Rejects)
@@ -227,7 +248,11 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 	case ctx.Err() != nil:
 		// Interrupted, during verification too: no verdict.
 		return in.result(fmt.Errorf("target %s: %w", scheme.Redact(target), err), resume)
+	case errors.Is(err, bundle.ErrCorrupt):
+		// A damaged part, found before the first write or by the load.
+		return withCode(exitBadInput, err)
 	case strings.Contains(err.Error(), "failed verification"):
+		// The loaded rows digest to other than the manifest says.
 		return withCode(exitMismatch, err)
 	case errors.Is(err, importer.ErrTooManyRejects):
 		return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, opts.Rejects.Path())
@@ -323,5 +348,20 @@ func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *import
 	}
 	if rejects.Total() > 0 {
 		fmt.Fprintf(out, "rejects: %d, in %s\n", rejects.Total(), rejects.Path())
+	}
+}
+
+// printDryRun says what an import would load, for import --dry-run.
+func printDryRun(cmd *cobra.Command, rep *importer.Report, target string) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "bundle %s: dry run against %s, nothing written\n", rep.BundleID, scheme.Redact(target))
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "dataset\ttarget\tbundle rows\t")
+	for _, d := range rep.Datasets {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", d.Dataset, d.Target, d.Rows)
+	}
+	tw.Flush()
+	if len(rep.Left) > 0 {
+		fmt.Fprintf(out, "would not load here (another engine's datasets): %s\n", strings.Join(rep.Left, ", "))
 	}
 }

@@ -45,6 +45,12 @@ func newInspectCmd() *cobra.Command {
 					snap = append(snap, k+"="+v)
 				}
 				fmt.Fprintf(out, "  %s  %s %s  %s  %s\n", s.ID, s.Engine, s.ServerVersion, s.URL, strings.Join(snap, " "))
+				if line := filterLine(s.Filter); line != "" {
+					fmt.Fprintf(out, "      filtered export (partial by request): %s\n", line)
+				}
+			}
+			if m.Compression != nil {
+				fmt.Fprintf(out, "compression %s, level %s\n", m.Compression.Codec, m.Compression.Level)
 			}
 			fmt.Fprintln(out, "\ndatasets:")
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
@@ -57,7 +63,11 @@ func newInspectCmd() *cobra.Command {
 				}
 				rows += ds.Rows
 				bytes += b
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", ds.Name, ds.Kind, ds.Rows, len(ds.Parts), progress.HumanBytes(b), strings.Join(ds.PrimaryKey, ","))
+				name := ds.Name
+				if ds.Filter != "" {
+					name += " (where " + ds.Filter + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t\n", name, ds.Kind, ds.Rows, len(ds.Parts), progress.HumanBytes(b), strings.Join(ds.PrimaryKey, ","))
 			}
 			fmt.Fprintf(tw, "total\t\t%d\t\t%s\t\t\n", rows, progress.HumanBytes(bytes))
 			tw.Flush()
@@ -129,4 +139,25 @@ func objectsByKind(objs []spec.Object) []string {
 		lines[i] = fmt.Sprintf("%s (%d): %s", k, len(names[k]), strings.Join(names[k], ", "))
 	}
 	return lines
+}
+
+// filterLine is a source's export filter as inspect prints it, "" for none.
+func filterLine(f *spec.Filter) string {
+	if f == nil {
+		return ""
+	}
+	var parts []string
+	if f.AllDatabases {
+		parts = append(parts, "--all-databases")
+	}
+	for _, p := range f.Tables {
+		parts = append(parts, "--tables "+p)
+	}
+	for _, p := range f.Exclude {
+		parts = append(parts, "--exclude "+p)
+	}
+	for _, w := range f.Where {
+		parts = append(parts, "--where "+w)
+	}
+	return strings.Join(parts, " ")
 }

@@ -11,18 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
-)
-
-// Exit codes (README.md, "Exit codes").
-const (
-	exitOK       = 0
-	exitError    = 1 // anything else: unreachable server, I/O error
-	exitUsage    = 2
-	exitMismatch = 3 // verify: corrupt bundle or target differs from the bundle
-	exitRejects  = 4 // import finished but some records went to the reject file
-	// 128+signal (130 SIGINT, 143 SIGTERM): interrupted, cleaned up (signal.go)
 )
 
 // exitError carries a specific exit code through cobra.
@@ -47,6 +38,8 @@ func exitCode(err error) int {
 		return ce.code
 	case scheme.IsUsage(err):
 		return exitUsage
+	case errors.Is(err, importer.ErrRefused):
+		return exitRefused
 	}
 	return exitError
 }
@@ -55,6 +48,7 @@ var globals struct {
 	logFormat string
 	logLevel  string
 	quiet     bool
+	config    string
 }
 
 func newRoot() *cobra.Command {
@@ -67,13 +61,17 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&globals.logFormat, "log-format", "auto", "log format: auto (text on a terminal), text or json")
 	root.PersistentFlags().StringVar(&globals.logLevel, "log-level", "", "least severe log records shown: debug, info, warn or error (default info; error with --quiet)")
 	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output, and no log records below error unless --log-level says otherwise")
-	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newExtractCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd())
+	root.PersistentFlags().StringVar(&globals.config, "config", "", "config file of flag values (default $IMBUNDLE_CONFIG, else the user config dir's imbundle/config.yaml if it exists); flags win over IMBUNDLE_<FLAG> variables, which win over the file")
+	root.AddCommand(newExportCmd(), newImportCmd(), newVerifyCmd(), newInspectCmd(), newExtractCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd(), newExitCodesTopic())
 	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
 	// an unknown flag or a bad value, wrong arguments, an unknown command.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return scheme.Usagef("%v\nrun: %s --help", err, c.CommandPath())
 	})
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if err := applySettings(c, globals.config); err != nil {
+			return err
+		}
 		switch globals.logFormat {
 		case "auto", "text", "json":
 		default:
@@ -85,6 +83,7 @@ func newRoot() *cobra.Command {
 		return nil
 	}
 	addProfileFlag(root)
+	addCompletions(root)
 	usageArgs(root)
 	return root
 }

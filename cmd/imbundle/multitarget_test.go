@@ -101,8 +101,8 @@ func TestImportIntoSeveralTargets(t *testing.T) {
 	rd.FlushDB(ctx)
 	freshDB := fresh[strings.LastIndexByte(fresh, '/')+1:]
 	_, err = runCLI(t, "-q", "import", bad, "--target", fresh, "--target", redisURL(11), "--map", srcDB+"="+freshDB)
-	if exitCodeOf(err) != exitMismatch {
-		t.Errorf("damaged bundle: exit %d (%v), want %d", exitCodeOf(err), err, exitMismatch)
+	if exitCodeOf(err) != exitBadInput {
+		t.Errorf("damaged bundle: exit %d (%v), want %d", exitCodeOf(err), err, exitBadInput)
 	}
 	var tables int
 	fdb.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables)

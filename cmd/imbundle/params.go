@@ -107,7 +107,7 @@ func checkPositive(flag string, v int) error {
 // splitMaps separates the --map values that name a mapping file (ending in
 // .yaml or .yml; at most one) from the OLD=NEW namespace renames, and
 // reads the file, or the shipped profile named by --profile (one or the
-// other): its errors name the line and column (exit 2).
+// other): its errors name the line and column (exit 5; an unknown --profile, exit 2).
 func splitMaps(vals []string, profile string) (renames []string, m *convert.Mapping, err error) {
 	defer func() {
 		if err != nil || profile == "" {
@@ -130,7 +130,7 @@ func splitMaps(vals []string, profile string) (renames []string, m *convert.Mapp
 			return nil, nil, withCode(exitUsage, fmt.Errorf("--map %s: one mapping file at a time (%s is the other)", v, m.File()))
 		}
 		if m, err = convert.LoadMapping(v); err != nil {
-			return nil, nil, withCode(exitUsage, err)
+			return nil, nil, withCode(exitBadInput, err)
 		}
 	}
 	return renames, m, nil

@@ -23,9 +23,9 @@ func newPlanCmd() *cobra.Command {
 		Long: `Print, for each dataset of the bundle, what an import into the target would
 do with it: load it as it is (same engine), convert it by a default mapping
 (another engine; SPEC.md §11), with the mapping's notes on every column, or
-leave it out. Nothing connects to the target. Exits 1 when a dataset could
-not be converted exactly (the import would stop before writing) or when the
-target would take no dataset at all.`,
+leave it out. Nothing connects to the target. Exits 6 (target refused) when
+a dataset could not be converted exactly (the import would stop before
+writing) or when the target would take no dataset at all.`,
 		Example: `  imbundle plan site.imb --target mongodb://127.0.0.1:27017/openim`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,9 +92,9 @@ target would take no dataset at all.`,
 			}
 			switch {
 			case refused > 0:
-				return fmt.Errorf("%d dataset(s) cannot be converted to %s exactly; an import would stop before writing (leave them out with --datasets)", refused, e.Name)
+				return withCode(exitRefused, fmt.Errorf("%d dataset(s) cannot be converted to %s exactly; an import would stop before writing (leave them out with --datasets)", refused, e.Name))
 			case taken == 0:
-				return fmt.Errorf("a %s target takes none of the bundle's %d dataset(s)", e.Name, len(steps))
+				return withCode(exitRefused, fmt.Errorf("a %s target takes none of the bundle's %d dataset(s)", e.Name, len(steps)))
 			}
 			if !asJSON {
 				fmt.Fprintf(out, "%d of %d dataset(s) would be imported into the %s target\n", taken, len(steps), e.Name)

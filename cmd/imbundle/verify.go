@@ -102,7 +102,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 					if ctx.Err() != nil {
 						return in.result(err, resume)
 					}
-					return withCode(exitMismatch, offlineFailure(args[0], bad, err))
+					return withCode(exitBadInput, offlineFailure(args[0], bad, err))
 				}
 				if !asJSON {
 					fmt.Fprintf(out, "OK: bundle %s is whole (%s in %.2fs, %.0f MB/s)\n", r.ID(), progress.HumanBytes(r.Size()), el.Seconds(), float64(r.Size())/1e6/el.Seconds())
@@ -139,7 +139,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 				if ctx.Err() != nil {
 					return in.result(err, resume)
 				}
-				return withCode(exitMismatch, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
+				return withCode(exitBadInput, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
 			}
 			routes := [][]string{splitList(datasets)}
 			if len(against) > 1 {

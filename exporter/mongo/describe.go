@@ -54,11 +54,7 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		}
 		sort.Strings(dbs)
 	}
-	want := map[string]bool{}
-	for _, o := range s.opts.Objects {
-		want[o] = true
-	}
-	found := map[string]bool{}
+	f := s.opts.Filter
 	for _, db := range dbs {
 		colls, views, notes, err := s.collections(ctx, db)
 		if err != nil {
@@ -67,36 +63,27 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 		desc.Notes = append(desc.Notes, notes...)
 		var picked []spec.Object
 		for _, v := range views {
-			full := db + "." + v.Name
-			if len(want) > 0 && !want[v.Name] && !want[full] {
-				continue
+			if f.Keep(db, v.Name) {
+				picked = append(picked, v)
 			}
-			found[v.Name], found[full] = true, true
-			picked = append(picked, v)
 		}
 		desc.Objects = append(desc.Objects, mongotype.OrderViews(picked)...)
 		for _, c := range colls {
-			full := db + "." + c.name
-			if len(want) > 0 && !want[c.name] && !want[full] {
+			if !f.Keep(db, c.name) {
 				continue
 			}
-			found[c.name], found[full] = true, true
 			ds, err := s.dataset(ctx, db, c)
 			if err != nil {
 				return nil, err
 			}
+			if ds.Spec.Filter, err = f.RowFilter(db, c.name); err != nil {
+				return nil, err
+			}
+			if _, err := queryOf(&ds.Spec); err != nil {
+				return nil, err
+			}
 			desc.Datasets = append(desc.Datasets, ds)
 		}
-	}
-	var missing []string
-	for o := range want {
-		if !found[o] {
-			missing = append(missing, o)
-		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("%s: --collections names %s, which the database does not hold (system collections are not exported)", s.redacted, strings.Join(missing, ", "))
 	}
 	return desc, nil
 }

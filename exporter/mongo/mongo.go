@@ -12,6 +12,7 @@ import (
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
 func init() {
@@ -41,6 +42,9 @@ type source struct {
 }
 
 func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Source, error) {
+	if opts.Filter != nil && opts.Filter.AllDatabases && mongotype.Database(u) != "" {
+		return nil, scheme.Usagef("--all-databases: the URL %s names database %s; drop it from the URL to export every database", exporter.RedactURL(u), mongotype.Database(u))
+	}
 	s, err := mongotype.Connect(ctx, u)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func TestDescribeAndRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"c", "other"}, Params: map[string]string{"sort": "_id"}})
+	src, err := exporter.Open(ctx, url, exporter.Options{Filter: &exporter.Filter{Include: []string{"c", "other"}}, Params: map[string]string{"sort": "_id"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +101,16 @@ func TestDescribeAndRead(t *testing.T) {
 		}
 	}
 
-	src3, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"missing"}})
+	missing := &exporter.Filter{Include: []string{"missing"}}
+	src3, err := exporter.Open(ctx, url, exporter.Options{Filter: missing})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src3.Close()
-	if _, err := src3.Describe(ctx); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := src3.Describe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := missing.Unmatched(); err == nil || !strings.Contains(err.Error(), "--tables missing") {
 		t.Errorf("--collections missing: %v", err)
 	}
 }

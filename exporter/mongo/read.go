@@ -57,7 +57,11 @@ func (s *source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 	default:
 		return fmt.Errorf("--param sort=%q: want natural or _id", v)
 	}
-	cur, err := coll.Find(ctx, bson.D{}, fo)
+	query, err := queryOf(ds)
+	if err != nil {
+		return err
+	}
+	cur, err := coll.Find(ctx, query, fo)
 	if err != nil {
 		return mongotype.Step(s.redacted, "find on "+db+"."+ds.Object, err)
 	}

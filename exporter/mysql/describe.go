@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -122,6 +121,13 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		if err := s.markHistory(t, &ds); err != nil {
 			return nil, err
 		}
+		if t.where, err = s.opts.Filter.RowFilter(n.db, n.name); err != nil {
+			return nil, err
+		}
+		if err := checkWhere(ctx, c, t); err != nil {
+			return nil, err
+		}
+		ds.Filter = t.where
 		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
 		s.opts.Progress.AddTotal(n.rows, n.bytes)
 		inOrder = append(inOrder, t)
@@ -181,33 +187,13 @@ type tableName struct {
 // and sequences are schema objects (describeObjects); anything else
 // --tables names is left out and named in a note.
 func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) {
-	want := map[string]bool{} // "db.table"
-	dbs := map[string]bool{}
-	for _, o := range s.opts.Objects {
-		db, name, ok := strings.Cut(o, ".")
-		if !ok {
-			if s.dbName == "" {
-				return nil, nil, fmt.Errorf("--tables %s: the URL %s names no database; write database.table", o, s.url)
-			}
-			db, name = s.dbName, o
-		}
-		want[db+"."+name] = true
-		dbs[db] = true
+	f := s.opts.Filter
+	list, err := s.databases(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	if s.dbName != "" {
-		dbs[s.dbName] = true
-	}
-	if len(dbs) == 0 {
-		return nil, nil, fmt.Errorf("%s names no database: add /dbname to the URL or list --tables database.table", s.url)
-	}
-	var list []string
-	for db := range dbs {
-		list = append(list, db)
-	}
-	sort.Strings(list)
 	var out []tableName
 	var skipped []string
-	found := map[string]bool{}
 	for _, db := range list {
 		// An empty bundle from a misspelt name would pass for a backup.
 		var n int
@@ -232,15 +218,11 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 			}
 			t.db = db
 			key := db + "." + t.name
-			if len(want) > 0 && !want[key] {
-				continue
-			}
-			found[key] = true
-			if t.name == mysqltype.LegacyProgressTable {
+			if t.name == mysqltype.LegacyProgressTable || !f.Keep(db, t.name) {
 				continue
 			}
 			if typ == "VIEW" || typ == "SEQUENCE" {
-				if len(want) > 0 {
+				if !f.Whole() {
 					skipped = append(skipped, fmt.Sprintf("%s (%s)", key, strings.ToLower(typ)))
 				}
 				continue
@@ -255,11 +237,6 @@ func (s *Source) listTables(ctx context.Context) ([]tableName, []string, error) 
 		rows.Close()
 		if err != nil {
 			return nil, nil, err
-		}
-	}
-	for k := range want {
-		if !found[k] {
-			return nil, nil, fmt.Errorf("%s: table %s not found", s.url, k)
 		}
 	}
 	var notes []string

@@ -21,7 +21,7 @@ func markEmpty(ctx context.Context, q querier, tables []*table) error {
 		tables = tables[len(batch):]
 		probes := make([]string, len(batch))
 		for i, t := range batch {
-			probes[i] = "EXISTS (SELECT 1 FROM " + t.qualified() + t.timeClause() + ")"
+			probes[i] = "EXISTS (SELECT 1 FROM " + t.qualified() + t.timeClause() + t.whereClause() + ")"
 		}
 		found := make([]bool, len(batch))
 		dest := make([]any, len(batch))

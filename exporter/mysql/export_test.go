@@ -413,7 +413,7 @@ func TestExportRelations(t *testing.T) {
 func TestExportTablesOption(t *testing.T) {
 	url, db := testenv.MySQLDatabase(t, "opt")
 	mustExec(t, db, "CREATE TABLE keep (id INT PRIMARY KEY)", "CREATE TABLE skip (id INT PRIMARY KEY)")
-	path := exportBundle(t, url, exporter.Options{Objects: []string{"keep"}})
+	path := exportBundle(t, url, exporter.Options{Filter: &exporter.Filter{Include: []string{"keep"}}})
 	r, err := bundle.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -422,12 +422,16 @@ func TestExportTablesOption(t *testing.T) {
 	if ds := r.Manifest().Datasets; len(ds) != 1 || ds[0].Object != "keep" {
 		t.Errorf("datasets %+v", ds)
 	}
-	src, err := exporter.Open(context.Background(), url, exporter.Options{Objects: []string{"ghost"}})
+	ghost := &exporter.Filter{Include: []string{"ghost"}}
+	src, err := exporter.Open(context.Background(), url, exporter.Options{Filter: ghost})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := src.Describe(context.Background()); err == nil || !strings.Contains(err.Error(), "ghost") {
+	if _, err := src.Describe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ghost.Unmatched(); err == nil || !strings.Contains(err.Error(), "--tables ghost: no such table") {
 		t.Errorf("unknown table: %v", err)
 	}
 }
@@ -444,7 +448,7 @@ func TestExportMissingDatabase(t *testing.T) {
 	}{{base + "/" + ghost, nil}, {base, []string{ghost + ".t"}}} {
 		// The server refuses a connection to a missing database (1049);
 		// one named only in --tables is looked up.
-		src, err := exporter.Open(context.Background(), c.url, exporter.Options{Objects: c.objects})
+		src, err := exporter.Open(context.Background(), c.url, exporter.Options{Filter: &exporter.Filter{Include: c.objects}})
 		if err == nil {
 			_, err = src.Describe(context.Background())
 			src.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/internal/scheme"
 )
 
 func init() {
@@ -80,6 +81,9 @@ func open(ctx context.Context, u *url.URL, opts exporter.Options) (exporter.Sour
 	}
 	if err := checkObjectParams(opts); err != nil {
 		return nil, err
+	}
+	if opts.Filter != nil && opts.Filter.AllDatabases && cfg.DBName != "" {
+		return nil, scheme.Usagef("--all-databases: the URL %s names database %s; drop it from the URL to export every database", exporter.RedactURL(u), cfg.DBName)
 	}
 	s := &Source{url: exporter.RedactURL(u), cfg: cfg, dbName: cfg.DBName, opts: opts, readers: readers, lockWait: lockWait, tables: map[string]*table{}}
 	connector, err := mysql.NewConnector(cfg)

@@ -35,7 +35,7 @@ const maxUncarriedNames = 10
 // With --tables only the triggers of the listed tables travel: the views
 // and routines of a database may read any of its tables.
 func (s *Source) describeObjects(ctx context.Context, q *sql.Conn, desc *exporter.Description) error {
-	whole := len(s.opts.Objects) == 0
+	whole := s.opts.Filter.Whole()
 	dbSet := map[string]bool{}
 	exported := map[string]bool{}
 	for _, d := range desc.Datasets {

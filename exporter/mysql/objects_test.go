@@ -134,7 +134,7 @@ func TestObjectsWithTables(t *testing.T) {
 	if err := fixtures.Sakila(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	src, err := exporter.Open(ctx, url, exporter.Options{Objects: []string{"film", "customer"}, Params: map[string]string{"lock-wait": "2"}})
+	src, err := exporter.Open(ctx, url, exporter.Options{Filter: &exporter.Filter{Include: []string{"film", "customer"}}, Params: map[string]string{"lock-wait": "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,7 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		if ds.Options[optHistory] == "true" {
 			t.readAllTime()
 		}
+		t.where = ds.Filter // the bundle's filter: verify reads what export read
 	}
 	return s.stream(ctx, conn, t, emit)
 }
@@ -103,7 +104,9 @@ func selectQuery(t *table) (q string, floats []int) {
 		for i, k := range t.pk {
 			keys[i] = mysqltype.QuoteIdent(k)
 		}
-		q += " FORCE INDEX (PRIMARY) ORDER BY " + strings.Join(keys, ", ")
+		q += " FORCE INDEX (PRIMARY)" + t.whereClause() + " ORDER BY " + strings.Join(keys, ", ")
+	} else {
+		q += t.whereClause()
 	}
 	return q, floats
 }

@@ -32,6 +32,8 @@ type table struct {
 	rowEnd              string
 	// empty: the table holds no row in the export's snapshot (markEmpty).
 	empty bool
+	// where is the --where filter the table is read with (where.go).
+	where string
 }
 
 // column returns the column named name, or nil.

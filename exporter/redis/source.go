@@ -119,6 +119,9 @@ func open(_ context.Context, u *url.URL, opts exporter.Options) (*Source, error)
 		s.dbs = []int{co.DB}
 		s.urlDB = co.DB
 	}
+	if s.dbs != nil && opts.Filter != nil && opts.Filter.AllDatabases {
+		return nil, scheme.Usagef("--all-databases: %s names the databases to export (URL path or --db); drop them to export every database", s.redacted)
+	}
 	s.conn.DB = 0
 	for name, dst := range map[string]*int{"connections": &s.conns, "scan-count": &s.scanCount, "batch": &s.batchKeys, "page": &s.page} {
 		if v := opts.Param(name); v != "" {
@@ -194,6 +197,15 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 	}
 	d.Notes = append(d.Notes, "keyspaces were read with SCAN and type-specific commands: not a point-in-time snapshot; a key present and unchanged for the whole export is exported exactly once, keys written or deleted meanwhile may or may not appear (see the vanished/retyped counters)")
 	for _, db := range dbs {
+		if !s.opts.Filter.Keep("redis", "db"+strconv.Itoa(db)) {
+			continue
+		}
+		if w, err := s.opts.Filter.RowFilter("redis", "db"+strconv.Itoa(db)); err != nil || w != "" {
+			if err == nil {
+				err = scheme.Usagef("--where %s: a Redis database has no rows to filter; select keys with --match or --key-prefix", DatasetName(db))
+			}
+			return nil, err
+		}
 		ds := spec.Dataset{
 			Name:      DatasetName(db),
 			Kind:      spec.KindKeyspace,

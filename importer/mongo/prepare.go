@@ -96,6 +96,9 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 			return &importer.NonEmptyError{Kind: "collection", Objects: busy}
 		}
 	}
+	if p.DryRun {
+		return nil // every check above passed; what follows writes
+	}
 
 	dropped := map[[2]string]bool{}
 	for _, it := range p.Items {

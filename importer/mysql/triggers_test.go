@@ -76,7 +76,7 @@ func TestTargetTriggers(t *testing.T) {
 	}
 	exec(t, src, "INSERT INTO customer VALUES "+sb.String())
 	// 100 rows a part: 3 parts.
-	path := exportBundle(t, srcURL, exporter.Options{BatchRows: 100, Objects: []string{"customer"}}, bundle.Options{PartBytes: 1})
+	path := exportBundle(t, srcURL, exporter.Options{BatchRows: 100, Filter: &exporter.Filter{Include: []string{"customer"}}}, bundle.Options{PartBytes: 1})
 
 	dstURL, dst := testenv.MySQLDatabase(t, "trg_dst")
 	exec(t, dst, customerDDL)

@@ -34,7 +34,7 @@ func (t *Target) prepareFunctions(ctx context.Context, p *importer.Plan, c *resp
 	}
 	have, err := redistype.Libraries(ctx, c)
 	if errors.Is(err, redistype.ErrNoFunctions) {
-		return fmt.Errorf("%s has no FUNCTION command and cannot hold the bundle's function libraries %s; nothing was written. Import into Redis 7 or later, or pass --param functions=false to leave them out", t.redacted, libNames(libs))
+		return importer.Refused(fmt.Errorf("%s has no FUNCTION command and cannot hold the bundle's function libraries %s; nothing was written. Import into Redis 7 or later, or pass --param functions=false to leave them out", t.redacted, libNames(libs)))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.redacted, err)

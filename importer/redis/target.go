@@ -297,6 +297,9 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 			// deletes first.
 			t.fresh[db] = true
 		}
+		if p.DryRun {
+			continue // checked; the marker would be the first write
+		}
 		v, err = c.Do(ctx, "HSET", marker, "bundle", p.BundleID, "mode", string(t.mode), "started", t.now().UTC().Format(time.RFC3339Nano))
 		if err == nil {
 			err = v.Err()
