@@ -197,8 +197,8 @@ datasets:
 		t.Errorf("a refused mapping wrote %v", names)
 	}
 	os.WriteFile(mapFile, []byte(strings.Replace(mapping, "into: members", "into: _id", 1)), 0o644)
-	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), mapFile+":9:15: embed into _id") {
-		t.Errorf("embed into _id: exit %d %v, want %d at %s:9:15", exitCodeOf(err), err, exitUsage, mapFile)
+	if _, err := runCLI(t, "plan", path, "--target", dstURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(err.Error(), mapFile+":9:15: embed into _id") {
+		t.Errorf("embed into _id: exit %d %v, want %d at %s:9:15", exitCodeOf(err), err, exitBadInput, mapFile)
 	}
 }
 
