@@ -79,8 +79,18 @@ datasets:
 	if out, err := runCLI(t, "-q", "import", bpath, "--target", emptyURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) || !strings.Contains(fmt.Sprint(err), "holds 1") {
 		t.Errorf("import, skip: empty on 1 row: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
 	}
+	// With two targets the refusal comes before the first one is touched
+	// (the MongoDB one, loaded first, would take a).
+	write("version: 1\ndatasets:\n  - match: \"*.c\"\n    skip: empty\n  - match: \"*.a\"\n    engine: mongodb\n")
+	otherURL, other := testenv.MongoDatabase(t, "eng_none")
+	if out, err := runCLI(t, "-q", "import", bpath, "--target", otherURL, "--target", emptyURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("import into two targets, skip: empty on 1 row: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
+	}
 	if n := queryStrings(t, empty, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"); len(n) != 0 {
 		t.Errorf("a refused import wrote tables %v", n)
+	}
+	if names, _ := other.ListCollectionNames(ctx, bson.D{}); len(names) != 0 {
+		t.Errorf("a refused import wrote collections %v", names)
 	}
 
 	for _, c := range []struct{ yaml, want string }{

@@ -275,6 +275,11 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 		if src == nil {
 			continue
 		}
+		// Refused before the first target is touched, not by the target
+		// whose turn it is after another was loaded.
+		if _, err := mapping.For(ds.Name).Skips(ds); err != nil {
+			return nil, err
+		}
 		// A mapping entry's engine sends the dataset to that engine's
 		// target, converted, even beside a target of its own engine.
 		if e := mapping.For(ds.Name).SentTo(); e != "" {
