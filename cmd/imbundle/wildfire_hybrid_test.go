@@ -23,7 +23,9 @@ import (
 // message and 128 inbox shards become two collections, the MySQL shards
 // stay empty, every other table is in MySQL, and verify --against both
 // is green. The hybrid site, exported from its two stores into one
-// bundle, imports by wildfirechat-mysql into a fresh pure-MySQL schema:
+// bundle, shows the same invariant violations as the original
+// (wildfirechat-hybrid-checks against wildfirechat-checks: the planted
+// ones), and imports by wildfirechat-mysql into a fresh pure-MySQL schema:
 // verify --against with the profile is green, every row is in the shard
 // WildfireChat's rules give it (computed here by the fixture's own
 // rules), every table equals the original one row for row (CHECKSUM
@@ -121,6 +123,26 @@ func TestWildfireHybridAndBack(t *testing.T) {
 	if out, err := runCLI(t, "-q", "export", "--source", hyURL, "--source", hmURL, "-o", hybrid); err != nil {
 		t.Fatalf("export of the hybrid site: %v\n%s", err, out)
 	}
+	// The invariants, offline: the same violations in either layout, and
+	// exactly the planted ones.
+	pureChecks := runChecksJSON(t, pure, "--profile", "wildfirechat-checks")
+	hybridChecks := runChecksJSON(t, hybrid, "--profile", "wildfirechat-hybrid-checks")
+	if len(pureChecks) != 10 || len(hybridChecks) != 10 {
+		t.Fatalf("%d and %d checks ran, want 10 each", len(pureChecks), len(hybridChecks))
+	}
+	for name, c := range pureChecks {
+		h := hybridChecks[name]
+		if h.Rows != c.Rows || h.Violations != c.Violations || strings.Join(h.First, ";") != strings.Join(c.First, ";") {
+			t.Errorf("check %s: pure site %+v, hybrid site %+v", name, c, h)
+		}
+	}
+	for name, want := range map[string]int64{"inbox-row-has-message": dirty.OrphanUserMessages, "message-mid-unique": dirty.DuplicateMids,
+		"inbox-seq-unique": dirty.SeqRepeats, "inbox-seq-increasing": dirty.SeqRepeats, "group-member-count": dirty.MemberCountOff} {
+		if c := hybridChecks[name]; c.Violations != want {
+			t.Errorf("hybrid site, check %s: %d violations, planted %d", name, c.Violations, want)
+		}
+	}
+
 	dstURL, dst := testenv.MySQLDatabase(t, "wfh_dst")
 	if err := fixtures.CreateWildfireMySQL(ctx, dst, opt); err != nil {
 		t.Fatal(err)
