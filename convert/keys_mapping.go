@@ -44,7 +44,7 @@ func (d *DatasetRule) checkKeys() error {
 		}
 		return nil
 	}
-	if d.Skip {
+	if d.Skip != "" {
 		return d.errorAt("keys", "an entry that skips its datasets takes nothing else")
 	}
 	if d.Target == "" {

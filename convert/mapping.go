@@ -37,7 +37,8 @@ type Mapping struct {
 // first entry whose Match it matches.
 type DatasetRule struct {
 	Match  string            `yaml:"match"`  // a dataset name, or a glob of them (path.Match: t_messages_*)
-	Skip   bool              `yaml:"skip"`   // leave the matched datasets out
+	Skip   SkipRule          `yaml:"skip"`   // leave the matched datasets out (true), or those that hold no rows (empty)
+	Engine string            `yaml:"engine"` // the engine whose target takes the matched datasets (mapping_engine.go)
 	Target string            `yaml:"target"` // the converted dataset's object, or namespace.object
 	Union  bool              `yaml:"union"`  // the matched datasets load together into Target (mapping_union.go)
 	Rename map[string]string `yaml:"rename"` // source field -> target field
@@ -115,7 +116,7 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		if _, err := path.Match(d.Match, ""); err != nil {
 			return nil, d.errorAt("match", "bad glob %q: %v", d.Match, err)
 		}
-		if d.Skip && d.changesFields() || d.Skip && (d.Target != "" || d.routes()) {
+		if d.Skip != "" && (d.changesFields() || d.Target != "" || d.routes() || d.Engine != "") {
 			return nil, d.errorAt("skip", "an entry that skips its datasets takes nothing else")
 		}
 		for col, to := range d.Cast {
@@ -127,6 +128,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 			if name == "" || src == "" {
 				return nil, d.errorAt("compute", "a computed field needs a name and an expression")
 			}
+		}
+		if err := d.checkEngine(); err != nil {
+			return nil, err
 		}
 		if err := d.checkUnnest(); err != nil {
 			return nil, err

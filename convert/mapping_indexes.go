@@ -19,6 +19,10 @@ type IndexRule struct {
 	// a leading "-".
 	Fields []string `yaml:"fields"`
 	Unique bool     `yaml:"unique"`
+	// ExpireAfterSeconds makes a TTL index: MongoDB deletes a document
+	// once its date field is that many seconds old (WildfireChat's
+	// mongodb.data_expire_days). Built last by the MongoDB target (§9.5).
+	ExpireAfterSeconds *int64 `yaml:"expire_after_seconds"`
 }
 
 // checkIDAndIndexes checks id and indexes when the file is read.
@@ -36,6 +40,9 @@ func (d *DatasetRule) checkIDAndIndexes() error {
 			if strings.TrimPrefix(f, "-") == "" {
 				return d.errorAt(at+".fields", "an index field needs a name")
 			}
+		}
+		if ix.ExpireAfterSeconds != nil && (*ix.ExpireAfterSeconds < 0 || *ix.ExpireAfterSeconds > 1<<31-1 || len(ix.Fields) != 1) {
+			return d.errorAt(at+".expire_after_seconds", "a TTL index has one field and 0 to 2147483647 seconds")
 		}
 		n := ix.name()
 		if names[n] || n == "_id_" {
@@ -97,8 +104,13 @@ func declaredIndexes(d *DatasetRule, has func(field string) bool, taken []bson.R
 		if ix.Unique {
 			b.AppendBoolean("unique", true)
 		}
+		ttl := ""
+		if ix.ExpireAfterSeconds != nil {
+			b.AppendInt32("expireAfterSeconds", int32(*ix.ExpireAfterSeconds))
+			ttl = fmt.Sprintf(", TTL %d s (documents older are deleted by MongoDB)", *ix.ExpireAfterSeconds)
+		}
 		specs = append(specs, bson.Raw(b.Build()))
-		notes = append(notes, fmt.Sprintf("index %s on %v%s (%s)", ix.name(), ix.Fields, map[bool]string{true: ", unique"}[ix.Unique], at))
+		notes = append(notes, fmt.Sprintf("index %s on %v%s%s (%s)", ix.name(), ix.Fields, map[bool]string{true: ", unique"}[ix.Unique], ttl, at))
 	}
 	return specs, notes, refused
 }

@@ -19,7 +19,7 @@ func (d *DatasetRule) checkUnion() error {
 		return nil
 	}
 	switch {
-	case d.Skip:
+	case d.Skip != "":
 		return d.errorAt("union", "an entry that skips its datasets takes no union")
 	case d.routes():
 		return d.errorAt("union", "union and route in one entry: union loads several datasets into the one object a target names")

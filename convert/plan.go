@@ -64,11 +64,16 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 		st.Target = ns + "." + ds.Object
 		rule := mapping.For(ds.Name)
 		split := false
+		skip, skipErr := rule.Skips(ds)
 		switch {
-		case rule != nil && rule.Skip:
+		case skipErr != nil:
+			st.Refused = append(st.Refused, skipErr.Error())
+		case skip:
 			st.Left = "skipped by the mapping (" + rule.Where() + ")"
 		case src == nil:
 			st.Left = "its source is not in the manifest"
+		case rule.SendsElsewhere(engine):
+			st.Left = rule.Elsewhere()
 		case src.Engine == engine:
 			if rule.changesFields() || rule.routes() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")

@@ -18,7 +18,7 @@ import (
 // at all stops the import before anything is written.
 func convertItem(t Target, it *Item, log *slog.Logger, rule *convert.DatasetRule) (bool, error) {
 	for _, c := range convert.ForMapped(it.Dataset, it.Source, rule) {
-		if c.Conversion == nil || !t.Accepts(c.Conversion.Dataset, c.Conversion.Source) {
+		if c.Conversion == nil || !t.Accepts(c.Conversion.Dataset, c.Conversion.Source) || rule.SendsElsewhere(c.To) {
 			continue
 		}
 		if c.Err != nil {

@@ -88,8 +88,17 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			continue
 		}
 		rule := opts.Mapping.For(ds.Name)
-		if rule != nil && rule.Skip {
+		if skip, err := rule.Skips(ds); err != nil {
+			return nil, err
+		} else if skip {
 			opts.Log.Info("left out by the mapping", "dataset", ds.Name, "entry", rule.Where())
+			continue
+		}
+		if t.Accepts(ds, src) && rule.SentTo() != "" && rule.SentTo() != src.Engine {
+			// The entry sends it to a target of another engine (a hybrid
+			// site's message shards to MongoDB): not loaded here as it is.
+			opts.Log.Info("left for another engine's target by the mapping", "dataset", ds.Name, "engine", rule.SentTo(), "entry", rule.Where())
+			rep.Left = append(rep.Left, ds.Name)
 			continue
 		}
 		if t.Accepts(ds, src) {

@@ -144,8 +144,13 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			continue
 		}
 		rule := o.Mapping.For(ds.Name)
-		if rule != nil && rule.Skip {
+		if skip, err := rule.Skips(&m.Datasets[i]); err != nil {
+			return nil, err
+		} else if skip {
 			continue
+		}
+		if o.Engine != "" && rule.SendsElsewhere(o.Engine) {
+			continue // the import sent it to another engine's target
 		}
 		var conv *convert.Conversion
 		if o.Engine != "" && engines[ds.Source] != o.Engine {

@@ -82,19 +82,21 @@ func queryStrings(t *testing.T, db *sql.DB, q string) []string {
 
 // TestChecksWildfire: the wildfirechat-checks profile, run offline on an
 // exported WildfireChat fixture, reports exactly the dirty records the
-// fixture planted: the orphan inbox rows (found here independently, by
-// SQL over the 36 message shards) and the drifted member counts; every
-// other invariant holds. A clean fixture reports none; --strict turns
+// fixture planted, each also found here independently by SQL: the orphan
+// inbox rows (over the 36 message shards), the drifted member counts, the
+// repeated inbox _seq values (inbox-seq-unique and inbox-seq-increasing)
+// and the duplicate _mid rows an old professional edition's plain index
+// let in (message-mid-unique); every other invariant holds. A clean fixture reports none; --strict turns
 // violations into exit 3.
 func TestChecksWildfire(t *testing.T) {
 	ctx := context.Background()
 	srcURL, src := testenv.MySQLDatabase(t, "chk_wf")
-	_, dirty, err := fixtures.LoadWildfireMySQL(ctx, src, fixtures.WildfireOptions{Users: 60, Groups: 40, Messages: 1200, Seed: 5, Dirty: 0.08})
+	_, dirty, err := fixtures.LoadWildfireMySQL(ctx, src, fixtures.WildfireOptions{Users: 60, Groups: 40, Messages: 1200, Seed: 5, Dirty: 0.08, LegacyMidIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dirty.OrphanUserMessages == 0 || dirty.MemberCountOff == 0 {
-		t.Fatalf("the fixture planted %+v: choose a seed that plants both kinds", dirty)
+	if dirty.OrphanUserMessages == 0 || dirty.MemberCountOff == 0 || dirty.SeqRepeats == 0 || dirty.DuplicateMids == 0 {
+		t.Fatalf("the fixture planted %+v: choose a seed that plants every kind", dirty)
 	}
 	// The oracle: inbox rows whose _mid is in no message shard, and groups
 	// whose _member_count is not their members of type != 4.
@@ -114,13 +116,39 @@ func TestChecksWildfire(t *testing.T) {
 	if int64(len(drifted)) != dirty.MemberCountOff {
 		t.Fatalf("SQL finds %d drifted member counts %v, the fixture says %d", len(drifted), drifted, dirty.MemberCountOff)
 	}
+	var repeats, dupMids []string
+	for i := 0; i < 128; i++ {
+		repeats = append(repeats, queryStrings(t, src, fmt.Sprintf("SELECT CONCAT(_uid, ' ', _seq) FROM t_user_messages_%d GROUP BY _uid, _seq HAVING COUNT(*) = 2", i))...)
+	}
+	for i := 0; i < 36; i++ {
+		dupMids = append(dupMids, queryStrings(t, src, fmt.Sprintf("SELECT CAST(_mid AS CHAR) FROM t_messages_%d GROUP BY _mid HAVING COUNT(*) = 2", i))...)
+	}
+	if int64(len(repeats)) != dirty.SeqRepeats || int64(len(dupMids)) != dirty.DuplicateMids {
+		t.Fatalf("SQL finds %d repeated _seq and %d duplicate _mid, the fixture says %d and %d", len(repeats), len(dupMids), dirty.SeqRepeats, dirty.DuplicateMids)
+	}
+	// Key order, value by value (keyOrder), then the check's spelling.
+	sort.Slice(repeats, func(i, j int) bool {
+		a, b := strings.Fields(repeats[i]), strings.Fields(repeats[j])
+		if a[0] != b[0] {
+			return len(a[0]) < len(b[0]) || len(a[0]) == len(b[0]) && a[0] < b[0]
+		}
+		return len(a[1]) < len(b[1]) || len(a[1]) == len(b[1]) && a[1] < b[1]
+	})
+	for i, r := range repeats {
+		f := strings.Fields(r)
+		repeats[i] = fmt.Sprintf("(%q, %q) (2 rows)", f[0], f[1])
+	}
+	keyOrder(dupMids)
+	for i, m := range dupMids {
+		dupMids[i] = fmt.Sprintf("%q (2 rows)", m)
+	}
 	file := filepath.Join(t.TempDir(), "wf.imb")
 	if out, err := runCLI(t, "export", "-q", "--source", srcURL, "-o", file); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	got := runChecksJSON(t, file, "--profile", "wildfirechat-checks")
-	if len(got) != 9 {
-		t.Fatalf("%d checks ran, want the profile's 9: %+v", len(got), got)
+	if len(got) != 10 {
+		t.Fatalf("%d checks ran, want the profile's 10: %+v", len(got), got)
 	}
 	inbox := got["inbox-row-has-message"]
 	var want []string
@@ -137,8 +165,18 @@ func TestChecksWildfire(t *testing.T) {
 	if mc.Violations != int64(len(drifted)) || mc.Rows != 40 || strings.Join(mc.First, "; ") != strings.Join(drifted[:min(5, len(drifted))], "; ") {
 		t.Errorf("group-member-count: %+v; want %d violations: %v", mc, len(drifted), drifted)
 	}
+	for name, want := range map[string][]string{"inbox-seq-unique": repeats, "message-mid-unique": dupMids} {
+		c := got[name]
+		if c.Violations != int64(len(want)) || strings.Join(c.First, "; ") != strings.Join(want[:min(5, len(want))], "; ") {
+			t.Errorf("%s: %+v; want %d violations, first %v", name, c, len(want), want[:min(5, len(want))])
+		}
+	}
+	if c := got["inbox-seq-increasing"]; c.Violations != dirty.SeqRepeats {
+		t.Errorf("inbox-seq-increasing: %+v; want the %d repeated _seq", c, dirty.SeqRepeats)
+	}
+	planted := map[string]bool{"inbox-row-has-message": true, "group-member-count": true, "inbox-seq-unique": true, "inbox-seq-increasing": true, "message-mid-unique": true}
 	for name, c := range got {
-		if name != "inbox-row-has-message" && name != "group-member-count" && (c.Violations != 0 || c.Rows == 0 || c.Skipped != "") {
+		if !planted[name] && (c.Violations != 0 || c.Rows == 0 || c.Skipped != "") {
 			t.Errorf("check %s: %+v, want rows checked and no violation", name, c)
 		}
 	}

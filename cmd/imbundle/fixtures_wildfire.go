@@ -16,9 +16,10 @@ func init() { fixtureCmds = append(fixtureCmds, newFixturesWildfireCmd) }
 
 func newFixturesWildfireCmd() *cobra.Command {
 	var (
-		target    string
-		opt       fixtures.WildfireOptions
-		replaceDB bool
+		target     string
+		opt        fixtures.WildfireOptions
+		replaceDB  bool
+		schemaOnly bool
 	)
 	cmd := &cobra.Command{
 		Use:   "wildfirechat --target mysql://user@host:port/db",
@@ -28,8 +29,11 @@ site: every message in the t_messages_N of the month its _mid encodes (a
 three-year ring, China Standard Time), every inbox row in the
 t_user_messages_N of |String.hashCode(uid)| % 128 with _seq strictly
 increasing per user, groups with one owner (member type 2) and removed
-members (type 4), mirrored friendships; --dirty plants orphan inbox rows
-and drifted _member_count values. The same --seed and sizes always give the
+members (type 4), mirrored friendships; --dirty plants orphan inbox rows,
+drifted _member_count values, repeated inbox _seq values and, with
+--legacy-mid-index (the plain _mid index of professional editions before
+2023-12-03), messages stored twice under one _mid; the counts planted are
+printed, and verify --profile wildfirechat-checks reports exactly those. The same --seed and sizes always give the
 same rows. A database that already holds tables is refused unless
 --replace, which drops and recreates it.`,
 		Example: `  imbundle fixtures wildfirechat --target mysql://root@127.0.0.1:3306/wfchat --messages 300000`,
@@ -49,13 +53,20 @@ same rows. A database that already holds tables is refused unless
 			}
 			defer db.Close()
 			start := time.Now()
+			if schemaOnly {
+				if err := fixtures.CreateWildfireMySQL(ctx, db, opt); err != nil {
+					return fmt.Errorf("creating the WildfireChat tables in %s: %w", exporter.Redact(target), err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: WildfireChat tables created empty in %.1fs\n", exporter.Redact(target), time.Since(start).Seconds())
+				return nil
+			}
 			_, dirty, err := fixtures.LoadWildfireMySQL(ctx, db, opt)
 			if err != nil {
 				return fmt.Errorf("loading the WildfireChat fixture into %s: %w", exporter.Redact(target), err)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: WildfireChat site seed %d (%d users, %d groups, %d messages) loaded in %.1fs; planted %d orphan inbox rows, %d drifted member counts\n",
-				exporter.Redact(target), opt.Seed, opt.Users, opt.Groups, opt.Messages, time.Since(start).Seconds(), dirty.OrphanUserMessages, dirty.MemberCountOff)
+			fmt.Fprintf(out, "%s: WildfireChat site seed %d (%d users, %d groups, %d messages) loaded in %.1fs; planted %d orphan inbox rows, %d drifted member counts, %d repeated inbox _seq, %d duplicate _mid\n",
+				exporter.Redact(target), opt.Seed, opt.Users, opt.Groups, opt.Messages, time.Since(start).Seconds(), dirty.OrphanUserMessages, dirty.MemberCountOff, dirty.SeqRepeats, dirty.DuplicateMids)
 			return printTableCounts(ctx, db, out)
 		},
 	}
@@ -67,5 +78,7 @@ same rows. A database that already holds tables is refused unless
 	f.Uint64Var(&opt.Seed, "seed", 1, "generator seed: the same seed gives the same rows")
 	f.Float64Var(&opt.Dirty, "dirty", 0.01, "share of deliberately broken records (negative for none)")
 	f.BoolVar(&replaceDB, "replace", false, "drop and recreate a database that already holds tables")
+	f.BoolVar(&opt.LegacyMidIndex, "legacy-mid-index", false, "t_messages_N with a plain _mid index (professional editions before 2023-12-03), so that --dirty also plants duplicate _mid rows")
+	f.BoolVar(&schemaOnly, "schema-only", false, "create the tables empty, as the server's Flyway migrations leave a new database (the target of an import)")
 	return cmd
 }

@@ -301,6 +301,19 @@ func routeDatasets(r *bundle.Reader, engines []scheme.Engine, only []string, map
 		if src == nil {
 			continue
 		}
+		// Refused before the first target is touched, not by the target
+		// whose turn it is after another was loaded.
+		if _, err := mapping.For(ds.Name).Skips(ds); err != nil {
+			return nil, err
+		}
+		// A mapping entry's engine sends the dataset to that engine's
+		// target, converted, even beside a target of its own engine.
+		if e := mapping.For(ds.Name).SentTo(); e != "" {
+			if t, ok := seen[e]; ok {
+				routes[t] = append(routes[t], ds.Name)
+			}
+			continue
+		}
 		if t, ok := seen[src.Engine]; ok {
 			routes[t] = append(routes[t], ds.Name)
 			continue
