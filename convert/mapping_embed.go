@@ -118,9 +118,9 @@ func (m *Mapping) checkEmbedded() error {
 			continue
 		}
 		switch {
-		case c.Skip:
+		case c.Skip != "":
 			return c.errorAt("skip", "%s is embedded by the entry at %s: it cannot be skipped too", name, parent.Where())
-		case c.Target != "" || c.Union || c.routes() || c.ID != "" || len(c.Indexes) > 0 || len(c.Embed) > 0 || c.Nest != nil || c.Unnest != nil || len(c.Keys) > 0:
+		case c.Target != "" || c.Engine != "" || c.Union || c.routes() || c.ID != "" || len(c.Indexes) > 0 || len(c.Embed) > 0 || c.Nest != nil || c.Unnest != nil || len(c.Keys) > 0:
 			return c.errorAt("match", "%s is embedded by the entry at %s: its own entry shapes its fields only (rename, drop, cast, defaults, compute, filter)", name, parent.Where())
 		}
 	}
