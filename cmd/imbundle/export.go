@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
@@ -29,6 +30,7 @@ func newExportCmd() *cobra.Command {
 		allowEmpty       bool
 		relationFlags    []string
 		params           []string
+		profile, mapFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -69,6 +71,19 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			rels, err := parseRelationFlags(relationFlags)
 			if err != nil {
 				return err
+			}
+			var mapping *convert.Mapping
+			if profile != "" || mapFile != "" {
+				var maps []string
+				if mapFile != "" {
+					maps = []string{mapFile}
+				}
+				if _, mapping, err = splitMaps(maps, profile); err != nil {
+					return err
+				}
+				if mapping == nil {
+					return scheme.Usagef("--map %s: want a mapping file (.yaml) whose relations to record", mapFile)
+				}
 			}
 			from := map[string]string{}
 			for k, v := range map[string]string{"db": db, "match": match, "key-prefix": keyPrefix} {
@@ -126,7 +141,11 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 			if err := checkRelationFlags(w.Manifest(), rels); err != nil {
 				return err
 			}
-			w.AddRelations(rels...)
+			declared, err := profileRelations(mapping, w.Manifest(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			w.AddRelations(append(rels, declared...)...)
 			if err := w.Close(); err != nil {
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
@@ -168,6 +187,8 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: export only keys with this prefix")
 	f.BoolVar(&skipUnsupported, "skip-unsupported", false, "Redis: skip keys of unknown types (counted in the manifest) instead of failing")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
+	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site)")
+	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }
