@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/fixtures"
@@ -161,5 +164,70 @@ func TestOpenIMSiteChecks(t *testing.T) {
 	checkPlanted(t, path, clean.site)
 	if out, err := runCLI(t, "verify", path, "--profile", "openim-v3.4", "--strict"); err != nil {
 		t.Errorf("verify --profile --strict on a clean site: %v\n%s", err, out)
+	}
+}
+
+// TestOpenIMSiteToV38 is issue 11's "Done when" for OpenIM, as the README's
+// runbook runs it: a dirty OpenIM 3.4 fixture site (MySQL + MongoDB +
+// Redis) exports into one bundle with the openim-v3.4 profile, its checks
+// report exactly the planted records, it imports with openim-v3.8 into the
+// 3.8 layout on MongoDB (FerretDB), and verify --against is green. The
+// dirty records arrive as they were: reported, not repaired.
+func TestOpenIMSiteToV38(t *testing.T) {
+	ctx := context.Background()
+	s := newOpenIMSite(t, "oim2v38", "0.02")
+	// The runbook's step before the export: 3.4 wrote zero dates for unset
+	// times, which no BSON date holds (the import would refuse those rows).
+	_, mydb := testenv.MySQLDatabase(t, "unused")
+	if _, err := mydb.ExecContext(ctx, "UPDATE `"+mydb0(s.my)+"`.friend_requests SET handle_time = '1970-01-01' WHERE CAST(handle_time AS CHAR) LIKE '0000%'"); err != nil {
+		t.Fatal(err)
+	}
+	path := s.export(t)
+	if out, err := runCLI(t, "verify", path); err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	checkPlanted(t, path, s.site)
+
+	dURL, ddb := testenv.MongoDatabase(t, "oim2v38d")
+	if out, err := runCLI(t, "plan", path, "--target", dURL, "--profile", "openim-v3.8"); err != nil || !strings.Contains(out, "name becomes nickname") {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "import", path, "--target", dURL, "--profile", "openim-v3.8")
+	if err != nil || !strings.Contains(out, "finally: 2 document(s) written") {
+		t.Fatalf("import --profile openim-v3.8: %v\n%s", err, out)
+	}
+	names, err := ddb.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	for _, n := range strings.Fields("black chat_logs conversation dataver data_version friend friend_request group group_member group_request msg seq seq_user user") {
+		if !have[n] {
+			t.Errorf("no collection %s after the import; have %v", n, names)
+		}
+	}
+	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err != nil {
+		t.Fatalf("verify --against: %v\n%s", err, out)
+	}
+	// The planted records arrived as they were.
+	for _, p := range s.site.Planted {
+		switch p.Kind {
+		case "max-seq-below-messages":
+			var doc struct {
+				MaxSeq int64 `bson:"max_seq"`
+			}
+			conv, _ := strconv.Unquote(p.Key)
+			if err := ddb.Collection("seq").FindOne(ctx, bson.D{{Key: "conversation_id", Value: conv}}).Decode(&doc); err != nil || fmt.Sprintf("MAX_SEQ %d,", doc.MaxSeq) != strings.Fields(p.Detail)[0]+" "+strings.Fields(p.Detail)[1] {
+				t.Errorf("seq %s: %v %+v, want the planted %s", conv, err, doc, p.Detail)
+			}
+		case "orphan-sender":
+			ghost, _ := strconv.Unquote(p.Key)
+			if n, err := ddb.Collection("msg").CountDocuments(ctx, bson.D{{Key: "msgs.msg.send_id", Value: ghost}}); err != nil || n != 1 {
+				t.Errorf("msg with sender %s: %d documents (%v), want 1", ghost, n, err)
+			}
+		}
 	}
 }
