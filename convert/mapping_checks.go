@@ -345,7 +345,7 @@ func (m *Mapping) checkChecks() error {
 		i := c.index
 		at := fmt.Sprintf("%s[%d]", c.base, i)
 		if c.Name == "" {
-			return m.errorAt(at, "a check needs a name")
+			return m.errorAt(at, "a %s needs a name", map[bool]string{true: "relation", false: "check"}[c.base == "$.relations"])
 		}
 		if names[c.Name] {
 			return c.ErrorAt("name", "two checks are named %s (relations and checks share names)", c.Name)
