@@ -84,6 +84,9 @@ Passwords in URLs never reach the bundle or the logs.` + paramsHelp(exporter.Eng
 				if mapping == nil {
 					return scheme.Usagef("--map %s: want a mapping file (.yaml) whose relations to record", mapFile)
 				}
+				if len(mapping.Relations) == 0 {
+					return scheme.Usagef("%s declares no relations: export reads only a mapping's relations (import, plan and verify take its other keys)", mapping.File())
+				}
 			}
 			from := map[string]string{}
 			for k, v := range map[string]string{"db": db, "match": match, "key-prefix": keyPrefix} {

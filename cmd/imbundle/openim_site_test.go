@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -229,5 +230,33 @@ func TestOpenIMSiteToV38(t *testing.T) {
 				t.Errorf("msg with sender %s: %d documents (%v), want 1", ghost, n, err)
 			}
 		}
+	}
+}
+
+// TestExportProfileRefusals: export --profile takes a mapping with
+// relations, and refuses one whose glob matches two datasets, writing
+// nothing.
+func TestExportProfileRefusals(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.imb")
+	_, err := runCLI(t, "export", "--profile", "openim-v3.8", "--source", "mysql://root@127.0.0.1:3306/none", "-o", out)
+	if exitCodeOf(err) != 2 || !strings.Contains(err.Error(), "profile:openim-v3.8 declares no relations") {
+		t.Errorf("a profile without relations: exit %d, %v", exitCodeOf(err), err)
+	}
+	myURL, db := testenv.MySQLDatabase(t, "oimtwo")
+	for _, q := range []string{"CREATE TABLE users (user_id VARCHAR(64) PRIMARY KEY)", "CREATE TABLE msg (send_id VARCHAR(64))", "INSERT INTO users VALUES ('u1')", "INSERT INTO msg VALUES ('u1')"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mapFile := filepath.Join(t.TempDir(), "two.yaml")
+	if err := os.WriteFile(mapFile, []byte("version: 1\nrelations:\n  - name: sender\n    from: \"*.msg(send_id)\"\n    to: \"*.*(user_id)\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := runCLI(t, "-q", "export", "--map", mapFile, "--source", myURL, "-o", out)
+	if err == nil || !strings.Contains(err.Error(), "relation sender: *.* matches 2 datasets") {
+		t.Errorf("a glob matching two datasets: %v\n%s", err, o)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written", out)
 	}
 }
