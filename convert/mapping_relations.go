@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/imbundle/imbundle/internal/redistype"
+	"github.com/imbundle/imbundle/spec"
 )
 
 // RelationRule is one entry of a mapping's relations (SPEC.md §11.6,
@@ -86,4 +89,54 @@ func (m *Mapping) ResolveRelations(datasets []RelationDataset) (out []ResolvedRe
 		out = append(out, ResolvedRelation{Name: r.Name, From: ends[0], To: ends[1]})
 	}
 	return out, skipped, nil
+}
+
+// ManifestRelations binds the mapping's relations to the datasets of a
+// manifest (ResolveRelations) and makes them the manifest's declared
+// relations, refusing an end naming a column its table lacks (a document's
+// fields and a keys end's captures are not columns). skipped names the
+// relations left out, each with its reason.
+func (m *Mapping) ManifestRelations(man *spec.Manifest) (rels []spec.Relation, skipped []string, err error) {
+	engines := map[string]string{}
+	for _, s := range man.Sources {
+		engines[s.ID] = s.Engine
+	}
+	var datasets []RelationDataset
+	byName := map[string]*spec.Dataset{}
+	for i := range man.Datasets {
+		ds := &man.Datasets[i]
+		byName[ds.Name] = ds
+		if engines[ds.Source] == "redis" && (ds.Kind != spec.KindKeyspace || ds.Options["layout"] == redistype.GroupsLayoutName) {
+			continue // a Redis source's stream state has no keys to name
+		}
+		datasets = append(datasets, RelationDataset{Name: ds.Name, Keyspace: engines[ds.Source] == "redis"})
+	}
+	resolved, skipped, err := m.ResolveRelations(datasets)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range resolved {
+		rel := spec.Relation{Name: r.Name, Origin: spec.RelationDeclared}
+		for _, e := range []struct {
+			in  ResolvedEnd
+			out *spec.RelationEnd
+		}{{r.From, &rel.From}, {r.To, &rel.To}} {
+			*e.out = spec.RelationEnd{Dataset: e.in.Dataset, Columns: e.in.Columns, Keys: e.in.Keys}
+			ds := byName[e.in.Dataset]
+			if e.in.Keys != "" || engines[ds.Source] == "mongodb" {
+				continue
+			}
+			cols := map[string]bool{}
+			for _, c := range ds.Columns {
+				cols[c.Name] = true
+			}
+			for _, c := range e.in.Columns {
+				if !cols[c] {
+					return nil, nil, fmt.Errorf("%s: relation %s: dataset %s has no column %s", m.File(), r.Name, ds.Name, c)
+				}
+			}
+		}
+		rels = append(rels, rel)
+	}
+	return rels, skipped, nil
 }

@@ -256,6 +256,12 @@ func TestExportProfileRefusals(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "relation sender: *.* matches 2 datasets") {
 		t.Errorf("a glob matching two datasets: %v\n%s", err, o)
 	}
+	if err := os.WriteFile(mapFile, []byte("version: 1\nrelations:\n  - name: sender\n    from: \"*.msg(send_id)\"\n    to: \"*.users(nope)\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "-q", "export", "--map", mapFile, "--source", myURL, "-o", out); err == nil || !strings.Contains(err.Error(), "relation sender: dataset "+mydb0(myURL)+".users has no column nope; nothing was written") {
+		t.Errorf("a column the table lacks: %v", err)
+	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("%s written", out)
 	}
