@@ -27,6 +27,10 @@ type Mapping struct {
 	// Checks are invariants verify checks offline over the bundle's rows
 	// (mapping_checks.go).
 	Checks []Check `yaml:"checks"`
+	// Relations (mapping_relations.go) are the edges between a site's
+	// datasets that export --profile writes into the bundle's manifest;
+	// verify --profile checks them offline as relation checks.
+	Relations []RelationRule `yaml:"relations"`
 
 	final []FinalDocuments
 	file  string

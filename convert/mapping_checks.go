@@ -32,6 +32,7 @@ type Check struct {
 
 	index int
 	m     *Mapping
+	base  string // the YAML path of its list: $.checks, or $.relations for a mapping's relations
 }
 
 // RelationCheck: every from-row's columns (non-NULL) are those of some
@@ -77,9 +78,15 @@ type IncreasingCheck struct {
 // ...)", keys: PATTERN} for the string keys of Redis keyspaces whose names
 // match PATTERN (§11.9's patterns): each such key is a row whose fields
 // are the captures, key and value.
+//
+// Compute gives columns of the end as expressions over the row (a table's
+// columns, a document's fields, a keys end's captures): an OpenIM msg
+// document names its conversation only inside doc_id "<conv>:<n>", which
+// "split(doc_id, ':')[0]" takes out.
 type CheckEndSpec struct {
-	Of   string `yaml:"of"`
-	Keys string `yaml:"keys"`
+	Of      string            `yaml:"of"`
+	Keys    string            `yaml:"keys"`
+	Compute map[string]string `yaml:"compute"`
 }
 
 // UnmarshalYAML takes the string form as well as the mapping.
@@ -90,8 +97,9 @@ func (e *CheckEndSpec) UnmarshalYAML(unmarshal func(any) error) error {
 		return nil
 	}
 	var m struct {
-		Of   string `yaml:"of"`
-		Keys string `yaml:"keys"`
+		Of      string            `yaml:"of"`
+		Keys    string            `yaml:"keys"`
+		Compute map[string]string `yaml:"compute"`
 	}
 	if err := unmarshal(&m); err != nil {
 		return err
@@ -104,7 +112,8 @@ func (e *CheckEndSpec) UnmarshalYAML(unmarshal func(any) error) error {
 type CheckEnd struct {
 	Glob    string
 	Columns []string
-	Keys    *CheckKeys // nil for tables and collections
+	Keys    *CheckKeys        // nil for tables and collections
+	Compute map[string]string // computed column -> expression (CheckEndSpec.Compute)
 }
 
 func (e CheckEnd) String() string {
@@ -145,14 +154,19 @@ func ParseCheckEnd(s string) (CheckEnd, error) {
 	return e, nil
 }
 
-// AllChecks are the mapping's checks, in file order.
+// AllChecks are the mapping's checks: its relations first (each a
+// relation check: the orphans of a declared relation are what the checks
+// report), then its checks, in file order.
 func (m *Mapping) AllChecks() []*Check {
 	if m == nil {
 		return nil
 	}
-	out := make([]*Check, len(m.Checks))
+	out := make([]*Check, 0, len(m.Relations)+len(m.Checks))
+	for i := range m.Relations {
+		out = append(out, &m.Relations[i].check)
+	}
 	for i := range m.Checks {
-		out[i] = &m.Checks[i]
+		out = append(out, &m.Checks[i])
 	}
 	return out
 }
@@ -172,7 +186,16 @@ func (c *Check) Kind() string {
 
 // Where is FILE:LINE:COLUMN of the check's key (name, compare.assert, ...).
 func (c *Check) Where(key string) string {
-	p := fmt.Sprintf("$.checks[%d]", c.index)
+	if c.m == nil {
+		return "relation " + c.Name // a manifest's relation, checked as a check (verify.Relations)
+	}
+	p := fmt.Sprintf("%s[%d]", c.base, c.index)
+	if c.base == "$.relations" {
+		key = strings.TrimPrefix(key, "relation.") // a relation's ends are its own keys
+		if key == "relation" {
+			key = ""
+		}
+	}
 	if key != "" {
 		p += "." + key
 	}
@@ -201,19 +224,46 @@ func (c *Check) End(key string) (CheckEnd, error) {
 	case "increasing.of":
 		s = c.Increasing.Of
 	}
+	return c.parseEnd(key, s)
+}
+
+// ParseCheckEndSpec parses an end written as a mapping's relations and
+// checks write it (the export's relations use it too).
+func ParseCheckEndSpec(s CheckEndSpec) (CheckEnd, error) {
+	return (&Check{}).parseEnd("", s)
+}
+
+func (c *Check) parseEnd(key string, s CheckEndSpec) (CheckEnd, error) {
+	fail := func(k, format string, args ...any) error {
+		if c.m == nil && c.Name == "" {
+			return fmt.Errorf(format, args...)
+		}
+		return c.ErrorAt(k, format, args...)
+	}
 	e, err := ParseCheckEnd(s.Of)
 	if err != nil {
-		return e, c.ErrorAt(key, "%v", err)
+		return e, fail(key, "%v", err)
+	}
+	for name, src := range s.Compute {
+		if !identRE.MatchString(name) || src == "" {
+			return e, fail(key+".compute", "a computed column needs a name (letters, digits, _) and an expression")
+		}
+		if _, err := parser.Parse(src); err != nil {
+			return e, fail(key+".compute."+name, "%s", strings.ReplaceAll(err.Error(), "\n", " "))
+		}
+	}
+	if len(s.Compute) > 0 {
+		e.Compute = s.Compute
 	}
 	if s.Keys != "" {
 		kp, err := parseKeyPattern(s.Keys)
 		if err != nil {
-			return e, c.ErrorAt(key+".keys", "%v", err)
+			return e, fail(key+".keys", "%v", err)
 		}
 		e.Keys = &CheckKeys{kp}
 		for _, col := range e.Columns {
-			if !kp.names[col] && col != "key" && col != "value" {
-				return e, c.ErrorAt(key, "%s: a keys end's columns are its captures, key and value", col)
+			if !kp.names[col] && col != "key" && col != "value" && s.Compute[col] == "" {
+				return e, fail(key, "%s: a keys end's columns are its captures, key and value (or computed)", col)
 			}
 		}
 	}
@@ -265,7 +315,7 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 	// A column named like a builtin (type, now) is the column: the
 	// builtin is off for this expression.
 	var opts []expr.Option
-	if !strings.HasPrefix(key, "compare.max.") {
+	if !strings.HasPrefix(key, "compare.max.") && !strings.Contains(key, ".compute.") {
 		opts = append(opts, expr.AsBool())
 	}
 	for _, n := range used {
@@ -283,16 +333,22 @@ func (c *Check) Compile(key, src string, known func(string) bool) (prog *vm.Prog
 // well-formed ends and expressions that parse. Column names are checked
 // against the bundle when the checks run (the file does not know it).
 func (m *Mapping) checkChecks() error {
-	names := map[string]bool{}
+	for i := range m.Relations {
+		r := &m.Relations[i]
+		r.check = Check{Name: r.Name, Relation: &RelationCheck{From: r.From, To: r.To}, index: i, m: m, base: "$.relations"}
+	}
 	for i := range m.Checks {
-		c := &m.Checks[i]
-		c.index, c.m = i, m
-		at := fmt.Sprintf("$.checks[%d]", i)
+		m.Checks[i].index, m.Checks[i].m, m.Checks[i].base = i, m, "$.checks"
+	}
+	names := map[string]bool{}
+	for _, c := range m.AllChecks() {
+		i := c.index
+		at := fmt.Sprintf("%s[%d]", c.base, i)
 		if c.Name == "" {
-			return m.errorAt(at, "a check needs a name")
+			return m.errorAt(at, "a %s needs a name", map[bool]string{true: "relation", false: "check"}[c.base == "$.relations"])
 		}
 		if names[c.Name] {
-			return c.ErrorAt("name", "two checks are named %s", c.Name)
+			return c.ErrorAt("name", "two checks are named %s (relations and checks share names)", c.Name)
 		}
 		names[c.Name] = true
 		kinds := 0

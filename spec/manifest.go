@@ -191,8 +191,12 @@ type RelationCheck struct {
 	Orphans int64 `json:"orphans"`
 }
 
-// RelationEnd is a dataset and an ordered list of its columns.
+// RelationEnd is a dataset and an ordered list of its columns. For a
+// Redis keyspace, Keys is a key-name pattern (SPEC §11.9, "MAX_SEQ:{conv}")
+// whose captures, key and value are the columns of each string key it
+// matches (SPEC §3, "Checking relations").
 type RelationEnd struct {
 	Dataset string   `json:"dataset"`
 	Columns []string `json:"columns"`
+	Keys    string   `json:"keys,omitempty"`
 }

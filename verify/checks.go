@@ -116,7 +116,7 @@ func (c *checker) relation(ch *convert.Check, res *CheckResult) error {
 		return nil
 	}
 	rr := RelationResult{}
-	if from.Keys == nil && to.Keys == nil {
+	if from.Keys == nil && to.Keys == nil && from.Compute == nil && to.Compute == nil {
 		err = checkRelation(c.ctx, c.r, c.o, &rr, fs, from.Columns, ts, to.Columns)
 	} else {
 		err = c.keysRelation(ch, from, fs, to, ts, &rr)
@@ -429,6 +429,9 @@ func (res *CheckResult) violation(text string) {
 // collection's documents may hold any field.
 func knownColumns(e convert.CheckEnd, sides []side) func(string) bool {
 	have := map[string]bool{}
+	for n := range e.Compute {
+		have[n] = true
+	}
 	if e.Keys != nil {
 		for _, n := range append(e.Keys.Captures(), "key", "value") {
 			have[n] = true
@@ -466,6 +469,9 @@ func runBool(p *vm.Program, fields []string, get func(string) any, env map[strin
 // array gives one call per value tuple. A table lacking a column named is
 // an error at the check's key.
 func (c *checker) rows(ch *convert.Check, key string, end convert.CheckEnd, sides []side, fields []string, fn func(key []byte, get func(string) any) error) error {
+	if len(end.Compute) > 0 {
+		return c.computedRows(ch, key, end, sides, fields, fn)
+	}
 	cols := end.Columns
 	if end.Keys != nil {
 		return c.keyRows(ch, key, end, sides, fn)

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/extsort"
 	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/spec"
@@ -75,6 +76,10 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 			res.Skipped = "the bundle has no dataset " + rel.To.Dataset
 		case len(rel.From.Columns) != len(rel.To.Columns) || len(rel.From.Columns) == 0:
 			res.Skipped = "the two ends name different numbers of columns"
+		case rel.From.Keys != "" || rel.To.Keys != "":
+			if err := keysManifestRelation(ctx, r, o, rel, &res); err != nil {
+				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
+			}
 		default:
 			if err := checkRelation(ctx, r, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
@@ -89,7 +94,47 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 }
 
 func endText(e spec.RelationEnd) string {
-	return e.Dataset + "(" + strings.Join(e.Columns, ", ") + ")"
+	s := e.Dataset + "(" + strings.Join(e.Columns, ", ") + ")"
+	if e.Keys != "" {
+		s += " keys " + e.Keys
+	}
+	return s
+}
+
+// keysManifestRelation checks a manifest relation with a keys end (a Redis
+// keyspace's keys by name pattern) as the relation check of a mapping does
+// (checks.go): the same rows, the same sort and merge.
+func keysManifestRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, rel spec.Relation, res *RelationResult) error {
+	end := func(e spec.RelationEnd) convert.CheckEndSpec {
+		return convert.CheckEndSpec{Of: globQuote(e.Dataset) + "(" + strings.Join(e.Columns, ", ") + ")", Keys: e.Keys}
+	}
+	name := rel.Name
+	if name == "" {
+		name = res.From + " -> " + res.To
+	}
+	ch := &convert.Check{Name: name, Relation: &convert.RelationCheck{From: end(rel.From), To: end(rel.To)}}
+	cr := CheckResult{}
+	c := checker{ctx: ctx, r: r, o: o, engine: map[string]string{}}
+	for _, s := range r.Manifest().Sources {
+		c.engine[s.ID] = s.Engine
+	}
+	if err := c.relation(ch, &cr); err != nil {
+		return err
+	}
+	res.Values, res.Orphans, res.First, res.Skipped = cr.Rows, cr.Violations, cr.First, cr.Skipped
+	return nil
+}
+
+// globQuote makes a dataset name a glob that matches only itself.
+func globQuote(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // side is one dataset of a relation's end, with its source's engine. An

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
@@ -32,6 +33,7 @@ func newExportCmd() *cobra.Command {
 		excludes, wheres []string
 		allDatabases     bool
 		compression      string
+		profile, mapFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -85,6 +87,22 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			rels, err := parseRelationFlags(relationFlags)
 			if err != nil {
 				return err
+			}
+			var mapping *convert.Mapping
+			if profile != "" || mapFile != "" {
+				var maps []string
+				if mapFile != "" {
+					maps = []string{mapFile}
+				}
+				if _, mapping, err = splitMaps(maps, profile); err != nil {
+					return err
+				}
+				if mapping == nil {
+					return scheme.Usagef("--map %s: want a mapping file (.yaml) whose relations to record", mapFile)
+				}
+				if len(mapping.Relations) == 0 {
+					return scheme.Usagef("%s declares no relations: export reads only a mapping's relations (import, plan and verify take its other keys)", mapping.File())
+				}
 			}
 			from := map[string]string{}
 			for k, v := range map[string]string{"db": db, "match": match, "key-prefix": keyPrefix} {
@@ -143,7 +161,11 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			if err := checkRelationFlags(w.Manifest(), rels); err != nil {
 				return err
 			}
-			w.AddRelations(rels...)
+			declared, err := profileRelations(mapping, w.Manifest(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			w.AddRelations(append(rels, declared...)...)
 			if err := w.Close(); err != nil {
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
@@ -189,6 +211,8 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: export only keys with this prefix")
 	f.BoolVar(&skipUnsupported, "skip-unsupported", false, "Redis: skip keys of unknown types (counted in the manifest) instead of failing")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
+	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site)")
+	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }
