@@ -44,10 +44,11 @@ const firstViolations = 5
 // error is a check that cannot run as written (a column its datasets lack,
 // an expression that fails on every kind of value), at its FILE:LINE:COLUMN.
 func Checks(ctx context.Context, r *bundle.Reader, m *convert.Mapping, o RelationOptions, each func(CheckResult)) ([]CheckResult, error) {
-	c := checker{ctx: ctx, r: r, o: o, engine: map[string]string{}}
-	for _, s := range r.Manifest().Sources {
-		c.engine[s.ID] = s.Engine
-	}
+	return runChecks(newChecker(ctx, bundleRows{r}, o), m, each)
+}
+
+// runChecks evaluates m's checks over c's rows.
+func runChecks(c *checker, m *convert.Mapping, each func(CheckResult)) ([]CheckResult, error) {
 	var out []CheckResult
 	for _, ch := range m.AllChecks() {
 		res := CheckResult{Name: ch.Name, Kind: ch.Kind(), Where: ch.Where("name")}
@@ -75,17 +76,26 @@ func Checks(ctx context.Context, r *bundle.Reader, m *convert.Mapping, o Relatio
 
 type checker struct {
 	ctx    context.Context
-	r      *bundle.Reader
+	in     rowsOf
 	o      RelationOptions
 	engine map[string]string
+}
+
+func newChecker(ctx context.Context, in rowsOf, o RelationOptions) *checker {
+	c := &checker{ctx: ctx, in: in, o: o, engine: map[string]string{}}
+	for _, s := range in.manifest().Sources {
+		c.engine[s.ID] = s.Engine
+	}
+	return c
 }
 
 // sides are the datasets an end's glob matches (Redis keyspaces have no
 // columns and are left out); none sets res.Skipped.
 func (c *checker) sides(e convert.CheckEnd, res *CheckResult) []side {
 	var out []side
-	for i := range c.r.Manifest().Datasets {
-		ds := &c.r.Manifest().Datasets[i]
+	man := c.in.manifest()
+	for i := range man.Datasets {
+		ds := &man.Datasets[i]
 		// A keys end reads keyspaces only (not a Redis source's other
 		// datasets, such as its stream state); other ends no Redis data.
 		isKeys := c.engine[ds.Source] == "redis" && ds.Kind == spec.KindKeyspace && ds.Options["layout"] != redistype.GroupsLayoutName
@@ -117,7 +127,7 @@ func (c *checker) relation(ch *convert.Check, res *CheckResult) error {
 	}
 	rr := RelationResult{}
 	if from.Keys == nil && to.Keys == nil && from.Compute == nil && to.Compute == nil {
-		err = checkRelation(c.ctx, c.r, c.o, &rr, fs, from.Columns, ts, to.Columns)
+		err = checkRelation(c.ctx, c.in, c.o, &rr, fs, from.Columns, ts, to.Columns)
 	} else {
 		err = c.keysRelation(ch, from, fs, to, ts, &rr)
 	}
@@ -658,21 +668,7 @@ func sameKind(a, b any) bool {
 }
 
 func (c *checker) eachRecord(ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {
-	for p := range ds.Parts {
-		if err := c.ctx.Err(); err != nil {
-			return err
-		}
-		pr, err := c.r.OpenPart(ds, p)
-		if err != nil {
-			return err
-		}
-		err = bundle.Drain(pr, fn)
-		pr.Close()
-		if err != nil {
-			return fmt.Errorf("dataset %s part %d: %w", ds.Name, p, err)
-		}
-	}
-	return nil
+	return c.in.each(c.ctx, ds, fn)
 }
 
 // eachGroup calls fn once per distinct key of a sorted iterator, with the

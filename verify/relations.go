@@ -81,7 +81,7 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
 			}
 		default:
-			if err := checkRelation(ctx, r, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
+			if err := checkRelation(ctx, bundleRows{r}, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
 			}
 		}
@@ -114,10 +114,7 @@ func keysManifestRelation(ctx context.Context, r *bundle.Reader, o RelationOptio
 	}
 	ch := &convert.Check{Name: name, Relation: &convert.RelationCheck{From: end(rel.From), To: end(rel.To)}}
 	cr := CheckResult{}
-	c := checker{ctx: ctx, r: r, o: o, engine: map[string]string{}}
-	for _, s := range r.Manifest().Sources {
-		c.engine[s.ID] = s.Engine
-	}
+	c := newChecker(ctx, bundleRows{r}, o)
 	if err := c.relation(ch, &cr); err != nil {
 		return err
 	}
@@ -144,19 +141,19 @@ type side struct {
 	engine string
 }
 
-func checkRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, res *RelationResult, from []side, fromCols []string, to []side, toCols []string) error {
+func checkRelation(ctx context.Context, in rowsOf, o RelationOptions, res *RelationResult, from []side, fromCols []string, to []side, toCols []string) error {
 	toSort := extsort.New(o.TempDir, o.Memory)
 	defer toSort.Close()
 	fromSort := extsort.New(o.TempDir, o.Memory)
 	defer fromSort.Close()
 	for _, t := range to {
-		if why, err := sortValues(ctx, r, t.ds, t.engine, toCols, toSort, nil); why != "" || err != nil {
+		if why, err := sortValues(ctx, in, t.ds, t.engine, toCols, toSort, nil); why != "" || err != nil {
 			res.Skipped = why
 			return err
 		}
 	}
 	for _, f := range from {
-		if why, err := sortValues(ctx, r, f.ds, f.engine, fromCols, fromSort, &res.Values); why != "" || err != nil {
+		if why, err := sortValues(ctx, in, f.ds, f.engine, fromCols, fromSort, &res.Values); why != "" || err != nil {
 			res.Skipped = why
 			return err
 		}
@@ -204,7 +201,7 @@ func mergeOrphans(fromSort, toSort *extsort.Sorter, res *RelationResult) error {
 // sortValues adds one sort key per row of ds: its columns' values as
 // length-prefixed text. counted, if not nil, counts the rows added. A
 // layout the check cannot read columns from gives the reason instead.
-func sortValues(ctx context.Context, r *bundle.Reader, ds *spec.Dataset, engine string, cols []string, s *extsort.Sorter, counted *int64) (string, error) {
+func sortValues(ctx context.Context, in rowsOf, ds *spec.Dataset, engine string, cols []string, s *extsort.Sorter, counted *int64) (string, error) {
 	docs := engine == "mongodb"
 	if !docs {
 		have := map[string]bool{}
@@ -222,15 +219,8 @@ func sortValues(ctx context.Context, r *bundle.Reader, ds *spec.Dataset, engine 
 	}
 	var key []byte
 	cells := make([][]byte, len(cols))
-	for p := range ds.Parts {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		pr, err := r.OpenPart(ds, p)
-		if err != nil {
-			return "", err
-		}
-		err = bundle.Drain(pr, func(rec arrow.RecordBatch) error {
+	err := in.each(ctx, ds, func(rec arrow.RecordBatch) error {
+		var err error
 			var rows *mongotype.Rows
 			idx := make([]int, len(cols))
 			if docs {
@@ -275,13 +265,8 @@ func sortValues(ctx context.Context, r *bundle.Reader, ds *spec.Dataset, engine 
 				}
 			}
 			return nil
-		})
-		pr.Close()
-		if err != nil {
-			return "", fmt.Errorf("dataset %s part %d: %w", ds.Name, p, err)
-		}
-	}
-	return "", nil
+	})
+	return "", err
 }
 
 // cellText is a column value as the text relations compare; false for NULL.

@@ -39,8 +39,18 @@ func offlineChecks(maps, dbMaps, params, datasets []string, profile string) (*co
 // 3 with --strict, for scripts that must stop on dirt; a check that cannot
 // run is an error.
 func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.Mapping, asJSON, strict bool, sp convert.Spill) error {
+	o := verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory}
+	return reportChecks(out, m, asJSON, strict, "", map[string]any{"id": r.ID()}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
+		return verify.Checks(ctx, r, m, o, each)
+	})
+}
+
+// reportChecks prints each check's result as run gives it (on says where:
+// "" for the bundle, " on URL" for a database), then the JSON report with
+// head's members, and makes violations exit 3 under --strict.
+func reportChecks(out io.Writer, m *convert.Mapping, asJSON, strict bool, on string, head map[string]any, run func(func(verify.CheckResult)) ([]verify.CheckResult, error)) error {
 	bad := 0
-	results, err := verify.Checks(ctx, r, m, verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory}, func(c verify.CheckResult) {
+	results, err := run(func(c verify.CheckResult) {
 		if c.Violations > 0 {
 			bad++
 		}
@@ -49,21 +59,22 @@ func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.
 		}
 		switch {
 		case c.Skipped != "":
-			fmt.Fprintf(out, "check %s (%s): not checked: %s\n", c.Name, c.Kind, c.Skipped)
+			fmt.Fprintf(out, "check %s (%s)%s: not checked: %s\n", c.Name, c.Kind, on, c.Skipped)
 		case c.Violations == 0:
-			fmt.Fprintf(out, "check %s (%s): %d rows, ok\n", c.Name, c.Kind, c.Rows)
+			fmt.Fprintf(out, "check %s (%s)%s: %d rows, ok\n", c.Name, c.Kind, on, c.Rows)
 		default:
-			fmt.Fprintf(out, "check %s (%s): %d rows, %d VIOLATIONS, first: %s\n", c.Name, c.Kind, c.Rows, c.Violations, strings.Join(c.First, "; "))
+			fmt.Fprintf(out, "check %s (%s)%s: %d rows, %d VIOLATIONS, first: %s\n", c.Name, c.Kind, on, c.Rows, c.Violations, strings.Join(c.First, "; "))
 		}
 	})
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		json.NewEncoder(out).Encode(map[string]any{"id": r.ID(), "mapping": m.File(), "checks": results})
+		head["mapping"], head["checks"] = m.File(), results
+		json.NewEncoder(out).Encode(head)
 	}
 	if bad > 0 && strict {
-		return withCode(exitMismatch, fmt.Errorf("%d of %d check(s) of %s found violations", bad, len(results), m.File()))
+		return withCode(exitMismatch, fmt.Errorf("%d of %d check(s) of %s found violations%s", bad, len(results), m.File(), on))
 	}
 	return nil
 }

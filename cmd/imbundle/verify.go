@@ -152,7 +152,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			var failed, differ []error
 			for i, a := range against {
 				spill.Memory = int64(sortMemory) << 20
-				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, spill: spill}
+				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, strict: strict, spill: spill}
 				err := c.run(ctx, cmd, r, args[0])
 				switch {
 				case err == nil:
@@ -199,6 +199,7 @@ type againstCheck struct {
 	mapping     *convert.Mapping
 	datasets    []string
 	asJSON      bool
+	strict      bool
 	spill       convert.Spill
 }
 
@@ -282,8 +283,24 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	if readErrs > 0 {
 		return fmt.Errorf("%d of %d dataset(s) could not be read from the target; check that it is reachable and run verify again", readErrs, len(results))
 	}
+	// The mapping's checks run on the database too: the invariants of the
+	// site as it now is, by the same names as in the bundle.
+	var checksErr error
+	if c.mapping != nil && len(c.mapping.AllChecks()) > 0 {
+		o := verify.RelationOptions{TempDir: c.spill.Dir, Memory: c.spill.Memory}
+		on := " on " + exporter.Redact(c.url)
+		checksErr = reportChecks(out, c.mapping, c.asJSON, c.strict, on, map[string]any{"id": r.ID(), "against": exporter.Redact(c.url)}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
+			return verify.ChecksAgainst(ctx, src, r.Manifest(), c.mapping, o, each)
+		})
+		if checksErr != nil && exitCode(checksErr) != exitMismatch {
+			return fmt.Errorf("checks on %s: %w", exporter.Redact(c.url), checksErr)
+		}
+	}
 	if mismatches > 0 || len(schemaDiffs) > 0 {
 		return withCode(exitMismatch, fmt.Errorf("%d of %d dataset(s) differ from the bundle, %d schema difference(s), %d finally document(s) missing or different", mismatches, len(results), len(schemaDiffs)-len(finalDiffs), len(finalDiffs)))
+	}
+	if checksErr != nil {
+		return checksErr
 	}
 	if !c.asJSON {
 		fmt.Fprintf(out, "OK: %d dataset(s) on %s match bundle %s\n", len(results), exporter.Redact(c.url), r.ID())
