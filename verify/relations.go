@@ -221,50 +221,50 @@ func sortValues(ctx context.Context, in rowsOf, ds *spec.Dataset, engine string,
 	cells := make([][]byte, len(cols))
 	err := in.each(ctx, ds, func(rec arrow.RecordBatch) error {
 		var err error
-			var rows *mongotype.Rows
-			idx := make([]int, len(cols))
+		var rows *mongotype.Rows
+		idx := make([]int, len(cols))
+		if docs {
+			if rows, err = mongotype.RowsOf(rec); err != nil {
+				return err
+			}
+		} else {
+			for i, c := range cols {
+				idx[i] = rec.Schema().FieldIndices(c)[0]
+			}
+		}
+		add := func(cells [][]byte) error {
+			key = key[:0]
+			for _, c := range cells {
+				key = binary.AppendUvarint(key, uint64(len(c)))
+				key = append(key, c...)
+			}
+			if counted != nil {
+				*counted++
+			}
+			return s.Add(key, nil)
+		}
+		for row := 0; row < int(rec.NumRows()); row++ {
 			if docs {
-				if rows, err = mongotype.RowsOf(rec); err != nil {
-					return err
-				}
-			} else {
-				for i, c := range cols {
-					idx[i] = rec.Schema().FieldIndices(c)[0]
-				}
-			}
-			add := func(cells [][]byte) error {
-				key = key[:0]
-				for _, c := range cells {
-					key = binary.AppendUvarint(key, uint64(len(c)))
-					key = append(key, c...)
-				}
-				if counted != nil {
-					*counted++
-				}
-				return s.Add(key, nil)
-			}
-			for row := 0; row < int(rec.NumRows()); row++ {
-				if docs {
-					for _, tuple := range docTuples(rows.Doc(row), cols) {
-						if err := add(tuple); err != nil {
-							return err
-						}
-					}
-					continue
-				}
-				ok := true
-				for i := range cols {
-					if cells[i], ok = cellText(rec.Column(idx[i]), row); !ok {
-						break
-					}
-				}
-				if ok {
-					if err := add(cells); err != nil {
+				for _, tuple := range docTuples(rows.Doc(row), cols) {
+					if err := add(tuple); err != nil {
 						return err
 					}
 				}
+				continue
 			}
-			return nil
+			ok := true
+			for i := range cols {
+				if cells[i], ok = cellText(rec.Column(idx[i]), row); !ok {
+					break
+				}
+			}
+			if ok {
+				if err := add(cells); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	return "", err
 }
