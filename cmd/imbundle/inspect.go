@@ -16,7 +16,9 @@ import (
 func newInspectCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inspect FILE",
+		Use: "inspect FILE",
+		Example: `  imbundle inspect site.imb
+  imbundle inspect site.imb --json | jq '.manifest.datasets[] | {name, rows}'`,
 		Short: "Print a bundle's sources, datasets, sizes, relations, objects and what it does not carry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

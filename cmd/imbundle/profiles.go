@@ -11,7 +11,9 @@ import (
 
 func newProfilesCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "profiles",
+		Use: "profiles",
+		Example: `  imbundle profiles
+  imbundle profiles show openim-v3.8 > my-mapping.yaml   # then edit it and use --map my-mapping.yaml`,
 		Short: "List the mapping files shipped in imbundle (use one with --profile NAME)",
 		Long: `List the profiles: mapping files (SPEC.md §11.6) shipped in the binary.
 Use one as it is with --profile NAME on import, plan and verify, or print it

@@ -35,7 +35,12 @@ func newVerifyCmd() *cobra.Command {
 		strict     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "verify FILE [--against URL]",
+		Use: "verify FILE [--against URL]",
+		Example: `  imbundle verify site.imb                       # offline: every part's SHA-256
+  imbundle verify site.imb --deep                # and every row's content digest
+  imbundle verify site.imb --profile openim-v3.4 # and the site's relations and invariants
+  imbundle verify site.imb --against mysql://root@new-db:3306/openIM_v3
+  imbundle verify site.imb --against mongodb://new-db:27017/openim_v38 --profile openim-v3.8`,
 		Short: "Prove a bundle whole (offline), or a database equal to it",
 		Long: `Without --against: check the container, the manifest and every part's SHA-256,
 with no database (--deep also decodes every row and recomputes the content

@@ -47,9 +47,10 @@ func devVersion(settings []debug.BuildSetting) string {
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the tool version and the bundle format version it writes",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Example: `  imbundle version`,
+		Short:   "Print the tool version and the bundle format version it writes",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintf(cmd.OutOrStdout(), "imbundle %s (bundle format %s)\n", toolVersion(), spec.FormatVersion)
 		},
