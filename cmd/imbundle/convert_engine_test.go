@@ -73,8 +73,8 @@ datasets:
 	write("version: 1\ndatasets:\n  - match: \"*.c\"\n    skip: empty\n")
 	emptyURL, empty := testenv.MySQLDatabase(t, "eng_none")
 	want := mapFile + ":4:11: skip: empty leaves out datasets that hold no rows"
-	if out, err := runCLI(t, "plan", bpath, "--target", emptyURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(out, want) {
-		t.Errorf("plan, skip: empty on 1 row: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
+	if out, err := runCLI(t, "plan", bpath, "--target", emptyURL, "--map", mapFile); exitCodeOf(err) != exitRefused || !strings.Contains(out, want) {
+		t.Errorf("plan, skip: empty on 1 row: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitRefused, want, out)
 	}
 	if out, err := runCLI(t, "-q", "import", bpath, "--target", emptyURL, "--map", mapFile); exitCodeOf(err) != exitError || !strings.Contains(fmt.Sprint(err), want) || !strings.Contains(fmt.Sprint(err), "holds 1") {
 		t.Errorf("import, skip: empty on 1 row: exit %d (%v), want %d and %q\n%s", exitCodeOf(err), err, exitError, want, out)
@@ -100,8 +100,8 @@ datasets:
 		{"version: 1\ndatasets:\n  - match: \"*.a\"\n    indexes: [{fields: [at, v], expire_after_seconds: 5}]\n", "a TTL index has one field"},
 	} {
 		write(c.yaml)
-		if _, err := runCLI(t, "plan", bpath, "--target", moURL, "--map", mapFile); exitCodeOf(err) != exitUsage || !strings.Contains(fmt.Sprint(err), c.want) {
-			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitUsage, c.want)
+		if _, err := runCLI(t, "plan", bpath, "--target", moURL, "--map", mapFile); exitCodeOf(err) != exitBadInput || !strings.Contains(fmt.Sprint(err), c.want) {
+			t.Errorf("%q: exit %d (%v), want %d and %q", c.yaml, exitCodeOf(err), err, exitBadInput, c.want)
 		}
 	}
 }

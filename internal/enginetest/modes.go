@@ -84,8 +84,8 @@ func (s *suite) testModeFailNonEmpty(t *testing.T) {
 	before := s.h.Dump(t, target)
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
 	r := s.cli.Run(t, s.importArgs(target, rejects)...)
-	if r.Code != 1 {
-		t.Errorf("--mode fail into a target holding %s: exit %d, want 1\n%s", object, r.Code, r.Output())
+	if r.Code != 6 { // the target refused the import (README, exit codes)
+		t.Errorf("--mode fail into a target holding %s: exit %d, want 6\n%s", object, r.Code, r.Output())
 	}
 	if !strings.Contains(r.Output(), object) {
 		t.Errorf("the refusal does not name %s:\n%s", object, r.Output())
@@ -191,8 +191,8 @@ func (s *suite) testCorrupt(t *testing.T) {
 	args := s.importArgs(target, rejects)
 	args[1] = bad
 	r := s.cli.Run(t, args...)
-	if r.Code != 3 {
-		t.Errorf("import of a bundle with a byte flipped in %s: exit %d, want 3\n%s", part, r.Code, r.Output())
+	if r.Code != 5 { // a damaged bundle is bad input (README, exit codes)
+		t.Errorf("import of a bundle with a byte flipped in %s: exit %d, want 5\n%s", part, r.Code, r.Output())
 	}
 	if s.h.Exists(t, target) {
 		t.Errorf("the import of a damaged bundle created or wrote the target; it must write nothing: %s", strings.Join(diff(State{}, s.h.Dump(t, target), 0, 5), "; "))
