@@ -60,7 +60,8 @@ func StagedFiles(path, dir string) ([]string, error) {
 
 // openPartial creates or reuses "<path>.partial" under an exclusive lock, so
 // that two exports to the same path cannot interleave, and only then
-// truncates it and removes staging files a killed run left.
+// removes staging files a killed run left. Create truncates it, or resumes
+// it (resume.go).
 func openPartial(path, stageDir string) (*os.File, error) {
 	tmp := PartialPath(path)
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE, 0o644)
@@ -76,9 +77,6 @@ func openPartial(path, stageDir string) (*os.File, error) {
 		os.Remove(tmp)
 		f.Close()
 		return nil, fmt.Errorf("create bundle: %w", err)
-	}
-	if err := f.Truncate(0); err != nil {
-		return fail(err)
 	}
 	// A killed run may have staged beside the bundle or in another
 	// staging directory than this run's: look in both.

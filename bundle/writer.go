@@ -34,6 +34,16 @@ type Options struct {
 	// Compression is the ZSTD level of the parts (recorded in the
 	// manifest); the zero value is LevelDefault.
 	Compression CompressionLevel
+	// Command names the export writing the bundle (its sources and
+	// options, never a secret). Set, the writer keeps a journal beside
+	// the partial file (journal.go) and Create resumes the partial a
+	// killed run of the same Command left; Create refuses one of another
+	// Command with a *CommandMismatchError. "": no journal, every Create
+	// starts over.
+	Command string
+	// Restart discards a killed run's partial file and journal instead of
+	// resuming them.
+	Restart bool
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -59,6 +69,14 @@ type Writer struct {
 	open     int // datasets created and not closed
 	err      error
 	done     bool
+
+	// A journaled export (Options.Command): journal is nil without one.
+	header      journalHeader
+	journal     *journal
+	journaled   int              // datasets in the journal
+	resuming    bool             // Keep has yet to run
+	pending     []journalDataset // candidates until Keep
+	resumeNotes []string
 }
 
 // Create starts a bundle at path.
@@ -90,12 +108,70 @@ func Create(path string, opts Options) (*Writer, error) {
 		Datasets:    []spec.Dataset{},
 		Compression: opts.Compression.record(),
 	}
+	if opts.Command != "" && !opts.Restart {
+		resumed, err := w.resume()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if resumed {
+			return w, nil
+		}
+	}
+	if err := f.Truncate(0); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("create bundle: %w", err)
+	}
 	w.zw = newZipWriter(f, toDOSTime(w.manifest.CreatedAt))
 	if err := w.writeSmall(MarkerEntry, []byte(markerContent(spec.FormatVersion))); err != nil {
 		w.Abort()
 		return nil, err
 	}
+	if opts.Command != "" {
+		w.header = journalHeader{Journal: journalVersion, Command: opts.Command, CreatedAt: w.manifest.CreatedAt, Format: spec.FormatVersion}
+		if w.journal, err = createJournal(JournalPath(path), w.header); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	} else {
+		// A journal of a killed journaled run would name bytes this
+		// run overwrites.
+		os.Remove(JournalPath(path))
+	}
 	return w, nil
+}
+
+// resume takes up the partial file a killed run of the same command left,
+// if its journal is readable: its datasets become Candidates. It refuses
+// a partial file of another command, leaving it in place.
+func (w *Writer) resume() (bool, error) {
+	h, ds, err := readJournal(JournalPath(w.path))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		w.resumeNotes = append(w.resumeNotes, fmt.Sprintf("the export journal is unusable (%v): starting over", err))
+		return false, nil
+	}
+	if h.Command != w.opts.Command {
+		return false, &CommandMismatchError{Path: w.path, Had: h.Command, Want: w.opts.Command}
+	}
+	if h.Format != spec.FormatVersion {
+		w.resumeNotes = append(w.resumeNotes, fmt.Sprintf("the partial file is of bundle format %s, this imbundle writes %s: starting over", h.Format, spec.FormatVersion))
+		return false, nil
+	}
+	t := toDOSTime(h.CreatedAt)
+	ok, notes, err := checkCandidates(w.f, t, ds)
+	if err != nil {
+		return false, fmt.Errorf("resume export: read %s: %w", w.tmp, err)
+	}
+	w.resumeNotes = append(w.resumeNotes, notes...)
+	w.header = *h
+	w.manifest.CreatedAt = h.CreatedAt
+	w.zw = &zipWriter{t: t}
+	w.resuming = true
+	w.pending = ok
+	return true, nil
 }
 
 // AddSource records a source descriptor. Callers must have removed
@@ -154,6 +230,9 @@ func (w *Writer) CreateDataset(ds spec.Dataset, schema *arrow.Schema) (*DatasetW
 	if w.done {
 		return nil, errors.New("bundle writer is closed")
 	}
+	if err := w.keepLocked(nil); err != nil {
+		return nil, err
+	}
 	if ds.Name == "" {
 		return nil, errors.New("dataset has an empty name")
 	}
@@ -201,6 +280,11 @@ func (w *Writer) Close() error {
 	defer w.mu.Unlock()
 	if w.done {
 		return errors.New("bundle writer already closed")
+	}
+	if err := w.keepLocked(nil); err != nil {
+		w.done = true
+		w.abortLocked()
+		return err
 	}
 	w.done = true
 	if w.err != nil {
@@ -250,6 +334,10 @@ func (w *Writer) Close() error {
 		os.Remove(w.path)
 		return fmt.Errorf("close bundle: %w", err)
 	}
+	if w.journal != nil {
+		w.journal.close()
+		os.Remove(JournalPath(w.path))
+	}
 	return nil
 }
 
@@ -273,10 +361,35 @@ func (w *Writer) abortLocked() {
 	w.unstageAll()
 	if w.f != nil {
 		// Remove before closing, while the lock is held.
+		if w.journal != nil || w.resuming {
+			os.Remove(JournalPath(w.path))
+		}
 		os.Remove(w.tmp)
 		w.f.Close()
 		w.f = nil
 	}
+	w.journal.close()
+}
+
+// Suspend ends a journaled export that failed without removing what a
+// run of the same command can resume: the partial file and its journal
+// stay, the staging files go. With nothing to resume (no dataset
+// finished, or no journal) it is Abort. It reports whether it kept them.
+func (w *Writer) Suspend() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.journal == nil || w.journaled == 0 || w.f == nil {
+		w.abortLocked()
+		return false
+	}
+	w.unstageAll()
+	// What the journal lists is synced already; the rest is overwritten
+	// by the next run.
+	w.f.Close()
+	w.f = nil
+	w.journal.close()
+	return true
 }
 
 func (w *Writer) fail(err error) error {
@@ -308,11 +421,13 @@ type DatasetWriter struct {
 	schema *arrow.Schema
 	keys   []int
 
-	digest Digest
-	parts  []spec.Part
-	rows   int64
-	cur    *partFile
-	closed bool
+	digest  Digest
+	parts   []spec.Part
+	entries []journalEntry // where the parts lie, for the journal
+	check   string
+	rows    int64
+	cur     *partFile
+	closed  bool
 }
 
 type partFile struct {
@@ -401,6 +516,34 @@ func (d *DatasetWriter) Close() error {
 	ds.Rows = d.rows
 	ds.Digest = d.digest.Spec()
 	d.w.open--
+	if d.w.journal != nil && d.w.err == nil {
+		if err := d.w.journalLocked(d); err != nil {
+			d.w.err = fmt.Errorf("dataset %q: %w", d.name, err)
+			return d.w.err
+		}
+	}
+	return nil
+}
+
+// SetResumeCheck records what the exporter read of the dataset's source
+// state (e.g. a row count and largest key), for a resumed run to decide
+// whether the dataset still holds (Candidate.Check).
+func (d *DatasetWriter) SetResumeCheck(check string) { d.check = check }
+
+// journalLocked makes the dataset's parts durable, then lists it in the
+// journal: a listed dataset's bytes survive a kill or power loss.
+func (w *Writer) journalLocked(d *DatasetWriter) error {
+	if err := w.zw.bw.Flush(); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("sync bundle: %w", err)
+	}
+	ds := w.manifest.Datasets[d.idx]
+	if err := w.journal.append(journalDataset{Dataset: ds, Check: d.check, Entries: d.entries}); err != nil {
+		return err
+	}
+	w.journaled++
 	return nil
 }
 
@@ -465,6 +608,8 @@ func (d *DatasetWriter) finishPart() error {
 		d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
 		return d.w.err
 	}
+	e := d.w.zw.entries[len(d.w.zw.entries)-1]
+	d.entries = append(d.entries, journalEntry{Name: e.name, Offset: e.offset, Size: e.size, CRC: e.crc})
 	part := spec.Part{Path: name, Rows: p.rows, Bytes: p.n, SHA256: hex.EncodeToString(p.sha.Sum(nil))}
 	if p.first != nil {
 		part.KeyRange = &spec.KeyRange{First: p.first, Last: p.last}

@@ -1,0 +1,259 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Resuming a journaled export (journal.go): Create checks every dataset
+// the journal lists against the partial file and offers those that check
+// out as Candidates; the exporter decides which of them still hold for its
+// source and calls Keep; Keep moves the kept parts together at the start
+// of the file (renumbered as datasets 0..k-1) and the export goes on after
+// them. Parts of datasets that were not kept, or not finished, are
+// overwritten: a bundle has no bytes that belong to no entry.
+
+// Candidate is a dataset a killed export finished, offered for keeping.
+type Candidate struct {
+	Dataset spec.Dataset // its manifest entry
+	Check   string       // what the exporter recorded of its source (DatasetWriter.SetResumeCheck)
+}
+
+// Candidates lists the datasets a resumed export may keep, in the order
+// they finished; none for a fresh export or after Keep.
+func (w *Writer) Candidates() []Candidate {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Candidate
+	for _, d := range w.pending {
+		out = append(out, Candidate{Dataset: d.Dataset, Check: d.Check})
+	}
+	return out
+}
+
+// ResumeNotes says what Create found of a killed export's partial file
+// that it could not use (a damaged journal, parts that fail their check).
+func (w *Writer) ResumeNotes() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.resumeNotes...)
+}
+
+// Keep keeps the candidates named and drops the others. It must come
+// before the first CreateDataset of a resumed export (which otherwise
+// keeps none).
+func (w *Writer) Keep(names map[string]bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.keepLocked(names)
+}
+
+func (w *Writer) keepLocked(names map[string]bool) error {
+	if !w.resuming {
+		return nil
+	}
+	w.resuming = false
+	var kept []journalDataset
+	for _, d := range w.pending {
+		if names[d.Dataset.Name] {
+			kept = append(kept, d)
+		}
+	}
+	w.pending = nil
+	if err := w.compactLocked(kept); err != nil {
+		w.err = fmt.Errorf("resume export: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// compactLocked moves the entries of kept to follow the marker entry back
+// to back, renamed for their new dataset indexes, truncates the file after
+// them, rewrites the journal to match and positions the writer at the end.
+func (w *Writer) compactLocked(kept []journalDataset) error {
+	marker := markerEntry()
+	type move struct {
+		from, to zipEntry
+		ds, part int
+	}
+	var moves []move
+	for i := range kept {
+		for j, e := range kept[i].Entries {
+			to := zipEntry{name: PartPath(i, j), size: e.Size, crc: e.CRC}
+			moves = append(moves, move{from: e.zip(), to: to, ds: i, part: j})
+		}
+	}
+	// In file order, each entry moves only towards the start, so copying
+	// front to back never overwrites bytes still to be read.
+	sort.Slice(moves, func(a, b int) bool { return moves[a].from.offset < moves[b].from.offset })
+	// The marker is written again: a run killed before it was synced left
+	// whatever it left.
+	mb := append(marker.localHeader(w.zw.t), markerContent(spec.FormatVersion)...)
+	if _, err := w.f.WriteAt(mb, 0); err != nil {
+		return err
+	}
+	pos := marker.dataOffset() + marker.size
+	entries := []zipEntry{marker}
+	buf := make([]byte, 1<<20)
+	for i := range moves {
+		m := &moves[i]
+		m.to.offset = pos
+		if m.to.dataOffset() != m.from.dataOffset() {
+			if err := copyWithin(w.f, m.to.dataOffset(), m.from.dataOffset(), m.from.size, buf); err != nil {
+				return err
+			}
+		}
+		if _, err := w.f.WriteAt(m.to.localHeader(w.zw.t), int64(m.to.offset)); err != nil {
+			return err
+		}
+		pos = m.to.dataOffset() + m.to.size
+		entries = append(entries, m.to)
+		ds := &kept[m.ds]
+		ds.Entries[m.part] = journalEntry{Name: m.to.name, Offset: m.to.offset, Size: m.to.size, CRC: m.to.crc}
+		ds.Dataset.Parts[m.part].Path = m.to.name
+	}
+	if err := w.f.Truncate(int64(pos)); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	if _, err := w.f.Seek(int64(pos), io.SeekStart); err != nil {
+		return err
+	}
+	w.zw = newZipWriter(w.f, w.zw.t)
+	w.zw.n = pos
+	w.zw.entries = entries
+	// The journal now describes the compacted file. Until the rename the
+	// old one stands, and its moved entries fail their check: a kill here
+	// costs those datasets, never a mixed bundle.
+	tmp := JournalPath(w.path) + ".tmp"
+	j, err := createJournal(tmp, w.header)
+	if err != nil {
+		return err
+	}
+	for _, d := range kept {
+		if err := j.append(d); err != nil {
+			j.close()
+			os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, JournalPath(w.path)); err != nil {
+		j.close()
+		os.Remove(tmp)
+		return err
+	}
+	w.journal = j
+	for _, d := range kept {
+		w.manifest.Datasets = append(w.manifest.Datasets, d.Dataset)
+		w.journaled++
+	}
+	return nil
+}
+
+// copyWithin copies n bytes of f from src to dst (dst <= src) front to back.
+func copyWithin(f *os.File, dst, src, n uint64, buf []byte) error {
+	for done := uint64(0); done < n; {
+		k := min(uint64(len(buf)), n-done)
+		if _, err := f.ReadAt(buf[:k], int64(src+done)); err != nil {
+			return fmt.Errorf("move a kept part: %w", err)
+		}
+		if _, err := f.WriteAt(buf[:k], int64(dst+done)); err != nil {
+			return fmt.Errorf("move a kept part: %w", err)
+		}
+		done += k
+	}
+	return nil
+}
+
+func markerEntry() zipEntry {
+	body := []byte(markerContent(spec.FormatVersion))
+	return zipEntry{name: MarkerEntry, offset: 0, size: uint64(len(body)), crc: crc32.ChecksumIEEE(body)}
+}
+
+// checkCandidates keeps the journal's datasets whose every entry lies in
+// f, after the marker and apart from every other, with the canonical
+// local header and data of the SHA-256 the manifest entry records.
+func checkCandidates(f *os.File, t dosTime, ds []journalDataset) (ok []journalDataset, notes []string, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	size := uint64(st.Size())
+	marker := markerEntry()
+	want := append(marker.localHeader(t), markerContent(spec.FormatVersion)...)
+	got := make([]byte, len(want))
+	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
+		return nil, []string{"the partial file does not start with a bundle's marker entry: starting over"}, nil
+	}
+	var taken []span
+	overlaps := func(s span) bool {
+		for _, o := range taken {
+			if s.from < o.to && o.from < s.to {
+				return true
+			}
+		}
+		return false
+	}
+	names := map[string]bool{}
+	for _, d := range ds {
+		if reason := checkCandidate(f, t, size, marker, d, names, overlaps); reason != "" {
+			notes = append(notes, fmt.Sprintf("dataset %q: %s: it is exported again", d.Dataset.Name, reason))
+			continue
+		}
+		names[d.Dataset.Name] = true
+		for _, e := range d.Entries {
+			z := e.zip()
+			taken = append(taken, span{z.offset, z.dataOffset() + z.size})
+		}
+		ok = append(ok, d)
+	}
+	return ok, notes, nil
+}
+
+// span is the bytes [from, to) of the partial file.
+type span struct{ from, to uint64 }
+
+func checkCandidate(f *os.File, t dosTime, size uint64, marker zipEntry, d journalDataset, names map[string]bool, overlaps func(span) bool) string {
+	if names[d.Dataset.Name] {
+		return "listed twice in the journal"
+	}
+	var rows int64
+	for j, e := range d.Entries {
+		z := e.zip()
+		p := d.Dataset.Parts[j]
+		end := z.dataOffset() + z.size
+		if p.Path != z.name || z.offset < marker.dataOffset()+marker.size || end > size || end < z.offset {
+			return fmt.Sprintf("part %d is not where the journal says", j)
+		}
+		if overlaps(span{z.offset, end}) {
+			return fmt.Sprintf("part %d overlaps another dataset's", j)
+		}
+		want := z.localHeader(t)
+		got := make([]byte, len(want))
+		if _, err := f.ReadAt(got, int64(z.offset)); err != nil || !bytes.Equal(got, want) {
+			return fmt.Sprintf("part %d's header in the partial file is not the journal's", j)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, int64(z.dataOffset()), int64(z.size))); err != nil {
+			return fmt.Sprintf("part %d: %v", j, err)
+		}
+		if hex.EncodeToString(h.Sum(nil)) != p.SHA256 {
+			return fmt.Sprintf("part %d's bytes in the partial file do not have the journal's SHA-256", j)
+		}
+		rows += p.Rows
+	}
+	if rows != d.Dataset.Rows {
+		return "its parts' rows do not add up to the dataset's"
+	}
+	return ""
+}
