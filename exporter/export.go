@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,12 +25,25 @@ func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) e
 // that selected no dataset of any source fails the export before a row is
 // read.
 func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter) error {
+	return ExportResumable(ctx, sources, w, jobs, f, nil)
+}
+
+// job is one dataset to export and its source.
+type job struct {
+	src Source
+	ds  Dataset
+}
+
+// ExportResumable is ExportSelected into a writer that may resume a killed
+// run of the same export (bundle.Options.Command): the datasets that run
+// finished and that still hold (keepFinished) are kept, not read again;
+// log says which and why others are not.
+func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, log *slog.Logger) error {
 	if jobs < 1 {
 		jobs = 1
 	}
-	type job struct {
-		src Source
-		ds  Dataset
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	var work []job
 	names := map[string]bool{}
@@ -77,6 +91,10 @@ func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, job
 		}
 	}
 	if err := f.Unmatched(); err != nil {
+		return err
+	}
+	work, err := keepFinished(ctx, w, work, log)
+	if err != nil {
 		return err
 	}
 
@@ -149,18 +167,20 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 		}
 		written <- werr
 	}()
-	err = src.Read(ctx, &d.Spec, func(rec arrow.RecordBatch) error {
-		if !rec.Schema().Equal(d.Schema) {
-			return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
-		}
-		rec.Retain()
-		select {
-		case recs <- rec:
-			return nil
-		case <-ctx.Done():
-			rec.Release()
-			return context.Cause(ctx)
-		}
+	check, err := readChecked(ctx, src, &d.Spec, func() error {
+		return src.Read(ctx, &d.Spec, func(rec arrow.RecordBatch) error {
+			if !rec.Schema().Equal(d.Schema) {
+				return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
+			}
+			rec.Retain()
+			select {
+			case recs <- rec:
+				return nil
+			case <-ctx.Done():
+				rec.Release()
+				return context.Cause(ctx)
+			}
+		})
 	})
 	close(recs)
 	if werr := <-written; werr != nil {
@@ -179,6 +199,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 	if sk, ok := src.(SchemaKeysReporter); ok {
 		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
 	}
+	dw.SetResumeCheck(check)
 	return dw.Close()
 }
 

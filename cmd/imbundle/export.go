@@ -34,6 +34,7 @@ func newExportCmd() *cobra.Command {
 		allDatabases     bool
 		compression      string
 		profile, mapFile string
+		restart          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -42,9 +43,16 @@ func newExportCmd() *cobra.Command {
 bundle file. The file appears under its name only when complete; until then
 it is FILE.partial, and each part is compressed in a staging file beside it
 (or in --temp-dir) before it is copied in: the free space needed is the
-bundle's size plus --jobs parts of at most --part-size MiB. An error, Ctrl-C
-or SIGTERM removes them all; a run after a killed one removes what it left.
-Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+bundle's size plus --jobs parts of at most --part-size MiB.
+
+An export that is killed, loses its connection, fails or is interrupted
+keeps the datasets it finished in FILE.partial, listed in
+FILE.partial-journal: running the same command again resumes it, keeping
+those datasets the source still holds unchanged and exporting the others
+again (a dataset is the unit: one half-read is read again). A different
+command is refused; --restart discards the partial file instead. A full
+disk removes everything. Passwords in URLs never reach the bundle, the
+journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
   imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
       --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
@@ -136,22 +144,32 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 				}
 				srcs = append(srcs, s)
 			}
+			command := exportCommand{Sources: append([]string(nil), sources...), Params: perSource, Tables: objects, Exclude: excludes,
+				Where: wheres, AllDBs: allDatabases, PartMiB: partMiB, Compression: compression, Relations: relationFlags, AllowEmpty: allowEmpty}
 			w, err := bundle.Create(out, bundle.Options{
 				PartBytes:   int64(partMiB) << 20,
 				Compression: level,
 				TempDir:     tempDir,
 				Tool:        spec.Tool{Name: "imbundle", Version: toolVersion()},
+				Command:     command.String(),
+				Restart:     restart,
 			})
 			if err != nil {
-				return err
+				return resumeRefused(err)
 			}
-			// Every way out but a complete bundle removes the partial file
-			// and the staging files (Abort after Close does nothing).
+			// Every way out but a complete bundle or a Suspend removes the
+			// partial file, its journal and the staging files (Abort after
+			// Close or Suspend does nothing).
 			defer w.Abort()
-			if err := exporter.ExportSelected(ctx, srcs, w, jobs, filter); err != nil {
+			if err := exporter.ExportResumable(ctx, srcs, w, jobs, filter, log); err != nil {
 				err = fmt.Errorf("export failed, no bundle written: %w", err)
 				if errors.Is(err, syscall.ENOSPC) {
+					w.Abort()
 					err = fmt.Errorf("%w\nthe export removed its partial files. It needs free space for the bundle plus up to --jobs parts of --part-size MiB where parts are staged: free some, stage them on another disk with --temp-dir, or write -o elsewhere", err)
+					return in.result(err, "no bundle was written and its temporary files were removed; run the same command again to export")
+				}
+				if w.Suspend() {
+					return in.result(fmt.Errorf("%w\n%s", err, suspendedMessage(out)), suspendedMessage(out))
 				}
 				return in.result(err, "no bundle was written and its temporary files were removed; run the same command again to export")
 			}
@@ -205,6 +223,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 	f.IntVarP(&jobs, "jobs", "j", 2, "datasets read in parallel")
 	f.IntVar(&partMiB, "part-size", 64, "uncompressed MiB per Arrow part")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the parts being compressed (default: the output's directory)")
+	f.BoolVar(&restart, "restart", false, "discard what a killed or failed run of an export to this -o left (FILE.partial and its journal) instead of resuming it")
 	f.BoolVar(&allowEmpty, "allow-empty", false, "write the bundle even if a source has no dataset to export (else an error: a mistyped database name)")
 	f.StringVar(&db, "db", "", "Redis: logical databases to export (comma-separated); default all found by INFO keyspace")
 	f.StringVar(&match, "match", "", "Redis: SCAN MATCH pattern")

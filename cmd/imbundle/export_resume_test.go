@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/testenv"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// The export fault harness: the built binary exports a fixture of each
+// engine, is SIGKILLed at seeded moments spread over an uninterrupted
+// export's duration (and, every other round, killed again while it
+// resumes), and is then run again with the same command, which must end
+// with the digests and row counts of the uninterrupted export and leave
+// nothing beside the bundle. IMBUNDLE_TEST_EXPORT_KILLS rounds per engine
+// (default 20 under CI=true, else 5), moments drawn with
+// IMBUNDLE_TEST_KILL_SEED (default 1): a failing round can be run again.
+
+func exportKills(t *testing.T) (kills, seed int) {
+	def := 5
+	if os.Getenv("CI") == "true" {
+		def = 20
+	}
+	get := func(name string, def int) int {
+		v := os.Getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			t.Fatalf("%s=%q: want a number", name, v)
+		}
+		return n
+	}
+	return get("IMBUNDLE_TEST_EXPORT_KILLS", def), get("IMBUNDLE_TEST_KILL_SEED", 1)
+}
+
+func TestExportResumesAfterSIGKILL(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "imbundle")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	kills, seed := exportKills(t)
+	t.Run("mysql", func(t *testing.T) {
+		exportKillRounds(t, bin, []string{"--source", resumeMySQLSource(t)}, kills, seed, true)
+	})
+	t.Run("mongodb", func(t *testing.T) {
+		exportKillRounds(t, bin, []string{"--source", resumeMongoSource(t)}, kills, seed, true)
+	})
+	t.Run("redis", func(t *testing.T) {
+		// Redis cannot tell whether a database changed (no snapshot, no
+		// cheap summary): every resume exports each database again.
+		exportKillRounds(t, bin, append([]string{"--source", "redis://" + testenv.RedisAddr()}, resumeRedisSource(t)...), kills, seed, false)
+	})
+}
+
+// resumeMySQLSource: five keyed tables of about 2.5 MiB (several 1 MiB
+// parts each), one with a composite key, and one without a primary key
+// holding duplicate rows.
+func resumeMySQLSource(t *testing.T) string {
+	url, db := testenv.MySQLDatabase(t, "clires")
+	for i := 1; i <= 4; i++ {
+		tbl := "t" + strconv.Itoa(i)
+		mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v TEXT)")
+		mustExec(t, db, "INSERT INTO "+tbl+" SELECT seq, CONCAT(MD5(seq), SHA1(seq), MD5(seq+"+strconv.Itoa(i)+")) FROM seq_1_to_25000")
+	}
+	mustExec(t, db, "CREATE TABLE pair (a INT, b VARCHAR(8), v TEXT, PRIMARY KEY (a, b))")
+	mustExec(t, db, "INSERT INTO pair SELECT seq DIV 3, CONCAT('k', seq MOD 3), SHA1(seq) FROM seq_1_to_30000")
+	mustExec(t, db, "CREATE TABLE nopk (a INT, v VARCHAR(64))")
+	mustExec(t, db, "INSERT INTO nopk SELECT seq MOD 500, MD5(seq MOD 500) FROM seq_1_to_30000")
+	mustExec(t, db, "INSERT INTO nopk VALUES (NULL, NULL), (NULL, NULL), (1, NULL)")
+	return url
+}
+
+// resumeMongoSource: four collections of 1,000 documents (FerretDB reads
+// slowly: this keeps a round to a few seconds).
+func resumeMongoSource(t *testing.T) string {
+	url, db := testenv.MongoDatabase(t, "clires")
+	ctx := context.Background()
+	for c := 1; c <= 4; c++ {
+		docs := make([]any, 0, 1000)
+		for i := 0; i < 1000; i++ {
+			docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "n", Value: i * c}, {Key: "v", Value: strings.Repeat(strconv.Itoa(i), 20)}})
+		}
+		if _, err := db.Collection("c"+strconv.Itoa(c)).InsertMany(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return url
+}
+
+// resumeRedisSource fills logical databases 1 to 4 (flushed first) and
+// returns the flags that select them.
+func resumeRedisSource(t *testing.T) []string {
+	ctx := context.Background()
+	for db := 1; db <= 4; db++ {
+		c := testenv.Redis(t, db)
+		if err := c.FlushDB(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.FlushDB(context.Background()) })
+		p := c.Pipeline()
+		for i := 0; i < 8000; i++ {
+			k := fmt.Sprintf("k:%d:%d", db, i)
+			if i%4 == 0 {
+				p.HSet(ctx, k, "a", strconv.Itoa(i), "b", strings.Repeat("x", i%50))
+			} else {
+				p.Set(ctx, k, strings.Repeat(strconv.Itoa(i), 10), 0)
+			}
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"--db", "1,2,3,4"}
+}
+
+// bundleSummary is each dataset's digest and row count, every part
+// verified.
+func bundleSummary(t *testing.T, path string) map[string]string {
+	t.Helper()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer r.Close()
+	var parts []spec.Part
+	out := map[string]string{}
+	for _, ds := range r.Manifest().Datasets {
+		parts = append(parts, ds.Parts...)
+		out[ds.Name] = fmt.Sprintf("digest %s:%s, %d rows", ds.Digest.Algorithm, ds.Digest.Sum, ds.Rows)
+	}
+	if err := bundle.VerifyAll(context.Background(), r, parts, 2, nil); err != nil {
+		t.Fatalf("verify %s: %v", path, err)
+	}
+	return out
+}
+
+type exportRun struct {
+	code   int
+	killed bool
+	stderr string
+	took   time.Duration
+}
+
+// runExport runs bin with args, SIGKILLed after delay if it is still
+// running then (0: never).
+func runExport(t *testing.T, bin string, delay time.Duration, args ...string) exportRun {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var r exportRun
+	var err error
+	guard := time.After(2 * time.Minute) // a hang guard, no threshold
+	var kill <-chan time.Time
+	if delay > 0 {
+		kill = time.After(delay)
+	}
+	select {
+	case err = <-done:
+	case <-kill:
+		cmd.Process.Kill()
+		err = <-done
+		r.killed = true
+	case <-guard:
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("imbundle %s: still running after 2 minutes\n%s", strings.Join(args, " "), stderr.String())
+	}
+	r.took, r.stderr = time.Since(start), stderr.String()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+		if r.killed && r.code != -1 {
+			r.killed = false // it had ended on its own first
+		}
+	} else if r.killed {
+		r.killed = false
+	}
+	return r
+}
+
+func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int, keeps bool) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.imb")
+	args := append([]string{"export", "-o", out, "--part-size", "1", "-j", "2", "-q", "--log-level", "info", "--log-format", "json"}, source...)
+	ref := runExport(t, bin, 0, args...)
+	if ref.code != 0 {
+		t.Fatalf("uninterrupted export: exit %d\n%s", ref.code, ref.stderr)
+	}
+	want := bundleSummary(t, out)
+	if len(want) < 4 {
+		t.Fatalf("the fixture exports %d datasets; the harness needs several", len(want))
+	}
+	os.Remove(out)
+	// The first run pays for cold caches: the kill moments are drawn
+	// within the faster of it and a second one.
+	span := ref.took
+	if again := runExport(t, bin, 0, args...); again.code == 0 {
+		span = min(span, again.took)
+	}
+	os.Remove(out)
+	rng := rand.New(rand.NewSource(int64(seed)))
+	interrupted, resumedWithKept := 0, 0
+	for i := 1; i <= kills; i++ {
+		delays := []time.Duration{time.Duration(rng.Int63n(int64(span)) + 1)}
+		if i%2 == 0 {
+			delays = append(delays, time.Duration(rng.Int63n(int64(span))+1))
+		}
+		var log []string
+		var r exportRun
+		for _, d := range delays {
+			r = runExport(t, bin, d, args...)
+			log = append(log, fmt.Sprintf("SIGKILL at %s: killed %v, exit %d", d, r.killed, r.code))
+			if !r.killed {
+				break // it ended first; it must have ended right
+			}
+			interrupted++
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("round %d (seed %d): a killed export left %s, which looks finished", i, seed, out)
+			}
+		}
+		if r.killed {
+			r = runExport(t, bin, 0, args...)
+		}
+		if r.code != 0 {
+			t.Fatalf("round %d (seed %d; %s): the re-run exited %d\n%s", i, seed, strings.Join(log, "; "), r.code, r.stderr)
+		}
+		if keptDatasets(r.stderr) > 0 {
+			resumedWithKept++
+		}
+		got := bundleSummary(t, out)
+		for name, w := range want {
+			if got[name] != w {
+				t.Errorf("round %d (seed %d; %s): %s: resumed %q, uninterrupted %q\n%s", i, seed, strings.Join(log, "; "), name, got[name], w, r.stderr)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("round %d: %d datasets, uninterrupted %d", i, len(got), len(want))
+		}
+		if names := dirNames(t, dir); len(names) != 1 || names[0] != "site.imb" {
+			sort.Strings(names)
+			t.Fatalf("round %d: after the re-run the directory holds %v", i, names)
+		}
+		os.Remove(out)
+	}
+	t.Logf("%d rounds, %d SIGKILLs interrupted an export (of about %s); %d re-runs kept finished datasets", kills, interrupted, span, resumedWithKept)
+	if keeps && kills >= 10 && resumedWithKept == 0 {
+		t.Errorf("no re-run kept a dataset: the harness never exercised a resume")
+	}
+	if !keeps && resumedWithKept > 0 {
+		t.Errorf("%d re-runs kept datasets of an engine that cannot tell whether they changed", resumedWithKept)
+	}
+}
+
+// keptDatasets is how many datasets a resumed export's log says it kept.
+func keptDatasets(stderr string) int {
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.Contains(l, `"msg":"resume: kept the datasets`) {
+			continue
+		}
+		var rec struct{ Kept int }
+		if err := json.Unmarshal([]byte(l), &rec); err == nil {
+			return rec.Kept
+		}
+	}
+	return 0
+}

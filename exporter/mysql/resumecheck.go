@@ -1,0 +1,66 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// ResumeCheck summarises a described table's rows in the export's
+// snapshot (exporter.ResumeChecker), for a resumed export to tell whether
+// a table a killed run finished is unchanged: the row count and the
+// largest primary key (read on the primary key's index: cheap), or, for a
+// table without a primary key, the row count and a sum of per-row CRC-32s
+// (a scan on the server). Both see inserts and deletes; only the checksum
+// sees an update in place, so a keyed table updated in place between the
+// two runs, its count and largest key unchanged, is kept as it was
+// (SPEC.md §2.3). Outside an export's snapshot it cannot tell: "".
+func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, error) {
+	db := s.database(ds)
+	s.mu.Lock()
+	snap := s.snap
+	t := s.tables[db+"."+ds.Object]
+	s.mu.Unlock()
+	if snap == nil || t == nil {
+		return "", nil
+	}
+	conn, err := snap.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer snap.release(conn)
+	from := " FROM " + t.qualified() + t.timeClause()
+	if len(t.pk) == 0 {
+		parts := make([]string, 0, 2*len(t.cols))
+		for _, c := range t.cols {
+			n := mysqltype.QuoteIdent(c.Name)
+			parts = append(parts, n, "ISNULL("+n+")")
+		}
+		q := "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(0x1f, " + strings.Join(parts, ", ") + "))), 0)" + from + t.whereClause()
+		var n, sum string
+		if err := conn.QueryRowContext(ctx, q).Scan(&n, &sum); err != nil {
+			return "", fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+		}
+		return "rows=" + n + " crc32sum=" + sum, nil
+	}
+	var n string
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*)"+from+t.whereClause()).Scan(&n); err != nil {
+		return "", fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+	}
+	keys := make([]string, len(t.pk))
+	desc := make([]string, len(t.pk))
+	for i, k := range t.pk {
+		keys[i] = "HEX(" + mysqltype.QuoteIdent(k) + ")"
+		desc[i] = mysqltype.QuoteIdent(k) + " DESC"
+	}
+	q := "SELECT CONCAT_WS(',', " + strings.Join(keys, ", ") + ")" + from + " FORCE INDEX (PRIMARY)" + t.whereClause() + " ORDER BY " + strings.Join(desc, ", ") + " LIMIT 1"
+	var last sql.NullString
+	if err := conn.QueryRowContext(ctx, q).Scan(&last); err != nil && err != sql.ErrNoRows {
+		return "", fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+	}
+	return "rows=" + n + " last_key=" + last.String, nil
+}

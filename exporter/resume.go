@@ -1,0 +1,130 @@
+package exporter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// ResumeChecker is implemented by sources that can tell, cheaply, whether
+// a dataset changed between two exports (SPEC.md §2.3): ResumeCheck
+// returns a summary of the dataset's rows in the source's snapshot (a row
+// count and largest key, a checksum), equal in two runs only if the rows
+// are the same as far as the summary can see; "" when it cannot tell. A
+// resumed export keeps a dataset a killed run finished only if its
+// summary then and now are equal and not "". Sources without it (Redis,
+// whose SCAN has no snapshot) have every dataset exported again.
+type ResumeChecker interface {
+	ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, error)
+}
+
+// keepFinished decides which datasets a killed run of this export
+// finished (w.Candidates) still hold, keeps them in w and returns the
+// work left. A candidate is kept when this run describes a dataset of the
+// same name, source, kind, place, key and columns, and the source's
+// ResumeCheck equals the one recorded; every other one is logged with the
+// reason and exported again.
+func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.Logger) ([]job, error) {
+	for _, n := range w.ResumeNotes() {
+		log.Warn("resume: " + n)
+	}
+	cands := w.Candidates()
+	if len(cands) == 0 {
+		return work, w.Keep(nil)
+	}
+	byName := map[string]int{}
+	for i, j := range work {
+		byName[j.ds.Spec.Name] = i
+	}
+	keep := map[string]bool{}
+	for _, c := range cands {
+		i, ok := byName[c.Dataset.Name]
+		if !ok {
+			log.Warn("resume: a dataset the killed run exported is no longer selected; it is left out", "dataset", c.Dataset.Name)
+			continue
+		}
+		reason, err := stillHolds(ctx, work[i], &c)
+		if err != nil {
+			return nil, &DatasetError{Dataset: c.Dataset.Name, Err: fmt.Errorf("resume check: %w", err)}
+		}
+		if reason != "" {
+			log.Warn("resume: exporting the dataset again: "+reason, "dataset", c.Dataset.Name)
+			continue
+		}
+		keep[c.Dataset.Name] = true
+	}
+	if err := w.Keep(keep); err != nil {
+		return nil, err
+	}
+	var left []job
+	for _, j := range work {
+		if !keep[j.ds.Spec.Name] {
+			left = append(left, j)
+		}
+	}
+	log.Info("resume: kept the datasets a killed run of this export finished", "kept", len(keep), "to_export", len(left))
+	return left, nil
+}
+
+// stillHolds says why candidate c cannot be kept for job j, or "".
+func stillHolds(ctx context.Context, j job, c *bundle.Candidate) (string, error) {
+	now, was := j.ds.Spec, c.Dataset
+	switch {
+	case now.Source != was.Source || now.Kind != was.Kind || now.Namespace != was.Namespace || now.Object != was.Object:
+		return "it is another dataset now", nil
+	case !sameJSON(now.PrimaryKey, was.PrimaryKey) || !sameJSON(bundle.ColumnsOf(j.ds.Schema), was.Columns):
+		return "its columns or key changed", nil
+	case now.DDL != was.DDL || now.Filter != was.Filter:
+		return "its definition or filter changed", nil
+	}
+	rc, ok := j.src.(ResumeChecker)
+	if !ok {
+		return "this engine cannot tell whether it changed since the killed run", nil
+	}
+	check, err := rc.ResumeCheck(ctx, &j.ds.Spec)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case check == "" || c.Check == "":
+		return "the source cannot tell whether it changed since the killed run", nil
+	case check != c.Check:
+		return fmt.Sprintf("the source changed since the killed run (then %s, now %s)", c.Check, check), nil
+	}
+	return "", nil
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// readChecked runs read between two ResumeChecks of src on ds and returns
+// the summary to record: "" (never kept) for a dataset that changed while
+// it was read, as a source without a snapshot may see it.
+func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() error) (string, error) {
+	rc, ok := src.(ResumeChecker)
+	if !ok {
+		return "", read()
+	}
+	before, err := rc.ResumeCheck(ctx, ds)
+	if err != nil {
+		return "", fmt.Errorf("resume check: %w", err)
+	}
+	if err := read(); err != nil {
+		return "", err
+	}
+	after, err := rc.ResumeCheck(ctx, ds)
+	if err != nil {
+		return "", fmt.Errorf("resume check: %w", err)
+	}
+	if before != after {
+		return "", nil
+	}
+	return after, nil
+}
