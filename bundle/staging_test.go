@@ -163,16 +163,19 @@ func randomRecord(t *testing.T, schema *arrow.Schema, from, n int) arrow.RecordB
 }
 
 // A full disk fails the write with the file system's error, and the failed
-// export leaves no file behind. The disk is a 1 MiB tmpfs (root only).
+// export leaves no file behind, journal included. The disk is a 1 MiB
+// tmpfs (root only).
 func TestFullDiskLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	for _, staging := range []string{"", "beside"} {
+	// A journaled export (the CLI's) too: the journal goes with the rest.
+	for _, c := range []struct{ staging, command string }{{"", ""}, {"beside", ""}, {"", "export"}, {"beside", "export"}} {
+		staging := c.staging
 		path := filepath.Join(dir, "full.imb")
-		opts := Options{PartBytes: 256 << 10}
+		opts := Options{PartBytes: 256 << 10, Command: c.command}
 		if staging == "" {
 			opts.TempDir = t.TempDir() // the parts fit, the bundle does not
 		}

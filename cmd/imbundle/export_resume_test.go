@@ -289,3 +289,137 @@ func keptDatasets(stderr string) int {
 	}
 	return 0
 }
+
+// killWhenJournaled starts an export and SIGKILLs it once its journal
+// lists a finished dataset (or fails t if it ends first).
+func killWhenJournaled(t *testing.T, bin, out string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	for {
+		if b, _ := os.ReadFile(bundle.JournalPath(out)); bytes.Count(b, []byte("\n")) >= 2 {
+			cmd.Process.Kill()
+			<-exited
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the export ended before a dataset was journaled\n%s", stderr.String())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// A table changed between the killed run and the re-run is exported
+// again, named in the log, and the others are kept; the bundle equals a
+// fresh export of the changed source. Another command is refused with
+// exit 2 and the way out, which --restart takes.
+func TestExportResumeAfterTheSourceChanged(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "imbundle")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	url, db := testenv.MySQLDatabase(t, "clichg")
+	for _, tbl := range []string{"a", "b", "c"} {
+		mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v TEXT)")
+		mustExec(t, db, "INSERT INTO "+tbl+" SELECT seq, CONCAT(MD5(seq), SHA1(seq)) FROM seq_1_to_40000")
+	}
+	mustExec(t, db, "CREATE TABLE nopk (a INT, v TEXT)")
+	mustExec(t, db, "INSERT INTO nopk SELECT seq MOD 10, MD5(seq MOD 10) FROM seq_1_to_1000")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.imb")
+	args := []string{"export", "-o", out, "--part-size", "1", "-j", "1", "-q", "--log-level", "info", "--log-format", "json", "--source", url}
+	killWhenJournaled(t, bin, out, args...)
+	_, jds, _ := strings.Cut(readJournalText(t, out), "\n")
+	finished := map[string]bool{}
+	for _, name := range []string{"a", "b", "c", "nopk"} {
+		if strings.Contains(jds, `"object":"`+name+`"`) {
+			finished[name] = true
+		}
+	}
+	// Change every table: the finished ones must all be redone. A keyed
+	// table gains a row; the table without a key has a value updated in
+	// place (only its checksum sees that).
+	for _, tbl := range []string{"a", "b", "c"} {
+		mustExec(t, db, "INSERT INTO "+tbl+" VALUES (40001, 'new')")
+	}
+	mustExec(t, db, "UPDATE nopk SET v = 'changed' WHERE a = 3 LIMIT 1")
+
+	other := append(append([]string{}, args...), "--tables", "a")
+	r := runExport(t, bin, 0, other...)
+	if r.code != 2 || !strings.Contains(r.stderr, "different export") || !strings.Contains(r.stderr, "--restart") {
+		t.Fatalf("another command on the partial file: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(bundle.PartialPath(out)); err != nil {
+		t.Fatalf("the refused command touched the partial file: %v", err)
+	}
+
+	r = runExport(t, bin, 0, args...)
+	if r.code != 0 {
+		t.Fatalf("re-run: exit %d\n%s", r.code, r.stderr)
+	}
+	for name := range finished {
+		if !strings.Contains(r.stderr, "the source changed since the killed run") || !strings.Contains(r.stderr, `"dataset":"`+testDBName(url)+"."+name+`"`) {
+			t.Errorf("the re-run does not say %s changed:\n%s", name, r.stderr)
+		}
+	}
+	if k := keptDatasets(r.stderr); k != 0 {
+		t.Errorf("the re-run kept %d changed datasets", k)
+	}
+	got := bundleSummary(t, out)
+	fresh := filepath.Join(t.TempDir(), "fresh.imb")
+	if r := runExport(t, bin, 0, "export", "-q", "-o", fresh, "--source", url); r.code != 0 {
+		t.Fatalf("fresh export: %s", r.stderr)
+	}
+	want := bundleSummary(t, fresh)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("resumed after the change:\n%v\nfresh export:\n%v", got, want)
+	}
+
+	// --restart discards a partial file of another command.
+	os.Remove(out)
+	killWhenJournaled(t, bin, out, args...)
+	if r := runExport(t, bin, 0, append(other, "--restart")...); r.code != 0 {
+		t.Fatalf("--restart: exit %d\n%s", r.code, r.stderr)
+	}
+	if m := bundleSummary(t, out); len(m) != 1 {
+		t.Fatalf("--restart --tables a wrote %v", m)
+	}
+}
+
+// testDBName is the database a mysql:// URL names.
+func testDBName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+func readJournalText(t *testing.T, out string) string {
+	b, err := os.ReadFile(bundle.JournalPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// An export onto a disk that fills up after some datasets finished fails
+// with the full disk's error and how to go on, and leaves nothing: no
+// bundle, no partial file, no journal (a 4 MiB tmpfs; root only).
+func TestExportFullDiskLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	url := resumeMySQLSource(t)
+	out := filepath.Join(dir, "site.imb")
+	msg, err := runCLI(t, "export", "-q", "--part-size", "1", "-j", "1", "--source", url, "-o", out)
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "removed its partial files") {
+		t.Fatalf("export onto a full disk: %v\n%s", err, msg)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Fatalf("the full disk holds %v", names)
+	}
+}
