@@ -16,7 +16,7 @@ import (
 // "<path>.partial", the journal "<path>.partial-journal": JSON lines, a
 // header naming the export, then one line per finished dataset with its
 // manifest entry and where its parts lie in the partial file (SPEC.md
-// §2.3). A dataset's line is written only once its parts are synced, so
+// §2.5). A dataset's line is written only once its parts are synced, so
 // every line names bytes that survive a SIGKILL or a power loss. A run of
 // the same command finds the journal, checks each listed part against the
 // partial file and keeps what checks out.

@@ -11,7 +11,7 @@ import (
 )
 
 // ResumeChecker is implemented by sources that can tell, cheaply, whether
-// a dataset changed between two exports (SPEC.md §2.3): ResumeCheck
+// a dataset changed between two exports (SPEC.md §2.5): ResumeCheck
 // returns a summary of the dataset's rows in the source's snapshot (a row
 // count and largest key, a checksum), equal in two runs only if the rows
 // are the same as far as the summary can see; "" when it cannot tell. A

@@ -16,7 +16,7 @@ import (
 // ResumeCheck summarises a collection's documents (exporter.ResumeChecker)
 // for a resumed export: their count under the dataset's filter and the
 // largest _id (BSON order). It sees inserts and deletes, not an update in
-// place (SPEC.md §2.3). MongoDB exports have no snapshot: the exporter
+// place (SPEC.md §2.5). MongoDB exports have no snapshot: the exporter
 // checks before and after the read and records nothing if they differ.
 func (s *source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, error) {
 	db := s.databaseOf(ds)

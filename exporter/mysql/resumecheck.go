@@ -18,7 +18,7 @@ import (
 // (a scan on the server). Both see inserts and deletes; only the checksum
 // sees an update in place, so a keyed table updated in place between the
 // two runs, its count and largest key unchanged, is kept as it was
-// (SPEC.md §2.3). Outside an export's snapshot it cannot tell: "".
+// (SPEC.md §2.5). Outside an export's snapshot it cannot tell: "".
 func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, error) {
 	db := s.database(ds)
 	s.mu.Lock()
