@@ -47,10 +47,7 @@ func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.L
 			log.Warn("resume: a dataset the killed run exported is no longer selected; it is left out", "dataset", c.Dataset.Name)
 			continue
 		}
-		reason, err := stillHolds(ctx, work[i], &c)
-		if err != nil {
-			return nil, &DatasetError{Dataset: c.Dataset.Name, Err: fmt.Errorf("resume check: %w", err)}
-		}
+		reason := stillHolds(ctx, work[i], &c)
 		if reason != "" {
 			log.Warn("resume: exporting the dataset again: "+reason, "dataset", c.Dataset.Name)
 			continue
@@ -71,31 +68,30 @@ func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.L
 }
 
 // stillHolds says why candidate c cannot be kept for job j, or "".
-func stillHolds(ctx context.Context, j job, c *bundle.Candidate) (string, error) {
+func stillHolds(ctx context.Context, j job, c *bundle.Candidate) string {
 	now, was := j.ds.Spec, c.Dataset
 	switch {
 	case now.Source != was.Source || now.Kind != was.Kind || now.Namespace != was.Namespace || now.Object != was.Object:
-		return "it is another dataset now", nil
+		return "it is another dataset now"
 	case !sameJSON(now.PrimaryKey, was.PrimaryKey) || !sameJSON(bundle.ColumnsOf(j.ds.Schema), was.Columns):
-		return "its columns or key changed", nil
+		return "its columns or key changed"
 	case now.DDL != was.DDL || now.Filter != was.Filter:
-		return "its definition or filter changed", nil
+		return "its definition or filter changed"
 	}
 	rc, ok := j.src.(ResumeChecker)
 	if !ok {
-		return "this engine cannot tell whether it changed since the killed run", nil
+		return "this engine cannot tell whether it changed since the killed run"
 	}
 	check, err := rc.ResumeCheck(ctx, &j.ds.Spec)
-	if err != nil {
-		return "", err
-	}
 	switch {
+	case err != nil:
+		return fmt.Sprintf("its source check failed: %v", err)
 	case check == "" || c.Check == "":
-		return "the source cannot tell whether it changed since the killed run", nil
+		return "the source cannot tell whether it changed since the killed run"
 	case check != c.Check:
-		return fmt.Sprintf("the source changed since the killed run (then %s, now %s)", c.Check, check), nil
+		return fmt.Sprintf("the source changed since the killed run (then %s, now %s)", c.Check, check)
 	}
-	return "", nil
+	return ""
 }
 
 func sameJSON(a, b any) bool {
@@ -104,26 +100,35 @@ func sameJSON(a, b any) bool {
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
-// readChecked runs read between two ResumeChecks of src on ds and returns
-// the summary to record: "" (never kept) for a dataset that changed while
-// it was read, as a source without a snapshot may see it.
+// SnapshotChecker is implemented by ResumeCheckers whose check reads the
+// same snapshot as Read: the check before the read is then the one after
+// it, and is not asked.
+type SnapshotChecker interface {
+	ChecksInSnapshot() bool
+}
+
+// readChecked runs read and returns the ResumeCheck of src on ds to
+// record: taken before and after the read (after only, for a source that
+// reads in a snapshot), "" (never kept) for a dataset that changed while
+// it was read or whose check failed: the check only serves a resume, so
+// its failure costs that, never the export.
 func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() error) (string, error) {
 	rc, ok := src.(ResumeChecker)
 	if !ok {
 		return "", read()
 	}
-	before, err := rc.ResumeCheck(ctx, ds)
-	if err != nil {
-		return "", fmt.Errorf("resume check: %w", err)
+	sc, _ := src.(SnapshotChecker)
+	inSnapshot := sc != nil && sc.ChecksInSnapshot()
+	var before string
+	var berr error
+	if !inSnapshot {
+		before, berr = rc.ResumeCheck(ctx, ds)
 	}
 	if err := read(); err != nil {
 		return "", err
 	}
 	after, err := rc.ResumeCheck(ctx, ds)
-	if err != nil {
-		return "", fmt.Errorf("resume check: %w", err)
-	}
-	if before != after {
+	if err != nil || berr != nil || (!inSnapshot && before != after) {
 		return "", nil
 	}
 	return after, nil

@@ -64,3 +64,7 @@ func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, err
 	}
 	return "rows=" + n + " last_key=" + last.String, nil
 }
+
+// ChecksInSnapshot: ResumeCheck reads the export's snapshot, as Read does
+// (exporter.SnapshotChecker).
+func (s *Source) ChecksInSnapshot() bool { return true }
