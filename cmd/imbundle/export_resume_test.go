@@ -423,3 +423,78 @@ func TestExportFullDiskLeavesNothing(t *testing.T) {
 		t.Fatalf("the full disk holds %v", names)
 	}
 }
+
+// An export whose server connections are killed after a dataset finished
+// fails (exit 1), says what it kept and how to resume, and the same
+// command again ends with the bundle an uninterrupted export writes.
+func TestExportResumesAfterALostConnection(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "imbundle")
+	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	url := resumeMySQLSource(t)
+	_, admin := testenv.MySQLDatabase(t, "clilost") // a connection of our own to kill from
+	name := testDBName(url)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.imb")
+	argsTo := func(out string) []string {
+		return []string{"export", "-o", out, "--part-size", "1", "-j", "1", "-q", "--log-level", "info", "--log-format", "json", "--source", url}
+	}
+	args := argsTo(out)
+	ref := filepath.Join(t.TempDir(), "ref.imb")
+	if r := runExport(t, bin, 0, argsTo(ref)...); r.code != 0 {
+		t.Fatalf("uninterrupted export: %s", r.stderr)
+	}
+	want := bundleSummary(t, ref)
+
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	killed := 0
+	for killed == 0 {
+		if b, _ := os.ReadFile(bundle.JournalPath(out)); bytes.Count(b, []byte("\n")) >= 2 {
+			rows, err := admin.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				ids = append(ids, id)
+			}
+			rows.Close()
+			for _, id := range ids {
+				if _, err := admin.Exec("KILL CONNECTION " + id); err == nil {
+					killed++
+				}
+			}
+		}
+		select {
+		case <-exited:
+			if killed == 0 {
+				t.Fatalf("the export ended before its connections could be killed\n%s", stderr.String())
+			}
+		case <-time.After(time.Millisecond):
+		}
+	}
+	<-exited
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "run the same command again to resume") {
+		t.Fatalf("export that lost its connections: exit %d\n%s", code, stderr.String())
+	}
+	r := runExport(t, bin, 0, args...)
+	if r.code != 0 || keptDatasets(r.stderr) == 0 {
+		t.Fatalf("re-run: exit %d, kept %d\n%s", r.code, keptDatasets(r.stderr), r.stderr)
+	}
+	if got := bundleSummary(t, out); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("resumed:\n%v\nuninterrupted:\n%v", got, want)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Fatalf("after the re-run the directory holds %v", names)
+	}
+}
