@@ -145,7 +145,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				srcs = append(srcs, s)
 			}
 			command := exportCommand{Sources: append([]string(nil), sources...), Params: perSource, Tables: objects, Exclude: excludes,
-				Where: wheres, AllDBs: allDatabases, PartMiB: partMiB, Compression: compression, Relations: relationFlags, AllowEmpty: allowEmpty}
+				Where: wheres, AllDBs: allDatabases, PartMiB: partMiB, Compression: compression, Relations: relationFlags, Profile: profile, Map: mapFile, AllowEmpty: allowEmpty}
 			w, err := bundle.Create(out, bundle.Options{
 				PartBytes:   int64(partMiB) << 20,
 				Compression: level,

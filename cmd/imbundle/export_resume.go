@@ -25,6 +25,8 @@ type exportCommand struct {
 	PartMiB     int                 `json:"part_size_mib"`
 	Compression string              `json:"compression_level"`
 	Relations   []string            `json:"relations,omitempty"`
+	Profile     string              `json:"profile,omitempty"`
+	Map         string              `json:"map,omitempty"`
 	AllowEmpty  bool                `json:"allow_empty,omitempty"`
 }
 
