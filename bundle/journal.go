@@ -106,7 +106,10 @@ func decodeJournalLine(b []byte, v any) error {
 	return dec.Decode(v)
 }
 
-// journal appends lines to the journal file, each synced.
+// journal appends lines to the journal file. Only the header and a
+// rewritten journal are synced: a dataset's line is written after its
+// parts were synced, so a power loss can cost the line, never leave a
+// line whose parts are lost; a line cut short is ignored (readJournal).
 type journal struct {
 	f *os.File
 }
@@ -117,7 +120,10 @@ func createJournal(path string, h journalHeader) (*journal, error) {
 		return nil, fmt.Errorf("create export journal: %w", err)
 	}
 	j := &journal{f: f}
-	if err := j.append(h); err != nil {
+	if err := j.append(h); err == nil {
+		err = j.sync()
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, err
@@ -136,6 +142,10 @@ func (j *journal) append(v any) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write export journal: %w", err)
 	}
+	return nil
+}
+
+func (j *journal) sync() error {
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("sync export journal: %w", err)
 	}

@@ -147,6 +147,11 @@ func (w *Writer) compactLocked(kept []journalDataset) error {
 			return err
 		}
 	}
+	if err := j.sync(); err != nil {
+		j.close()
+		os.Remove(tmp)
+		return err
+	}
 	if err := os.Rename(tmp, JournalPath(w.path)); err != nil {
 		j.close()
 		os.Remove(tmp)

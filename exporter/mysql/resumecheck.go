@@ -28,6 +28,9 @@ func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, err
 	if snap == nil || t == nil {
 		return "", nil
 	}
+	if t.empty {
+		return "rows=0", nil // markEmpty counted it in this snapshot
+	}
 	conn, err := snap.acquire(ctx)
 	if err != nil {
 		return "", err
