@@ -264,3 +264,27 @@ func TestSuspendKeepsWhatCanResume(t *testing.T) {
 	}
 	w.Abort()
 }
+
+// A resumed export that fails before it decided what to keep (its source
+// could not be described) leaves the killed run's files as they were.
+func TestSuspendBeforeKeepLeavesTheKilledRunsFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.imb")
+	writeInterleaved(t, resumeWriter(t, path, resumeCommand), nil, 2)
+	partial, _ := os.ReadFile(PartialPath(path))
+	journal, _ := os.ReadFile(JournalPath(path))
+	w := resumeWriter(t, path, resumeCommand)
+	if !w.Suspend() {
+		t.Fatal("Suspend before Keep removed the files")
+	}
+	w.Abort()
+	p2, _ := os.ReadFile(PartialPath(path))
+	j2, _ := os.ReadFile(JournalPath(path))
+	if string(p2) != string(partial) || string(j2) != string(journal) {
+		t.Fatal("Suspend before Keep changed the killed run's files")
+	}
+	w = resumeWriter(t, path, resumeCommand)
+	defer w.Abort()
+	if c := w.Candidates(); len(c) != 2 {
+		t.Fatalf("%d candidates after a failed resume, want 2", len(c))
+	}
+}

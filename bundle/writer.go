@@ -379,6 +379,13 @@ func (w *Writer) Suspend() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.done = true
+	if w.resuming && w.f != nil {
+		// It failed before Keep: the killed run's files are as it left
+		// them, still resumable.
+		w.f.Close()
+		w.f = nil
+		return true
+	}
 	if w.journal == nil || w.journaled == 0 || w.f == nil {
 		w.abortLocked()
 		return false
