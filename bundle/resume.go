@@ -200,35 +200,55 @@ func checkCandidates(f *os.File, t dosTime, ds []journalDataset) (ok []journalDa
 	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
 		return nil, []string{"the partial file does not start with a bundle's marker entry: starting over"}, nil
 	}
-	var taken []span
-	overlaps := func(s span) bool {
-		for _, o := range taken {
-			if s.from < o.to && o.from < s.to {
-				return true
-			}
-		}
-		return false
-	}
+	overlapping := overlappingDatasets(ds)
 	names := map[string]bool{}
-	for _, d := range ds {
-		if reason := checkCandidate(f, t, size, marker, d, names, overlaps); reason != "" {
+	for i, d := range ds {
+		reason := ""
+		if overlapping[i] {
+			reason = "its parts overlap another dataset's"
+		} else {
+			reason = checkCandidate(f, t, size, marker, d, names)
+		}
+		if reason != "" {
 			notes = append(notes, fmt.Sprintf("dataset %q: %s: it is exported again", d.Dataset.Name, reason))
 			continue
 		}
 		names[d.Dataset.Name] = true
-		for _, e := range d.Entries {
-			z := e.zip()
-			taken = append(taken, span{z.offset, z.dataOffset() + z.size})
-		}
 		ok = append(ok, d)
 	}
 	return ok, notes, nil
 }
 
-// span is the bytes [from, to) of the partial file.
-type span struct{ from, to uint64 }
+// overlappingDatasets marks the datasets (by index) with an entry that
+// shares bytes with another entry: a writer never writes such a journal,
+// a damaged one may. One sort, then a sweep.
+func overlappingDatasets(ds []journalDataset) map[int]bool {
+	type span struct {
+		from, to uint64
+		ds       int
+	}
+	var spans []span
+	for i, d := range ds {
+		for _, e := range d.Entries {
+			z := e.zip()
+			spans = append(spans, span{z.offset, z.dataOffset() + z.size, i})
+		}
+	}
+	sort.Slice(spans, func(a, b int) bool { return spans[a].from < spans[b].from })
+	bad := map[int]bool{}
+	var reach span // the span reaching furthest so far
+	for i, s := range spans {
+		if i > 0 && s.from < reach.to {
+			bad[s.ds], bad[reach.ds] = true, true
+		}
+		if i == 0 || s.to > reach.to {
+			reach = s
+		}
+	}
+	return bad
+}
 
-func checkCandidate(f *os.File, t dosTime, size uint64, marker zipEntry, d journalDataset, names map[string]bool, overlaps func(span) bool) string {
+func checkCandidate(f *os.File, t dosTime, size uint64, marker zipEntry, d journalDataset, names map[string]bool) string {
 	if names[d.Dataset.Name] {
 		return "listed twice in the journal"
 	}
@@ -239,9 +259,6 @@ func checkCandidate(f *os.File, t dosTime, size uint64, marker zipEntry, d journ
 		end := z.dataOffset() + z.size
 		if p.Path != z.name || z.offset < marker.dataOffset()+marker.size || end > size || end < z.offset {
 			return fmt.Sprintf("part %d is not where the journal says", j)
-		}
-		if overlaps(span{z.offset, end}) {
-			return fmt.Sprintf("part %d overlaps another dataset's", j)
 		}
 		want := z.localHeader(t)
 		got := make([]byte, len(want))

@@ -288,3 +288,16 @@ func TestSuspendBeforeKeepLeavesTheKilledRunsFiles(t *testing.T) {
 		t.Fatalf("%d candidates after a failed resume, want 2", len(c))
 	}
 }
+
+// A damaged journal whose datasets claim the same bytes offers neither.
+func TestOverlappingJournalEntries(t *testing.T) {
+	ds := []journalDataset{
+		{Entries: []journalEntry{{Name: PartPath(0, 0), Offset: 100, Size: 50}}},
+		{Entries: []journalEntry{{Name: PartPath(1, 0), Offset: 300, Size: 10}}},
+		{Entries: []journalEntry{{Name: PartPath(2, 0), Offset: 120, Size: 5}}},
+	}
+	bad := overlappingDatasets(ds)
+	if !bad[0] || bad[1] || !bad[2] {
+		t.Fatalf("overlapping %v, want datasets 0 and 2", bad)
+	}
+}
