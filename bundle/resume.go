@@ -193,6 +193,9 @@ func checkCandidates(f *os.File, t dosTime, ds []journalDataset) (ok []journalDa
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(ds) == 0 {
+		return nil, nil, nil // killed before a dataset finished: nothing to check
+	}
 	size := uint64(st.Size())
 	marker := markerEntry()
 	want := append(marker.localHeader(t), markerContent(spec.FormatVersion)...)
