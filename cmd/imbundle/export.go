@@ -32,6 +32,7 @@ func newExportCmd() *cobra.Command {
 		excludes, wheres []string
 		allDatabases     bool
 		compression      string
+		signKey          string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -61,6 +62,18 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			}
 			if _, err := os.Stat(out); err == nil {
 				return scheme.Usagef("%s exists; remove it or choose another -o", out)
+			}
+			// The key is read before any source: a bad key costs no export.
+			var key *bundle.SecretKey
+			if signKey != "" {
+				if _, err := os.Stat(out + bundle.SignatureSuffix); err == nil {
+					return scheme.Usagef("%s exists; remove it or choose another -o", out+bundle.SignatureSuffix)
+				}
+				k, err := readSecretKey(signKey)
+				if err != nil {
+					return err
+				}
+				key = &k
 			}
 			var engines []scheme.Engine
 			for _, u := range sources {
@@ -150,6 +163,14 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 				}
 				return err
 			}
+			sigNote := ""
+			if key != nil {
+				sigPath, err := writeSignature(out, *key)
+				if err != nil {
+					return err
+				}
+				sigNote = fmt.Sprintf("; signed by key %s in %s", key.Public().IDText(), sigPath)
+			}
 			prog.Stop()
 			m := w.Manifest()
 			warnUncarried(cmd.ErrOrStderr(), m)
@@ -162,7 +183,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			if st != nil {
 				size = st.Size()
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s\n", out, len(m.Datasets), rows, progress.HumanBytes(size))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s%s\n", out, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
@@ -174,6 +195,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write")
+	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")
 	f.StringSliceVar(&excludes, "exclude", nil, "datasets to leave out by name pattern (comma-separated, repeatable), applied after --tables")

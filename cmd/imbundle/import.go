@@ -32,6 +32,7 @@ func newImportCmd() *cobra.Command {
 		sortMemory                     int
 		withoutObjects                 bool
 		dryRun                         bool
+		sig                            signatureCheck
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -123,6 +124,9 @@ take), then stops. It writes nothing, not even a reject file, and exits
 				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
 			defer r.Close()
+			if err := sig.check(cmd.OutOrStdout(), r, args[0]); err != nil {
+				return fmt.Errorf("%w\nnothing was written to the target", err)
+			}
 			routes := [][]string{splitList(datasets)}
 			if len(targets) > 1 {
 				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
@@ -193,6 +197,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f := cmd.Flags()
 	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
+	sig.flags(f)
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
