@@ -31,6 +31,9 @@ type SignatureInfo struct {
 	Created time.Time // the manifest's created_at, to the second
 	Sources []string  // the sources' redacted URLs (maybe cut short: More)
 	More    int       // sources left out of the comment to keep it short
+	// Encrypted is set when the comment says the bundle is encrypted
+	// (and so names no source).
+	Encrypted bool
 }
 
 // trustedComment is the signed comment: the bundle id, its creation time
@@ -39,8 +42,14 @@ type SignatureInfo struct {
 // one: the time is signed). URLs are the manifest's, already redacted;
 // spaces and control characters in them are escaped so that the comment
 // stays one line of words.
-func trustedComment(m *spec.Manifest, id string) string {
+//
+// An encrypted bundle's signature names no source (the signature file is
+// not encrypted) and says encrypted=age instead.
+func trustedComment(m *spec.Manifest, id string, encrypted bool) string {
 	head := fmt.Sprintf("imbundle id=%s created=%s sources=", id, m.CreatedAt.UTC().Format(time.RFC3339))
+	if encrypted {
+		return head + " encrypted=age"
+	}
 	var urls []string
 	for _, s := range m.Sources {
 		urls = append(urls, escapeComment(s.URL))
@@ -72,8 +81,15 @@ func escapeComment(s string) string {
 
 // SignBundle makes the signature file of the bundle r.
 func SignBundle(r *Reader, s SecretKey) ([]byte, error) {
-	untrusted := fmt.Sprintf("imbundle signature of bundle %s; check: imbundle verify FILE --pubkey KEY.pub", r.ID()[:16])
-	return Sign(s, SignedMessage(r.ID()), trustedComment(r.Manifest(), r.ID()), untrusted)
+	return SignManifest(s, r.ID(), r.Manifest(), r.Encrypted())
+}
+
+// SignManifest makes the signature file of the bundle of id and manifest m
+// (a Writer's, after Close: an encrypted bundle is signed without
+// decrypting it).
+func SignManifest(s SecretKey, id string, m *spec.Manifest, encrypted bool) ([]byte, error) {
+	untrusted := fmt.Sprintf("imbundle signature of bundle %s; check: imbundle verify FILE --pubkey KEY.pub", id[:16])
+	return Sign(s, SignedMessage(id), trustedComment(m, id, encrypted), untrusted)
 }
 
 // CheckSignature checks that sigFile is p's signature of the bundle r and
@@ -106,8 +122,8 @@ func CheckSignature(r *Reader, p PublicKey, sigFile []byte) (SignatureInfo, erro
 // parseTrustedComment reads trustedComment's words.
 func parseTrustedComment(c string) (SignatureInfo, error) {
 	var info SignatureInfo
-	words := strings.Split(c, " ")
-	if len(words) < 4 || words[0] != "imbundle" {
+	words := strings.Fields(c)
+	if len(words) < 3 || words[0] != "imbundle" {
 		return info, signaturef("the trusted comment %q is not an imbundle bundle signature's", c)
 	}
 	for _, w := range words[1:] {
@@ -124,6 +140,8 @@ func parseTrustedComment(c string) (SignatureInfo, error) {
 			}
 		case "more":
 			info.More, err = strconv.Atoi(v)
+		case "encrypted":
+			info.Encrypted = true
 		}
 		if err != nil {
 			return info, signaturef("the trusted comment's %s: %v", k, err)

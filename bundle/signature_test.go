@@ -173,7 +173,7 @@ func TestMinisignInterop(t *testing.T) {
 
 	// minisign -S with imbundle's secret key file.
 	key := write("k.key", MarshalSecretKey(s))
-	run("-S", "-W", "-s", key, "-m", msg, "-x", filepath.Join(dir, "m.minisig"), "-t", trustedComment(r.Manifest(), r.ID()))
+	run("-S", "-W", "-s", key, "-m", msg, "-x", filepath.Join(dir, "m.minisig"), "-t", trustedComment(r.Manifest(), r.ID(), false))
 	msig, _ := os.ReadFile(filepath.Join(dir, "m.minisig"))
 	if _, err := CheckSignature(r, s.Public(), msig); err != nil {
 		t.Fatalf("minisign's signature with imbundle's key: %v\n%s", err, msig)

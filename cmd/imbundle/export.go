@@ -33,6 +33,7 @@ func newExportCmd() *cobra.Command {
 		allDatabases     bool
 		compression      string
 		signKey          string
+		enc              encryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -74,6 +75,10 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 					return err
 				}
 				key = &k
+			}
+			recipients, err := enc.recipients()
+			if err != nil {
+				return err
 			}
 			var engines []scheme.Engine
 			for _, u := range sources {
@@ -136,6 +141,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 				Compression: level,
 				TempDir:     tempDir,
 				Tool:        spec.Tool{Name: "imbundle", Version: toolVersion()},
+				EncryptTo:   recipients,
 			})
 			if err != nil {
 				return err
@@ -165,7 +171,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			}
 			sigNote := ""
 			if key != nil {
-				sigPath, err := writeSignature(out, *key)
+				sigPath, err := writeSignature(out, w, *key)
 				if err != nil {
 					return err
 				}
@@ -195,6 +201,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write")
+	enc.add(f)
 	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")

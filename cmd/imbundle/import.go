@@ -33,6 +33,7 @@ func newImportCmd() *cobra.Command {
 		withoutObjects                 bool
 		dryRun                         bool
 		sig                            signatureCheck
+		dec                            decryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -119,7 +120,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 			ctx, in := onInterrupt(cmd.Context())
 			defer in.stop()
 			log := logger()
-			r, err := openBundle(args[0])
+			r, err := dec.open(args[0])
 			if err != nil {
 				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
@@ -198,6 +199,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	sig.flags(f)
+	dec.add(f)
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")

@@ -39,22 +39,17 @@ func readSecretKey(path string) (bundle.SecretKey, error) {
 	return s, nil
 }
 
-// writeSignature signs the bundle at path into path.minisig, through a
-// temporary file so that a signature file is whole or absent. On any
-// failure it removes the bundle too: an export asked to sign leaves a
-// signed bundle or none.
-func writeSignature(path string, s bundle.SecretKey) (string, error) {
+// writeSignature signs the bundle w wrote at path into path.minisig,
+// through a temporary file so that a signature file is whole or absent.
+// On any failure it removes the bundle too: an export asked to sign
+// leaves a signed bundle or none.
+func writeSignature(path string, w *bundle.Writer, s bundle.SecretKey) (string, error) {
 	sigPath := path + bundle.SignatureSuffix
 	fail := func(err error) (string, error) {
 		os.Remove(path)
 		return "", fmt.Errorf("signing the bundle failed, so it was removed: %w", err)
 	}
-	r, err := bundle.Open(path)
-	if err != nil {
-		return fail(err)
-	}
-	sig, err := bundle.SignBundle(r, s)
-	r.Close()
+	sig, err := bundle.SignManifest(s, w.ID(), w.Manifest(), w.Encrypted())
 	if err != nil {
 		return fail(err)
 	}
@@ -112,6 +107,9 @@ func (c signatureCheck) check(w io.Writer, r *bundle.Reader, path string) error 
 	sources := strings.Join(info.Sources, ", ")
 	if info.More > 0 {
 		sources += fmt.Sprintf(" and %d more", info.More)
+	}
+	if info.Encrypted {
+		sources = "sources not named (encrypted bundle)"
 	}
 	fmt.Fprintf(w, "signature: good, key %s; bundle %s created %s from %s\n", info.KeyID, info.ID, info.Created.Format(time.RFC3339), sources)
 	return nil

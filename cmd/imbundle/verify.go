@@ -34,6 +34,7 @@ func newVerifyCmd() *cobra.Command {
 		sortMemory int
 		strict     bool
 		sig        signatureCheck
+		dec        decryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify FILE [--against URL]",
@@ -58,7 +59,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			const resume = "nothing was concluded; run the same command again"
 			out := cmd.OutOrStdout()
 			start := time.Now()
-			r, err := openBundle(args[0])
+			r, err := dec.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -190,6 +191,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
 	sig.flags(f)
+	dec.add(f)
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")
