@@ -80,6 +80,10 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			if err != nil {
 				return err
 			}
+			sources = append([]string(nil), sources...)
+			if err := withPasswords(sources); err != nil {
+				return err
+			}
 			var engines []scheme.Engine
 			for _, u := range sources {
 				e, err := exporter.EngineOf(u)

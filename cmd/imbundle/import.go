@@ -97,6 +97,10 @@ take), then stops. It writes nothing, not even a reject file, and exits
 				}
 				rename[nsFrom] = nsTo
 			}
+			targets = append([]string(nil), targets...)
+			if err := withPasswords(targets); err != nil {
+				return err
+			}
 			engines := make([]scheme.Engine, len(targets))
 			for i, t := range targets {
 				if engines[i], err = importer.EngineOf(t); err != nil {

@@ -134,6 +134,10 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			if err != nil {
 				return err
 			}
+			against = append([]string(nil), against...)
+			if err := withPasswords(against); err != nil {
+				return err
+			}
 			engines := make([]scheme.Engine, len(against))
 			for i, a := range against {
 				if engines[i], err = exporter.EngineOf(a); err != nil {
