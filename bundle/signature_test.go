@@ -197,3 +197,41 @@ func TestMinisignInterop(t *testing.T) {
 	}
 	run("-V", "-p", filepath.Join(dir, "g.pub"), "-m", msg, "-x", write("g.minisig", gsig))
 }
+
+// FuzzSignature feeds arbitrary bytes to the signature and key parsers and
+// checks a parsed signature against a bundle: never a panic, every error
+// an ErrSignature.
+//
+//	go test -run '^$' -fuzz FuzzSignature -fuzztime 60s -fuzzminimizetime 20x ./bundle/
+func FuzzSignature(f *testing.F) {
+	s, err := GenerateKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	path := writeTestBundle(f, 100, 16<<10)
+	r, err := Open(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer r.Close()
+	sig, err := SignBundle(r, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sig)
+	f.Add(MarshalPublicKey(s.Public()))
+	f.Add(MarshalSecretKey(s))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, err := range []error{
+			func() error { _, err := ParsePublicKey(data); return err }(),
+			func() error { _, err := ParseSecretKey(data); return err }(),
+		} {
+			if err != nil && !errors.Is(err, ErrSignature) {
+				t.Fatalf("unclassified error: %v", err)
+			}
+		}
+		if _, err := CheckSignature(r, s.Public(), data); err != nil && !errors.Is(err, ErrSignature) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+	})
+}
