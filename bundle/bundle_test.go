@@ -37,8 +37,15 @@ func testRecord(t testing.TB, from, n int) arrow.RecordBatch {
 // about partBytes, and returns its path.
 func writeTestBundle(t testing.TB, rows, partBytes int) string {
 	t.Helper()
+	return writeTestBundleWith(t, rows, Options{PartBytes: int64(partBytes)})
+}
+
+// writeTestBundleWith is writeTestBundle with the writer's options.
+func writeTestBundleWith(t testing.TB, rows int, opts Options) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "t.imb")
-	w, err := Create(path, Options{PartBytes: int64(partBytes), Tool: spec.Tool{Name: "test", Version: "0"}})
+	opts.Tool = spec.Tool{Name: "test", Version: "0"}
+	w, err := Create(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

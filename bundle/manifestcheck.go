@@ -29,7 +29,7 @@ func (r *Reader) checkManifest() error {
 	for i, e := range r.order {
 		position[e.name] = i
 	}
-	claimed := map[string]bool{MarkerEntry: true, ManifestEntry: true, ManifestSumEntry: true}
+	claimed := map[string]bool{MarkerEntry: true, ManifestEntry: true, ManifestSumEntry: true, KeyEntry: r.key != nil}
 	names := map[string]bool{}
 	for di := range m.Datasets {
 		ds := &m.Datasets[di]

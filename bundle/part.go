@@ -71,7 +71,7 @@ func (r *Reader) checkedPart(ds *spec.Dataset, i int) (fr *ipc.FileReader, alloc
 		return nil, nil, nil, fmt.Errorf("dataset %q has no part %d (it has %d)", ds.Name, i, len(ds.Parts))
 	}
 	p := ds.Parts[i]
-	sec, _, err := r.section(p)
+	sec, err := r.plainSection(p)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 
+	"filippo.io/age"
+
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -27,12 +29,18 @@ type Reader struct {
 	id       string
 	entries  map[string]zipEntry
 	order    []zipEntry // container order
+	version  string
+	key      *age.X25519Identity // an encrypted bundle's own identity
 }
 
 // Open opens and structurally validates the bundle at path. An error from
 // opening the file itself is returned as is (an *fs.PathError); errors about
 // the content match ErrCorrupt or are a *VersionError.
-func Open(path string) (*Reader, error) {
+func Open(path string) (*Reader, error) { return OpenWith(path, ReadOptions{}) }
+
+// OpenWith is Open with identities for an encrypted bundle. An encrypted
+// bundle without a matching identity gives an *EncryptedError (ErrIdentity).
+func OpenWith(path string, opts ReadOptions) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -42,11 +50,11 @@ func Open(path string) (*Reader, error) {
 		f.Close()
 		return nil, err
 	}
-	r, err := NewReader(f, st.Size())
+	r, err := NewReaderWith(f, st.Size(), opts)
 	if err != nil {
 		f.Close()
 		var ve *VersionError
-		if errors.As(err, &ve) {
+		if errors.As(err, &ve) || errors.Is(err, ErrIdentity) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, corrupt(fmt.Errorf("%s: %w", path, err))
@@ -57,10 +65,15 @@ func Open(path string) (*Reader, error) {
 
 // NewReader reads a bundle from ra of the given size.
 func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
-	r, err := newReader(ra, size)
+	return NewReaderWith(ra, size, ReadOptions{})
+}
+
+// NewReaderWith is NewReader with identities for an encrypted bundle.
+func NewReaderWith(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
+	r, err := newReader(ra, size, opts.Identities)
 	if err != nil {
 		var ve *VersionError
-		if errors.As(err, &ve) {
+		if errors.As(err, &ve) || errors.Is(err, ErrIdentity) {
 			return nil, err
 		}
 		return nil, corrupt(err)
@@ -68,7 +81,7 @@ func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
 	return r, nil
 }
 
-func newReader(ra io.ReaderAt, size int64) (*Reader, error) {
+func newReader(ra io.ReaderAt, size int64, identities []age.Identity) (*Reader, error) {
 	if err := sniffVersion(ra, size); err != nil {
 		return nil, err
 	}
@@ -103,6 +116,17 @@ func newReader(ra io.ReaderAt, size int64) (*Reader, error) {
 	if err := checkVersion(MarkerEntry, version); err != nil {
 		return nil, err
 	}
+	r.version = version
+	for i, e := range entries {
+		if e.name == KeyEntry && i != 1 {
+			return nil, fmt.Errorf("entry %s is entry %d; an encrypted bundle has it second, right after %s", KeyEntry, i, MarkerEntry)
+		}
+	}
+	if entries[1].name == KeyEntry {
+		if err := r.openBundleKey(identities); err != nil {
+			return nil, err
+		}
+	}
 
 	body, err := r.readSmall(ManifestEntry, maxManifestBytes)
 	if err != nil {
@@ -116,6 +140,11 @@ func newReader(ra io.ReaderAt, size int64) (*Reader, error) {
 	r.id = hex.EncodeToString(sum[:])
 	if string(sumText) != r.id+"\n" {
 		return nil, fmt.Errorf("entry %s: SHA-256 is %s but %s holds %q: the manifest is damaged", ManifestEntry, r.id, ManifestSumEntry, sumText)
+	}
+	if r.key != nil {
+		if body, err = decryptBytes(body, maxManifestBytes, r.key); err != nil {
+			return nil, fmt.Errorf("entry %s: does not decrypt with the bundle's key: %w", ManifestEntry, err)
+		}
 	}
 	m, err := decodeManifest(body)
 	if err != nil {

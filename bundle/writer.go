@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"filippo.io/age"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
@@ -39,11 +41,15 @@ type Options struct {
 	// the partial file (journal.go) and Create resumes the partial a
 	// killed run of the same Command left; Create refuses one of another
 	// Command with a *CommandMismatchError. "": no journal, every Create
-	// starts over.
+	// starts over. An encrypted bundle (EncryptTo) keeps no journal: its
+	// parts are sealed to a bundle key that a new run would not have.
 	Command string
 	// Restart discards a killed run's partial file and journal instead of
 	// resuming them.
 	Restart bool
+	// EncryptTo encrypts the bundle to these age recipients (SPEC.md
+	// §10.2); none writes it in clear.
+	EncryptTo []age.Recipient
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -60,6 +66,7 @@ type Writer struct {
 	f         *os.File
 	zw        *zipWriter
 	id        string
+	key       age.Recipient // the bundle's own recipient, if encrypted
 
 	smu    sync.Mutex // guards staged
 	staged map[*os.File]bool
@@ -98,10 +105,23 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(opts.EncryptTo) > 0 {
+		opts.Command = "" // no resume of an encrypted export (Options.Command)
+	}
 	w := &Writer{path: path, tmp: PartialPath(path), stageDir: stageDir, opts: opts, f: f}
+	version := spec.FormatVersion
+	var keyBody []byte
+	if len(opts.EncryptTo) > 0 {
+		id, body, err := newBundleKey(opts.EncryptTo)
+		if err != nil {
+			w.Abort()
+			return nil, err
+		}
+		w.key, keyBody, version = id.Recipient(), body, EncryptedVersion
+	}
 	w.manifest = spec.Manifest{
 		Format:      spec.FormatName,
-		Version:     spec.FormatVersion,
+		Version:     version,
 		Tool:        opts.Tool,
 		CreatedAt:   opts.Now().UTC(),
 		Sources:     []spec.Source{},
@@ -123,9 +143,15 @@ func Create(path string, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("create bundle: %w", err)
 	}
 	w.zw = newZipWriter(f, toDOSTime(w.manifest.CreatedAt))
-	if err := w.writeSmall(MarkerEntry, []byte(markerContent(spec.FormatVersion))); err != nil {
+	if err := w.writeSmall(MarkerEntry, []byte(markerContent(version))); err != nil {
 		w.Abort()
 		return nil, err
+	}
+	if keyBody != nil {
+		if err := w.writeSmall(KeyEntry, keyBody); err != nil {
+			w.Abort()
+			return nil, err
+		}
 	}
 	if opts.Command != "" {
 		w.header = journalHeader{Journal: journalVersion, Command: opts.Command, CreatedAt: w.manifest.CreatedAt, Format: spec.FormatVersion}
@@ -304,6 +330,12 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return err
 	}
+	if w.key != nil {
+		if body, err = encryptBytes(body, w.key); err != nil {
+			w.abortLocked()
+			return fmt.Errorf("encrypt the manifest: %w", err)
+		}
+	}
 	sum := sha256.Sum256(body)
 	w.id = hex.EncodeToString(sum[:])
 	if err := w.writeSmallLocked(ManifestEntry, body); err != nil {
@@ -343,6 +375,9 @@ func (w *Writer) Close() error {
 
 // Manifest returns the manifest being built; complete after Close.
 func (w *Writer) Manifest() *spec.Manifest { return &w.manifest }
+
+// Encrypted reports whether the bundle is encrypted (Options.EncryptTo).
+func (w *Writer) Encrypted() bool { return w.key != nil }
 
 // ID returns the bundle id (SHA-256 of the manifest bytes); valid after a
 // successful Close.
@@ -444,6 +479,7 @@ type partFile struct {
 	n      int64
 	ipc    *ipc.FileWriter
 	zstd   *ipcCompressor // between ipc and the file
+	enc    io.WriteCloser // between zstd and the file, if encrypted
 	rows   int64
 	raw    int64
 	digest Digest
@@ -574,7 +610,16 @@ func (d *DatasetWriter) SetSchemaKeys(keys map[string]string) {
 
 func (d *DatasetWriter) startPart() error {
 	p := &partFile{stage: &partStage{w: d.w, limit: d.w.opts.MemoryStageBytes}, sha: sha256.New(), crc: crc32.NewIEEE()}
-	p.zstd = newIPCCompressor(p, d.w.opts.Compression)
+	var out io.Writer = p
+	if d.w.key != nil {
+		enc, err := age.Encrypt(p, d.w.key)
+		if err != nil {
+			p.stage.release()
+			return fmt.Errorf("dataset %q: start part: %w", d.name, err)
+		}
+		p.enc, out = enc, enc
+	}
+	p.zstd = newIPCCompressor(out, d.w.opts.Compression)
 	var err error
 	p.ipc, err = ipc.NewFileWriter(p.zstd, ipc.WithSchema(d.schema))
 	if err != nil {
@@ -594,6 +639,11 @@ func (d *DatasetWriter) finishPart() error {
 	}
 	if err := p.zstd.Close(); err != nil {
 		return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
+	}
+	if p.enc != nil {
+		if err := p.enc.Close(); err != nil {
+			return d.w.fail(fmt.Errorf("dataset %q: finish part: %w", d.name, err))
+		}
 	}
 	staged, err := p.stage.reader()
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 
+	"filippo.io/age"
+
 	"github.com/imbundle/imbundle/bundle"
 )
 
@@ -12,10 +14,17 @@ import (
 // into one that says what to do next and carries the right exit code: a
 // damaged file is a verification failure (3), a missing file or a format
 // this release cannot read is an ordinary error (1).
-func openBundle(path string) (*bundle.Reader, error) {
-	r, err := bundle.Open(path)
+func openBundle(path string) (*bundle.Reader, error) { return openBundleWith(path, nil) }
+
+// openBundleWith is openBundle with identities for an encrypted bundle;
+// without one that decrypts it, the error is a usage error (exit 2).
+func openBundleWith(path string, ids []age.Identity) (*bundle.Reader, error) {
+	r, err := bundle.OpenWith(path, bundle.ReadOptions{Identities: ids})
 	if err == nil {
 		return r, nil
+	}
+	if errors.Is(err, bundle.ErrIdentity) {
+		return nil, identityError(err)
 	}
 	var ve *bundle.VersionError
 	var pe *fs.PathError

@@ -35,6 +35,8 @@ func newExportCmd() *cobra.Command {
 		compression      string
 		profile, mapFile string
 		restart          bool
+		signKey          string
+		enc              encryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -71,6 +73,26 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			if _, err := os.Stat(out); err == nil {
 				return scheme.Usagef("%s exists; remove it or choose another -o", out)
+			}
+			// The key is read before any source: a bad key costs no export.
+			var key *bundle.SecretKey
+			if signKey != "" {
+				if _, err := os.Stat(out + bundle.SignatureSuffix); err == nil {
+					return scheme.Usagef("%s exists; remove it or choose another -o", out+bundle.SignatureSuffix)
+				}
+				k, err := readSecretKey(signKey)
+				if err != nil {
+					return err
+				}
+				key = &k
+			}
+			recipients, err := enc.recipients()
+			if err != nil {
+				return err
+			}
+			sources = append([]string(nil), sources...)
+			if err := withPasswords(sources); err != nil {
+				return err
 			}
 			var engines []scheme.Engine
 			for _, u := range sources {
@@ -153,6 +175,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Tool:        spec.Tool{Name: "imbundle", Version: toolVersion()},
 				Command:     command.String(),
 				Restart:     restart,
+				EncryptTo:   recipients,
 			})
 			if err != nil {
 				return resumeRefused(err)
@@ -190,6 +213,14 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				}
 				return err
 			}
+			sigNote := ""
+			if key != nil {
+				sigPath, err := writeSignature(out, w, *key)
+				if err != nil {
+					return err
+				}
+				sigNote = fmt.Sprintf("; signed by key %s in %s", key.Public().IDText(), sigPath)
+			}
 			prog.Stop()
 			m := w.Manifest()
 			warnUncarried(cmd.ErrOrStderr(), m)
@@ -202,7 +233,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			if st != nil {
 				size = st.Size()
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s\n", out, len(m.Datasets), rows, progress.HumanBytes(size))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s%s\n", out, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
@@ -214,6 +245,8 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write")
+	enc.add(f)
+	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")
 	f.StringSliceVar(&excludes, "exclude", nil, "datasets to leave out by name pattern (comma-separated, repeatable), applied after --tables")

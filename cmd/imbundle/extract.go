@@ -23,6 +23,7 @@ type extractArgs struct {
 	format  string
 	out     string
 	null    string
+	dec     decryptFlags
 }
 
 func newExtractCmd() *cobra.Command {
@@ -48,6 +49,7 @@ MongoDB documents are canonical Extended JSON.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&a.dataset, "dataset", "", "the dataset to write (inspect lists them)")
+	a.dec.add(f)
 	f.StringVarP(&a.out, "output", "o", "", "the file to write, - for stdout")
 	f.StringVar(&a.format, "format", "", "jsonl, csv or parquet (default: from OUT's extension .jsonl, .csv, .parquet)")
 	f.StringVar(&a.null, "null", "", `CSV only: the text of NULL (default: an empty field; an empty string is then "")`)
@@ -69,7 +71,7 @@ func runExtract(ctx context.Context, a extractArgs, stdout, stderr io.Writer) er
 	if a.null != "" && format != extract.CSV {
 		return scheme.Usagef("--null is for --format csv")
 	}
-	r, err := openBundle(a.bundle)
+	r, err := a.dec.open(a.bundle)
 	if err != nil {
 		return err
 	}

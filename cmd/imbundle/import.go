@@ -32,6 +32,8 @@ func newImportCmd() *cobra.Command {
 		sortMemory                     int
 		withoutObjects                 bool
 		dryRun                         bool
+		sig                            signatureCheck
+		dec                            decryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -95,6 +97,10 @@ take), then stops. It writes nothing, not even a reject file, and exits
 				}
 				rename[nsFrom] = nsTo
 			}
+			targets = append([]string(nil), targets...)
+			if err := withPasswords(targets); err != nil {
+				return err
+			}
 			engines := make([]scheme.Engine, len(targets))
 			for i, t := range targets {
 				if engines[i], err = importer.EngineOf(t); err != nil {
@@ -118,11 +124,14 @@ take), then stops. It writes nothing, not even a reject file, and exits
 			ctx, in := onInterrupt(cmd.Context())
 			defer in.stop()
 			log := logger()
-			r, err := openBundle(args[0])
+			r, err := dec.open(args[0])
 			if err != nil {
 				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
 			defer r.Close()
+			if err := sig.check(cmd.OutOrStdout(), r, args[0]); err != nil {
+				return fmt.Errorf("%w\nnothing was written to the target", err)
+			}
 			routes := [][]string{splitList(datasets)}
 			if len(targets) > 1 {
 				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
@@ -193,6 +202,8 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f := cmd.Flags()
 	f.StringArrayVar(&targets, "target", nil, "target URL: mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port (repeatable: one per engine)")
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
+	sig.flags(f)
+	dec.add(f)
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,12 +10,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
 func newInspectCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		dec    decryptFlags
+	)
 	cmd := &cobra.Command{
 		Use: "inspect FILE",
 		Example: `  imbundle inspect site.imb
@@ -22,8 +27,27 @@ func newInspectCmd() *cobra.Command {
 		Short: "Print a bundle's sources, datasets, sizes, relations, objects and what it does not carry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openBundle(args[0])
+			ids, err := dec.parse()
 			if err != nil {
+				return err
+			}
+			r, err := bundle.OpenWith(args[0], bundle.ReadOptions{Identities: ids})
+			var ee *bundle.EncryptedError
+			if errors.As(err, &ee) && ee.Err == nil {
+				// No identity: what the container shows, and nothing else.
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(struct {
+						Encrypted bool                    `json:"encrypted"`
+						Summary   bundle.EncryptedSummary `json:"summary"`
+					}{true, ee.Summary})
+				}
+				fmt.Fprint(cmd.OutOrStdout(), encryptedSummary(args[0], ee.Summary))
+				return nil
+			}
+			if err != nil {
+				r, err = openBundleWith(args[0], ids) // the same error, explained
 				return err
 			}
 			defer r.Close()
@@ -114,6 +138,7 @@ func newInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the manifest and id as JSON")
+	dec.add(cmd.Flags())
 	return cmd
 }
 

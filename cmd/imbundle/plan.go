@@ -16,6 +16,7 @@ func newPlanCmd() *cobra.Command {
 		maps    []string
 		asJSON  bool
 		profile string
+		dec     decryptFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "plan FILE --target URL",
@@ -44,7 +45,7 @@ writing) or when the target would take no dataset at all.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			r, err := openBundle(args[0])
+			r, err := dec.open(args[0])
 			if err != nil {
 				return err
 			}
@@ -104,6 +105,7 @@ writing) or when the target would take no dataset at all.`,
 		},
 	}
 	f := cmd.Flags()
+	dec.add(f)
 	f.StringVar(&target, "target", "", "target URL (only its scheme is used: nothing connects)")
 	f.StringArrayVar(&maps, "map", nil, "namespace renames as on import, OLD=NEW (repeatable), or a mapping file (FILE.yaml)")
 	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")

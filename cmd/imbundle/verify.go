@@ -33,6 +33,8 @@ func newVerifyCmd() *cobra.Command {
 		spill      convert.Spill
 		sortMemory int
 		strict     bool
+		sig        signatureCheck
+		dec        decryptFlags
 	)
 	cmd := &cobra.Command{
 		Use: "verify FILE [--against URL]",
@@ -62,11 +64,18 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			const resume = "nothing was concluded; run the same command again"
 			out := cmd.OutOrStdout()
 			start := time.Now()
-			r, err := openBundle(args[0])
+			r, err := dec.open(args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
+			sigOut := out
+			if asJSON {
+				sigOut = cmd.ErrOrStderr()
+			}
+			if err := sig.check(sigOut, r, args[0]); err != nil {
+				return err
+			}
 			if len(against) == 0 {
 				// The named result, not a new err: the deferred checks
 				// read it.
@@ -130,6 +139,10 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			if err != nil {
 				return err
 			}
+			against = append([]string(nil), against...)
+			if err := withPasswords(against); err != nil {
+				return err
+			}
 			engines := make([]scheme.Engine, len(against))
 			for i, a := range against {
 				if engines[i], err = exporter.EngineOf(a); err != nil {
@@ -186,6 +199,8 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 	f.BoolVar(&strict, "strict", false, "offline: exit 3 when a check of --profile/--map finds a violation")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts hashed in parallel")
+	sig.flags(f)
+	dec.add(f)
 	f.StringArrayVar(&maps, "map", nil, "namespace renames used on import, OLD=NEW (repeatable), or the mapping file the import used (FILE.yaml)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis database remap used on import, e.g. 0:3")
 	f.StringSliceVar(&datasets, "datasets", nil, "dataset names to compare (comma-separated)")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -140,14 +141,26 @@ func TestResumeDuplicateDiffers(t *testing.T) {
 	stateDB := testenv.Name("dupdiff_state")
 	interruptedImport(t, path, url, stateDB)
 
-	var taken bson.RawValue
+	// The insert workers run the hook concurrently; the first batch whose
+	// first _id is not in yet gets the other client's document (a batch
+	// of documents an earlier run already inserted would make the hook's
+	// own insert fail, and the test pass by accident or fail by chance).
+	var (
+		mu    sync.Mutex
+		taken bson.RawValue
+	)
 	mongoimp.SetBeforeInsert(func(ctx context.Context, coll *mongo.Collection, docs []bson.Raw) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if taken.Type != 0 {
 			return nil
 		}
-		taken = docs[0].Lookup("_id")
-		_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: taken}, {Key: "name", Value: "someone else"}})
-		return err
+		id := docs[0].Lookup("_id")
+		if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "name", Value: "someone else"}}); err != nil {
+			return nil // already in: the next batch
+		}
+		taken = id
+		return nil
 	})
 	_, rejects, err := importBundle(t, path, url, importParams(stateDB))
 	mongoimp.SetBeforeInsert(nil)
