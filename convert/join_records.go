@@ -34,10 +34,7 @@ type joinRecords struct {
 	parent docRecords
 	kids   []docRecords
 
-	sorter *extsort.Sorter
-	it     *extsort.Iterator
-	b      *mongotype.Builder
-	done   bool
+	sortedDocs
 
 	open      bool   // a join key's run is being read
 	group     []byte // its encoded join key
@@ -57,31 +54,8 @@ func newJoinRecords(p *embedPlan, in Records, inputs []Records, reject func(Reje
 	for _, k := range p.kids {
 		j.kids = append(j.kids, docRecords{t: k.t, reject: reject})
 	}
+	j.step = j.next
 	return j
-}
-
-func (j *joinRecords) Next() (arrow.RecordBatch, error) {
-	if j.done {
-		return nil, io.EOF
-	}
-	out, err := j.next()
-	if err != nil {
-		j.Close()
-	}
-	return out, err
-}
-
-// Close releases the builder and removes the sort's files.
-func (j *joinRecords) Close() error {
-	j.done = true
-	if j.b != nil {
-		j.b.Release()
-		j.b = nil
-	}
-	if j.sorter != nil {
-		return j.sorter.Close()
-	}
-	return nil
 }
 
 func (j *joinRecords) next() (arrow.RecordBatch, error) {

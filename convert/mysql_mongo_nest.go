@@ -103,7 +103,9 @@ func nestRows(t *tableToDocs, c *Conversion, d *DatasetRule) {
 		fmt.Sprintf("the group's rows go into the array %s in the order of %s, each a sub-document of its fields (dotted names nest in it); a document over 16 MiB is a reject naming its group", n.Into, order),
 		"the whole dataset is one input, sorted by group within --sort-memory (spilling to --temp-dir); the table's indexes are not carried (only _id_)")
 	c.records = func(in Records, _ int, reject func(Reject) error) Records {
-		return &nestedRecords{p: p, d: docRecords{t: t, reject: reject}, in: in, reject: reject, spill: c.Spill}
+		g := &nestedRecords{p: p, d: docRecords{t: t, reject: reject}, in: in, reject: reject, spill: c.Spill}
+		g.step = g.next
+		return g
 	}
 }
 
@@ -129,10 +131,7 @@ type nestedRecords struct {
 	reject func(Reject) error
 	spill  Spill
 
-	sorter *extsort.Sorter
-	it     *extsort.Iterator
-	b      *mongotype.Builder
-	done   bool
+	sortedDocs
 
 	open   bool   // a group is being built
 	group  []byte // its encoded key
@@ -144,31 +143,6 @@ type nestedRecords struct {
 	tooBig bool
 	key    []byte
 	enc    []byte
-}
-
-func (g *nestedRecords) Next() (arrow.RecordBatch, error) {
-	if g.done {
-		return nil, io.EOF
-	}
-	out, err := g.next()
-	if err != nil {
-		g.Close()
-	}
-	return out, err
-}
-
-// Close releases the builder and removes the sort's files; the importer
-// and verify call it when they stop reading, whatever the reason.
-func (g *nestedRecords) Close() error {
-	g.done = true
-	if g.b != nil {
-		g.b.Release()
-		g.b = nil
-	}
-	if g.sorter != nil {
-		return g.sorter.Close()
-	}
-	return nil
 }
 
 func (g *nestedRecords) next() (arrow.RecordBatch, error) {
