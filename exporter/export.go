@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -16,14 +17,15 @@ import (
 // goroutines into w. On error the caller aborts w; nothing is renamed into
 // place.
 func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) error {
-	return ExportSelected(ctx, sources, w, jobs, nil)
+	return ExportSelected(ctx, sources, w, jobs, nil, nil)
 }
 
 // ExportSelected is Export of sources opened with Options.Filter f: each
 // source's manifest entry records f, and a --tables pattern or --where
 // that selected no dataset of any source fails the export before a row is
-// read.
-func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter) error {
+// read. prog counts each dataset's rows and uncompressed bytes as they are
+// read, with its stage (nil counts nothing).
+func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, prog *progress.Counter) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -93,7 +95,7 @@ func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, job
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := exportDataset(ctx, j.src, j.ds, w); err != nil {
+				if err := exportDataset(ctx, j.src, j.ds, w, prog); err != nil {
 					once.Do(func() { ferr = err; cancel() })
 				}
 			}
@@ -125,7 +127,9 @@ type SchemaKeysReporter interface {
 	SchemaKeys(ds *spec.Dataset) map[string]string
 }
 
-func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer) error {
+func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, prog *progress.Counter) error {
+	name := d.Spec.Name
+	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
 		return err
@@ -156,6 +160,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 		rec.Retain()
 		select {
 		case recs <- rec:
+			prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
 			return nil
 		case <-ctx.Done():
 			rec.Release()
@@ -179,7 +184,13 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 	if sk, ok := src.(SchemaKeysReporter); ok {
 		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
 	}
-	return dw.Close()
+	// The last part is compressed and copied in by Close.
+	prog.StageOf(name, progress.StageWriting)
+	if err := dw.Close(); err != nil {
+		return err
+	}
+	prog.Done(name)
+	return nil
 }
 
 // DatasetError names the dataset an export or verify failed on.

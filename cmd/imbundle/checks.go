@@ -10,6 +10,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -59,6 +60,7 @@ func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.
 	if err != nil {
 		return err
 	}
+	report.From(ctx).ChecksRun(results)
 	if asJSON {
 		json.NewEncoder(out).Encode(map[string]any{"id": r.ID(), "mapping": m.File(), "checks": results})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -120,8 +121,12 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			ctx, in := onInterrupt(cmd.Context())
 			defer in.stop()
 			log := logger()
-			prog := startProgress("export", log)
-			defer prog.Stop()
+			rep := report.From(ctx)
+			for _, u := range sources {
+				rep.Source(exporter.Redact(u))
+			}
+			prog := startProgress("export", engines, "uncompressed", log)
+			defer func() { prog.Stop(); rep.Progress(prog) }()
 			var srcs []exporter.Source
 			defer func() {
 				for _, s := range srcs {
@@ -148,7 +153,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			// Every way out but a complete bundle removes the partial file
 			// and the staging files (Abort after Close does nothing).
 			defer w.Abort()
-			if err := exporter.ExportSelected(ctx, srcs, w, jobs, filter); err != nil {
+			if err := exporter.ExportSelected(ctx, srcs, w, jobs, filter, prog); err != nil {
 				err = fmt.Errorf("export failed, no bundle written: %w", err)
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files. It needs free space for the bundle plus up to --jobs parts of --part-size MiB where parts are staged: free some, stage them on another disk with --temp-dir, or write -o elsewhere", err)
@@ -184,6 +189,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 			if st != nil {
 				size = st.Size()
 			}
+			rep.Manifest(out, m, w.ID(), size)
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s\n", out, len(m.Datasets), rows, progress.HumanBytes(size))
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
@@ -213,6 +219,7 @@ Passwords in URLs never reach the bundle or the logs.` + exporter.FilterHelp + p
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site)")
 	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
+	addReportFlag(cmd)
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }

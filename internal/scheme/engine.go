@@ -13,6 +13,9 @@ type Engine struct {
 	Name    string
 	Schemes []string
 	Params  []Param
+	// Records is what the engine calls its records (rows, documents,
+	// keys): the unit progress counts in.
+	Records string
 }
 
 // Param is one --param KEY=VALUE setting an engine takes.
