@@ -224,6 +224,9 @@ func (c *Counter) Done(dataset string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.task(dataset)
+	if t.done {
+		return // its time ended when it was first done
+	}
 	now := c.clock()
 	if !t.started {
 		t.started, t.start = true, now

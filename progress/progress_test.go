@@ -92,9 +92,21 @@ func TestExactTotals(t *testing.T) {
 	if got := s.Total.Text(s.Unit, s.BytesKind); got != want {
 		t.Fatalf("text\n got %q\nwant %q", got, want)
 	}
+	ck.advance(2 * time.Second)
+	c.AddTo("b", 2000, 8<<20)
+	c.Done("b")
+	// Every dataset loaded, the indexes being built: that stage shows,
+	// not "done", and the rate is that of the loading, not diluted by
+	// the index build.
 	c.SetStage(StageIndexes)
-	if s := c.Snapshot(); s.Running[0].Stage != StageIndexes || s.Stage != StageIndexes {
+	ck.advance(time.Minute)
+	s = c.Snapshot()
+	if s.Stage != StageIndexes || s.Total.Stage != StageIndexes || s.Total.RowsPerSec != 1000 || s.Total.Done != 4000 || s.Total.ETA != 0 {
 		t.Fatalf("indexes: %+v", s)
+	}
+	c.SetStage(StageDone)
+	if s := c.Snapshot(); s.Stage != StageDone {
+		t.Fatalf("done: %+v", s)
 	}
 }
 

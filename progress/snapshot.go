@@ -78,10 +78,36 @@ func (c *Counter) Snapshot() Snapshot {
 			estimate = true
 		}
 	}
-	if s.Datasets > 0 && s.Done == s.Datasets {
+	// Every dataset done ends the run but for a stage after them (the
+	// import's index builds).
+	if s.Datasets > 0 && s.Done == s.Datasets && (c.stage == "" || c.stage == StageReading || c.stage == StageVerifying) {
 		s.Stage = StageDone
 	}
-	el := now.Sub(c.start)
+	// The run's rate is over the time datasets were being worked on: not
+	// the verification before an import's first row, nor the index
+	// builds after its last.
+	var first, last time.Time
+	running := false
+	for _, n := range c.order {
+		t := c.tasks[n]
+		if !t.started {
+			continue
+		}
+		if first.IsZero() || t.start.Before(first) {
+			first = t.start
+		}
+		if t.last.After(last) {
+			last = t.last
+		}
+		running = running || !t.done
+	}
+	if first.IsZero() {
+		first = now
+	}
+	if running || last.Before(first) {
+		last = now
+	}
+	el := last.Sub(first)
 	s.Total = bar("", s.Stage, c.rows, c.bytes, el)
 	if known {
 		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate, grew
@@ -115,9 +141,11 @@ func bar(name, stage string, rows, bytes int64, el time.Duration) Bar {
 }
 
 // eta is the time left at the average rate so far; unknown (-1) once an
-// estimate proved low, since how much is left is not known then.
+// estimate proved low, since how much is left is not known then, and
+// before 1% is done: an import counts whole parts, and the rate of its
+// first small table says nothing of the large one being loaded.
 func eta(b Bar) time.Duration {
-	if b.Grew || b.RowsPerSec <= 0 || b.Total <= b.Done {
+	if b.Grew || b.RowsPerSec <= 0 || b.Total <= b.Done || b.Done*100 < b.Total {
 		if b.Total > 0 && b.Total <= b.Done && !b.Grew {
 			return 0
 		}

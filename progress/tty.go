@@ -24,7 +24,7 @@ type ttyView struct {
 }
 
 func startTTY(c *Counter, w io.Writer, refresh time.Duration) *ttyView {
-	v := &ttyView{c: c, bars: map[string]*mpb.Bar{}, quit: make(chan struct{}), done: make(chan struct{})}
+	v := &ttyView{c: c, bars: map[string]*mpb.Bar{}, last: c.Snapshot(), quit: make(chan struct{}), done: make(chan struct{})}
 	v.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(refresh), mpb.WithWidth(30))
 	v.total = v.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
 		mpb.BarPriority(1<<30), // below every dataset's bar
