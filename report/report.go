@@ -2,7 +2,7 @@
 // dataset rows, bytes, time and throughput, rejects by reason, relation and
 // invariant checks, verify verdicts and throughput over time. The commands
 // fill one Report as they run; it is written as JSON (for scripts) and as
-// one self-contained HTML page (for people), SPEC.md §13.
+// one self-contained HTML page (for people), SPEC.md §12.
 package report
 
 import (
