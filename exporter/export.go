@@ -148,6 +148,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 				if werr = dw.Write(rec); werr != nil {
 					cancel(werr)
 				}
+				prog.SetCompressed(name, dw.CompressedBytes())
 			}
 			rec.Release()
 		}
@@ -168,6 +169,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 		}
 	})
 	close(recs)
+	// Read to the end: what is left is compressing the batches queued
+	// and the last part, and copying it in (Close).
+	prog.StageOf(name, progress.StageWriting)
 	if werr := <-written; werr != nil {
 		err = werr // the cause; the source saw only the cancellation
 	}
@@ -184,11 +188,10 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 	if sk, ok := src.(SchemaKeysReporter); ok {
 		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
 	}
-	// The last part is compressed and copied in by Close.
-	prog.StageOf(name, progress.StageWriting)
 	if err := dw.Close(); err != nil {
 		return err
 	}
+	prog.SetCompressed(name, dw.CompressedBytes())
 	prog.Done(name)
 	return nil
 }

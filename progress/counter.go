@@ -48,6 +48,8 @@ type Counter struct {
 	order []string // first seen first
 	rows  int64    // done, over every task
 	bytes int64
+	// compressed sums the tasks' compressed bytes (SetCompressed).
+	compressed int64
 
 	samples     []Sample
 	sampleEvery time.Duration
@@ -65,6 +67,7 @@ type view interface {
 type task struct {
 	name        string
 	rows, bytes int64
+	compressed  int64 // export: the parts written so far, compressed
 	total       int64 // expected rows; 0 = unknown
 	exact       bool  // total is a count, not an engine's estimate
 	totalBytes  int64
@@ -133,6 +136,20 @@ func (c *Counter) AddTo(dataset string, rows, bytes int64) {
 	c.rows += rows
 	c.bytes += bytes
 	c.sample(now)
+}
+
+// SetCompressed records how many compressed bytes a dataset's rows took
+// so far (export: the parts written), beside the uncompressed ones
+// counted by AddTo.
+func (c *Counter) SetCompressed(dataset string, n int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.task(dataset)
+	c.compressed += n - t.compressed
+	t.compressed = n
 }
 
 // Add counts rows and bytes done of the run as a whole.

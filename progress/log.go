@@ -52,6 +52,9 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 	if t.Grew {
 		attrs = append(attrs, "estimate_grew_from", t.EstimateOf)
 	}
+	if t.Compressed > 0 {
+		attrs = append(attrs, "bytes_compressed", t.Compressed)
+	}
 	if t.ETA >= 0 && !final {
 		attrs = append(attrs, "eta_s", t.ETA.Seconds())
 	}
@@ -64,6 +67,9 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 			"bytes_" + s.BytesKind, b.Bytes, s.Unit + "_per_s", int64(b.RowsPerSec)}
 		if b.Grew {
 			a = append(a, "estimate_grew_from", b.EstimateOf)
+		}
+		if b.Compressed > 0 {
+			a = append(a, "bytes_compressed", b.Compressed)
 		}
 		log.Info(s.Label+" dataset", a...)
 	}

@@ -41,6 +41,12 @@ func TestEstimateThatGrew(t *testing.T) {
 	if got := b.Count("rows"); got != "742392/~1484785 rows (estimate)" {
 		t.Fatalf("count %q", got)
 	}
+	// Export says both sizes: the rows as read, and the parts written.
+	c.SetCompressed("db.chat_logs", 20<<20)
+	want := "742392/~1484785 rows (estimate), 100.0 MiB uncompressed (20.0 MiB compressed), 74239 rows/s, 10.0 MiB/s, ETA 10s [reading]"
+	if got := c.Snapshot().Running[0].Text("rows", "uncompressed"); got != want {
+		t.Fatalf("text\n got %q\nwant %q", got, want)
+	}
 	ck.advance(11 * time.Second)
 	c.AddTo("db.chat_logs", 783812, 100<<20)
 	b = c.Snapshot().Running[0]
@@ -138,11 +144,12 @@ func TestLogRecords(t *testing.T) {
 	c = Start(Options{Label: "export", BytesKind: "uncompressed"}, nil, false, log, time.Hour)
 	c.Estimate("t", 10, 0)
 	c.AddTo("t", 12, 100)
+	c.SetCompressed("t", 40)
 	c.Done("t")
 	c.Stop()
 	c.Stop()
 	recs = decode(t, &buf)
-	if len(recs) != 1 || recs[0]["final"] != true || recs[0]["stage"] != "done" || recs[0]["rows"] != 12.0 || recs[0]["bytes_uncompressed"] != 100.0 {
+	if len(recs) != 1 || recs[0]["final"] != true || recs[0]["stage"] != "done" || recs[0]["rows"] != 12.0 || recs[0]["bytes_uncompressed"] != 100.0 || recs[0]["bytes_compressed"] != 40.0 {
 		t.Fatalf("final records: %v", recs)
 	}
 }

@@ -19,6 +19,7 @@ type Bar struct {
 	Grew       bool          `json:"grew,omitempty"`        // the count passed the estimate
 	EstimateOf int64         `json:"estimate_of,omitempty"` // the engine's estimate, when it grew
 	Bytes      int64         `json:"bytes"`
+	Compressed int64         `json:"compressed,omitempty"` // export: the parts written, compressed
 	RowsPerSec float64       `json:"rows_per_s"`
 	BytesPerS  float64       `json:"bytes_per_s"`
 	ETA        time.Duration `json:"eta"` // < 0 unknown
@@ -109,6 +110,7 @@ func (c *Counter) Snapshot() Snapshot {
 	}
 	el := last.Sub(first)
 	s.Total = bar("", s.Stage, c.rows, c.bytes, el)
+	s.Total.Compressed = c.compressed
 	if known {
 		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate, grew
 		if grew {
@@ -119,6 +121,7 @@ func (c *Counter) Snapshot() Snapshot {
 	for _, n := range c.sortedRunning() {
 		t := c.tasks[n]
 		b := bar(n, t.stage, t.rows, t.bytes, now.Sub(t.start))
+		b.Compressed = t.compressed
 		if t.total > 0 {
 			b.Total, b.Estimate = t.total, !t.exact
 			if t.rows > t.total {
@@ -171,7 +174,11 @@ func (b Bar) Count(unit string) string {
 
 // Text is the bar as one line of text, for a terminal or a log.
 func (b Bar) Text(unit, bytesKind string) string {
-	parts := []string{b.Count(unit), HumanBytes(b.Bytes) + " " + bytesKind, fmt.Sprintf("%.0f %s/s", b.RowsPerSec, unit), HumanBytes(int64(b.BytesPerS)) + "/s"}
+	bytes := HumanBytes(b.Bytes) + " " + bytesKind
+	if b.Compressed > 0 {
+		bytes += " (" + HumanBytes(b.Compressed) + " compressed)"
+	}
+	parts := []string{b.Count(unit), bytes, fmt.Sprintf("%.0f %s/s", b.RowsPerSec, unit), HumanBytes(int64(b.BytesPerS)) + "/s"}
 	if b.ETA >= 0 {
 		parts = append(parts, "ETA "+b.ETA.String())
 	}
