@@ -3,6 +3,7 @@ package progress
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -202,5 +203,24 @@ func TestNilCounter(t *testing.T) {
 	c.Stop()
 	if c.Rows() != 0 || c.Tasks() != nil || c.Snapshot().Total.Done != 0 {
 		t.Fatal("nil counter counted")
+	}
+}
+
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// Log records go above the bars while they run, and to the terminal when
+// none run or the bars just ended.
+func TestOutput(t *testing.T) {
+	var term, above bytes.Buffer
+	o := NewOutput(&term)
+	o.Write([]byte("a\n"))
+	o.setBars(&above)
+	o.Write([]byte("b\n"))
+	o.setBars(failing{})
+	o.Write([]byte("c\n"))
+	if term.String() != "a\nc\n" || above.String() != "b\n" {
+		t.Fatalf("terminal %q, above the bars %q", term.String(), above.String())
 	}
 }

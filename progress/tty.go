@@ -19,13 +19,24 @@ type ttyView struct {
 	mu    sync.Mutex
 	bars  map[string]*mpb.Bar
 	last  Snapshot
-	quit  chan struct{}
-	done  chan struct{}
+	// shared is the Output the log writes through, told when the bars
+	// end.
+	shared *Output
+	quit   chan struct{}
+	done   chan struct{}
 }
 
 func startTTY(c *Counter, w io.Writer, refresh time.Duration) *ttyView {
 	v := &ttyView{c: c, bars: map[string]*mpb.Bar{}, last: c.Snapshot(), quit: make(chan struct{}), done: make(chan struct{})}
+	shared, _ := w.(*Output)
+	if shared != nil {
+		w = shared.w // the bars draw on the terminal itself
+	}
 	v.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(refresh), mpb.WithWidth(30))
+	if shared != nil {
+		shared.setBars(v.p)
+		v.shared = shared
+	}
 	v.total = v.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
 		mpb.BarPriority(1<<30), // below every dataset's bar
 		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return v.snap().Label + " total" }, decor.WCSyncSpaceR)),
@@ -118,4 +129,7 @@ func (v *ttyView) stop(final Snapshot) {
 	}
 	v.total.SetTotal(-1, true)
 	v.p.Wait()
+	if v.shared != nil {
+		v.shared.setBars(nil)
+	}
 }

@@ -133,9 +133,9 @@ func logger() *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var l *slog.Logger
 	if format == "json" {
-		l = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		l = slog.New(slog.NewJSONHandler(stderr, opts))
 	} else {
-		l = slog.New(slog.NewTextHandler(os.Stderr, opts))
+		l = slog.New(slog.NewTextHandler(stderr, opts))
 	}
 	// Drivers that log on their own (the MySQL driver's "[mysql] packets.go"
 	// lines) write through slog's default logger (internal/mysqltype), so
@@ -165,6 +165,10 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// stderr is shared by the log and the progress bars: log records print
+// above the bars while they run.
+var stderr = progress.NewOutput(os.Stderr)
+
 // startProgress shows a run's progress on stderr: bars on a terminal, a
 // log record every 10 s otherwise, nothing under --quiet (the counts are
 // still kept for --report). bytesKind says which bytes are counted.
@@ -174,7 +178,7 @@ func startProgress(label string, engines []scheme.Engine, bytesKind string, log 
 		return progress.New(opts)
 	}
 	if isTerminal(os.Stderr) {
-		return progress.Start(opts, os.Stderr, true, log, 150*time.Millisecond)
+		return progress.Start(opts, stderr, true, log, 150*time.Millisecond)
 	}
 	return progress.Start(opts, os.Stderr, false, log, 10*time.Second)
 }
