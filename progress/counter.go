@@ -28,8 +28,8 @@ type Options struct {
 	// Unit names the records: rows, keys, documents ("rows" if empty).
 	Unit string
 	// BytesKind says which bytes are counted: "uncompressed" (the rows
-	// in memory, as read from a database) or "compressed" (the parts in
-	// the bundle).
+	// in memory, as read from a database), "compressed" (the parts in
+	// the bundle), or "" for none (verify --against counts rows only).
 	BytesKind string
 	// Clock is the time source (time.Now if nil): tests drive it.
 	Clock func() time.Time

@@ -47,8 +47,11 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 	}
 	t := s.Total
 	attrs := []any{"stage", s.Stage, s.Unit, t.Done, "total_" + s.Unit, t.Total, "total_estimate", t.Estimate,
-		"bytes_" + s.BytesKind, t.Bytes, s.Unit + "_per_s", int64(t.RowsPerSec), "datasets_done", s.Done, "datasets", s.Datasets,
+		s.Unit + "_per_s", int64(t.RowsPerSec), "datasets_done", s.Done, "datasets", s.Datasets,
 		"elapsed_s", t.Elapsed.Seconds(), "final", final}
+	if s.BytesKind != "" {
+		attrs = append(attrs, "bytes_"+s.BytesKind, t.Bytes)
+	}
 	if t.Grew {
 		attrs = append(attrs, "estimate_grew_from", t.EstimateOf)
 	}
@@ -64,7 +67,10 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 	}
 	for _, b := range s.Running {
 		a := []any{"dataset", b.Name, "stage", b.Stage, s.Unit, b.Done, "total_" + s.Unit, b.Total, "total_estimate", b.Estimate,
-			"bytes_" + s.BytesKind, b.Bytes, s.Unit + "_per_s", int64(b.RowsPerSec)}
+			s.Unit + "_per_s", int64(b.RowsPerSec)}
+		if s.BytesKind != "" {
+			a = append(a, "bytes_"+s.BytesKind, b.Bytes)
+		}
 		if b.Grew {
 			a = append(a, "estimate_grew_from", b.EstimateOf)
 		}

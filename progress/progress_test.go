@@ -224,3 +224,11 @@ func TestOutput(t *testing.T) {
 		t.Fatalf("terminal %q, above the bars %q", term.String(), above.String())
 	}
 }
+
+// A run that counts no bytes (verify --against) shows none.
+func TestNoBytes(t *testing.T) {
+	b := Bar{Done: 5, Total: 10, RowsPerSec: 2, ETA: -1, Stage: StageReading, Bytes: 7}
+	if got := b.Text("rows", ""); got != "5/10 rows, 2 rows/s [reading]" {
+		t.Fatalf("%q", got)
+	}
+}

@@ -174,11 +174,18 @@ func (b Bar) Count(unit string) string {
 
 // Text is the bar as one line of text, for a terminal or a log.
 func (b Bar) Text(unit, bytesKind string) string {
-	bytes := HumanBytes(b.Bytes) + " " + bytesKind
-	if b.Compressed > 0 {
-		bytes += " (" + HumanBytes(b.Compressed) + " compressed)"
+	parts := []string{b.Count(unit)}
+	if bytesKind != "" { // "": the run counts no bytes
+		bytes := HumanBytes(b.Bytes) + " " + bytesKind
+		if b.Compressed > 0 {
+			bytes += " (" + HumanBytes(b.Compressed) + " compressed)"
+		}
+		parts = append(parts, bytes)
 	}
-	parts := []string{b.Count(unit), bytes, fmt.Sprintf("%.0f %s/s", b.RowsPerSec, unit), HumanBytes(int64(b.BytesPerS)) + "/s"}
+	parts = append(parts, fmt.Sprintf("%.0f %s/s", b.RowsPerSec, unit))
+	if bytesKind != "" {
+		parts = append(parts, HumanBytes(int64(b.BytesPerS))+"/s")
+	}
 	if b.ETA >= 0 {
 		parts = append(parts, "ETA "+b.ETA.String())
 	}

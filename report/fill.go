@@ -180,6 +180,17 @@ func (r *Report) verdict() string {
 		s = fmt.Sprintf("imported %d of %d rows into %d datasets, %d rejected", t.Written, t.Rows, t.Datasets, t.Rejected)
 	default:
 		s = fmt.Sprintf("verified %d datasets, %d rows: %d bad parts, %d mismatches", t.Datasets, t.Rows, t.BadParts, t.Mismatches)
+		compared := 0
+		for _, d := range r.Datasets {
+			if d.Verify != nil && d.Verify.Against != "" {
+				compared++
+			}
+		}
+		if compared > 0 {
+			// Not every dataset need be compared (another engine's,
+			// --datasets): say how many were.
+			s = fmt.Sprintf("compared %d of %d datasets with the database: %d match, %d differ, %d unreadable", compared, t.Datasets, compared-t.Mismatches-t.ReadErrors, t.Mismatches, t.ReadErrors)
+		}
 	}
 	if len(r.Relations) > 0 {
 		s += fmt.Sprintf("; %d orphans in %d relations", t.Orphans, len(r.Relations))

@@ -184,3 +184,24 @@ func TestReportFormatRefused(t *testing.T) {
 		t.Fatal("wrote the refused report")
 	}
 }
+
+// TestReportVerifyAgainst: verify --against's report has each dataset's
+// verdict read back from the database, and the database's URL.
+func TestReportVerifyAgainst(t *testing.T) {
+	path := zsetBundle(t)
+	js := filepath.Join(t.TempDir(), "against.json")
+	if out, err := runCLI(t, "verify", "-q", path, "--against", redisURL(9), "--report", js); err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	r := readReport(t, js)
+	if !r.OK || len(r.Targets) != 1 || r.Targets[0] != redisURL(9) || r.Totals.Mismatches != 0 {
+		t.Fatalf("report: %+v", r)
+	}
+	d := r.Datasets[0]
+	if d.Name != "redis.db9" || d.Verify == nil || !d.Verify.Match || d.Verify.Against != redisURL(9) || d.Verify.TargetRows != 40 {
+		t.Fatalf("dataset %+v verify %+v", d, d.Verify)
+	}
+	if r.Verdict != "compared 2 of 2 datasets with the database: 2 match, 0 differ, 0 unreadable" {
+		t.Fatalf("verdict %q", r.Verdict)
+	}
+}

@@ -69,7 +69,13 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			for _, a := range against {
 				rep.Target(exporter.Redact(a))
 			}
-			prog := startProgress("verify", bundleEngines(r), "compressed", logger())
+			// Offline counts the parts' bytes; --against counts rows only
+			// (what it reads from the database is not the bundle's bytes).
+			bytesKind := "compressed"
+			if len(against) > 0 {
+				bytesKind = ""
+			}
+			prog := startProgress("verify", bundleEngines(r), bytesKind, logger())
 			defer func() { prog.Stop(); rep.Progress(prog) }()
 			expectParts(prog, r)
 			if len(against) == 0 {
@@ -238,6 +244,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	mismatches, readErrs := 0, 0
 	ao := verify.AgainstOptions{
 		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets, Spill: c.spill,
+		OnStart: func(ds string) { c.prog.StageOf(ds, progress.StageReading) },
 		OnDataset: func(d verify.DatasetResult) {
 			c.prog.AddTo(d.Dataset, d.TargetRows, 0)
 			c.prog.Done(d.Dataset)
