@@ -9,13 +9,14 @@ import (
 // drawn, what the log writes is printed above them (through mpb), not
 // over them.
 type Output struct {
-	w    io.Writer
+	// w is the terminal, looked up at each write: tests swap os.Stderr.
+	w    func() io.Writer
 	mu   sync.Mutex
 	bars io.Writer // the running bars, nil when none
 }
 
-// NewOutput shares w.
-func NewOutput(w io.Writer) *Output { return &Output{w: w} }
+// NewOutput shares the writer w returns.
+func NewOutput(w func() io.Writer) *Output { return &Output{w: w} }
 
 // Write prints b above the bars, or to the terminal when none run (or
 // they just ended).
@@ -28,7 +29,7 @@ func (o *Output) Write(b []byte) (int, error) {
 			return n, nil
 		}
 	}
-	return o.w.Write(b)
+	return o.w().Write(b)
 }
 
 func (o *Output) setBars(w io.Writer) {

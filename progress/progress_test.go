@@ -214,7 +214,7 @@ func (failing) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 // none run or the bars just ended.
 func TestOutput(t *testing.T) {
 	var term, above bytes.Buffer
-	o := NewOutput(&term)
+	o := NewOutput(func() io.Writer { return &term })
 	o.Write([]byte("a\n"))
 	o.setBars(&above)
 	o.Write([]byte("b\n"))

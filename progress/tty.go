@@ -30,7 +30,7 @@ func startTTY(c *Counter, w io.Writer, refresh time.Duration) *ttyView {
 	v := &ttyView{c: c, bars: map[string]*mpb.Bar{}, last: c.Snapshot(), quit: make(chan struct{}), done: make(chan struct{})}
 	shared, _ := w.(*Output)
 	if shared != nil {
-		w = shared.w // the bars draw on the terminal itself
+		w = shared.w() // the bars draw on the terminal itself
 	}
 	v.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(refresh), mpb.WithWidth(30))
 	if shared != nil {

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -166,8 +167,9 @@ func isTerminal(f *os.File) bool {
 }
 
 // stderr is shared by the log and the progress bars: log records print
-// above the bars while they run.
-var stderr = progress.NewOutput(os.Stderr)
+// above the bars while they run. os.Stderr is looked up at each write
+// (tests replace it).
+var stderr = progress.NewOutput(func() io.Writer { return os.Stderr })
 
 // startProgress shows a run's progress on stderr: bars on a terminal, a
 // log record every 10 s otherwise, nothing under --quiet (the counts are
