@@ -590,6 +590,20 @@ func (w *Writer) journalLocked(d *DatasetWriter) error {
 	return nil
 }
 
+// CompressedBytes is the size of the dataset's parts so far, compressed,
+// the part being written included (for progress). Like Write, not safe
+// for concurrent use.
+func (d *DatasetWriter) CompressedBytes() int64 {
+	var n int64
+	for _, p := range d.parts {
+		n += p.Bytes
+	}
+	if d.cur != nil {
+		n += d.cur.n
+	}
+	return n
+}
+
 // SetCounters records exporter counters (skipped, vanished keys, ...) in the
 // dataset's manifest entry.
 func (d *DatasetWriter) SetCounters(skipped int64, counters map[string]int64) {

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -17,15 +18,16 @@ import (
 // goroutines into w. On error the caller aborts w; nothing is renamed into
 // place.
 func Export(ctx context.Context, sources []Source, w *bundle.Writer, jobs int) error {
-	return ExportSelected(ctx, sources, w, jobs, nil)
+	return ExportSelected(ctx, sources, w, jobs, nil, nil)
 }
 
 // ExportSelected is Export of sources opened with Options.Filter f: each
 // source's manifest entry records f, and a --tables pattern or --where
 // that selected no dataset of any source fails the export before a row is
-// read.
-func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter) error {
-	return ExportResumable(ctx, sources, w, jobs, f, nil)
+// read. prog counts each dataset's rows and uncompressed bytes as they are
+// read, with its stage (nil counts nothing).
+func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, prog *progress.Counter) error {
+	return ExportResumable(ctx, sources, w, jobs, f, nil, prog)
 }
 
 // job is one dataset to export and its source.
@@ -38,7 +40,7 @@ type job struct {
 // run of the same export (bundle.Options.Command): the datasets that run
 // finished and that still hold (keepFinished) are kept, not read again;
 // log says which and why others are not.
-func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, log *slog.Logger) error {
+func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, log *slog.Logger, prog *progress.Counter) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -111,7 +113,7 @@ func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jo
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := exportDataset(ctx, j.src, j.ds, w); err != nil {
+				if err := exportDataset(ctx, j.src, j.ds, w, prog); err != nil {
 					once.Do(func() { ferr = err; cancel() })
 				}
 			}
@@ -143,7 +145,9 @@ type SchemaKeysReporter interface {
 	SchemaKeys(ds *spec.Dataset) map[string]string
 }
 
-func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer) error {
+func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, prog *progress.Counter) error {
+	name := d.Spec.Name
+	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
 		return err
@@ -162,6 +166,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 				if werr = dw.Write(rec); werr != nil {
 					cancel(werr)
 				}
+				prog.SetCompressed(name, dw.CompressedBytes())
 			}
 			rec.Release()
 		}
@@ -175,6 +180,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 			rec.Retain()
 			select {
 			case recs <- rec:
+				prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
 				return nil
 			case <-ctx.Done():
 				rec.Release()
@@ -183,6 +189,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 		})
 	})
 	close(recs)
+	// Read to the end: what is left is compressing the batches queued
+	// and the last part, and copying it in (Close).
+	prog.StageOf(name, progress.StageWriting)
 	if werr := <-written; werr != nil {
 		err = werr // the cause; the source saw only the cancellation
 	}
@@ -200,7 +209,12 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer)
 		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
 	}
 	dw.SetResumeCheck(check)
-	return dw.Close()
+	if err := dw.Close(); err != nil {
+		return err
+	}
+	prog.SetCompressed(name, dw.CompressedBytes())
+	prog.Done(name)
+	return nil
 }
 
 // DatasetError names the dataset an export or verify failed on.

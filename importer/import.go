@@ -12,6 +12,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -143,6 +144,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		return nil, noneTaken(m, rep.Left)
 	}
 
+	opts.Progress.SetStage(progress.StageVerifying)
 	if err := VerifyParts(ctx, r, plan.Items, opts); err != nil {
 		if errors.Is(err, bundle.ErrTooLarge) {
 			return nil, fmt.Errorf("nothing was written to the target: %w", err)
@@ -150,11 +152,14 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		return nil, verificationFailed(fmt.Errorf("nothing was written to the target: %w", err))
 	}
 	digests := newDatasetDigests(plan.Items)
-	var total int64
 	for _, it := range plan.Items {
-		total += it.Dataset.Rows
+		var b int64
+		for _, p := range it.Dataset.Parts {
+			b += p.Bytes
+		}
+		opts.Progress.Expect(it.Dataset.Name, it.Dataset.Rows, b)
 	}
-	opts.Progress.SetTotal(total, 0)
+	opts.Progress.SetStage(progress.StagePreparing)
 	if err := t.Prepare(ctx, plan); err != nil {
 		return nil, err
 	}
@@ -167,6 +172,11 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		return rep, nil
 	}
 
+	opts.Progress.SetStage(progress.StageWriting)
+	partsLeft := make([]int, len(plan.Items))
+	for i, it := range plan.Items {
+		partsLeft[i] = len(it.Dataset.Parts)
+	}
 	type job struct {
 		item *Item
 		idx  int
@@ -186,6 +196,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		go func() {
 			defer wg.Done()
 			for j := range ch {
+				opts.Progress.StageOf(j.item.Dataset.Name, progress.StageWriting)
 				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part)
 				if err != nil {
 					once.Do(func() {
@@ -207,8 +218,15 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				if res.Resumed {
 					dr.PartsResumed++
 				}
+				partsLeft[j.idx]--
+				last := partsLeft[j.idx] == 0
 				rmu.Unlock()
-				opts.Progress.Add(j.item.Dataset.Parts[j.part].Rows, j.item.Dataset.Parts[j.part].Bytes)
+				opts.Progress.AddTo(j.item.Dataset.Name, j.item.Dataset.Parts[j.part].Rows, j.item.Dataset.Parts[j.part].Bytes)
+				if last {
+					// Its indexes are built by Finish, shown as the
+					// run's stage.
+					opts.Progress.Done(j.item.Dataset.Name)
+				}
 			}
 		}()
 	}
@@ -234,9 +252,16 @@ feed:
 	if err := digests.check(plan.Items); err != nil {
 		return rep, err
 	}
+	// Finish builds the secondary indexes (MySQL, MongoDB): on a large
+	// table the longest stage, shown as such.
+	opts.Progress.SetStage(progress.StageIndexes)
 	if err := t.Finish(ctx, plan); err != nil {
 		return rep, err
 	}
+	for _, it := range plan.Items {
+		opts.Progress.Done(it.Dataset.Name)
+	}
+	opts.Progress.SetStage(progress.StageDone)
 	return rep, nil
 }
 

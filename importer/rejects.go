@@ -22,8 +22,13 @@ type Rejects struct {
 	f     *os.File
 	count map[string]int64
 	total int64
-	max   int64 // stop once total is over max; < 0 = no limit
-	err   error // the first write error: every later Add returns it
+	// reasons count the rejects by reason for the run's report, with
+	// the first few of each; at most maxReasons distinct ones, the rest
+	// under otherReasons, so that reasons carrying values stay bounded.
+	reasons map[string]*ReasonCount
+	order   []string
+	max     int64 // stop once total is over max; < 0 = no limit
+	err     error // the first write error: every later Add returns it
 }
 
 // ErrTooManyRejects is returned by Add once more records were refused than
@@ -43,7 +48,7 @@ type Reject struct {
 
 // NewRejects returns a reject file that is created on the first reject.
 func NewRejects(path string) *Rejects {
-	return &Rejects{path: path, count: map[string]int64{}, max: -1}
+	return &Rejects{path: path, count: map[string]int64{}, reasons: map[string]*ReasonCount{}, max: -1}
 }
 
 // SetMax makes Add fail with ErrTooManyRejects once more than n records were
@@ -82,6 +87,7 @@ func (r *Rejects) Add(rj Reject) error {
 	}
 	r.count[rj.Dataset]++
 	r.total++
+	r.countReason(rj)
 	if r.max >= 0 && r.total > r.max {
 		return fmt.Errorf("%w: more than %d (--max-rejects), the last: %s", ErrTooManyRejects, r.max, rj.Reason)
 	}
@@ -137,4 +143,53 @@ func (r *Rejects) Close() error {
 		r.f = nil
 	}
 	return r.err
+}
+
+// ReasonCount is how many records were refused for one reason, with the
+// first of them (without their values).
+type ReasonCount struct {
+	Reason string
+	Count  int64
+	First  []Reject
+}
+
+const (
+	maxReasons     = 50
+	firstPerReason = 3
+	otherReasons   = "(other reasons: more than 50 distinct ones)"
+)
+
+func (r *Rejects) countReason(rj Reject) {
+	reason := rj.Reason
+	if r.reasons[reason] == nil && len(r.order) >= maxReasons {
+		reason = otherReasons
+	}
+	rc := r.reasons[reason]
+	if rc == nil {
+		rc = &ReasonCount{Reason: reason}
+		r.reasons[reason] = rc
+		r.order = append(r.order, reason)
+	}
+	rc.Count++
+	if len(rc.First) < firstPerReason {
+		rj.Values, rj.Extra = nil, nil
+		rc.First = append(rc.First, rj)
+	}
+}
+
+// Reasons are the rejects counted by reason, in the order each reason was
+// first seen.
+func (r *Rejects) Reasons() []ReasonCount {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]ReasonCount, 0, len(r.order))
+	for _, reason := range r.order {
+		rc := *r.reasons[reason]
+		rc.First = append([]Reject(nil), rc.First...)
+		out = append(out, rc)
+	}
+	return out
 }

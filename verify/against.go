@@ -53,6 +53,9 @@ type AgainstOptions struct {
 	Mapping   *convert.Mapping  // the mapping file the import used, or nil
 	MaxDiffs  int               // differing keys to name per dataset (default 5)
 	OnDataset func(DatasetResult)
+	// OnStart is called with a dataset's name before it is read back
+	// (for progress), nil for none.
+	OnStart func(dataset string)
 	// Spill is where and with how much memory a conversion that merges
 	// records by key sorts (SPEC.md §11.9), as on import.
 	Spill convert.Spill
@@ -79,6 +82,9 @@ func Against(ctx context.Context, r *bundle.Reader, src exporter.Source, o Again
 	for _, i := range idx {
 		for _, s := range sel[i] {
 			var res DatasetResult
+			if o.OnStart != nil {
+				o.OnStart(m.Datasets[i].Name)
+			}
 			if s.union != nil {
 				k := unionKey{s.union, s.Namespace, s.Object}
 				members, first := unions[k]

@@ -10,6 +10,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -40,7 +41,7 @@ func offlineChecks(maps, dbMaps, params, datasets []string, profile string) (*co
 // run is an error.
 func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.Mapping, asJSON, strict bool, sp convert.Spill) error {
 	o := verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory}
-	return reportChecks(out, m, asJSON, strict, "", map[string]any{"id": r.ID()}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
+	return reportChecks(ctx, out, m, asJSON, strict, "", map[string]any{"id": r.ID()}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
 		return verify.Checks(ctx, r, m, o, each)
 	})
 }
@@ -48,7 +49,7 @@ func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.
 // reportChecks prints each check's result as run gives it (on says where:
 // "" for the bundle, " on URL" for a database), then the JSON report with
 // head's members, and makes violations exit 3 under --strict.
-func reportChecks(out io.Writer, m *convert.Mapping, asJSON, strict bool, on string, head map[string]any, run func(func(verify.CheckResult)) ([]verify.CheckResult, error)) error {
+func reportChecks(ctx context.Context, out io.Writer, m *convert.Mapping, asJSON, strict bool, on string, head map[string]any, run func(func(verify.CheckResult)) ([]verify.CheckResult, error)) error {
 	bad := 0
 	results, err := run(func(c verify.CheckResult) {
 		if c.Violations > 0 {
@@ -69,6 +70,7 @@ func reportChecks(out io.Writer, m *convert.Mapping, asJSON, strict bool, on str
 	if err != nil {
 		return err
 	}
+	report.From(ctx).ChecksRun(results)
 	if asJSON {
 		head["mapping"], head["checks"] = m.File(), results
 		json.NewEncoder(out).Encode(head)

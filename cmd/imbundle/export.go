@@ -15,6 +15,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -150,8 +151,12 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			ctx, in := onInterrupt(cmd.Context())
 			defer in.stop()
 			log := logger()
-			prog := startProgress("export", log)
-			defer prog.Stop()
+			rep := report.From(ctx)
+			for _, u := range sources {
+				rep.Source(exporter.Redact(u))
+			}
+			prog := startProgress("export", engines, "uncompressed", log)
+			defer func() { prog.Stop(); rep.Progress(prog) }()
 			var srcs []exporter.Source
 			defer func() {
 				for _, s := range srcs {
@@ -184,7 +189,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			// partial file, its journal and the staging files (Abort after
 			// Close or Suspend does nothing).
 			defer w.Abort()
-			if err := exporter.ExportResumable(ctx, srcs, w, jobs, filter, log); err != nil {
+			if err := exporter.ExportResumable(ctx, srcs, w, jobs, filter, log, prog); err != nil {
 				err = fmt.Errorf("export failed, no bundle written: %w", err)
 				if errors.Is(err, syscall.ENOSPC) {
 					w.Abort()
@@ -233,6 +238,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			if st != nil {
 				size = st.Size()
 			}
+			rep.Manifest(out, m, w.ID(), size)
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s%s\n", out, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
@@ -265,6 +271,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
 	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site)")
 	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
+	addReportFlag(cmd)
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/spec"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -132,6 +133,11 @@ take), then stops. It writes nothing, not even a reject file, and exits
 			if err := sig.check(cmd.OutOrStdout(), r, args[0]); err != nil {
 				return fmt.Errorf("%w\nnothing was written to the target", err)
 			}
+			rep := report.From(ctx)
+			rep.Manifest(args[0], r.Manifest(), r.ID(), r.Size())
+			for _, t := range targets {
+				rep.Target(scheme.Redact(t))
+			}
 			routes := [][]string{splitList(datasets)}
 			if len(targets) > 1 {
 				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
@@ -159,6 +165,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 			rejects := importer.NewRejects(rejectsPath)
 			rejects.SetMax(maxRejects)
 			defer rejects.Close()
+			defer rep.RejectFile(rejects)
 			var status importStatus
 			for i, target := range targets {
 				if len(targets) > 1 {
@@ -167,12 +174,13 @@ take), then stops. It writes nothing, not even a reject file, and exits
 						continue
 					}
 				}
-				prog := startProgress("import", log)
+				prog := startProgress("import", engines[i:i+1], "compressed", log)
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
 					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
+				rep.Progress(prog)
 				shapes.Close()
 				if err != nil {
 					if i+1 < len(targets) {
@@ -219,6 +227,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
 	f.BoolVar(&withoutObjects, "without-objects", false, "import the data of sources converted to another engine without their schema objects (views, triggers, routines, function libraries), which no conversion carries; without it they stop the import")
 	f.BoolVar(&dryRun, "dry-run", false, "verify, plan, connect and check the targets as an import does, then stop before the first write")
+	addReportFlag(cmd)
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
@@ -242,6 +251,7 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 		return nil
 	}
 	if rep != nil {
+		report.From(ctx).Imported(rep)
 		printImportReport(cmd, rep, opts.Rejects)
 		status.note(rep)
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -135,9 +136,9 @@ func logger() *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	var l *slog.Logger
 	if format == "json" {
-		l = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		l = slog.New(slog.NewJSONHandler(stderr, opts))
 	} else {
-		l = slog.New(slog.NewTextHandler(os.Stderr, opts))
+		l = slog.New(slog.NewTextHandler(stderr, opts))
 	}
 	// Drivers that log on their own (the MySQL driver's "[mysql] packets.go"
 	// lines) write through slog's default logger (internal/mysqltype), so
@@ -167,15 +168,39 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// startProgress reports on stderr: a status line on a terminal, a JSON log
-// record every few seconds otherwise.
-func startProgress(label string, log *slog.Logger) *progress.Counter {
+// stderr is shared by the log and the progress bars: log records print
+// above the bars while they run. os.Stderr is looked up at each write
+// (tests replace it).
+var stderr = progress.NewOutput(func() io.Writer { return os.Stderr })
+
+// startProgress shows a run's progress on stderr: bars on a terminal, a
+// log record every 10 s otherwise, nothing under --quiet (the counts are
+// still kept for --report). bytesKind says which bytes are counted.
+func startProgress(label string, engines []scheme.Engine, bytesKind string, log *slog.Logger) *progress.Counter {
+	opts := progress.Options{Label: label, Unit: recordsOf(engines), BytesKind: bytesKind}
 	if globals.quiet {
-		return nil
+		return progress.New(opts)
 	}
-	interval := 10 * time.Second
 	if isTerminal(os.Stderr) {
-		interval = 500 * time.Millisecond
+		return progress.Start(opts, stderr, true, log, 150*time.Millisecond)
 	}
-	return progress.Start(label, os.Stderr, log, interval)
+	return progress.Start(opts, os.Stderr, false, log, 10*time.Second)
+}
+
+// recordsOf is what the engines call their records, when they agree.
+func recordsOf(engines []scheme.Engine) string {
+	unit := ""
+	for _, e := range engines {
+		switch {
+		case e.Records == "":
+		case unit == "":
+			unit = e.Records
+		case unit != e.Records:
+			return "records"
+		}
+	}
+	if unit == "" {
+		return "rows"
+	}
+	return unit
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -33,6 +34,7 @@ func checkRelations(ctx context.Context, out io.Writer, r *bundle.Reader, asJSON
 	if err != nil {
 		return err
 	}
+	report.From(ctx).RelationsChecked(results)
 	if asJSON {
 		return json.NewEncoder(out).Encode(map[string]any{"id": r.ID(), "relations": results})
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
+	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -76,6 +78,20 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			if err := sig.check(sigOut, r, args[0]); err != nil {
 				return err
 			}
+			rep := report.From(ctx)
+			rep.Manifest(args[0], r.Manifest(), r.ID(), r.Size())
+			for _, a := range against {
+				rep.Target(exporter.Redact(a))
+			}
+			// Offline counts the parts' bytes; --against counts rows only
+			// (what it reads from the database is not the bundle's bytes).
+			bytesKind := "compressed"
+			if len(against) > 0 {
+				bytesKind = ""
+			}
+			prog := startProgress("verify", bundleEngines(r), bytesKind, logger())
+			defer func() { prog.Stop(); rep.Progress(prog) }()
+			expectParts(prog, r)
 			if len(against) == 0 {
 				// The named result, not a new err: the deferred checks
 				// read it.
@@ -98,7 +114,16 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 					}()
 				}
 				bad := 0
+				var mu sync.Mutex
+				left := partsLeft(r)
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
+					mu.Lock()
+					defer mu.Unlock()
+					prog.AddTo(pr.Dataset, pr.Part.Rows, pr.Part.Bytes)
+					if left[pr.Dataset]--; left[pr.Dataset] == 0 {
+						prog.Done(pr.Dataset)
+					}
+					rep.PartVerified(pr)
 					status := "ok"
 					if pr.Err != nil {
 						status = "FAILED: " + pr.Err.Error()
@@ -108,6 +133,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 						fmt.Fprintf(out, "%-60s %6d rows %10s  %s\n", fmt.Sprintf("%s #%d (%s)", pr.Dataset, pr.Index, pr.Part.Path), pr.Part.Rows, progress.HumanBytes(pr.Part.Bytes), status)
 					}
 				})
+				prog.Stop()
 				el := time.Since(start)
 				if asJSON {
 					json.NewEncoder(out).Encode(map[string]any{"bundle": args[0], "id": r.ID(), "ok": err == nil, "error": errString(err), "seconds": el.Seconds()})
@@ -159,6 +185,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 				}
 				return withCode(exitBadInput, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
 			}
+			prog.SetStage(progress.StageReading)
 			routes := [][]string{splitList(datasets)}
 			if len(against) > 1 {
 				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
@@ -170,7 +197,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			var failed, differ []error
 			for i, a := range against {
 				spill.Memory = int64(sortMemory) << 20
-				c := againstCheck{url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, strict: strict, spill: spill}
+				c := againstCheck{prog: prog, url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, strict: strict, spill: spill}
 				err := c.run(ctx, cmd, r, args[0])
 				switch {
 				case err == nil:
@@ -207,12 +234,14 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE for --against (repeatable; the keys are listed below)")
 	f.StringVar(&profile, "profile", "", "the shipped mapping the import used (--profile NAME); offline, the profile whose checks to run")
 	f.StringVar(&spill.Dir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
+	addReportFlag(cmd)
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
 }
 
 // againstCheck is verify --against one database.
 type againstCheck struct {
+	prog        *progress.Counter
 	url, engine string
 	params      map[string]string
 	rename      map[string]string
@@ -236,7 +265,11 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	mismatches, readErrs := 0, 0
 	ao := verify.AgainstOptions{
 		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets, Spill: c.spill,
+		OnStart: func(ds string) { c.prog.StageOf(ds, progress.StageReading) },
 		OnDataset: func(d verify.DatasetResult) {
+			c.prog.AddTo(d.Dataset, d.TargetRows, 0)
+			c.prog.Done(d.Dataset)
+			report.From(ctx).Compared(exporter.Redact(c.url), d)
 			switch {
 			case d.Err != nil:
 				readErrs++
@@ -286,6 +319,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 		}
 	}
 	schemaDiffs = append(schemaDiffs, finalDiffs...) // listed in the JSON report
+	report.From(ctx).SchemaDifferences(schemaDiffs)
 	if c.asJSON {
 		type jr struct {
 			verify.DatasetResult
@@ -309,7 +343,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	if c.mapping != nil && len(c.mapping.AllChecks()) > 0 {
 		o := verify.RelationOptions{TempDir: c.spill.Dir, Memory: c.spill.Memory}
 		on := " on " + exporter.Redact(c.url)
-		checksErr = reportChecks(out, c.mapping, c.asJSON, c.strict, on, map[string]any{"id": r.ID(), "against": exporter.Redact(c.url)}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
+		checksErr = reportChecks(ctx, out, c.mapping, c.asJSON, c.strict, on, map[string]any{"id": r.ID(), "against": exporter.Redact(c.url)}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
 			return verify.ChecksAgainst(ctx, src, r.Manifest(), c.mapping, o, each)
 		})
 		if checksErr != nil && exitCode(checksErr) != exitMismatch {
@@ -375,4 +409,39 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// bundleEngines are the engines of the bundle's sources.
+func bundleEngines(r *bundle.Reader) []scheme.Engine {
+	var out []scheme.Engine
+	for _, s := range r.Manifest().Sources {
+		for _, e := range exporter.Engines() {
+			if e.Name == s.Engine {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// expectParts tells prog each dataset's exact rows and part bytes, and
+// that the run starts by verifying them.
+func expectParts(prog *progress.Counter, r *bundle.Reader) {
+	for _, ds := range r.Manifest().Datasets {
+		var b int64
+		for _, p := range ds.Parts {
+			b += p.Bytes
+		}
+		prog.Expect(ds.Name, ds.Rows, b)
+	}
+	prog.SetStage(progress.StageVerifying)
+}
+
+// partsLeft counts each dataset's parts, to tell when one is done.
+func partsLeft(r *bundle.Reader) map[string]int {
+	left := map[string]int{}
+	for _, ds := range r.Manifest().Datasets {
+		left[ds.Name] = len(ds.Parts)
+	}
+	return left
 }

@@ -200,7 +200,7 @@ func (s *source) dataset(ctx context.Context, db string, c collInfo) (exporter.D
 	}
 	if s.counts {
 		if n, err := coll.EstimatedDocumentCount(ctx); err == nil {
-			s.opts.Progress.AddTotal(n, 0)
+			s.opts.Progress.Estimate(db+"."+c.name, n, 0)
 		}
 	}
 	return exporter.Dataset{

@@ -129,7 +129,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 		}
 		ds.Filter = t.where
 		desc.Datasets = append(desc.Datasets, exporter.Dataset{Spec: ds, Schema: t.schema})
-		s.opts.Progress.AddTotal(n.rows, n.bytes)
+		s.opts.Progress.Estimate(ds.Name, n.rows, n.bytes)
 		inOrder = append(inOrder, t)
 	}
 	if err := markEmpty(ctx, c, inOrder); err != nil {

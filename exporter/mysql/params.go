@@ -5,7 +5,7 @@ import "github.com/imbundle/imbundle/exporter"
 // The engine's name in manifests, and its --param keys (read in mysql.go,
 // relations.go and objects.go).
 func init() {
-	exporter.Declare(exporter.Engine{Name: "mysql", Schemes: []string{"mysql", "mariadb"}, Params: []exporter.Param{
+	exporter.Declare(exporter.Engine{Name: "mysql", Records: "rows", Schemes: []string{"mysql", "mariadb"}, Params: []exporter.Param{
 		{Key: "readers", Help: "connections reading tables in parallel, all in one snapshot (default: --jobs)"},
 		{Key: "lock-wait", Help: "seconds to wait for the snapshot lock (default 10)"},
 		{Key: "relations", Help: "extra relations, 't(c,...)->u(d,...);...' (tables may be db.table)"},

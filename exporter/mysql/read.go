@@ -122,14 +122,10 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 		if dec.Rows() == 0 {
 			return nil
 		}
-		n, b := int64(dec.Rows()), dec.Bytes()
+		// exporter counts the rows emitted (Options.Progress).
 		rec := dec.Flush()
 		defer rec.Release()
-		if err := emit(rec); err != nil {
-			return err
-		}
-		s.opts.Progress.Add(n, b)
-		return nil
+		return emit(rec)
 	}
 	// Cancelling before rows.Close makes the driver drop the connection
 	// instead of draining a large remaining result after an error.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -52,7 +51,7 @@ func (s *Source) readWith(ctx context.Context, db int, cnt *counters, ft fieldTT
 	defer cancel(nil)
 	fail := func(err error) { cancel(err) }
 
-	em := &emitter{emit: emit, progress: s.opts.Progress}
+	em := &emitter{emit: emit}
 	var wg sync.WaitGroup
 	if keys == nil {
 		ch := make(chan [][]byte, s.conns)
@@ -123,9 +122,8 @@ func (s *Source) newBuilder(schema *arrow.Schema) *redistype.Builder {
 
 // emitter serialises emit calls from the workers.
 type emitter struct {
-	mu       sync.Mutex
-	emit     func(arrow.RecordBatch) error
-	progress interface{ Add(rows, bytes int64) }
+	mu   sync.Mutex
+	emit func(arrow.RecordBatch) error
 }
 
 func (e *emitter) send(rec arrow.RecordBatch) error {
@@ -142,9 +140,6 @@ func (e *emitter) sendLocked(rec arrow.RecordBatch) error {
 		return nil
 	}
 	defer rec.Release()
-	if e.progress != nil {
-		e.progress.Add(rec.NumRows(), bundle.RecordBytes(rec))
-	}
 	return e.emit(rec)
 }
 

@@ -56,7 +56,7 @@ func (s *Source) readStreamState(ctx context.Context, db int, cnt *counters, emi
 		return context.Cause(ctx)
 	}
 	defer c.Close()
-	r := &stateReader{s: s, ctx: ctx, c: c, cnt: cnt, em: &emitter{emit: emit, progress: s.opts.Progress}, b: redistype.NewGroupsBuilder(batchBytes)}
+	r := &stateReader{s: s, ctx: ctx, c: c, cnt: cnt, em: &emitter{emit: emit}, b: redistype.NewGroupsBuilder(batchBytes)}
 	r.b.MaxRows = s.batchRows
 	defer r.b.Release()
 	for batch := range keys {

@@ -4,7 +4,7 @@ import "github.com/imbundle/imbundle/importer"
 
 // The engine's name, and its --param keys (read in mysql.go, indexes.go, state.go and triggers.go).
 func init() {
-	importer.Declare(importer.Engine{Name: "mysql", Schemes: []string{"mysql", "mariadb"}, Params: []importer.Param{
+	importer.Declare(importer.Engine{Name: "mysql", Records: "rows", Schemes: []string{"mysql", "mariadb"}, Params: []importer.Param{
 		{Key: "load", Values: []string{"auto", "loaddata", "insert"}, Help: "auto (default: LOAD DATA LOCAL, INSERT if the server refuses it), loaddata or insert"},
 		{Key: "defer-indexes", Values: []string{"auto", "true", "false"}, Help: "build secondary indexes after the data: auto (default: only for tables of at least 200,000 rows), true (every table) or false (none)"},
 		{Key: "definers", Values: []string{"keep", "strip"}, Help: "objects' DEFINER: keep (default; a DEFINER missing on the target is an error before writing) or strip (the importing user becomes the definer)"},

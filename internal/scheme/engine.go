@@ -13,6 +13,10 @@ type Engine struct {
 	Name    string
 	Schemes []string
 	Params  []Param
+	// Records is what the bundle's rows of the engine are (rows,
+	// documents): the unit progress counts in. A Redis key is several
+	// rows (SPEC.md §8.3), so Redis counts rows too.
+	Records string
 }
 
 // Param is one --param KEY=VALUE setting an engine takes.
