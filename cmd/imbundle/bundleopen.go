@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"filippo.io/age"
 
@@ -19,6 +20,14 @@ func openBundle(path string) (*bundle.Reader, error) { return openBundleWith(pat
 // openBundleWith is openBundle with identities for an encrypted bundle;
 // without one that decrypts it, the error is a usage error (exit 2).
 func openBundleWith(path string, ids []age.Identity) (*bundle.Reader, error) {
+	if path == "-" { // standard input, spooled (stdio.go)
+		spool, err := stdinSpool(os.Stdin)
+		if err != nil {
+			return nil, withCode(exitError, err)
+		}
+		defer os.Remove(spool) // the reader keeps the file open
+		path = spool
+	}
 	r, err := bundle.OpenWith(path, bundle.ReadOptions{Identities: ids})
 	if err == nil {
 		return r, nil

@@ -72,6 +72,18 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			if err := checkPositive("--part-size", partMiB); err != nil {
 				return err
 			}
+			toStdout := out == "-"
+			if toStdout {
+				if signKey != "" {
+					return scheme.Usagef("--sign writes FILE.minisig beside the bundle: give -o FILE, not -o -")
+				}
+				spool, err := stdoutSpool(tempDir)
+				if err != nil {
+					return err
+				}
+				out = spool
+				defer os.Remove(out)
+			}
 			if _, err := os.Stat(out); err == nil {
 				return scheme.Usagef("%s exists; remove it or choose another -o", out)
 			}
@@ -178,7 +190,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Compression: level,
 				TempDir:     tempDir,
 				Tool:        spec.Tool{Name: "imbundle", Version: toolVersion()},
-				Command:     command.String(),
+				Command:     journaled(command.String(), toStdout),
 				Restart:     restart,
 				EncryptTo:   recipients,
 			})
@@ -238,11 +250,18 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			if st != nil {
 				size = st.Size()
 			}
-			rep.Manifest(out, m, w.ID(), size)
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d datasets, %d rows, %s%s\n", out, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
+			said, name := cmd.OutOrStdout(), out
+			if toStdout { // the bundle is the output; what is said goes to stderr
+				said, name = cmd.ErrOrStderr(), "standard output"
+				if err := copyOut(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
+			}
+			rep.Manifest(name, m, w.ID(), size)
+			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
+					fmt.Fprintf(said, "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
 				}
 			}
 			return nil
@@ -250,7 +269,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
-	f.StringVarP(&out, "output", "o", "", "bundle file to write")
+	f.StringVarP(&out, "output", "o", "", "bundle file to write; - writes it to standard output once complete (spooled in --temp-dir)")
 	enc.add(f)
 	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +32,14 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := bundle.OpenWith(args[0], bundle.ReadOptions{Identities: ids})
+			path := args[0]
+			if path == "-" { // standard input, spooled (stdio.go)
+				if path, err = stdinSpool(os.Stdin); err != nil {
+					return err
+				}
+				defer os.Remove(path)
+			}
+			r, err := bundle.OpenWith(path, bundle.ReadOptions{Identities: ids})
 			var ee *bundle.EncryptedError
 			if errors.As(err, &ee) && ee.Err == nil {
 				// No identity: what the container shows, and nothing else.
@@ -47,7 +55,7 @@ func newInspectCmd() *cobra.Command {
 				return nil
 			}
 			if err != nil {
-				r, err = openBundleWith(args[0], ids) // the same error, explained
+				r, err = openBundleWith(path, ids) // the same error, explained
 				return err
 			}
 			defer r.Close()
