@@ -99,8 +99,10 @@ func LoadMapping(file string) (*Mapping, error) {
 
 // ParseMapping is LoadMapping of data read from file.
 func ParseMapping(file string, data []byte) (*Mapping, error) {
-	m := &Mapping{file: file}
-	if err := yaml.UnmarshalWithOptions(data, m, yaml.Strict()); err != nil {
+	m := &Mapping{}
+	err := yaml.UnmarshalWithOptions(data, m, yaml.Strict())
+	m.file = file // after: a document of null zeroes the whole struct
+	if err != nil {
 		return nil, m.yamlError(err)
 	}
 	f, err := parser.ParseBytes(data, 0)
