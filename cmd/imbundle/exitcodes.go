@@ -19,11 +19,12 @@ const exitCodesHelp = `Every command exits with one of these codes:
 
   0        success
   1        the unexpected: an unreachable server, a wrong password, an I/O
-           error, a full disk; also an export in which a source gave no
-           dataset (a mistyped database; --allow-empty writes it anyway)
+           error, a full disk
   2        bad usage: an unknown command, flag, --param key or URL
            parameter, a bad flag value, wrong arguments, a --tables or
-           --where that matches nothing, a --where the server refuses
+           --where that matches nothing, an export in which a source gave
+           no dataset (a mistyped database; --allow-empty writes it
+           anyway), a --where the server refuses
   3        mismatch: verify --against found the target differs from the
            bundle (or checks found violations); an import whose loaded rows
            digest to other than the manifest says (the target is unfinished)

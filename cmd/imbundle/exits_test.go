@@ -128,7 +128,7 @@ func TestExportOfNothingFailsUnlessAllowed(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "empty.imb")
 	_, err := runCLI(t, "export", "-q", "--source", url, "-o", out)
-	if code := exitCode(err); code != exitError || !strings.Contains(err.Error(), "no dataset to export from "+exporter.Redact(url)) || !strings.Contains(err.Error(), "--allow-empty") {
+	if code := exitCode(err); code != exitUsage || !strings.Contains(err.Error(), "no dataset to export from "+exporter.Redact(url)) || !strings.Contains(err.Error(), "--allow-empty") {
 		t.Fatalf("exit %d: %v", code, err)
 	}
 	if names := dirNames(t, dir); len(names) != 0 {

@@ -315,7 +315,9 @@ func emptySources(m *spec.Manifest, urls []string) error {
 	if len(empty) == 0 {
 		return nil
 	}
-	return fmt.Errorf("no dataset to export from %s: check the database name (and --tables, --db, --match); nothing was written. If the source is meant to be empty, add --allow-empty", strings.Join(empty, ", "))
+	// As a --tables pattern that matches nothing: most often a mistyped
+	// database name, so bad usage (2), not the unexpected.
+	return withCode(exitUsage, fmt.Errorf("no dataset to export from %s: check the database name (and --tables, --db, --match); nothing was written. If the source is meant to be empty, add --allow-empty", strings.Join(empty, ", ")))
 }
 
 // warnUncarried prints what the sources hold that the bundle does not carry,
