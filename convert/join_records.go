@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -34,10 +33,8 @@ type joinRecords struct {
 	parent docRecords
 	kids   []docRecords
 
-	sortedDocs
+	sortedDocs // its group is the run's encoded join key
 
-	open      bool   // a join key's run is being read
-	group     []byte // its encoded join key
 	hasParent bool
 	doc       []byte // the parent's document without its final NUL, growing
 	parentRow int64
@@ -68,46 +65,22 @@ func (j *joinRecords) next() (arrow.RecordBatch, error) {
 		}
 		j.b = mongotype.NewBuilder(memory.DefaultAllocator)
 	}
-	for {
-		key, val, err := j.it.Next()
-		if err == io.EOF {
-			if err := j.finish(); err != nil {
-				return nil, err
-			}
-			if j.b.Len() > 0 {
-				return j.b.NewRecord(), nil
-			}
-			return nil, io.EOF
-		}
-		if err != nil {
-			return nil, err
-		}
-		row, jlen, elem, err := decodeNested(key, val)
-		if err != nil || jlen >= len(key) {
-			return nil, errBadNested
-		}
-		boundary := j.open && !bytes.Equal(key[:jlen], j.group)
-		if boundary {
-			if err := j.finish(); err != nil {
-				return nil, err
-			}
-		}
-		if !j.open {
-			j.group = append(j.group[:0], key[:jlen]...)
-			j.open, j.hasParent, j.tooBig, j.children, j.cur = true, false, false, 0, -1
-		}
-		if err := j.add(int(key[jlen]), row, elem); err != nil {
-			return nil, err
-		}
-		if boundary && (j.b.Len() >= sinkRows || j.b.Bytes() >= sinkBytes) {
-			return j.b.NewRecord(), nil
-		}
-	}
+	return j.runs(j)
 }
 
-// add takes one sorted entry: tag 0 is the parent's document, tag k+1 a
-// row of embed k.
-func (j *joinRecords) add(tag int, row int64, elem []byte) error {
+// start begins the run of the join key j.group.
+func (j *joinRecords) start(int64) error {
+	j.hasParent, j.tooBig, j.children, j.cur = false, false, 0, -1
+	return nil
+}
+
+// add takes one sorted entry: the tag after the join key is 0 for the
+// parent's document, k+1 for a row of embed k.
+func (j *joinRecords) add(key []byte, jlen int, row int64, elem []byte) error {
+	if jlen >= len(key) {
+		return errBadNested
+	}
+	tag := int(key[jlen])
 	if tag == 0 {
 		if j.hasParent { // a unique key with equal bytes twice: cannot happen unless the bundle is wrong
 			return fmt.Errorf("convert: %s has two rows with the join key %s (rows %d and %d)", j.p.parent.ds.Name, j.keyText(), j.parentRow, row)
@@ -173,10 +146,6 @@ func (j *joinRecords) closeEmbed() {
 
 // finish hands the run's document to the builder, or rejects it.
 func (j *joinRecords) finish() error {
-	if !j.open {
-		return nil
-	}
-	j.open = false
 	if !j.hasParent {
 		return nil // its children were rejected as they came
 	}

@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -131,10 +130,8 @@ type nestedRecords struct {
 	reject func(Reject) error
 	spill  Spill
 
-	sortedDocs
+	sortedDocs // its group is the run's encoded key
 
-	open   bool   // a group is being built
-	group  []byte // its encoded key
 	doc    []byte
 	docAt  int32
 	arrAt  int32
@@ -152,46 +149,13 @@ func (g *nestedRecords) next() (arrow.RecordBatch, error) {
 		}
 		g.b = mongotype.NewBuilder(memory.DefaultAllocator)
 	}
-	for {
-		key, val, err := g.it.Next()
-		if err == io.EOF {
-			if err := g.finish(); err != nil {
-				return nil, err
-			}
-			if g.b.Len() > 0 {
-				return g.b.NewRecord(), nil
-			}
-			return nil, io.EOF
-		}
-		if err != nil {
-			return nil, err
-		}
-		row, glen, elem, err := decodeNested(key, val)
-		if err != nil {
-			return nil, err
-		}
-		boundary := g.open && !bytes.Equal(key[:glen], g.group)
-		if boundary {
-			if err := g.finish(); err != nil {
-				return nil, err
-			}
-		}
-		if !g.open {
-			if err := g.start(key[:glen], row); err != nil {
-				return nil, err
-			}
-		}
-		g.add(elem)
-		if boundary && (g.b.Len() >= sinkRows || g.b.Bytes() >= sinkBytes) {
-			return g.b.NewRecord(), nil
-		}
-	}
+	return g.runs(g)
 }
 
-// start begins the document of the group whose encoded key is enc.
-func (g *nestedRecords) start(enc []byte, row int64) error {
-	g.group = append(g.group[:0], enc...)
-	g.open, g.n, g.first, g.tooBig = true, 0, row, false
+// start begins the document of the group whose encoded key is g.group.
+func (g *nestedRecords) start(row int64) error {
+	enc := g.group
+	g.n, g.first, g.tooBig = 0, row, false
 	g.docAt, g.doc = bsoncore.ReserveLength(g.doc[:0])
 	var err error
 	if g.doc, err = appendGroupKey(g.doc, "_id", enc); err != nil {
@@ -205,26 +169,23 @@ func (g *nestedRecords) start(enc []byte, row int64) error {
 }
 
 // add appends one row's element, unless the document would pass 16 MiB.
-func (g *nestedRecords) add(elem []byte) {
+func (g *nestedRecords) add(_ []byte, _ int, _ int64, elem []byte) error {
 	name := strconv.Itoa(g.n)
 	g.n++
 	if g.tooBig {
-		return
+		return nil
 	}
 	// type byte, name, NUL; then the array's and the document's ends
 	if len(g.doc)+1+len(name)+1+len(elem)+2 > maxDocument {
 		g.tooBig = true
-		return
+		return nil
 	}
 	g.doc = bsoncore.AppendDocumentElement(g.doc, name, elem)
+	return nil
 }
 
 // finish hands the group's document to the builder, or rejects it.
 func (g *nestedRecords) finish() error {
-	if !g.open {
-		return nil
-	}
-	g.open = false
 	if g.tooBig {
 		text := groupText(g.group)
 		return g.reject(Reject{Row: g.first, Key: []string{text},
