@@ -31,7 +31,7 @@ type CheckResult struct {
 	Violations int64    `json:"violations"`
 	First      []string `json:"first_violations,omitempty"` // the first violating keys, in key order, with their values
 	// Skipped says why the check was not run: no dataset of the bundle
-	// matches one of its globs.
+	// matches one of its globs, or those that match gave it no value.
 	Skipped string `json:"skipped,omitempty"`
 }
 
@@ -65,6 +65,13 @@ func runChecks(c *checker, m *convert.Mapping, each func(CheckResult)) ([]CheckR
 		}
 		if err != nil {
 			return out, err
+		}
+		if res.Skipped == "" && res.Rows == 0 {
+			// A check that read nothing proved nothing: its datasets are
+			// empty, or their rows lack its columns (a check written for
+			// another layout than the one it was run on). Saying "ok" here
+			// would pass a target the check never looked at.
+			res.Skipped = "no row of the datasets its globs match had a value to check (they are empty, or not of the layout the check was written for)"
 		}
 		if each != nil {
 			each(res)

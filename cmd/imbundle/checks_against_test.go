@@ -60,6 +60,22 @@ checks:
 			t.Errorf("--strict against %s: exit %d (%v), want %d\n%s", target, exitCodeOf(err), err, exitMismatch, out)
 		}
 	}
+	// A check written for another layout (a field these documents lack)
+	// reads nothing on the MongoDB copy: it is "not checked", never "0
+	// rows, ok".
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	os.WriteFile(other, []byte(`version: 1
+checks:
+  - name: remark-names-a-friend
+    relation:
+      from: "*.friends(remark)"
+      to: "*.friends(owner_user_id)"
+`), 0o644)
+	out, err = runCLI(t, "verify", path, "--against", mongoURL, "--map", other)
+	if err != nil || !strings.Contains(out, "check remark-names-a-friend (relation) on ") || !strings.Contains(out, ": not checked: no row of the datasets its globs match had a value") || strings.Contains(out, "0 rows, ok") {
+		t.Errorf("a check of another layout on the MongoDB copy: %v\n%s", err, out)
+	}
+
 	// A violation on the target alone: the copy differs, and its checks say how.
 	if _, err := mdb.Exec("INSERT INTO friends VALUES ('d', 'a')"); err != nil {
 		t.Fatal(err)
