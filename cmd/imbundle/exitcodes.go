@@ -24,7 +24,8 @@ const exitCodesHelp = `Every command exits with one of these codes:
            parameter, a bad flag value, wrong arguments, a --tables or
            --where that matches nothing, an export in which a source gave
            no dataset (a mistyped database; --allow-empty writes it
-           anyway), a --where the server refuses
+           anyway), a database the URL names that the server lacks, a
+           --where the server refuses
   3        mismatch: verify --against found the target differs from the
            bundle (or checks found violations); an import whose loaded rows
            digest to other than the manifest says (the target is unfinished)

@@ -146,8 +146,16 @@ func TestExportOfNothingFailsUnlessAllowed(t *testing.T) {
 	typo := testenv.MongoURI(t) + "cligood_no_such_db"
 	out = filepath.Join(dir, "typo.imb")
 	_, err = runCLI(t, "export", "-q", "--source", good, "--source", typo, "-o", out)
-	if code := exitCode(err); code != exitError || !strings.Contains(err.Error(), `database "cligood_no_such_db" does not exist`) {
+	if code := exitCode(err); code != exitUsage || !strings.Contains(err.Error(), `database "cligood_no_such_db" does not exist`) {
 		t.Fatalf("mistyped MongoDB database: exit %d: %v", code, err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("the failed export wrote %s", out)
+	}
+	// The same typo in a MySQL URL: the server's unknown database, exit 2.
+	_, err = runCLI(t, "export", "-q", "--source", url+"_no_such_db", "-o", out)
+	if code := exitCode(err); code != exitUsage || !strings.Contains(err.Error(), "Unknown database") || !strings.Contains(err.Error(), "SHOW DATABASES") {
+		t.Fatalf("mistyped MySQL database: exit %d: %v", code, err)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("the failed export wrote %s", out)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -90,7 +91,8 @@ func (s *source) Describe(ctx context.Context) (*exporter.Description, error) {
 
 // checkDatabase refuses a database the URL names that the server does not
 // hold (or that holds no collection at all): a mistyped name would
-// otherwise export an empty bundle that looks like a success.
+// otherwise export an empty bundle that looks like a success. It is a
+// usage error (exit 2), as MySQL's unknown database is.
 func (s *source) checkDatabase(ctx context.Context) error {
 	names, err := s.client.Database(s.database).ListCollectionNames(ctx, bson.D{})
 	if err != nil {
@@ -102,7 +104,7 @@ func (s *source) checkDatabase(ctx context.Context) error {
 	msg := fmt.Sprintf("%s: database %q does not exist or holds no collections; check the database name in the URL", s.redacted, s.database)
 	dbs, err := s.client.ListDatabaseNames(ctx, bson.D{})
 	if err != nil {
-		return fmt.Errorf("%s (listDatabases: %v)", msg, err)
+		return scheme.Usagef("%s (listDatabases: %v)", msg, err)
 	}
 	var user []string
 	for _, n := range dbs {
@@ -112,9 +114,9 @@ func (s *source) checkDatabase(ctx context.Context) error {
 	}
 	sort.Strings(user)
 	if len(user) == 0 {
-		return fmt.Errorf("%s (the server holds no databases but admin, local and config)", msg)
+		return scheme.Usagef("%s (the server holds no databases but admin, local and config)", msg)
 	}
-	return fmt.Errorf("%s (the server holds: %s)", msg, strings.Join(user, ", "))
+	return scheme.Usagef("%s (the server holds: %s)", msg, strings.Join(user, ", "))
 }
 
 type collInfo struct {

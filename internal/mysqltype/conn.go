@@ -89,5 +89,14 @@ func StepError(cfg *mysql.Config, server, step string, err error) error {
 		return fmt.Errorf("%s (%s): %s: %w: the server did not answer (connect timeout=%s, readTimeout=%s, writeTimeout=%s; set them as URL parameters) or closed the connection; check that a MySQL or MariaDB server is up at that address",
 			server, cfg.Addr, step, err, cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout)
 	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1049: // ER_BAD_DB_ERROR: the URL names a database the server lacks
+			return scheme.Usagef("%s: %s: %w: the database in the URL does not exist on this server; check its name (SHOW DATABASES lists them)", server, step, err)
+		case 1044, 1045, 1698: // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+			return fmt.Errorf("%s: %s: %w: check the user and password (in the URL, --passfile or IMBUNDLE_PASSFILE) and the user's grants", server, step, err)
+		}
+	}
 	return fmt.Errorf("%s: %s: %w", server, step, err)
 }
