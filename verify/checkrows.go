@@ -28,7 +28,9 @@ type bundleRows struct{ r *bundle.Reader }
 
 func (b bundleRows) manifest() *spec.Manifest { return b.r.Manifest() }
 
-func (b bundleRows) each(ctx context.Context, ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {
+func (b bundleRows) each(ctx context.Context, ds *spec.Dataset, fn func(arrow.RecordBatch) error) (err error) {
+	fn, done := readFailures(fn)
+	defer func() { err = done(err) }()
 	for p := range ds.Parts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -79,7 +81,9 @@ func newTargetRows(ctx context.Context, src exporter.Source, b *spec.Manifest) (
 
 func (t *targetRows) manifest() *spec.Manifest { return &t.m }
 
-func (t *targetRows) each(ctx context.Context, ds *spec.Dataset, fn func(arrow.RecordBatch) error) error {
+func (t *targetRows) each(ctx context.Context, ds *spec.Dataset, fn func(arrow.RecordBatch) error) (err error) {
+	fn, done := readFailures(fn)
+	defer func() { err = done(err) }()
 	if t.m.Sources[0].Engine == "mongodb" {
 		fn = keyFields(t.keys[ds.Object], fn)
 	}

@@ -64,7 +64,7 @@ func runChecks(c *checker, m *convert.Mapping, each func(CheckResult)) ([]CheckR
 			err = c.increasing(ch, &res)
 		}
 		if err != nil {
-			return out, err
+			return out, asCheckError(ch.Name, err)
 		}
 		if res.Skipped == "" && res.Rows == 0 {
 			// A check that read nothing proved nothing: its datasets are

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,6 +68,10 @@ func reportChecks(ctx context.Context, out io.Writer, m *convert.Mapping, asJSON
 			fmt.Fprintf(out, "check %s (%s)%s: %d rows, %d VIOLATIONS, first: %s\n", c.Name, c.Kind, on, c.Rows, c.Violations, strings.Join(c.First, "; "))
 		}
 	})
+	var ce *verify.CheckError
+	if errors.As(err, &ce) {
+		return withCode(exitBadInput, fmt.Errorf("%w\ncheck %s of %s cannot run as written on these rows%s: fix it at the position named (imbundle inspect lists the datasets and their columns)", err, ce.Check, m.File(), on))
+	}
 	if err != nil {
 		return err
 	}

@@ -319,8 +319,9 @@ func TestChecksOpenIM(t *testing.T) {
 }
 
 // TestChecksRefused: a mistaken check fails at its FILE:LINE:COLUMN, the
-// file's when it is read (exit 2), a column the bundle lacks when the
-// check runs (exit 1); a mapping without checks, and renames, are refused
+// file's when it is read (exit 5), a column the bundle lacks or an
+// unknown name when the check runs (exit 5 too: the mapping is wrong for
+// this bundle); a mapping without checks, and renames, are refused
 // offline.
 func TestChecksRefused(t *testing.T) {
 	_, file := exportedMySQL(t, "chk_bad", []string{
@@ -338,8 +339,8 @@ func TestChecksRefused(t *testing.T) {
 		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(g, t)\"\n      to: \"*.g(id)\"\n", ":6:11: check a: 1 column(s) against 2", exitBadInput},
 		{"version: 1\nchecks:\n  - name: a\n    unique:\n      of: \"*.m\"\n", `:5:11: "*.m": want DATASET_GLOB(column, ...)`, exitBadInput},
 		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      assert: \"n ==\"\n", ":7:15: unexpected token", exitBadInput},
-		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      counts: {k: \"t != 4\"}\n      assert: \"nn == k\"\n", ":8:15: unknown name nn", exitError},
-		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(gg)\"\n      to: \"*.g(id)\"\n", ":5:11: check a: dataset chk_bad_", exitError},
+		{"version: 1\nchecks:\n  - name: a\n    compare:\n      left: \"*.g(id)\"\n      right: \"*.m(g)\"\n      counts: {k: \"t != 4\"}\n      assert: \"nn == k\"\n", ":8:15: unknown name nn", exitBadInput},
+		{"version: 1\nchecks:\n  - name: a\n    relation:\n      from: \"*.m(gg)\"\n      to: \"*.g(id)\"\n", ":5:11: check a: dataset chk_bad_", exitBadInput},
 		{"version: 1\ndatasets:\n  - match: \"*.m\"\n    skip: true\n", "has no checks", exitUsage},
 	} {
 		path := filepath.Join(dir, "c.yaml")

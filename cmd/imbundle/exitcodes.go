@@ -32,8 +32,9 @@ const exitCodesHelp = `Every command exits with one of these codes:
   4        import finished, but the target refused some records: they are
            in the reject file named in the message, with reasons
   5        bad input: the file is damaged, truncated or not a bundle, a
-           mapping file (--map FILE.yaml) does not parse, or (--pubkey) its
-           signature is missing or not good; nothing was written
+           mapping file (--map FILE.yaml) does not parse or has a check
+           that cannot run on the rows (a column they lack), or (--pubkey)
+           its signature is missing or not good; nothing was written
   6        the target refused the import before anything was written:
            --mode fail on a non-empty table, collection or key, triggers,
            objects it cannot take, a conversion that is not exact, no
