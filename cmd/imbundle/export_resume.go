@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
@@ -32,10 +34,31 @@ type exportCommand struct {
 
 func (c exportCommand) String() string {
 	for i, s := range c.Sources {
-		c.Sources[i] = exporter.Redact(s)
+		c.Sources[i] = exporter.Redact(withoutWaits(s))
 	}
 	b, _ := json.Marshal(c)
 	return string(b)
+}
+
+// withoutWaits drops a source URL's waiting parameters (any query key
+// with "timeout" in its name: MySQL's timeout, readTimeout, writeTimeout,
+// MongoDB's timeoutMS, connectTimeoutMS, ...): they change how long the
+// export waits, never what it reads, and raising one is what the error of
+// a server that did not answer in time tells the operator to do before
+// running the export again, which must then resume.
+func withoutWaits(source string) string {
+	u, err := url.Parse(source)
+	if err != nil || u.RawQuery == "" {
+		return source
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "timeout") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // resumeRefused turns a partial file of another export into a usage error
