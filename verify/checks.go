@@ -111,9 +111,13 @@ func (c *checker) sides(e convert.CheckEnd, res *CheckResult) []side {
 		}
 	}
 	if len(out) == 0 && res.Skipped == "" {
-		res.Skipped = "no table or collection of the bundle matches " + e.Glob
+		of := "the bundle"
+		if _, ok := c.in.(*targetRows); ok {
+			of = "the database"
+		}
+		res.Skipped = "no table or collection of " + of + " matches " + e.Glob
 		if e.Keys != nil {
-			res.Skipped = "no Redis keyspace of the bundle matches " + e.Glob
+			res.Skipped = "no Redis keyspace of " + of + " matches " + e.Glob
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/fixtures"
@@ -213,8 +214,84 @@ func TestOpenIMSiteToV38(t *testing.T) {
 	if out, err := runCLI(t, "verify", path, "--against", dURL, "--profile", "openim-v3.8"); err != nil {
 		t.Fatalf("verify --against: %v\n%s", err, out)
 	}
-	// The planted records arrived as they were.
-	for _, p := range s.site.Planted {
+	checkV38Planted(t, ddb, s.site)
+	importV35(t, path, s.site)
+}
+
+// rcOpenIMV35 is the Redis database of the 3.5 target's seqs.
+const rcOpenIMV35 = 14
+
+// importV35: the same bundle into OpenIM 3.5-3.7's layout, one import
+// with a MongoDB and a Redis target: the collections as for 3.8 but no
+// seq or seq_user (3.5 reads the seqs from Redis), the keyspace as it was
+// into Redis, up35's marker alone; plan routes as import does, verify
+// --against both targets is green, and the 3.4 seq checks, run on the
+// Redis target, find the planted read_seq > max_seq there.
+func importV35(t *testing.T, path string, site fixtures.OpenIMSite) {
+	ctx := context.Background()
+	mURL, mdb := testenv.MongoDatabase(t, "oim2v35d")
+	rc := testenv.Redis(t, rcOpenIMV35)
+	rc.FlushDB(ctx)
+	t.Cleanup(func() { rc.FlushDB(context.Background()) })
+	rURL := fmt.Sprintf("redis://%s/%d", testenv.RedisAddr(), rcOpenIMV35)
+	out, err := runCLI(t, "plan", path, "--target", mURL, "--target", rURL, "--profile", "openim-v3.5")
+	if err != nil || !strings.Contains(out, "target "+mURL+" (mongodb):") || !strings.Contains(out, "users -> collection ") || !strings.Contains(out, "load     redis.db0 -> keyspace") || !strings.Contains(out, "14 of 14 dataset(s) would be imported into the 2 targets") {
+		t.Fatalf("plan --profile openim-v3.5 with two targets: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "plan", path, "--target", mURL, "--target", rURL, "--profile", "openim-v3.8"); exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "could be converted for more than one of the targets") {
+		t.Errorf("plan --profile openim-v3.8 with a Redis target beside: exit %d (%v), want the import's refusal\n%s", exitCodeOf(err), err, out)
+	}
+	out, err = runCLI(t, "import", path, "--target", mURL, "--target", rURL, "--profile", "openim-v3.5")
+	if err != nil || !strings.Contains(out, "finally: 1 document(s) written") {
+		t.Fatalf("import --profile openim-v3.5: %v\n%s", err, out)
+	}
+	names, err := mdb.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	for _, n := range strings.Fields("black chat_logs conversation dataver friend friend_request group group_member group_request msg user") {
+		if !have[n] {
+			t.Errorf("no collection %s after the 3.5 import; have %v", n, names)
+		}
+	}
+	for _, n := range []string{"seq", "seq_user", "data_version"} {
+		if have[n] {
+			t.Errorf("collection %s after the 3.5 import: 3.5 keeps the seqs in Redis", n)
+		}
+	}
+	var conv string
+	for _, p := range site.Planted {
+		if p.Kind == "max-seq-below-messages" {
+			conv, _ = strconv.Unquote(p.Key)
+		}
+	}
+	if conv == "" {
+		t.Fatalf("the fixture planted no max-seq-below-messages: %+v", site.Planted)
+	}
+	if v, err := rc.Get(ctx, "MAX_SEQ:"+conv).Result(); err != nil || v == "" {
+		t.Errorf("MAX_SEQ:%s on the Redis target: %q, %v", conv, v, err)
+	}
+	if out, err := runCLI(t, "verify", path, "--against", mURL, "--against", rURL, "--profile", "openim-v3.5"); err != nil || strings.Count(out, "OK: ") != 2 {
+		t.Fatalf("verify --against both targets: %v\n%s", err, out)
+	}
+	// The seq checks of the 3.4 profile read the same keys on the target;
+	// its table checks find no table there and say so.
+	out, err = runCLI(t, "verify", path, "--against", rURL, "--profile", "openim-v3.4")
+	want := site.ByCheck["read-seq-at-most-max-seq"]
+	if err != nil || !strings.Contains(out, fmt.Sprintf("check read-seq-at-most-max-seq (compare) on %s: ", rURL)) || want == 0 || !strings.Contains(out, fmt.Sprintf(" %d VIOLATIONS", want)) || !strings.Contains(out, "check group-has-one-owner (compare) on "+rURL+": not checked") {
+		t.Errorf("verify --against the Redis target --profile openim-v3.4 (want %d read-seq violations): %v\n%s", want, err, out)
+	}
+}
+
+// checkV38Planted: the planted records arrived in the 3.8 layout as they
+// were.
+func checkV38Planted(t *testing.T, ddb *mongo.Database, site fixtures.OpenIMSite) {
+	ctx := context.Background()
+	for _, p := range site.Planted {
 		switch p.Kind {
 		case "max-seq-below-messages":
 			var doc struct {

@@ -344,7 +344,16 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 		o := verify.RelationOptions{TempDir: c.spill.Dir, Memory: c.spill.Memory}
 		on := " on " + exporter.Redact(c.url)
 		checksErr = reportChecks(ctx, out, c.mapping, c.asJSON, c.strict, on, map[string]any{"id": r.ID(), "against": exporter.Redact(c.url)}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
-			return verify.ChecksAgainst(ctx, src, r.Manifest(), c.mapping, o, each)
+			// A reader of its own: the checks read the database's own
+			// datasets, as an export of it would, not the bundle's as
+			// the comparison placed them (a Redis URL's database holds
+			// the bundle's db0 as db14, say).
+			csrc, err := exporter.Open(ctx, c.url, exporter.Options{Params: c.params, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			defer csrc.Close()
+			return verify.ChecksAgainst(ctx, csrc, r.Manifest(), c.mapping, o, each)
 		})
 		if checksErr != nil && exitCode(checksErr) != exitMismatch {
 			return fmt.Errorf("checks on %s: %w", exporter.Redact(c.url), checksErr)
