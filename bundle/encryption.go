@@ -79,6 +79,10 @@ type ReadOptions struct {
 	// Identities decrypt an encrypted bundle; an unencrypted one ignores
 	// them.
 	Identities []age.Identity
+	// Volumes is where the volumes of a bundle split into volumes are
+	// (SPEC.md §2.6); OpenWith's default is the index's directory.
+	Volumes VolumeStore
+	index   string // the index's file name, for finding extra volumes
 }
 
 // encryptBytes encrypts body to recipients as one age file.
