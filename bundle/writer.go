@@ -397,6 +397,9 @@ func (w *Writer) Close() error {
 	}
 	f := w.f
 	w.f = nil
+	if w.vols != nil {
+		w.vols.written = nil // finished: a later Abort must leave them
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(w.path)
 		return fmt.Errorf("close bundle: %w", err)

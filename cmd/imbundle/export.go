@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -38,6 +39,7 @@ func newExportCmd() *cobra.Command {
 		restart          bool
 		signKey          string
 		enc              encryptFlags
+		volumeSize       string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -71,6 +73,20 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			if err := checkPositive("--part-size", partMiB); err != nil {
 				return err
+			}
+			var volumeBytes int64
+			if volumeSize != "" {
+				n, err := parseByteSize("--volume-size", volumeSize)
+				if err != nil {
+					return err
+				}
+				if out == "-" {
+					return scheme.Usagef("--volume-size writes volume files beside the index: give -o FILE, not -o -")
+				}
+				if err := existingVolume(out); err != nil {
+					return err
+				}
+				volumeBytes = n
 			}
 			toStdout := out == "-"
 			if toStdout {
@@ -193,6 +209,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Command:     journaled(command.String(), toStdout),
 				Restart:     restart,
 				EncryptTo:   recipients,
+				VolumeBytes: volumeBytes,
 			})
 			if err != nil {
 				return resumeRefused(err)
@@ -245,11 +262,16 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			for _, ds := range m.Datasets {
 				rows += ds.Rows
 			}
-			st, _ := os.Stat(out)
-			var size int64
-			if st != nil {
-				size = st.Size()
+			var vols []string
+			if m.Volumes != nil {
+				for _, v := range m.Volumes.Volumes {
+					vols = append(vols, filepath.Join(filepath.Dir(out), v.File))
+				}
 			}
+			for _, n := range w.VolumeNotes() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
+			}
+			size := bundleBytes(out, vols)
 			said, name := cmd.OutOrStdout(), out
 			if toStdout { // the bundle is the output; what is said goes to stderr
 				said, name = cmd.ErrOrStderr(), "standard output"
@@ -258,7 +280,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				}
 			}
 			rep.Manifest(name, m, w.ID(), size)
-			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
+			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), volumesNote(len(vols)), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
 					fmt.Fprintf(said, "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
@@ -271,6 +293,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write; - writes it to standard output once complete (spooled in --temp-dir)")
 	enc.add(f)
+	f.StringVar(&volumeSize, "volume-size", "", "split the bundle into volumes of at most this size (4G, 512M, 100K, bytes) beside FILE, which becomes their index; a part never spans volumes")
 	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")
