@@ -57,7 +57,13 @@ those datasets the source still holds unchanged and exporting the others
 again (a dataset is the unit: one half-read is read again). A different
 command is refused; --restart discards the partial file instead. A full
 disk removes everything. Passwords in URLs never reach the bundle, the
-journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+journal or the logs.
+
+--volume-size 4G writes FILE as an index and the parts in volume files
+FILE.001, FILE.002, ... of at most that size beside it (a part larger
+than a volume gets one of its own); every command that reads a bundle
+takes FILE and finds the volumes. A volume export keeps no journal: a
+killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
   imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
       --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
@@ -85,6 +91,9 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				}
 				if err := existingVolume(out); err != nil {
 					return err
+				}
+				if _, err := os.Stat(bundle.JournalPath(out)); err == nil && !restart {
+					return scheme.Usagef("%s holds a killed export to %s, which a volume export cannot resume (it keeps no journal): run it again without --volume-size to resume it, or add --restart to discard it", bundle.JournalPath(out), out)
 				}
 				volumeBytes = n
 			}

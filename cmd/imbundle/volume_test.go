@@ -133,3 +133,35 @@ func TestVolumeExport(t *testing.T) {
 		t.Fatalf("inspect: %v\n%s", err, out)
 	}
 }
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"4G": 4 << 30, "512M": 512 << 20, "100K": 100 << 10, "65536": 65536, "1T": 1 << 40, "64KiB": 64 << 10, "2mb": 2 << 20} {
+		if got, err := parseByteSize("--volume-size", in); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "G", "-1G", "1.5G", "4X", "100", "99999999999T"} {
+		if _, err := parseByteSize("--volume-size", in); exitCodeOf(err) != exitUsage {
+			t.Errorf("%q: %v, want a usage error", in, err)
+		}
+	}
+}
+
+// A volume export refuses, loudly, to discard what a killed journaled
+// export to the same -o left, and refuses -o -.
+func TestVolumeExportRefusals(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.imb")
+	os.WriteFile(bundle.PartialPath(out), []byte("x"), 0o644)
+	os.WriteFile(bundle.JournalPath(out), []byte("x"), 0o644)
+	_, err := runCLI(t, "-q", "export", "--source", redisURL(1), "-o", out, "--volume-size", "64K")
+	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "cannot resume") {
+		t.Fatalf("volume export over a journal: %v", err)
+	}
+	if raw, _ := os.ReadFile(bundle.JournalPath(out)); string(raw) != "x" {
+		t.Fatal("the refused export changed the journal")
+	}
+	if _, err := runCLI(t, "-q", "export", "--source", redisURL(1), "-o", "-", "--volume-size", "64K"); exitCodeOf(err) != exitUsage {
+		t.Fatalf("volume export to -o -: %v", err)
+	}
+}
