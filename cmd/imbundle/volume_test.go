@@ -9,6 +9,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/testenv"
+	"github.com/imbundle/imbundle/spec"
 )
 
 // A MySQL fixture exported with a small --volume-size and --sign makes an
@@ -132,6 +133,35 @@ func TestVolumeExport(t *testing.T) {
 	if out, err := runCLI(t, "inspect", good); err != nil || !strings.Contains(out, "volumes") {
 		t.Fatalf("inspect: %v\n%s", err, out)
 	}
+	if out, err := runCLI(t, "plan", good, "--target", dstURL); err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	// extract reads a dataset's rows from the volumes: every users row.
+	var users string
+	var want int
+	for _, ds := range bundleManifest(t, good).Datasets {
+		if strings.HasSuffix(ds.Name, ".users") {
+			users, want = ds.Name, int(ds.Rows)
+		}
+	}
+	jsonl := filepath.Join(dir, "users.jsonl")
+	if out, err := runCLI(t, "extract", good, "--dataset", users, "-o", jsonl); err != nil {
+		t.Fatalf("extract: %v\n%s", err, out)
+	}
+	raw, _ := os.ReadFile(jsonl)
+	if n := strings.Count(string(raw), "\n"); n != want || want == 0 {
+		t.Fatalf("extract wrote %d rows of %s, the manifest says %d", n, users, want)
+	}
+}
+
+func bundleManifest(t *testing.T, path string) *spec.Manifest {
+	t.Helper()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return r.Manifest()
 }
 
 func TestParseByteSize(t *testing.T) {
