@@ -61,7 +61,11 @@ func (e *EncryptedError) Is(target error) bool { return target == ErrIdentity }
 // counts and sizes of entries, and to what kind of recipients it is
 // encrypted; no name, row count or value.
 type EncryptedSummary struct {
-	Version    string
+	Version string
+	// ID is the bundle id (the SHA-256 of the encrypted manifest), which
+	// a signature covers: checkable without the identity
+	// (CheckSignatureOfID). "" if the manifest entries are damaged.
+	ID         string
 	Size       int64
 	Recipients []string // stanza types of key.age: "X25519", "scrypt", ...
 	Datasets   []EncryptedDataset

@@ -136,22 +136,21 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 	}
 	if entries[1].name == KeyEntry {
 		if err := r.openBundleKey(identities); err != nil {
+			var ee *EncryptedError
+			if errors.As(err, &ee) {
+				// The id is the ciphertext's: a signature of it can be
+				// checked without the identity.
+				if _, err := r.readManifest(); err == nil {
+					ee.Summary.ID = r.id
+				}
+			}
 			return nil, err
 		}
 	}
 
-	body, err := r.readSmall(ManifestEntry, maxManifestBytes)
+	body, err := r.readManifest()
 	if err != nil {
 		return nil, err
-	}
-	sumText, err := r.readSmall(ManifestSumEntry, 65)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	r.id = hex.EncodeToString(sum[:])
-	if string(sumText) != r.id+"\n" {
-		return nil, fmt.Errorf("entry %s: SHA-256 is %s but %s holds %q: the manifest is damaged", ManifestEntry, r.id, ManifestSumEntry, sumText)
 	}
 	if r.key != nil {
 		if body, err = decryptBytes(body, maxManifestBytes, r.key); err != nil {
@@ -181,6 +180,25 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 		return r, err
 	}
 	return r, nil
+}
+
+// readManifest reads manifest.json and checks it against manifest.sha256,
+// setting the bundle id.
+func (r *Reader) readManifest() ([]byte, error) {
+	body, err := r.readSmall(ManifestEntry, maxManifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	sumText, err := r.readSmall(ManifestSumEntry, 65)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	r.id = hex.EncodeToString(sum[:])
+	if string(sumText) != r.id+"\n" {
+		return nil, fmt.Errorf("entry %s: SHA-256 is %s but %s holds %q: the manifest is damaged", ManifestEntry, r.id, ManifestSumEntry, sumText)
+	}
+	return body, nil
 }
 
 // sniffVersion reads the marker from where every major version keeps it

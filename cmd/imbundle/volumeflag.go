@@ -70,5 +70,8 @@ func volumesNote(n int) string {
 	if n == 0 {
 		return ""
 	}
+	if n == 1 {
+		return " in 1 volume beside it"
+	}
 	return fmt.Sprintf(" in %d volumes beside it", n)
 }
