@@ -10,6 +10,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/imbundle/imbundle/spec"
 )
 
 // writeVolumeBundle writes 20000 rows in parts of about 16 KiB into
@@ -232,3 +234,54 @@ func mv(t *testing.T, dir, from, to string) {
 }
 
 func cp(t *testing.T, dir, from, to string) { t.Helper(); write(t, dir, to, read(t, dir, from)) }
+
+// An aborted volume export leaves no file: no volume, partial or not, and
+// no index; a killed one's volume partials are removed by the next run.
+func TestVolumeExportAborted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.imb")
+	os.WriteFile(PartialPath(filepath.Join(dir, VolumeName(path, 7))), []byte("stale"), 0o644)
+	w, err := Create(path, Options{PartBytes: 16 << 10, VolumeBytes: 40 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddSource(spec.Source{ID: "s0", Engine: "mysql", URL: "mysql://127.0.0.1:3306/db"}); err != nil {
+		t.Fatal(err)
+	}
+	dw, err := w.CreateDataset(spec.Dataset{Name: "db.users", Source: "s0", Kind: spec.KindTable, PrimaryKey: []string{"id"}}, testSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20000; i += 1000 {
+		rec := testRecord(t, i, 1000)
+		if err := dw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := dw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "t.imb.*.partial")); len(left) < 2 {
+		t.Fatalf("volumes being written: %v, want several (and not the stale one)", left)
+	}
+	if _, err := os.Stat(PartialPath(filepath.Join(dir, VolumeName(path, 7)))); err == nil {
+		t.Fatal("the stale volume partial of a killed run is still there")
+	}
+	w.Abort()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("an aborted volume export left %v", left)
+	}
+}
+
+// An index read without a place to find its volumes says so.
+func TestVolumeIndexWithoutStore(t *testing.T) {
+	path := writeVolumeBundle(t, Options{})
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openBytes(raw); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "open the index by its path") {
+		t.Fatalf("got %v", err)
+	}
+}
