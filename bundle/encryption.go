@@ -69,6 +69,9 @@ type EncryptedSummary struct {
 	Size       int64
 	Recipients []string // stanza types of key.age: "X25519", "scrypt", ...
 	Datasets   []EncryptedDataset
+	// Volumes counts the volume files found beside an index (SPEC.md
+	// §2.6), whose parts Datasets counts; their list is encrypted.
+	Volumes int
 }
 
 // EncryptedDataset is one dataset index's parts as the container lists them.
@@ -173,8 +176,18 @@ func (r *Reader) encryptedSummary(keyBody []byte) EncryptedSummary {
 			s.Recipients = append(s.Recipients, typ)
 		}
 	}
+	s.Datasets = addEncryptedParts(nil, r.order)
+	return s
+}
+
+// addEncryptedParts adds the part entries of a container to a summary's
+// datasets.
+func addEncryptedParts(ds []EncryptedDataset, entries []zipEntry) []EncryptedDataset {
 	byIndex := map[int]*EncryptedDataset{}
-	for _, e := range r.order {
+	for i := range ds {
+		byIndex[ds[i].Index] = &ds[i]
+	}
+	for _, e := range entries {
 		ds, _, ok := parsePartPath(e.name)
 		if !ok {
 			continue
@@ -187,11 +200,12 @@ func (r *Reader) encryptedSummary(keyBody []byte) EncryptedSummary {
 		d.Parts++
 		d.Bytes += int64(e.size)
 	}
+	out := make([]EncryptedDataset, 0, len(byIndex))
 	for _, d := range byIndex {
-		s.Datasets = append(s.Datasets, *d)
+		out = append(out, *d)
 	}
-	sort.Slice(s.Datasets, func(i, j int) bool { return s.Datasets[i].Index < s.Datasets[j].Index })
-	return s
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
 }
 
 // Encrypted reports whether the bundle is encrypted.

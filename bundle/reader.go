@@ -143,6 +143,9 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 				if _, err := r.readManifest(); err == nil {
 					ee.Summary.ID = r.id
 				}
+				if maj, minor, _ := splitVersion(version); maj == 2 && minor >= 4 {
+					summariseVolumes(&ee.Summary, opts.Volumes, opts.index, version)
+				}
 			}
 			return nil, err
 		}

@@ -268,3 +268,33 @@ func (r *Reader) closeVolumes() error {
 	r.vols = nil
 	return errors.Join(errs...)
 }
+
+// summariseVolumes adds to an encrypted index's summary what the volume
+// files beside it show in clear (their volume.json and part entries), as
+// a single file's summary shows its parts. The volume table is encrypted,
+// so the files are found by name; one that is not a volume is skipped.
+func summariseVolumes(s *EncryptedSummary, store VolumeStore, index, version string) {
+	if store == nil || index == "" {
+		return
+	}
+	names, err := store.List(index)
+	if err != nil {
+		return
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f, err := store.Open(n)
+		if err != nil {
+			continue
+		}
+		entries, err := readZipDir(f, f.Size())
+		if err == nil && len(entries) >= 2 && entries[0].name == MarkerEntry && entries[1].name == VolumeEntry {
+			if m, err := readEntry(f, entries[0], 64); err == nil && string(m) == markerContent(version) {
+				s.Volumes++
+				s.Size += f.Size()
+				s.Datasets = addEncryptedParts(s.Datasets, entries[2:])
+			}
+		}
+		f.Close()
+	}
+}

@@ -125,6 +125,9 @@ func TestEncryptedExport(t *testing.T) {
 	if out, err := runCLI(t, "verify", vpath, "--identity", alice, "--pubkey", key+".pub"); err != nil || !strings.Contains(out, "OK: bundle") {
 		t.Fatalf("verify an encrypted volume set: %v\n%s", err, out)
 	}
+	if out, err := runCLI(t, "inspect", vpath); err != nil || !strings.Contains(out, "volumes  1 found beside it") || !strings.Contains(out, "#00000  1 part(s)") {
+		t.Fatalf("inspect an encrypted volume set without --identity: %v\n%s", err, out)
+	}
 	if out, err := runCLI(t, "verify", vpath, "--pubkey", key+".pub"); err != nil || !strings.Contains(out, "signature: good") {
 		t.Fatalf("verify --pubkey of an encrypted volume set without --identity: %v\n%s", err, out)
 	}
