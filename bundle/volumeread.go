@@ -166,7 +166,7 @@ func (r *Reader) openVolumes(store VolumeStore, index string) error {
 		return fmt.Errorf("the bundle is split into %d volumes and %d are missing: %s: copy them beside the index", len(set.Volumes), len(missing), strings.Join(missing, ", "))
 	}
 	for i, v := range r.vols {
-		entries, err := v.check(set.Set, r.version)
+		entries, err := v.check(set.Set, r.version, toDOSTime(r.manifest.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (r *Reader) openVolumes(store VolumeStore, index string) error {
 
 // check reads a volume's container and self-description and returns its
 // part entries.
-func (v *openedVolume) check(set, version string) ([]zipEntry, error) {
+func (v *openedVolume) check(set, version string, t dosTime) ([]zipEntry, error) {
 	size := v.f.Size()
 	fail := func(err error) ([]zipEntry, error) {
 		if size != v.Bytes {
@@ -199,6 +199,14 @@ func (v *openedVolume) check(set, version string) ([]zipEntry, error) {
 	}
 	if len(entries) < 2 || entries[0].name != MarkerEntry || entries[1].name != VolumeEntry {
 		return fail(fmt.Errorf("its first two entries are not %s and %s: not a volume", MarkerEntry, VolumeEntry))
+	}
+	// readZipDir checked every header against the first's time; that
+	// time must be the bundle's (§2.3), so that no byte of a volume is
+	// left unchecked.
+	lh := entries[0].localHeader(t)
+	got := make([]byte, len(lh))
+	if _, err := v.f.ReadAt(got, 0); err != nil || firstDiff(got, lh) >= 0 {
+		return fail(fmt.Errorf("its entries' time is not the manifest's created_at (%s)", localField(max(firstDiff(got, lh), 0))))
 	}
 	small := func(e zipEntry, limit uint64) ([]byte, error) {
 		return readEntry(v.f, e, limit)

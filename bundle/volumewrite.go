@@ -70,7 +70,7 @@ func (v *volumeWriter) add(name string, size uint64, crc uint32, body io.Reader)
 		}
 	}
 	if need := v.zw.n + v.cdir + grow() + trailerMax; need > uint64(v.limit) && len(v.zw.entries) == 2 {
-		v.notes = append(v.notes, fmt.Sprintf("part %s is %d bytes, more than the volume size %d: it has volume %d (%s) to itself", name, size, v.limit, len(v.done)+1, VolumeName(v.index, len(v.done)+1)))
+		v.notes = append(v.notes, fmt.Sprintf("part %s is %d bytes, which with a volume's own headers is over the volume size %d: it has volume %d (%s) to itself", name, size, v.limit, len(v.done)+1, VolumeName(v.index, len(v.done)+1)))
 	}
 	v.cdir += uint64(len(e.centralHeader(v.t)))
 	return v.zw.add(name, size, crc, body)
