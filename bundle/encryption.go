@@ -61,10 +61,17 @@ func (e *EncryptedError) Is(target error) bool { return target == ErrIdentity }
 // counts and sizes of entries, and to what kind of recipients it is
 // encrypted; no name, row count or value.
 type EncryptedSummary struct {
-	Version    string
+	Version string
+	// ID is the bundle id (the SHA-256 of the encrypted manifest), which
+	// a signature covers: checkable without the identity
+	// (CheckSignatureOfID). "" if the manifest entries are damaged.
+	ID         string
 	Size       int64
 	Recipients []string // stanza types of key.age: "X25519", "scrypt", ...
 	Datasets   []EncryptedDataset
+	// Volumes counts the volume files found beside an index (SPEC.md
+	// §2.6), whose parts Datasets counts; their list is encrypted.
+	Volumes int
 }
 
 // EncryptedDataset is one dataset index's parts as the container lists them.
@@ -79,6 +86,10 @@ type ReadOptions struct {
 	// Identities decrypt an encrypted bundle; an unencrypted one ignores
 	// them.
 	Identities []age.Identity
+	// Volumes is where the volumes of a bundle split into volumes are
+	// (SPEC.md §2.6); OpenWith's default is the index's directory.
+	Volumes VolumeStore
+	index   string // the index's file name, for finding extra volumes
 }
 
 // encryptBytes encrypts body to recipients as one age file.
@@ -165,8 +176,18 @@ func (r *Reader) encryptedSummary(keyBody []byte) EncryptedSummary {
 			s.Recipients = append(s.Recipients, typ)
 		}
 	}
+	s.Datasets = addEncryptedParts(nil, r.order)
+	return s
+}
+
+// addEncryptedParts adds the part entries of a container to a summary's
+// datasets.
+func addEncryptedParts(ds []EncryptedDataset, entries []zipEntry) []EncryptedDataset {
 	byIndex := map[int]*EncryptedDataset{}
-	for _, e := range r.order {
+	for i := range ds {
+		byIndex[ds[i].Index] = &ds[i]
+	}
+	for _, e := range entries {
 		ds, _, ok := parsePartPath(e.name)
 		if !ok {
 			continue
@@ -179,11 +200,12 @@ func (r *Reader) encryptedSummary(keyBody []byte) EncryptedSummary {
 		d.Parts++
 		d.Bytes += int64(e.size)
 	}
+	out := make([]EncryptedDataset, 0, len(byIndex))
 	for _, d := range byIndex {
-		s.Datasets = append(s.Datasets, *d)
+		out = append(out, *d)
 	}
-	sort.Slice(s.Datasets, func(i, j int) bool { return s.Datasets[i].Index < s.Datasets[j].Index })
-	return s
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
 }
 
 // Encrypted reports whether the bundle is encrypted.

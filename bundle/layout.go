@@ -68,11 +68,11 @@ func checkEntryName(name string) error {
 		return fmt.Errorf("entry %q is not a clean path", name)
 	}
 	switch name {
-	case MarkerEntry, ManifestEntry, ManifestSumEntry, KeyEntry:
+	case MarkerEntry, ManifestEntry, ManifestSumEntry, KeyEntry, VolumeEntry:
 		return nil
 	}
 	if _, _, ok := parsePartPath(name); !ok {
-		return fmt.Errorf("entry %q is not a bundle entry name (imbundle, key.age, data/DDDDD/PPPPPP.arrow, manifest.json, manifest.sha256)", name)
+		return fmt.Errorf("entry %q is not a bundle entry name (imbundle, key.age, volume.json, data/DDDDD/PPPPPP.arrow, manifest.json, manifest.sha256)", name)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
@@ -31,6 +32,7 @@ type Reader struct {
 	order    []zipEntry // container order
 	version  string
 	key      *age.X25519Identity // an encrypted bundle's own identity
+	vols     []*openedVolume     // a bundle split into volumes: its volumes, in order
 }
 
 // Open opens and structurally validates the bundle at path. An error from
@@ -50,6 +52,10 @@ func OpenWith(path string, opts ReadOptions) (*Reader, error) {
 		f.Close()
 		return nil, err
 	}
+	if opts.Volumes == nil {
+		opts.Volumes = DirVolumes(filepath.Dir(path))
+	}
+	opts.index = filepath.Base(path)
 	r, err := NewReaderWith(f, st.Size(), opts)
 	if err != nil {
 		f.Close()
@@ -70,8 +76,11 @@ func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
 
 // NewReaderWith is NewReader with identities for an encrypted bundle.
 func NewReaderWith(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
-	r, err := newReader(ra, size, opts.Identities)
+	r, err := newReader(ra, size, opts)
 	if err != nil {
+		if r != nil {
+			r.closeVolumes()
+		}
 		var ve *VersionError
 		if errors.As(err, &ve) || errors.Is(err, ErrIdentity) {
 			return nil, err
@@ -81,7 +90,8 @@ func NewReaderWith(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error
 	return r, nil
 }
 
-func newReader(ra io.ReaderAt, size int64, identities []age.Identity) (*Reader, error) {
+func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
+	identities := opts.Identities
 	if err := sniffVersion(ra, size); err != nil {
 		return nil, err
 	}
@@ -100,6 +110,8 @@ func newReader(ra io.ReaderAt, size int64, identities []age.Identity) (*Reader, 
 	switch {
 	case n == 0 || entries[0].name != MarkerEntry:
 		return nil, fmt.Errorf("first entry is not %q: not an imbundle file", MarkerEntry)
+	case n >= 2 && entries[1].name == VolumeEntry:
+		return nil, fmt.Errorf("this is a volume of a bundle split into volumes, not a bundle: open its index, the file named as this one without the .NNN (SPEC.md §2.6)")
 	case n < 3 || entries[n-2].name != ManifestEntry || entries[n-1].name != ManifestSumEntry:
 		return nil, fmt.Errorf("the last two entries are not %s and %s: not a complete bundle", ManifestEntry, ManifestSumEntry)
 	}
@@ -124,22 +136,24 @@ func newReader(ra io.ReaderAt, size int64, identities []age.Identity) (*Reader, 
 	}
 	if entries[1].name == KeyEntry {
 		if err := r.openBundleKey(identities); err != nil {
+			var ee *EncryptedError
+			if errors.As(err, &ee) {
+				// The id is the ciphertext's: a signature of it can be
+				// checked without the identity.
+				if _, err := r.readManifest(); err == nil {
+					ee.Summary.ID = r.id
+				}
+				if maj, minor, _ := splitVersion(version); maj == 2 && minor >= 4 {
+					summariseVolumes(&ee.Summary, opts.Volumes, opts.index, version)
+				}
+			}
 			return nil, err
 		}
 	}
 
-	body, err := r.readSmall(ManifestEntry, maxManifestBytes)
+	body, err := r.readManifest()
 	if err != nil {
 		return nil, err
-	}
-	sumText, err := r.readSmall(ManifestSumEntry, 65)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	r.id = hex.EncodeToString(sum[:])
-	if string(sumText) != r.id+"\n" {
-		return nil, fmt.Errorf("entry %s: SHA-256 is %s but %s holds %q: the manifest is damaged", ManifestEntry, r.id, ManifestSumEntry, sumText)
 	}
 	if r.key != nil {
 		if body, err = decryptBytes(body, maxManifestBytes, r.key); err != nil {
@@ -160,10 +174,34 @@ func newReader(ra io.ReaderAt, size int64, identities []age.Identity) (*Reader, 
 		return nil, fmt.Errorf("entry %s says format %s but entry %s says %s", ManifestEntry, m.Version, MarkerEntry, version)
 	}
 	r.manifest = m
+	if m.Volumes != nil {
+		if err := r.openVolumes(opts.Volumes, opts.index); err != nil {
+			return r, err
+		}
+	}
 	if err := r.checkManifest(); err != nil {
-		return nil, err
+		return r, err
 	}
 	return r, nil
+}
+
+// readManifest reads manifest.json and checks it against manifest.sha256,
+// setting the bundle id.
+func (r *Reader) readManifest() ([]byte, error) {
+	body, err := r.readSmall(ManifestEntry, maxManifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	sumText, err := r.readSmall(ManifestSumEntry, 65)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	r.id = hex.EncodeToString(sum[:])
+	if string(sumText) != r.id+"\n" {
+		return nil, fmt.Errorf("entry %s: SHA-256 is %s but %s holds %q: the manifest is damaged", ManifestEntry, r.id, ManifestSumEntry, sumText)
+	}
+	return body, nil
 }
 
 // sniffVersion reads the marker from where every major version keeps it
@@ -206,8 +244,18 @@ func (r *Reader) readSmall(name string, limit uint64) ([]byte, error) {
 	if e.size > limit {
 		return nil, fmt.Errorf("entry %q is %d bytes, over the %d-byte limit", name, e.size, limit)
 	}
+	return readEntry(r.ra, e, limit)
+}
+
+// readEntry reads a whole entry of at most limit bytes from ra and checks
+// its CRC-32.
+func readEntry(ra io.ReaderAt, e zipEntry, limit uint64) ([]byte, error) {
+	name := e.name
+	if e.size > limit {
+		return nil, fmt.Errorf("entry %q is %d bytes, over the %d-byte limit", name, e.size, limit)
+	}
 	b := make([]byte, e.size)
-	if _, err := r.ra.ReadAt(b, int64(e.dataOffset())); err != nil {
+	if _, err := ra.ReadAt(b, int64(e.dataOffset())); err != nil {
 		return nil, fmt.Errorf("entry %q: read %d bytes at byte offset %d: %w", name, e.size, e.dataOffset(), err)
 	}
 	if c := crc32.ChecksumIEEE(b); c != e.crc {
@@ -225,12 +273,13 @@ func (r *Reader) ID() string { return r.id }
 // Size is the container's size in bytes.
 func (r *Reader) Size() int64 { return r.size }
 
-// Close releases the file.
+// Close releases the file (and the volumes).
 func (r *Reader) Close() error {
+	err := r.closeVolumes()
 	if r.closer != nil {
-		return r.closer.Close()
+		return errors.Join(r.closer.Close(), err)
 	}
-	return nil
+	return err
 }
 
 // Dataset returns the manifest entry of the named dataset.
@@ -249,7 +298,7 @@ func (r *Reader) section(p spec.Part) (*io.SectionReader, zipEntry, error) {
 	if !ok || !strings.HasPrefix(p.Path, dataDir) {
 		return nil, zipEntry{}, corruptf("entry %q is not a part of this bundle", p.Path)
 	}
-	return io.NewSectionReader(r.ra, int64(e.dataOffset()), int64(e.size)), e, nil
+	return io.NewSectionReader(r.raOf(e), int64(e.dataOffset()), int64(e.size)), e, nil
 }
 
 // verifyBufSize is the read size of VerifyPart: large reads keep the
@@ -285,15 +334,15 @@ func (r *Reader) verifyPart(p spec.Part, buf []byte) ([]byte, error) {
 		crc = crc32.Update(crc, crc32.IEEETable, buf[:n])
 		off += int64(n)
 		if err != nil && !(err == io.EOF && off == sec.Size()) {
-			return buf, fmt.Errorf("entry %q: read at byte %d: %w", p.Path, off, err)
+			return buf, fmt.Errorf("%sentry %q: read at byte %d: %w", r.volumeOf(e), p.Path, off, err)
 		}
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if got != p.SHA256 {
-		return buf, corrupt(fmt.Errorf("entry %q: %w: content hashes to %s, manifest says %s", p.Path, ErrChecksum, got, p.SHA256))
+		return buf, corrupt(fmt.Errorf("%sentry %q: %w: content hashes to %s, manifest says %s", r.volumeOf(e), p.Path, ErrChecksum, got, p.SHA256))
 	}
 	if crc != e.crc {
-		return buf, corruptf("entry %q: content has CRC-32 %08x, its ZIP headers say %08x", p.Path, crc, e.crc)
+		return buf, corruptf("%sentry %q: content has CRC-32 %08x, its ZIP headers say %08x", r.volumeOf(e), p.Path, crc, e.crc)
 	}
 	return buf, nil
 }

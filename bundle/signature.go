@@ -119,6 +119,31 @@ func CheckSignature(r *Reader, p PublicKey, sigFile []byte) (SignatureInfo, erro
 	return info, nil
 }
 
+// CheckSignatureOfID checks that sigFile is p's signature of the bundle
+// of this id, as CheckSignature does but without the manifest: for an
+// encrypted bundle opened without its identity (EncryptedSummary.ID).
+// The id fixes the manifest's bytes, so the signature still proves the
+// bundle whole; only the comment's created time is not compared with the
+// manifest's, which is encrypted.
+func CheckSignatureOfID(id string, p PublicKey, sigFile []byte) (SignatureInfo, error) {
+	var info SignatureInfo
+	sig, err := ParseSignature(sigFile)
+	if err != nil {
+		return info, err
+	}
+	if err := p.Verify(SignedMessage(id), sig); err != nil {
+		return info, err
+	}
+	if info, err = parseTrustedComment(sig.TrustedComment); err != nil {
+		return info, err
+	}
+	info.KeyID = p.IDText()
+	if info.ID != id {
+		return info, signaturef("the signature's trusted comment names bundle %s, not this bundle %s", info.ID, id)
+	}
+	return info, nil
+}
+
 // parseTrustedComment reads trustedComment's words.
 func parseTrustedComment(c string) (SignatureInfo, error) {
 	var info SignatureInfo

@@ -50,6 +50,11 @@ type Options struct {
 	// EncryptTo encrypts the bundle to these age recipients (SPEC.md
 	// §10.2); none writes it in clear.
 	EncryptTo []age.Recipient
+	// VolumeBytes, if positive, splits the bundle into volumes of at
+	// most this many bytes beside path, which becomes their index
+	// (SPEC.md §2.6). A volume export keeps no journal: a killed one
+	// starts over.
+	VolumeBytes int64
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -67,6 +72,7 @@ type Writer struct {
 	zw        *zipWriter
 	id        string
 	key       age.Recipient // the bundle's own recipient, if encrypted
+	vols      *volumeWriter // the volumes, if split (Options.VolumeBytes)
 
 	smu    sync.Mutex // guards staged
 	staged map[*os.File]bool
@@ -105,8 +111,13 @@ func Create(path string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(opts.EncryptTo) > 0 {
-		opts.Command = "" // no resume of an encrypted export (Options.Command)
+	if len(opts.EncryptTo) > 0 || opts.VolumeBytes > 0 {
+		opts.Command = "" // no resume of an encrypted or volume export (Options.Command)
+	}
+	if opts.VolumeBytes > 0 && opts.VolumeBytes < MinVolumeBytes {
+		f.Close()
+		os.Remove(PartialPath(path))
+		return nil, fmt.Errorf("create bundle: a volume size of %d bytes is under the %d-byte minimum", opts.VolumeBytes, MinVolumeBytes)
 	}
 	w := &Writer{path: path, tmp: PartialPath(path), stageDir: stageDir, opts: opts, f: f}
 	version := spec.FormatVersion
@@ -119,6 +130,9 @@ func Create(path string, opts Options) (*Writer, error) {
 		}
 		w.key, keyBody, version = id.Recipient(), body, EncryptedVersion
 	}
+	if opts.VolumeBytes > 0 {
+		version = VolumeVersion
+	}
 	w.manifest = spec.Manifest{
 		Format:      spec.FormatName,
 		Version:     version,
@@ -127,6 +141,13 @@ func Create(path string, opts Options) (*Writer, error) {
 		Sources:     []spec.Source{},
 		Datasets:    []spec.Dataset{},
 		Compression: opts.Compression.record(),
+	}
+	if opts.VolumeBytes > 0 {
+		removeStaleVolumes(path)
+		if w.vols, err = newVolumeWriter(path, version, toDOSTime(w.manifest.CreatedAt), opts.VolumeBytes); err != nil {
+			w.Abort()
+			return nil, err
+		}
 	}
 	if opts.Command != "" && !opts.Restart {
 		resumed, err := w.resume()
@@ -325,6 +346,14 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return err
 	}
+	if w.vols != nil {
+		set, err := w.vols.close()
+		if err != nil {
+			w.abortLocked()
+			return err
+		}
+		w.manifest.Volumes = set
+	}
 	body, err := MarshalManifest(&w.manifest)
 	if err != nil {
 		w.abortLocked()
@@ -354,6 +383,12 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return fmt.Errorf("sync bundle: %w", err)
 	}
+	if w.vols != nil {
+		if err := w.vols.publish(); err != nil {
+			w.abortLocked()
+			return err
+		}
+	}
 	// Rename before closing: the lock goes with the file, and another
 	// export of this path must not take "<path>.partial" in between.
 	if err := os.Rename(w.tmp, w.path); err != nil {
@@ -362,6 +397,9 @@ func (w *Writer) Close() error {
 	}
 	f := w.f
 	w.f = nil
+	if w.vols != nil {
+		w.vols.written = nil // finished: a later Abort must leave them
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(w.path)
 		return fmt.Errorf("close bundle: %w", err)
@@ -375,6 +413,15 @@ func (w *Writer) Close() error {
 
 // Manifest returns the manifest being built; complete after Close.
 func (w *Writer) Manifest() *spec.Manifest { return &w.manifest }
+
+// VolumeNotes says what the volume split did that a user should know
+// (a part larger than the volume size); valid after Close.
+func (w *Writer) VolumeNotes() []string {
+	if w.vols == nil {
+		return nil
+	}
+	return w.vols.notes
+}
 
 // Encrypted reports whether the bundle is encrypted (Options.EncryptTo).
 func (w *Writer) Encrypted() bool { return w.key != nil }
@@ -394,6 +441,9 @@ func (w *Writer) Abort() {
 
 func (w *Writer) abortLocked() {
 	w.unstageAll()
+	if w.vols != nil {
+		w.vols.abort()
+	}
 	if w.f != nil {
 		// Remove before closing, while the lock is held.
 		if w.journal != nil || w.resuming {
@@ -675,12 +725,19 @@ func (d *DatasetWriter) finishPart() error {
 	if d.w.done {
 		return fmt.Errorf("dataset %q: the bundle writer was closed or aborted", d.name)
 	}
-	if err := d.w.zw.add(name, uint64(p.n), p.crc.Sum32(), staged); err != nil {
-		d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
-		return d.w.err
+	if d.w.vols != nil {
+		if err := d.w.vols.add(name, uint64(p.n), p.crc.Sum32(), staged); err != nil {
+			d.w.err = fmt.Errorf("dataset %q: copy part into a volume: %w", d.name, err)
+			return d.w.err
+		}
+	} else {
+		if err := d.w.zw.add(name, uint64(p.n), p.crc.Sum32(), staged); err != nil {
+			d.w.err = fmt.Errorf("dataset %q: copy part into bundle: %w", d.name, err)
+			return d.w.err
+		}
+		e := d.w.zw.entries[len(d.w.zw.entries)-1]
+		d.entries = append(d.entries, journalEntry{Name: e.name, Offset: e.offset, Size: e.size, CRC: e.crc})
 	}
-	e := d.w.zw.entries[len(d.w.zw.entries)-1]
-	d.entries = append(d.entries, journalEntry{Name: e.name, Offset: e.offset, Size: e.size, CRC: e.crc})
 	part := spec.Part{Path: name, Rows: p.rows, Bytes: p.n, SHA256: hex.EncodeToString(p.sha.Sum(nil))}
 	if p.first != nil {
 		part.KeyRange = &spec.KeyRange{First: p.first, Last: p.last}

@@ -41,6 +41,7 @@ type zipEntry struct {
 	offset uint64 // of the local file header
 	size   uint64 // stored = compressed = uncompressed
 	crc    uint32
+	vol    int // the volume a reader found it in (SPEC.md §2.6); 0: the index or a single file
 }
 
 // dosTime is the MS-DOS date and time of t (UTC), clamped to the range

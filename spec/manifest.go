@@ -26,6 +26,27 @@ type Manifest struct {
 	// absent in bundles before format 2.2, which were written at zstd's
 	// default level.
 	Compression *Compression `json:"compression,omitempty"`
+	// Volumes is set in the index of a bundle split into volumes (format
+	// 2.4, SPEC.md §2.6): the parts are in the volume files it lists.
+	Volumes *VolumeSet `json:"volumes,omitempty"`
+}
+
+// VolumeSet lists the volume files of a bundle split into volumes.
+type VolumeSet struct {
+	// Set is a random 128-bit id (32 hex digits) that every volume of
+	// the set names: chosen before any volume is written, since the
+	// bundle id, which hashes this list, is known only at the end.
+	Set     string   `json:"set"`
+	Volumes []Volume `json:"volumes"`
+}
+
+// Volume is one volume file: its number (1, 2, ...), file name (beside
+// the index), size and SHA-256.
+type Volume struct {
+	Number int    `json:"number"`
+	File   string `json:"file"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
 }
 
 // Compression names the codec of the parts' buffers and the level it ran at.

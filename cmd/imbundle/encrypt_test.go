@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,36 @@ func TestEncryptedExport(t *testing.T) {
 	dst.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()").Scan(&n)
 	if n != 0 {
 		t.Fatalf("a refused import created %d table(s)", n)
+	}
+
+	// The signature covers the id, the ciphertext's: checked without an
+	// identity, and a changed signature byte still fails it.
+	out, err = runCLI(t, "verify", path, "--pubkey", key+".pub")
+	if err != nil || !strings.Contains(out, "signature: good") || !strings.Contains(out, "its parts were not checked") {
+		t.Fatalf("verify --pubkey without --identity: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "badsig.imb")
+	os.WriteFile(bad, raw, 0o644)
+	badSig := append([]byte(nil), sig...)
+	badSig[bytes.IndexByte(badSig, '\n')+20] ^= 0x01
+	os.WriteFile(bad+".minisig", badSig, 0o644)
+	if out, err := runCLI(t, "verify", bad, "--pubkey", key+".pub"); exitCodeOf(err) != exitBadInput {
+		t.Fatalf("verify --pubkey of a changed signature without --identity: exit %d: %v\n%s", exitCodeOf(err), err, out)
+	}
+	// An encrypted export in volumes reads back with the identity.
+	vpath := filepath.Join(dir, "vol", "enc.imb")
+	os.MkdirAll(filepath.Dir(vpath), 0o755)
+	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", vpath, "--param", "lock-wait=2", "--encrypt-to", aliceR, "--volume-size", "8K", "--sign", key); err != nil || !strings.Contains(out, "beside it") {
+		t.Fatalf("encrypted volume export: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", vpath, "--identity", alice, "--pubkey", key+".pub"); err != nil || !strings.Contains(out, "OK: bundle") {
+		t.Fatalf("verify an encrypted volume set: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "inspect", vpath); err != nil || !strings.Contains(out, "volumes  1 found beside it") || !strings.Contains(out, "#00000  1 part(s)") {
+		t.Fatalf("inspect an encrypted volume set without --identity: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", vpath, "--pubkey", key+".pub"); err != nil || !strings.Contains(out, "signature: good") {
+		t.Fatalf("verify --pubkey of an encrypted volume set without --identity: %v\n%s", err, out)
 	}
 
 	out, err = runCLI(t, "verify", path, "--identity", alice, "--pubkey", key+".pub")

@@ -181,6 +181,9 @@ func identityError(err error) error {
 func encryptedSummary(path string, s bundle.EncryptedSummary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bundle   %s\nformat   imbundle %s, encrypted (age) to: %s\nsize     %d bytes\n", path, s.Version, strings.Join(s.Recipients, ", "), s.Size)
+	if s.Volumes > 0 {
+		fmt.Fprintf(&b, "volumes  %d found beside it (size above includes them)\n", s.Volumes)
+	}
 	fmt.Fprintf(&b, "datasets %d with parts (names, rows and values are encrypted; pass --identity to see them)\n", len(s.Datasets))
 	for _, d := range s.Datasets {
 		fmt.Fprintf(&b, "  #%05d  %d part(s), %d bytes\n", d.Index, d.Parts, d.Bytes)

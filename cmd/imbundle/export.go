@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -38,6 +39,7 @@ func newExportCmd() *cobra.Command {
 		restart          bool
 		signKey          string
 		enc              encryptFlags
+		volumeSize       string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -55,7 +57,13 @@ those datasets the source still holds unchanged and exporting the others
 again (a dataset is the unit: one half-read is read again). A different
 command is refused; --restart discards the partial file instead. A full
 disk removes everything. Passwords in URLs never reach the bundle, the
-journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+journal or the logs.
+
+--volume-size 4G writes FILE as an index and the parts in volume files
+FILE.001, FILE.002, ... of at most that size beside it (a part larger
+than a volume gets one of its own); every command that reads a bundle
+takes FILE and finds the volumes. A volume export keeps no journal: a
+killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
   imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
       --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
@@ -71,6 +79,23 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			if err := checkPositive("--part-size", partMiB); err != nil {
 				return err
+			}
+			var volumeBytes int64
+			if volumeSize != "" {
+				n, err := parseByteSize("--volume-size", volumeSize)
+				if err != nil {
+					return err
+				}
+				if out == "-" {
+					return scheme.Usagef("--volume-size writes volume files beside the index: give -o FILE, not -o -")
+				}
+				if err := existingVolume(out); err != nil {
+					return err
+				}
+				if _, err := os.Stat(bundle.JournalPath(out)); err == nil && !restart {
+					return scheme.Usagef("%s holds a killed export to %s, which a volume export cannot resume (it keeps no journal): run it again without --volume-size to resume it, or add --restart to discard it", bundle.JournalPath(out), out)
+				}
+				volumeBytes = n
 			}
 			toStdout := out == "-"
 			if toStdout {
@@ -193,6 +218,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Command:     journaled(command.String(), toStdout),
 				Restart:     restart,
 				EncryptTo:   recipients,
+				VolumeBytes: volumeBytes,
 			})
 			if err != nil {
 				return resumeRefused(err)
@@ -245,11 +271,16 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			for _, ds := range m.Datasets {
 				rows += ds.Rows
 			}
-			st, _ := os.Stat(out)
-			var size int64
-			if st != nil {
-				size = st.Size()
+			var vols []string
+			if m.Volumes != nil {
+				for _, v := range m.Volumes.Volumes {
+					vols = append(vols, filepath.Join(filepath.Dir(out), v.File))
+				}
 			}
+			for _, n := range w.VolumeNotes() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
+			}
+			size := bundleBytes(out, vols)
 			said, name := cmd.OutOrStdout(), out
 			if toStdout { // the bundle is the output; what is said goes to stderr
 				said, name = cmd.ErrOrStderr(), "standard output"
@@ -258,7 +289,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				}
 			}
 			rep.Manifest(name, m, w.ID(), size)
-			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), sigNote)
+			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), volumesNote(len(vols)), sigNote)
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
 					fmt.Fprintf(said, "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
@@ -271,6 +302,7 @@ journal or the logs.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
 	f.StringVarP(&out, "output", "o", "", "bundle file to write; - writes it to standard output once complete (spooled in --temp-dir)")
 	enc.add(f)
+	f.StringVar(&volumeSize, "volume-size", "", "split the bundle into volumes of at most this size (4G, 512M, 100K, bytes) beside FILE, which becomes their index; a part never spans volumes")
 	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")
 	f.StringSliceVar(&objects, "tables", nil, "datasets to export by name pattern (comma-separated, repeatable): 'users', 't_messages_*', 'openIM_v3.*'; default all (see Filters below)")
 	f.StringSliceVar(&objects, "collections", nil, "alias of --tables for MongoDB")

@@ -86,6 +86,9 @@ func newInspectCmd() *cobra.Command {
 			if m.Compression != nil {
 				fmt.Fprintf(out, "compression %s, level %s\n", m.Compression.Codec, m.Compression.Level)
 			}
+			if vs := r.Volumes(); len(vs) > 0 {
+				fmt.Fprintf(out, "volumes  %d beside the index, %s to %s (set %s)\n", len(vs), vs[0].File, vs[len(vs)-1].File, m.Volumes.Set)
+			}
 			fmt.Fprintln(out, "\ndatasets:")
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "name\tkind\trows\tparts\tbytes\tkey\t")

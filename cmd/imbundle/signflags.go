@@ -81,6 +81,20 @@ func (c signatureCheck) check(w io.Writer, r *bundle.Reader, path string) error 
 		}
 		return nil
 	}
+	return c.checkWith(w, r.ID(), path, func(p bundle.PublicKey, sig []byte) (bundle.SignatureInfo, error) {
+		return bundle.CheckSignature(r, p, sig)
+	})
+}
+
+// checkID is check of an encrypted bundle opened without its identity:
+// the signature of its id, which is the ciphertext's.
+func (c signatureCheck) checkID(w io.Writer, id, path string) error {
+	return c.checkWith(w, id, path, func(p bundle.PublicKey, sig []byte) (bundle.SignatureInfo, error) {
+		return bundle.CheckSignatureOfID(id, p, sig)
+	})
+}
+
+func (c signatureCheck) checkWith(w io.Writer, id, path string, checkSig func(bundle.PublicKey, []byte) (bundle.SignatureInfo, error)) error {
 	raw, err := os.ReadFile(c.pubkey)
 	if err != nil {
 		return scheme.Usagef("--pubkey: %v", err)
@@ -100,9 +114,9 @@ func (c signatureCheck) check(w io.Writer, r *bundle.Reader, path string) error 
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("reading the signature: %w", err))
 	}
-	info, err := bundle.CheckSignature(r, p, sig)
+	info, err := checkSig(p, sig)
 	if err != nil {
-		return withCode(exitBadInput, fmt.Errorf("%s is not a good signature of bundle %s by key %s: %w", sigPath, r.ID(), p.IDText(), err))
+		return withCode(exitBadInput, fmt.Errorf("%s is not a good signature of bundle %s by key %s: %w", sigPath, id, p.IDText(), err))
 	}
 	sources := strings.Join(info.Sources, ", ")
 	if info.More > 0 {
