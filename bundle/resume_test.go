@@ -301,3 +301,30 @@ func TestOverlappingJournalEntries(t *testing.T) {
 		t.Fatalf("overlapping %v, want datasets 0 and 2", bad)
 	}
 }
+
+// A journal left without its partial file (an export killed after it
+// renamed the finished bundle into place, before it removed the journal)
+// is removed by the next export, whatever its command, and said so: it
+// names nothing to resume.
+func TestStaleJournalIsRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.imb")
+	writeInterleaved(t, resumeWriter(t, path, resumeCommand), nil, 2)
+	if err := os.Rename(PartialPath(path), path); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(path, Options{Command: resumeCommand + " --tables a", PartBytes: 8 << 10})
+	if err != nil {
+		t.Fatalf("Create beside a stale journal: %v", err)
+	}
+	defer w.Abort()
+	if len(w.Candidates()) != 0 {
+		t.Fatal("a stale journal offered candidates")
+	}
+	if notes := strings.Join(w.ResumeNotes(), "; "); !strings.Contains(notes, "removed a journal left without its partial file") {
+		t.Fatalf("notes %q", notes)
+	}
+	b, err := os.ReadFile(JournalPath(path))
+	if err != nil || strings.Contains(string(b), resumeCommand+"\"") {
+		t.Fatalf("the journal is still the stale one: %v %q", err, b)
+	}
+}

@@ -200,6 +200,15 @@ func (w *Writer) resume() (bool, error) {
 		w.resumeNotes = append(w.resumeNotes, fmt.Sprintf("the export journal is unusable (%v): starting over", err))
 		return false, nil
 	}
+	if fi, err := w.f.Stat(); err == nil && fi.Size() == 0 {
+		// A journal without its partial file: an export killed after it
+		// renamed the finished bundle into place, before it removed the
+		// journal (or a partial file someone deleted). It names no byte
+		// of anything: remove it, whatever command wrote it.
+		os.Remove(JournalPath(w.path))
+		w.resumeNotes = append(w.resumeNotes, "removed a journal left without its partial file (an export killed after it finished, or a deleted partial file): starting over")
+		return false, nil
+	}
 	if h.Command != w.opts.Command {
 		return false, &CommandMismatchError{Path: w.path, Had: h.Command, Want: w.opts.Command}
 	}
