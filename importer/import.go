@@ -197,7 +197,14 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			defer wg.Done()
 			for j := range ch {
 				opts.Progress.StageOf(j.item.Dataset.Name, progress.StageWriting)
-				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part)
+				// The bar moves with each batch the target takes, not a
+				// whole part at a time (a part of a big table is 64 MiB).
+				var shown int64
+				name := j.item.Dataset.Name
+				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part, func(rows int64) {
+					shown += rows
+					opts.Progress.AddTo(name, rows, 0)
+				})
 				if err != nil {
 					once.Do(func() {
 						ferr = fmt.Errorf("dataset %q part %d (%s): %w", j.item.Dataset.Name, j.part, j.item.Dataset.Parts[j.part].Path, err)
@@ -221,7 +228,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				partsLeft[j.idx]--
 				last := partsLeft[j.idx] == 0
 				rmu.Unlock()
-				opts.Progress.AddTo(j.item.Dataset.Name, j.item.Dataset.Parts[j.part].Rows, j.item.Dataset.Parts[j.part].Bytes)
+				opts.Progress.AddTo(name, j.item.Dataset.Parts[j.part].Rows-shown, j.item.Dataset.Parts[j.part].Bytes)
 				if last {
 					// Its indexes are built by Finish, shown as the
 					// run's stage.
@@ -272,13 +279,18 @@ const maxAttempts = 5
 // loadPart loads one part, again from its first record after a transient
 // error: the target rolled the attempt back whole, so nothing doubles. It
 // returns the content digest of the part's rows (digestingSource).
-func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
+// loadPart loads one part, again after a transient error where the
+// target says so; read is told the rows of each batch read from the part
+// (less those of an attempt that is then made again), for the progress.
+func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, read func(rows int64)) (PartResult, *bundle.Digest, error) {
 	rt, _ := t.(Retrier)
 	for attempt := 1; ; attempt++ {
-		res, d, err := loadPartOnce(ctx, r, t, plan, it, part)
+		var n int64
+		res, d, err := loadPartOnce(ctx, r, t, plan, it, part, func(rows int64) { n += rows; read(rows) })
 		if err == nil || rt == nil || !rt.Retryable(err) || attempt == maxAttempts {
 			return res, d, err
 		}
+		read(-n)
 		plan.Log.Warn("transient error, loading the part again", "dataset", it.Dataset.Name, "part", part, "attempt", attempt, "error", err)
 		select {
 		case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
@@ -288,13 +300,13 @@ func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *I
 	}
 }
 
-func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int) (PartResult, *bundle.Digest, error) {
+func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, read func(rows int64)) (PartResult, *bundle.Digest, error) {
 	pr, err := openInput(r, it, part)
 	if err != nil {
 		return PartResult{}, nil, err
 	}
 	defer pr.Close()
-	src := &digestingSource{recs: pr}
+	src := &digestingSource{recs: pr, read: read}
 	var recs RecordSource = src
 	var converted, filtered int64
 	if it.Conversion != nil {

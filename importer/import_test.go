@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/bundletest"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -78,9 +80,33 @@ func TestTransientErrorReloadsWholePart(t *testing.T) {
 		t.Fatalf("want several parts, got %d", len(ds.Parts))
 	}
 	ft := &flakyTarget{failed: map[int]bool{}, rows: map[int]int64{}}
-	rep, err := Import(context.Background(), r, ft, Options{Jobs: 2})
+	// A clock a second ahead at every reading makes the counter keep a
+	// sample at every update.
+	var mu sync.Mutex
+	now := time.Unix(0, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Second); return now }
+	prog := progress.New(progress.Options{Clock: clock})
+	rep, err := Import(context.Background(), r, ft, Options{Jobs: 2, Progress: prog})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The progress moved batch by batch, not part by part, and took back
+	// the rows of each failed attempt: it ends at the rows written.
+	if got := prog.Rows(); got != 4000 {
+		t.Errorf("progress counted %d rows, want 4000 (a failed attempt's rows taken back)", got)
+	}
+	// Each update is a sample: counted part by part, the rows would
+	// change at most once per part.
+	changes := 0
+	smp := prog.Samples()
+	for i := 1; i < len(smp); i++ {
+		if smp[i].Rows != smp[i-1].Rows {
+			changes++
+		}
+	}
+	within := changes > len(ds.Parts)
+	if !within {
+		t.Errorf("the rows changed %d times over %d parts: not within a part: %+v", changes, len(ds.Parts), smp)
 	}
 	if rep.Datasets[0].Written != 4000 {
 		t.Fatalf("written %d rows, want 4000", rep.Datasets[0].Written)

@@ -49,6 +49,7 @@ type digestingSource struct {
 	d    bundle.Digest
 	eof  bool
 	off  bool // another item digests these rows (Item.sharedDigest)
+	read func(rows int64) // told each batch's rows (progress); may be nil
 }
 
 func (s *digestingSource) Next() (arrow.RecordBatch, error) {
@@ -59,8 +60,13 @@ func (s *digestingSource) Next() (arrow.RecordBatch, error) {
 	switch {
 	case err == io.EOF:
 		s.eof = true
-	case err == nil && !s.off:
-		s.d.AddRecord(rec)
+	case err == nil:
+		if !s.off {
+			s.d.AddRecord(rec)
+		}
+		if s.read != nil {
+			s.read(rec.NumRows())
+		}
 	}
 	return rec, err
 }
