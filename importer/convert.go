@@ -146,3 +146,22 @@ func sameEngineRule(rule *convert.DatasetRule) error {
 	}
 	return fmt.Errorf("%s: this entry changes a dataset that the target takes as it is (same engine); mapping entries apply to datasets converted to another engine only, for now. Use --map OLD=NEW for namespaces, --datasets or skip: true to leave datasets out; nothing was written", rule.Where())
 }
+
+// intoMembers makes a logical dataset (SPEC.md §3, "Logical datasets")
+// that the target takes as it is go back into its member tables, each
+// row into the one it was read from (convert.Members); other datasets are
+// left as they are.
+func intoMembers(it *Item, log *slog.Logger) error {
+	conv := convert.Members(it.Dataset, it.Source)
+	if conv == nil {
+		return nil
+	}
+	if len(conv.Refused) > 0 {
+		return fmt.Errorf("logical dataset %q: %s; nothing was written", it.Dataset.Name, strings.Join(conv.Refused, "; "))
+	}
+	log.Info("into its member tables", "dataset", it.Dataset.Name, "members", len(conv.Split), "rule", conv.Rule)
+	it.Original, it.Conversion = it.Dataset, conv
+	it.Dataset, it.Source = conv.Dataset, conv.Source
+	it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
+	return nil
+}

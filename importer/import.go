@@ -106,6 +106,9 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			if err := sameEngineRule(rule); err != nil {
 				return nil, err
 			}
+			if err := intoMembers(it, opts.Log); err != nil {
+				return nil, err
+			}
 		} else if !convert.Chosen(ds.Name, want[ds.Name], opts.Mapping, hasOwn) {
 			rep.Left = append(rep.Left, ds.Name)
 			continue

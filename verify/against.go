@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -240,7 +241,10 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	for _, i := range idx {
 		for _, s := range sel[i] {
 			if s.conv == nil { // a converted dataset has no schema of the target's engine to compare
-				ds = append(ds, s.Dataset)
+				// A logical dataset's schema is its member tables'.
+				for _, md := range exporter.MemberDatasets(s.Dataset) {
+					ds = append(ds, &md)
+				}
 			}
 		}
 	}
@@ -262,6 +266,9 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 	if l, ok := src.(exporter.Locator); ok {
 		res.Target = l.Locate(mapped)
 	}
+	if n := len(mapped.Members); n > 0 {
+		res.Target += fmt.Sprintf(" (%d member tables)", n)
+	}
 	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
 	known := orig.Digest.Algorithm == spec.DigestAlgorithm
 	keyed := orig // the dataset whose key names the bundle's rows
@@ -278,10 +285,10 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		res.BundleRows, res.BundleSum, res.Rejected, res.Filtered = ws.Rows, ws.Sum, n.rejected, n.filtered
 	}
 	var d bundle.Digest
-	err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
+	err := exporter.ReadDataset(ctx, src, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
 		return nil
-	}))
+	}), nil)
 	if err != nil {
 		res.Err = err
 		return res
