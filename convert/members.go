@@ -56,12 +56,12 @@ func Members(ds *spec.Dataset, src *spec.Source) *Conversion {
 // memberRows is the rows [from, to) of a logical dataset in one part,
 // whose first row is the dataset's row number row.
 type memberRows struct {
-	in               Records
-	row              int64
-	from, to         int64
-	partEnd          int64
-	owned            arrow.RecordBatch
-	done             bool
+	in       Records
+	row      int64
+	from, to int64
+	partEnd  int64
+	owned    arrow.RecordBatch
+	done     bool
 }
 
 func (r *memberRows) Next() (arrow.RecordBatch, error) {
