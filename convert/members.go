@@ -3,6 +3,7 @@ package convert
 import (
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -19,7 +20,8 @@ import (
 // target's existing table of that name; an output reads only the parts
 // that hold some of its rows, and of those only up to its last row.
 
-const ruleMembers = "logical dataset to its member tables v1"
+// RuleMembers names the conversion of a logical dataset into its members.
+const RuleMembers = "logical dataset to its member tables v1"
 
 // Members is the conversion of the logical dataset ds back into its
 // members, or nil for a dataset of one object.
@@ -27,7 +29,7 @@ func Members(ds *spec.Dataset, src *spec.Source) *Conversion {
 	if len(ds.Members) == 0 {
 		return nil
 	}
-	c := &Conversion{Rule: ruleMembers, Source: src, Dataset: ds}
+	c := &Conversion{Rule: RuleMembers, Source: src, Dataset: ds}
 	partStart := make([]int64, len(ds.Parts)+1)
 	for i, p := range ds.Parts {
 		partStart[i+1] = partStart[i] + p.Rows
@@ -38,7 +40,7 @@ func Members(ds *spec.Dataset, src *spec.Source) *Conversion {
 		od.Name, od.Object, od.DDL, od.Members, od.Rows = ds.Name+"/"+m.Object, m.Object, m.DDL, nil, m.Rows
 		from, to := start, start+m.Rows
 		start = to
-		c.Split = append(c.Split, &Conversion{Rule: ruleMembers, Source: src, Dataset: &od,
+		c.Split = append(c.Split, &Conversion{Rule: RuleMembers, Source: src, Dataset: &od,
 			Notes: []string{fmt.Sprintf("rows %d to %d of %s, which member %s gave at export", from+1, to, ds.Name, m.Object)},
 			records: func(in Records, part int, _ func(Reject) error) Records {
 				return &memberRows{in: in, row: partStart[part], from: from, to: to, partEnd: partStart[part+1]}
@@ -94,4 +96,45 @@ func (r *memberRows) Next() (arrow.RecordBatch, error) {
 		r.owned = rec.NewSlice(a-lo, b-lo)
 		return r.owned, nil
 	}
+}
+
+// memberIndex finds the member table of a logical dataset's row from its
+// part and its row number in the part.
+type memberIndex struct {
+	partStart []int64  // the dataset's row number of each part's first row
+	ends      []int64  // each member's last row + 1, in the dataset's numbering
+	names     []string // each member's dataset name (database.table)
+}
+
+func newMemberIndex(ds *spec.Dataset) *memberIndex {
+	x := &memberIndex{partStart: make([]int64, len(ds.Parts))}
+	var n int64
+	for i, p := range ds.Parts {
+		x.partStart[i] = n
+		n += p.Rows
+	}
+	n = 0
+	for _, m := range ds.Members {
+		n += m.Rows
+		x.ends = append(x.ends, n)
+		name := m.Object
+		if ds.Namespace != "" {
+			name = ds.Namespace + "." + m.Object
+		}
+		x.names = append(x.names, name)
+	}
+	return x
+}
+
+// at is the dataset name of the member that gave row row of part part.
+func (x *memberIndex) at(part int, row int64) string {
+	r := row
+	if part >= 0 && part < len(x.partStart) {
+		r += x.partStart[part]
+	}
+	i := sort.Search(len(x.ends), func(i int) bool { return x.ends[i] > r })
+	if i == len(x.ends) {
+		i = len(x.ends) - 1
+	}
+	return x.names[i]
 }

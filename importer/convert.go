@@ -165,3 +165,9 @@ func intoMembers(it *Item, log *slog.Logger) error {
 	it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
 	return nil
 }
+
+// isMember reports whether the item loads one member table of a logical
+// dataset (intoMembers).
+func (it *Item) isMember() bool {
+	return it.Conversion != nil && it.Original != nil && len(it.Original.Members) > 0 && it.Conversion.Rule == convert.RuleMembers
+}

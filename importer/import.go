@@ -133,7 +133,8 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	for n := range missing {
 		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
 	}
-	if err := place(t, plan.Items); err != nil {
+	var err error
+	if plan.Items, err = place(t, plan.Items); err != nil {
 		return nil, err
 	}
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
