@@ -216,7 +216,38 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 		}
 		out[i] = []selection{{&ds, conv, union}}
 	}
+	dropShadowedMembers(out)
 	return out, nil
+}
+
+// dropShadowedMembers leaves out an empty logical dataset one of whose
+// member tables another selected dataset loads, as the import left its
+// members out (a hybrid WildfireChat site's empty message shards, which
+// the message collection's route fills): it holds no row to compare, and
+// the table holds the other's.
+func dropShadowedMembers(out map[int][]selection) {
+	// By object: the selections keep their sources' namespaces (a hybrid
+	// site's MySQL and MongoDB databases), which the target's URL
+	// replaces by its one database.
+	loaded := map[string]bool{}
+	for _, sels := range out {
+		for _, s := range sels {
+			if len(s.Members) == 0 {
+				loaded[s.Object] = true
+			}
+		}
+	}
+	for i, sels := range out {
+		if len(sels) != 1 || sels[0].conv != nil || len(sels[0].Members) == 0 || sels[0].Rows != 0 {
+			continue
+		}
+		for _, mb := range sels[0].Members {
+			if loaded[mb.Object] {
+				delete(out, i)
+				break
+			}
+		}
+	}
 }
 
 // Schema compares the target's schema (tables' definitions, indexes,
