@@ -40,8 +40,12 @@ func Members(ds *spec.Dataset, src *spec.Source) *Conversion {
 		od.Name, od.Object, od.DDL, od.Members, od.Rows = ds.Name+"/"+m.Object, m.Object, m.DDL, nil, m.Rows
 		from, to := start, start+m.Rows
 		start = to
+		note := fmt.Sprintf("rows %d to %d of %s, which member %s gave at export", from+1, to, ds.Name, m.Object)
+		if from == to {
+			note = fmt.Sprintf("no row: member %s was empty at export (its table is still made)", m.Object)
+		}
 		c.Split = append(c.Split, &Conversion{Rule: RuleMembers, Source: src, Dataset: &od,
-			Notes: []string{fmt.Sprintf("rows %d to %d of %s, which member %s gave at export", from+1, to, ds.Name, m.Object)},
+			Notes: []string{note},
 			records: func(in Records, part int, _ func(Reject) error) Records {
 				return &memberRows{in: in, row: partStart[part], from: from, to: to, partEnd: partStart[part+1]}
 			}})

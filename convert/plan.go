@@ -78,6 +78,15 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 			if rule.changesFields() || rule.routes() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
 			}
+			if c := Members(ds, src); c != nil {
+				// A logical dataset goes back into its members (§3).
+				steps := splitSteps(st, c, rename)
+				for k := range steps {
+					steps[k].Rows = c.Split[k].Dataset.Rows
+				}
+				out = append(out, steps...)
+				split = true
+			}
 		case !Chosen(ds.Name, false, mapping, hasOwn):
 			st.Left = "another engine's dataset beside the target's own: name it with --datasets (or a mapping entry) to convert it"
 		default:
