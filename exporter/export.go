@@ -63,6 +63,15 @@ func ExportLogical(ctx context.Context, sources []Source, w *bundle.Writer, jobs
 		if err := groupShards(desc, shards); err != nil {
 			return err
 		}
+		for _, d := range desc.Datasets {
+			if len(d.Spec.Members) > 0 {
+				var names []string
+				for _, md := range MemberDatasets(&d.Spec) {
+					names = append(names, md.Name)
+				}
+				prog.Unite(d.Spec.Name, names)
+			}
+		}
 		desc.Source.ID = fmt.Sprintf("s%d", i)
 		desc.Source.Filter = f.Record()
 		if err := w.AddSource(desc.Source); err != nil {
