@@ -74,8 +74,11 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 			st.Left = "its source is not in the manifest"
 		case rule.SendsElsewhere(engine):
 			st.Left = rule.Elsewhere()
+		case src.Engine == engine && rule.routes():
+			out = append(out, splitSteps(st, SameEngineRoute(ds, src, rule), rename)...)
+			split = true
 		case src.Engine == engine:
-			if rule.changesFields() || rule.routes() || (rule != nil && rule.Target != "") {
+			if rule.changesFields() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
 			}
 			if c := Members(ds, src); c != nil {

@@ -166,8 +166,23 @@ func intoMembers(it *Item, log *slog.Logger) error {
 	return nil
 }
 
-// isMember reports whether the item loads one member table of a logical
-// dataset (intoMembers).
+// isMember reports whether the item loads rows of a logical dataset into
+// one table of its own engine (intoMembers, routeSameEngine).
 func (it *Item) isMember() bool {
-	return it.Conversion != nil && it.Original != nil && len(it.Original.Members) > 0 && it.Conversion.Rule == convert.RuleMembers
+	return it.Conversion != nil && it.Original != nil && len(it.Original.Members) > 0 && (it.Conversion.Rule == convert.RuleMembers || it.Conversion.Rule == convert.RuleRouteTables)
+}
+
+// routeSameEngine makes a table that the target takes as it is go into
+// the tables its mapping entry's route names, each row as it is
+// (convert.SameEngineRoute).
+func routeSameEngine(it *Item, rule *convert.DatasetRule, log *slog.Logger) error {
+	conv := convert.SameEngineRoute(it.Dataset, it.Source, rule)
+	if len(conv.Refused) > 0 {
+		return Refused(fmt.Errorf("dataset %q cannot be routed into its tables (%s): %s; nothing was written", it.Dataset.Name, conv.Rule, strings.Join(conv.Refused, "; ")))
+	}
+	log.Info("routing", "dataset", it.Dataset.Name, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
+	it.Original, it.Conversion = it.Dataset, conv
+	it.Dataset, it.Source = conv.Dataset, conv.Source
+	it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
+	return nil
 }

@@ -102,7 +102,11 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			rep.Left = append(rep.Left, ds.Name)
 			continue
 		}
-		if t.Accepts(ds, src) {
+		if t.Accepts(ds, src) && rule.Routes() {
+			if err := routeSameEngine(it, rule, opts.Log); err != nil {
+				return nil, err
+			}
+		} else if t.Accepts(ds, src) {
 			if err := sameEngineRule(rule); err != nil {
 				return nil, err
 			}

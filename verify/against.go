@@ -160,6 +160,18 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			continue // the import sent it to another engine's target
 		}
 		var conv *convert.Conversion
+		if o.Engine != "" && engines[ds.Source] == o.Engine && rule.Routes() {
+			// Routed into tables of its own engine: each output is
+			// compared with its table.
+			for _, c := range convert.SameEngineRoute(&m.Datasets[i], sources[ds.Source], rule).Split {
+				sd := *c.Dataset
+				if n, ok := o.Map[sd.Namespace]; ok {
+					sd.Namespace = n
+				}
+				out[i] = append(out[i], selection{&sd, c, nil})
+			}
+			continue
+		}
 		if o.Engine != "" && engines[ds.Source] != o.Engine {
 			if !convert.Chosen(ds.Name, want[ds.Name], o.Mapping, hasOwn) {
 				continue
@@ -216,7 +228,7 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 		}
 		out[i] = []selection{{&ds, conv, union}}
 	}
-	dropShadowedMembers(out)
+	dropShadowedMembers(m, out)
 	return out, nil
 }
 
@@ -225,26 +237,34 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 // members out (a hybrid WildfireChat site's empty message shards, which
 // the message collection's route fills): it holds no row to compare, and
 // the table holds the other's.
-func dropShadowedMembers(out map[int][]selection) {
+func dropShadowedMembers(m *spec.Manifest, out map[int][]selection) {
 	// By object: the selections keep their sources' namespaces (a hybrid
 	// site's MySQL and MongoDB databases), which the target's URL
 	// replaces by its one database.
 	loaded := map[string]bool{}
-	for _, sels := range out {
+	for i, sels := range out {
+		if len(m.Datasets[i].Members) > 0 {
+			continue
+		}
 		for _, s := range sels {
-			if len(s.Members) == 0 {
-				loaded[s.Object] = true
-			}
+			loaded[s.Object] = true
 		}
 	}
 	for i, sels := range out {
-		if len(sels) != 1 || sels[0].conv != nil || len(sels[0].Members) == 0 || sels[0].Rows != 0 {
+		if ds := &m.Datasets[i]; len(ds.Members) == 0 || ds.Rows != 0 {
 			continue
 		}
-		for _, mb := range sels[0].Members {
-			if loaded[mb.Object] {
-				delete(out, i)
-				break
+	shadowed:
+		for _, s := range sels {
+			objects := []string{s.Object}
+			for _, mb := range s.Members { // read as its members (exporter.ReadDataset)
+				objects = append(objects, mb.Object)
+			}
+			for _, o := range objects {
+				if loaded[o] {
+					delete(out, i)
+					break shadowed
+				}
 			}
 		}
 	}
