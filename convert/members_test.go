@@ -76,3 +76,33 @@ func TestMembersSplitRowsByPosition(t *testing.T) {
 		t.Error("a dataset of one table: a conversion")
 	}
 }
+
+// A route into tables of the dataset's own engine: one output per
+// declared table, a member's DDL on the output of its name; any other key
+// of the entry is refused.
+func TestSameEngineRoute(t *testing.T) {
+	m, err := ParseMapping("m.yaml", []byte("version: 1\ndatasets:\n  - match: \"db.m\"\n    route: \"'m_' + string(id % 2)\"\n    objects: [\"m_{0..2}\"]\n  - match: \"db.n\"\n    route: \"'m_0'\"\n    objects: [m_0]\n    drop: [id]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &spec.Dataset{Name: "db.m", Namespace: "db", Object: "m", Columns: []spec.Column{{Name: "id", Type: "int64"}}, PrimaryKey: []string{"id"},
+		Members: []spec.Member{{Object: "m_0", DDL: "CREATE TABLE `m_0` (...)"}, {Object: "m_1", DDL: "CREATE TABLE `m_1` (...)"}}}
+	c := SameEngineRoute(ds, &spec.Source{Engine: "mysql"}, m.For("db.m"))
+	if len(c.Refused) > 0 || len(c.Split) != 3 {
+		t.Fatalf("conversion refused %v, %d outputs", c.Refused, len(c.Split))
+	}
+	if d := c.Split[1].Dataset; d.Name != "db.m/m_1" || d.Object != "m_1" || d.DDL != "CREATE TABLE `m_1` (...)" || len(d.Members) != 0 {
+		t.Errorf("output 1: %+v", d)
+	}
+	if d := c.Split[2].Dataset; d.DDL != "" {
+		t.Errorf("output m_2, no member of that name: DDL %q", d.DDL)
+	}
+	n := *ds
+	n.Name = "db.n"
+	if c := SameEngineRoute(&n, &spec.Source{Engine: "mysql"}, m.For("db.n")); len(c.Refused) == 0 {
+		t.Error("a route with drop: not refused")
+	}
+	if SameEngineRoute(ds, &spec.Source{Engine: "mysql"}, nil) != nil {
+		t.Error("no entry: a conversion")
+	}
+}
