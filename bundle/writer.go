@@ -681,6 +681,14 @@ func (d *DatasetWriter) SetSchemaKeys(keys map[string]string) {
 	d.w.manifest.Datasets[d.idx].SchemaKeys = keys
 }
 
+// SetMembers records the member tables of a logical dataset with the rows
+// each gave (spec.Member), before Close journals the dataset.
+func (d *DatasetWriter) SetMembers(members []spec.Member) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	d.w.manifest.Datasets[d.idx].Members = members
+}
+
 func (d *DatasetWriter) startPart() error {
 	p := &partFile{stage: &partStage{w: d.w, limit: d.w.opts.MemoryStageBytes}, sha: sha256.New(), crc: crc32.NewIEEE()}
 	var out io.Writer = p

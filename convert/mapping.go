@@ -31,6 +31,9 @@ type Mapping struct {
 	// datasets that export --profile writes into the bundle's manifest;
 	// verify --profile checks them offline as relation checks.
 	Relations []RelationRule `yaml:"relations"`
+	// Shards (mapping_shards.go) are sharded table families that export
+	// --profile reads as logical datasets.
+	Shards []ShardEntry `yaml:"shards"`
 
 	final []FinalDocuments
 	file  string
@@ -181,6 +184,9 @@ func ParseMapping(file string, data []byte) (*Mapping, error) {
 		return nil, err
 	}
 	if err := m.checkChecks(); err != nil {
+		return nil, err
+	}
+	if err := m.checkShards(); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -23,7 +23,7 @@ import (
 // element §11.1's rule would make of the row's key (type byte, the name
 // _id, the value: the key's value, or the document of a composite key's
 // columns), so that keys of other types or columns never share one.
-func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int) ([]byte, string) {
+func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int, row int64) ([]byte, string) {
 	el, why := d.appendKeyID(d.idBuf[:0], rec, i, 0)
 	if why != "" {
 		return nil, why
@@ -32,6 +32,9 @@ func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int) ([]byte,
 	sum := sha256.Sum256(el)
 	if d.t.union != "" {
 		sum = unionSum(d.t.union, el)
+	}
+	if d.t.members != nil {
+		sum = unionSum(d.t.members.at(d.part, row), el)
 	}
 	var oid bson.ObjectID
 	copy(oid[:], sum[:12])
@@ -43,6 +46,12 @@ func (d *docRecords) objectID(doc []byte, rec arrow.RecordBatch, i int) ([]byte,
 func objectIDNote(d *DatasetRule, ds *spec.Dataset, c *Conversion) string {
 	if len(ds.PrimaryKey) == 0 {
 		c.Refused = append(c.Refused, fmt.Sprintf("%s: id: objectid derives _id from the primary key, and %s has none", d.position("id"), ds.Name))
+	}
+	if len(ds.Members) > 0 {
+		if d.routes() {
+			c.Refused = append(c.Refused, fmt.Sprintf("%s: id: objectid of a logical dataset derives _id from each row's member table, which a route's outputs do not know", d.position("id")))
+		}
+		return fmt.Sprintf("_id is an ObjectId derived from the name of the member table each row was read from and the primary key %s (SHA-256 of that table's dataset name, a 0 byte and the key's _id element of §11.1, first 12 bytes: the _id a union of the member tables gives), whose columns stay fields (%s)", strings.Join(ds.PrimaryKey, ", "), d.position("id"))
 	}
 	if d.Unites() {
 		return fmt.Sprintf("_id is an ObjectId derived from the dataset's name and the primary key %s (SHA-256 of %s, a 0 byte and the key's _id element of §11.1, first 12 bytes; union), whose columns stay fields (%s)", strings.Join(ds.PrimaryKey, ", "), ds.Name, d.position("id"))

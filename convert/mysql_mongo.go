@@ -54,6 +54,10 @@ type tableToDocs struct {
 	// union: the bundle dataset's name, which a united dataset's
 	// objectID hashes too (mapping_union.go); "" otherwise.
 	union string
+	// members: for a logical dataset, the member each row was read from
+	// (by its row number in the dataset), whose name a derived ObjectId
+	// hashes as a union of the members would (mapping_id.go).
+	members *memberIndex
 }
 
 func mysqlToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule) (*Conversion, error) {
@@ -92,6 +96,9 @@ func tableToMongo(ds *spec.Dataset, src *spec.Source, d *DatasetRule, nested boo
 	t := &tableToDocs{ds: ds, objectID: d != nil && d.ID == "objectid" && !nested}
 	if d.Unites() {
 		t.union = ds.Name
+	}
+	if t.objectID && len(ds.Members) > 0 {
+		t.members = newMemberIndex(ds)
 	}
 	c := &Conversion{Rule: ruleMySQLToMongo, Source: convertedSource(src, mongoEngine), takesID: true, takesIndexes: true}
 	if nested && d != nil && d.ID != "" {
@@ -393,7 +400,7 @@ func (d *docRecords) document(rec arrow.RecordBatch, i int, row int64) (bson.Raw
 	idx, doc := bsoncore.ReserveLength(d.doc[:0])
 	var why string
 	if t.objectID {
-		doc, why = d.objectID(doc, rec, i)
+		doc, why = d.objectID(doc, rec, i, row)
 	} else {
 		doc, why = d.appendKeyID(doc, rec, i, row)
 	}

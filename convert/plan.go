@@ -74,9 +74,21 @@ func Plan(m *spec.Manifest, engine string, rename map[string]string, mapping *Ma
 			st.Left = "its source is not in the manifest"
 		case rule.SendsElsewhere(engine):
 			st.Left = rule.Elsewhere()
+		case src.Engine == engine && rule.routes():
+			out = append(out, splitSteps(st, SameEngineRoute(ds, src, rule), rename)...)
+			split = true
 		case src.Engine == engine:
-			if rule.changesFields() || rule.routes() || (rule != nil && rule.Target != "") {
+			if rule.changesFields() || (rule != nil && rule.Target != "") {
 				st.Refused = append(st.Refused, rule.Where()+": mapping entries apply to datasets converted to another engine only, for now")
+			}
+			if c := Members(ds, src); c != nil {
+				// A logical dataset goes back into its members (§3).
+				steps := splitSteps(st, c, rename)
+				for k := range steps {
+					steps[k].Rows = c.Split[k].Dataset.Rows
+				}
+				out = append(out, steps...)
+				split = true
 			}
 		case !Chosen(ds.Name, false, mapping, hasOwn):
 			st.Left = "another engine's dataset beside the target's own: name it with --datasets (or a mapping entry) to convert it"

@@ -41,6 +41,12 @@ type job struct {
 // finished and that still hold (keepFinished) are kept, not read again;
 // log says which and why others are not.
 func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, log *slog.Logger, prog *progress.Counter) error {
+	return ExportLogical(ctx, sources, w, jobs, f, nil, log, prog)
+}
+
+// ExportLogical is ExportResumable reading the tables shards match as
+// logical datasets (logical.go).
+func ExportLogical(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, shards Shards, log *slog.Logger, prog *progress.Counter) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -53,6 +59,18 @@ func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jo
 		desc, err := src.Describe(ctx)
 		if err != nil {
 			return err
+		}
+		if err := groupShards(desc, shards); err != nil {
+			return err
+		}
+		for _, d := range desc.Datasets {
+			if len(d.Spec.Members) > 0 {
+				var names []string
+				for _, md := range MemberDatasets(&d.Spec) {
+					names = append(names, md.Name)
+				}
+				prog.Unite(d.Spec.Name, names)
+			}
 		}
 		desc.Source.ID = fmt.Sprintf("s%d", i)
 		desc.Source.Filter = f.Record()
@@ -173,7 +191,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 		written <- werr
 	}()
 	check, err := readChecked(ctx, src, &d.Spec, func() error {
-		return src.Read(ctx, &d.Spec, func(rec arrow.RecordBatch) error {
+		return ReadDataset(ctx, src, &d.Spec, func(rec arrow.RecordBatch) error {
 			if !rec.Schema().Equal(d.Schema) {
 				return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
 			}
@@ -186,7 +204,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 				rec.Release()
 				return context.Cause(ctx)
 			}
-		})
+		}, func(i int, n int64) { d.Spec.Members[i].Rows = n })
 	})
 	close(recs)
 	// Read to the end: what is left is compressing the batches queued
@@ -207,6 +225,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 	}
 	if sk, ok := src.(SchemaKeysReporter); ok {
 		dw.SetSchemaKeys(sk.SchemaKeys(&d.Spec))
+	}
+	if len(d.Spec.Members) > 0 {
+		dw.SetMembers(d.Spec.Members)
 	}
 	dw.SetResumeCheck(check)
 	if err := dw.Close(); err != nil {

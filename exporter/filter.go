@@ -27,6 +27,9 @@ type Filter struct {
 	Exclude      []string // --exclude
 	Where        []Where  // --where
 	AllDatabases bool     // --all-databases
+	// Shards are the export's shard rules: a pattern naming a logical
+	// dataset (t_messages) selects each of its members.
+	Shards Shards
 
 	mu   sync.Mutex
 	used map[string]bool // patterns and --where keys that matched
@@ -89,6 +92,18 @@ func matches(p, db, object string) bool {
 	return ok
 }
 
+// selects is matches of db.object, or of the logical dataset it is a
+// member of.
+func (f *Filter) selects(p, db, object string) bool {
+	if matches(p, db, object) {
+		return true
+	}
+	if l := f.Shards.Logical(db, db+"."+object); l != "" {
+		return matches(p, db, l[len(db)+1:])
+	}
+	return false
+}
+
 // Keep reports whether the export takes db.object, and marks the --tables
 // patterns that selected it as used. A nil Filter keeps everything.
 func (f *Filter) Keep(db, object string) bool {
@@ -96,7 +111,7 @@ func (f *Filter) Keep(db, object string) bool {
 		return true
 	}
 	for _, p := range f.Exclude {
-		if matches(p, db, object) {
+		if f.selects(p, db, object) {
 			f.mark("--exclude " + p)
 			return false
 		}
@@ -106,7 +121,7 @@ func (f *Filter) Keep(db, object string) bool {
 	}
 	keep := false
 	for _, p := range f.Include {
-		if matches(p, db, object) {
+		if f.selects(p, db, object) {
 			f.mark("--tables " + p)
 			keep = true
 		}
@@ -127,7 +142,7 @@ func (f *Filter) RowFilter(db, object string) (string, error) {
 	var got *Where
 	for i := range f.Where {
 		w := &f.Where[i]
-		if !matches(w.Pattern, db, object) {
+		if !f.selects(w.Pattern, db, object) {
 			continue
 		}
 		f.mark("--where " + w.Pattern)

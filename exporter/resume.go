@@ -77,12 +77,14 @@ func stillHolds(ctx context.Context, j job, c *bundle.Candidate) string {
 		return "its columns or key changed"
 	case now.DDL != was.DDL || now.Filter != was.Filter:
 		return "its definition or filter changed"
+	case !sameMembers(now.Members, was.Members):
+		return "its member tables or their definitions changed"
 	}
 	rc, ok := j.src.(ResumeChecker)
 	if !ok {
 		return "this engine cannot tell whether it changed since the killed run"
 	}
-	check, err := rc.ResumeCheck(ctx, &j.ds.Spec)
+	check, err := memberCheck(ctx, rc, &j.ds.Spec)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("its source check failed: %v", err)
@@ -92,6 +94,20 @@ func stillHolds(ctx context.Context, j job, c *bundle.Candidate) string {
 		return fmt.Sprintf("the source changed since the killed run (then %s, now %s)", c.Check, check)
 	}
 	return ""
+}
+
+// sameMembers compares two logical datasets' members by name and DDL
+// (their rows are what a run read).
+func sameMembers(a, b []spec.Member) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Object != b[i].Object || a[i].DDL != b[i].DDL {
+			return false
+		}
+	}
+	return true
 }
 
 func sameJSON(a, b any) bool {
@@ -122,12 +138,12 @@ func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() 
 	var before string
 	var berr error
 	if !inSnapshot {
-		before, berr = rc.ResumeCheck(ctx, ds)
+		before, berr = memberCheck(ctx, rc, ds)
 	}
 	if err := read(); err != nil {
 		return "", err
 	}
-	after, err := rc.ResumeCheck(ctx, ds)
+	after, err := memberCheck(ctx, rc, ds)
 	if err != nil || berr != nil || (!inSnapshot && before != after) {
 		return "", nil
 	}

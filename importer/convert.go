@@ -146,3 +146,43 @@ func sameEngineRule(rule *convert.DatasetRule) error {
 	}
 	return fmt.Errorf("%s: this entry changes a dataset that the target takes as it is (same engine); mapping entries apply to datasets converted to another engine only, for now. Use --map OLD=NEW for namespaces, --datasets or skip: true to leave datasets out; nothing was written", rule.Where())
 }
+
+// intoMembers makes a logical dataset (SPEC.md §3, "Logical datasets")
+// that the target takes as it is go back into its member tables, each
+// row into the one it was read from (convert.Members); other datasets are
+// left as they are.
+func intoMembers(it *Item, log *slog.Logger) error {
+	conv := convert.Members(it.Dataset, it.Source)
+	if conv == nil {
+		return nil
+	}
+	if len(conv.Refused) > 0 {
+		return fmt.Errorf("logical dataset %q: %s; nothing was written", it.Dataset.Name, strings.Join(conv.Refused, "; "))
+	}
+	log.Info("into its member tables", "dataset", it.Dataset.Name, "members", len(conv.Split), "rule", conv.Rule)
+	it.Original, it.Conversion = it.Dataset, conv
+	it.Dataset, it.Source = conv.Dataset, conv.Source
+	it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
+	return nil
+}
+
+// isMember reports whether the item loads rows of a logical dataset into
+// one table of its own engine (intoMembers, routeSameEngine).
+func (it *Item) isMember() bool {
+	return it.Conversion != nil && it.Original != nil && len(it.Original.Members) > 0 && (it.Conversion.Rule == convert.RuleMembers || it.Conversion.Rule == convert.RuleRouteTables)
+}
+
+// routeSameEngine makes a table that the target takes as it is go into
+// the tables its mapping entry's route names, each row as it is
+// (convert.SameEngineRoute).
+func routeSameEngine(it *Item, rule *convert.DatasetRule, log *slog.Logger) error {
+	conv := convert.SameEngineRoute(it.Dataset, it.Source, rule)
+	if len(conv.Refused) > 0 {
+		return Refused(fmt.Errorf("dataset %q cannot be routed into its tables (%s): %s; nothing was written", it.Dataset.Name, conv.Rule, strings.Join(conv.Refused, "; ")))
+	}
+	log.Info("routing", "dataset", it.Dataset.Name, "rule", conv.Rule, "notes", strings.Join(conv.Notes, "; "))
+	it.Original, it.Conversion = it.Dataset, conv
+	it.Dataset, it.Source = conv.Dataset, conv.Source
+	it.Namespace, it.Object = conv.Dataset.Namespace, conv.Dataset.Object
+	return nil
+}

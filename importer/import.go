@@ -102,8 +102,15 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			rep.Left = append(rep.Left, ds.Name)
 			continue
 		}
-		if t.Accepts(ds, src) {
+		if t.Accepts(ds, src) && rule.Routes() {
+			if err := routeSameEngine(it, rule, opts.Log); err != nil {
+				return nil, err
+			}
+		} else if t.Accepts(ds, src) {
 			if err := sameEngineRule(rule); err != nil {
+				return nil, err
+			}
+			if err := intoMembers(it, opts.Log); err != nil {
 				return nil, err
 			}
 		} else if !convert.Chosen(ds.Name, want[ds.Name], opts.Mapping, hasOwn) {
@@ -130,7 +137,8 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	for n := range missing {
 		return nil, fmt.Errorf("dataset %q is not in the bundle (imbundle inspect lists them)", n)
 	}
-	if err := place(t, plan.Items); err != nil {
+	var err error
+	if plan.Items, err = place(t, plan.Items); err != nil {
 		return nil, err
 	}
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {

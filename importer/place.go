@@ -1,28 +1,62 @@
 package importer
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/imbundle/imbundle/spec"
+)
 
 // place puts every item where the target says, then applies the rules
 // every engine shares: no two datasets load
 // into one object (their rows would mix, and the second would find the
 // first's rows in --mode fail), unless one mapping entry unites them
 // (union.go).
-func place(t Target, items []*Item) error {
+func place(t Target, items []*Item) ([]*Item, error) {
 	if err := t.Place(items); err != nil {
-		return err
+		return nil, err
 	}
+	items = dropEmptyMembers(items)
 	seen := map[[2]string]*Item{}
 	for _, it := range items {
 		k := [2]string{it.Namespace, it.Object}
 		if other, dup := seen[k]; dup {
 			if err := unite(t, other, it); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		seen[k] = it
 	}
-	return nil
+	return items, nil
+}
+
+// dropEmptyMembers leaves out the empty member tables of a logical dataset
+// (convert.Members) that another dataset of the import loads: a hybrid
+// WildfireChat site's bundle holds its unused, empty message shards and
+// the message collection that a route sends into those same tables. They
+// add no row, and the other dataset's load creates or fills the table.
+func dropEmptyMembers(items []*Item) []*Item {
+	other := map[[2]string]bool{}
+	for _, it := range items {
+		if !it.isMember() {
+			other[[2]string{it.Namespace, it.Object}] = true
+		}
+	}
+	out := items[:0]
+	digester := map[*spec.Dataset]bool{} // the dropped output digested its dataset's parts: the next one kept does
+	for _, it := range items {
+		if it.isMember() && it.Dataset.Rows == 0 && other[[2]string{it.Namespace, it.Object}] {
+			if !it.sharedDigest {
+				digester[it.Original] = true
+			}
+			continue
+		}
+		if digester[it.Original] {
+			it.sharedDigest, digester[it.Original] = false, false
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 // NonEmptyError is a --mode fail refusal: target objects already hold data

@@ -349,3 +349,33 @@ func (c *Counter) sortedRunning() []string {
 	sort.SliceStable(names, func(i, j int) bool { return c.tasks[names[i]].start.Before(c.tasks[names[j]].start) })
 	return names
 }
+
+// Unite makes the estimated tasks of names one task, into, their
+// estimates added up: an export reads a logical dataset's member tables
+// as the one dataset into (exporter, logical datasets), after the source
+// estimated each table.
+func (c *Counter) Unite(into string, names []string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	drop := map[string]bool{}
+	var rows, bytes int64
+	for _, n := range names {
+		if t := c.tasks[n]; t != nil && !t.started {
+			rows, bytes = rows+t.total, bytes+t.totalBytes
+			delete(c.tasks, n)
+			drop[n] = true
+		}
+	}
+	order := c.order[:0]
+	for _, n := range c.order {
+		if !drop[n] {
+			order = append(order, n)
+		}
+	}
+	c.order = order
+	t := c.task(into)
+	t.total, t.totalBytes, t.exact = t.total+rows, t.totalBytes+bytes, false
+}

@@ -232,3 +232,24 @@ func TestNoBytes(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// A logical dataset's members, estimated one by one, become one task
+// whose estimate is theirs added up.
+func TestUnite(t *testing.T) {
+	c, _ := newFake(t, Options{})
+	c.Estimate("db.t_0", 10, 100)
+	c.Estimate("db.t_1", 5, 50)
+	c.Estimate("db.other", 1, 1)
+	c.Unite("db.t", []string{"db.t_0", "db.t_1"})
+	c.AddTo("db.t", 15, 150)
+	c.Done("db.t")
+	c.mu.Lock()
+	if order := strings.Join(c.order, ","); order != "db.other,db.t" || len(c.tasks) != 2 {
+		t.Errorf("tasks %s, want db.other and db.t", order)
+	}
+	total, bytes := c.tasks["db.t"].total, c.tasks["db.t"].totalBytes
+	c.mu.Unlock()
+	if total != 15 || bytes != 150 {
+		t.Fatalf("db.t estimated %d rows, %d bytes; want 15, 150", total, bytes)
+	}
+}

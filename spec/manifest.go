@@ -155,6 +155,21 @@ type Dataset struct {
 	// imbundle:collection:...) with their values: the tables and
 	// collections the keyspace holds (SPEC.md §8.1, §11.7, §11.8).
 	SchemaKeys map[string]string `json:"schema_keys,omitempty"`
+	// Members are the tables (or collections) of a logical dataset, in
+	// the order their rows follow one another in the parts: an export
+	// profile's shards entry reads a sharded table family (WildfireChat's
+	// t_messages_0..35) as one dataset (SPEC.md §3, "Logical datasets").
+	// Empty for a dataset read from one object.
+	Members []Member `json:"members,omitempty"`
+}
+
+// Member is one table of a logical dataset: its name, its own DDL (for a
+// same-engine target to recreate it) and how many of the dataset's rows,
+// following those of the members before it, it gave.
+type Member struct {
+	Object string `json:"object"`
+	DDL    string `json:"ddl,omitempty"`
+	Rows   int64  `json:"rows"`
 }
 
 // Column describes one Arrow column of a dataset's parts.

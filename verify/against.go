@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -159,6 +160,18 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 			continue // the import sent it to another engine's target
 		}
 		var conv *convert.Conversion
+		if o.Engine != "" && engines[ds.Source] == o.Engine && rule.Routes() {
+			// Routed into tables of its own engine: each output is
+			// compared with its table.
+			for _, c := range convert.SameEngineRoute(&m.Datasets[i], sources[ds.Source], rule).Split {
+				sd := *c.Dataset
+				if n, ok := o.Map[sd.Namespace]; ok {
+					sd.Namespace = n
+				}
+				out[i] = append(out[i], selection{&sd, c, nil})
+			}
+			continue
+		}
 		if o.Engine != "" && engines[ds.Source] != o.Engine {
 			if !convert.Chosen(ds.Name, want[ds.Name], o.Mapping, hasOwn) {
 				continue
@@ -215,7 +228,46 @@ func selected(ctx context.Context, m *spec.Manifest, src exporter.Source, o Agai
 		}
 		out[i] = []selection{{&ds, conv, union}}
 	}
+	dropShadowedMembers(m, out)
 	return out, nil
+}
+
+// dropShadowedMembers leaves out an empty logical dataset one of whose
+// member tables another selected dataset loads, as the import left its
+// members out (a hybrid WildfireChat site's empty message shards, which
+// the message collection's route fills): it holds no row to compare, and
+// the table holds the other's.
+func dropShadowedMembers(m *spec.Manifest, out map[int][]selection) {
+	// By object: the selections keep their sources' namespaces (a hybrid
+	// site's MySQL and MongoDB databases), which the target's URL
+	// replaces by its one database.
+	loaded := map[string]bool{}
+	for i, sels := range out {
+		if len(m.Datasets[i].Members) > 0 {
+			continue
+		}
+		for _, s := range sels {
+			loaded[s.Object] = true
+		}
+	}
+	for i, sels := range out {
+		if ds := &m.Datasets[i]; len(ds.Members) == 0 || ds.Rows != 0 {
+			continue
+		}
+	shadowed:
+		for _, s := range sels {
+			objects := []string{s.Object}
+			for _, mb := range s.Members { // read as its members (exporter.ReadDataset)
+				objects = append(objects, mb.Object)
+			}
+			for _, o := range objects {
+				if loaded[o] {
+					delete(out, i)
+					break shadowed
+				}
+			}
+		}
+	}
 }
 
 // Schema compares the target's schema (tables' definitions, indexes,
@@ -240,7 +292,10 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 	for _, i := range idx {
 		for _, s := range sel[i] {
 			if s.conv == nil { // a converted dataset has no schema of the target's engine to compare
-				ds = append(ds, s.Dataset)
+				// A logical dataset's schema is its member tables'.
+				for _, md := range exporter.MemberDatasets(s.Dataset) {
+					ds = append(ds, &md)
+				}
 			}
 		}
 	}
@@ -262,6 +317,9 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 	if l, ok := src.(exporter.Locator); ok {
 		res.Target = l.Locate(mapped)
 	}
+	if n := len(mapped.Members); n > 0 {
+		res.Target += fmt.Sprintf(" (%d member tables)", n)
+	}
 	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
 	known := orig.Digest.Algorithm == spec.DigestAlgorithm
 	keyed := orig // the dataset whose key names the bundle's rows
@@ -278,10 +336,10 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		res.BundleRows, res.BundleSum, res.Rejected, res.Filtered = ws.Rows, ws.Sum, n.rejected, n.filtered
 	}
 	var d bundle.Digest
-	err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
+	err := exporter.ReadDataset(ctx, src, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
 		return nil
-	}))
+	}), nil)
 	if err != nil {
 		res.Err = err
 		return res

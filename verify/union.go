@@ -78,10 +78,10 @@ func compareUnion(ctx context.Context, r *bundle.Reader, src exporter.Source, me
 	ws := want.Spec()
 	res.BundleRows, res.BundleSum, res.Rejected, res.Filtered = ws.Rows, ws.Sum, n.rejected, n.filtered
 	var d bundle.Digest
-	if err := src.Read(ctx, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
+	if err := exporter.ReadDataset(ctx, src, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
 		return nil
-	})); err != nil {
+	}), nil); err != nil {
 		res.Err = err
 		return res
 	}

@@ -28,7 +28,7 @@ func walkDiff(ctx context.Context, src exporter.Source, orig, mapped *spec.Datas
 	defer cancel()
 	bch := streamRows(ctx, orig.PrimaryKey, bundleRows)
 	tch := streamRows(ctx, orig.PrimaryKey, func(fn func(arrow.RecordBatch) error) error {
-		return src.Read(ctx, mapped, conformed(orig.Columns, fn))
+		return exporter.ReadDataset(ctx, src, mapped, conformed(orig.Columns, fn), nil)
 	})
 	var diffs []Difference
 	var row int64

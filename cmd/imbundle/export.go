@@ -168,9 +168,13 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				if mapping == nil {
 					return scheme.Usagef("--map %s: want a mapping file (.yaml) whose relations to record", mapFile)
 				}
-				if len(mapping.Relations) == 0 {
-					return scheme.Usagef("%s declares no relations: export reads only a mapping's relations (import, plan and verify take its other keys)", mapping.File())
+				if len(mapping.Relations) == 0 && len(mapping.Shards) == 0 {
+					return scheme.Usagef("%s declares no relations and no shards: export reads only a mapping's relations and shards (import, plan and verify take its other keys)", mapping.File())
 				}
+			}
+			shards := exportShards(mapping)
+			if filter != nil {
+				filter.Shards = shards
 			}
 			from := map[string]string{}
 			for k, v := range map[string]string{"db": db, "match": match, "key-prefix": keyPrefix} {
@@ -227,7 +231,11 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			// partial file, its journal and the staging files (Abort after
 			// Close or Suspend does nothing).
 			defer w.Abort()
-			if err := exporter.ExportResumable(ctx, srcs, w, jobs, filter, log, prog); err != nil {
+			if err := exporter.ExportLogical(ctx, srcs, w, jobs, filter, shards, log, prog); err != nil {
+				var mm *exporter.MemberMismatchError
+				if errors.As(err, &mm) {
+					return withCode(exitBadInput, err)
+				}
 				err = fmt.Errorf("export failed, no bundle written: %w", err)
 				if errors.Is(err, syscall.ENOSPC) {
 					w.Abort()
@@ -320,7 +328,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f.StringVar(&keyPrefix, "key-prefix", "", "Redis: export only keys with this prefix")
 	f.BoolVar(&skipUnsupported, "skip-unsupported", false, "Redis: skip keys of unknown types (counted in the manifest) instead of failing")
 	f.StringArrayVar(&params, "param", nil, "engine setting KEY=VALUE (repeatable; the keys are listed below)")
-	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site)")
+	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest and whose shards to read as logical datasets (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site, wildfirechat for a WildfireChat one)")
 	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
 	addReportFlag(cmd)
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")

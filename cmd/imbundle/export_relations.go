@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -24,4 +25,17 @@ func profileRelations(m *convert.Mapping, man *spec.Manifest, notes io.Writer) (
 		fmt.Fprintf(notes, "note: relation %s: not recorded\n", s)
 	}
 	return rels, nil
+}
+
+// exportShards is the shards of export's --profile or --map as the
+// exporter's rules (nil: none).
+func exportShards(m *convert.Mapping) exporter.Shards {
+	if m == nil {
+		return nil
+	}
+	var out exporter.Shards
+	for _, s := range m.Shards {
+		out = append(out, exporter.ShardRule{Match: s.Match, Name: s.Dataset})
+	}
+	return out
 }

@@ -120,6 +120,7 @@ func newInspectCmd() *cobra.Command {
 					fmt.Fprintf(out, "\n%s holds the tables and collections of schema keys: %s\n", ds.Name, strings.Join(keys, ", "))
 				}
 			}
+			printMembers(out, m)
 			if len(m.Relations) > 0 {
 				fmt.Fprintln(out, "\nrelations:")
 				for _, rel := range m.Relations {
