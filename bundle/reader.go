@@ -143,7 +143,7 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 				if _, err := r.readManifest(); err == nil {
 					ee.Summary.ID = r.id
 				}
-				if maj, minor, _ := splitVersion(version); maj == 2 && minor >= 4 {
+				if maj, minor, _ := splitVersion(version); maj > 2 || maj == 2 && minor >= 4 {
 					summariseVolumes(&ee.Summary, opts.Volumes, opts.index, version)
 				}
 			}
@@ -174,6 +174,9 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 		return nil, fmt.Errorf("entry %s says format %s but entry %s says %s", ManifestEntry, m.Version, MarkerEntry, version)
 	}
 	r.manifest = m
+	if err := checkMembers(version, m); err != nil {
+		return r, err
+	}
 	if m.Volumes != nil {
 		if err := r.openVolumes(opts.Volumes, opts.index); err != nil {
 			return r, err

@@ -14,7 +14,7 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("entry %s: bundle format version %s is not supported by this reader, which reads formats %d.x to %d.x (and writes %s); use an imbundle release that reads format %s", e.Where, e.Found, spec.OldestMajor, spec.FormatMajor, spec.FormatVersion, majorOf(e.Found)+".x")
+	return fmt.Sprintf("entry %s: bundle format version %s is not supported by this reader, which reads formats %d.x to %d.x (and writes %s); use an imbundle release that reads format %s", e.Where, e.Found, spec.OldestMajor, spec.NewestMajor, spec.FormatVersion, majorOf(e.Found)+".x")
 }
 
 func majorOf(v string) string {

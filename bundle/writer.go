@@ -55,6 +55,11 @@ type Options struct {
 	// (SPEC.md §2.6). A volume export keeps no journal: a killed one
 	// starts over.
 	VolumeBytes int64
+	// Logical says the export may write logical datasets (a manifest
+	// dataset with members, SPEC.md §3): the bundle is then format
+	// LogicalVersion, which readers of format 2 refuse (they would load a
+	// logical dataset as one table of its name).
+	Logical bool
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -132,6 +137,9 @@ func Create(path string, opts Options) (*Writer, error) {
 	}
 	if opts.VolumeBytes > 0 {
 		version = VolumeVersion
+	}
+	if opts.Logical {
+		version = LogicalVersion
 	}
 	w.manifest = spec.Manifest{
 		Format:      spec.FormatName,
@@ -354,6 +362,10 @@ func (w *Writer) Close() error {
 	if err := checkUTF8("manifest", w.manifest); err != nil {
 		w.abortLocked()
 		return err
+	}
+	if err := checkMembers(w.manifest.Version, &w.manifest); err != nil {
+		w.abortLocked()
+		return fmt.Errorf("%w: create the bundle with Options.Logical", err)
 	}
 	if w.vols != nil {
 		set, err := w.vols.close()

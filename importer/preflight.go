@@ -48,7 +48,7 @@ type digestingSource struct {
 	recs RecordSource
 	d    bundle.Digest
 	eof  bool
-	off  bool // another item digests these rows (Item.sharedDigest)
+	off  bool             // another item digests these rows (Item.sharedDigest)
 	read func(rows int64) // told each batch's rows (progress); may be nil
 }
 

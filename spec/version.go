@@ -13,12 +13,17 @@ const (
 	FormatMajor = 2
 	FormatMinor = 2
 	OldestMajor = 1
+	// NewestMajor is the newest major this code reads: format 3 is a
+	// bundle that holds logical datasets (bundle.LogicalVersion), written
+	// only by an export that reads shards as one dataset; every other
+	// bundle is still written as FormatMajor.FormatMinor.
+	NewestMajor = 3
 	// DigestAlgorithm names the content digest of SPEC.md §6.
 	DigestAlgorithm = "sha256-sum256-v1"
 )
 
 // ReadsMajor reports whether this code reads bundles of major version m.
-func ReadsMajor(m int) bool { return m >= OldestMajor && m <= FormatMajor }
+func ReadsMajor(m int) bool { return m >= OldestMajor && m <= NewestMajor }
 
 // FormatVersion is "major.minor" of the format this code writes.
 var FormatVersion = fmt.Sprintf("%d.%d", FormatMajor, FormatMinor)
