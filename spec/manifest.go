@@ -26,6 +26,30 @@ type Manifest struct {
 	// absent in bundles before format 2.2, which were written at zstd's
 	// default level.
 	Compression *Compression `json:"compression,omitempty"`
+	// Rollback is set in a rollback bundle (SPEC.md §9.6): the prior state
+	// of what an import changed, written before its first write.
+	Rollback *Rollback `json:"rollback,omitempty"`
+}
+
+// Rollback says what a rollback bundle undoes: the import of bundle Of into
+// Target. Its datasets and objects are the target's prior content of what
+// the import overwrote; Absent are the objects that did not exist before
+// the import, which a rollback drops.
+type Rollback struct {
+	Of     string           `json:"of"`     // the imported bundle's id
+	Target string           `json:"target"` // the target URL, password redacted
+	Engine string           `json:"engine"` // the target's engine
+	Absent []RollbackObject `json:"absent,omitempty"`
+}
+
+// RollbackObject names one target object: Kind is "table", "collection",
+// "database" (a Redis logical database) or an Object kind (view, trigger,
+// procedure, function, event, sequence).
+type RollbackObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name,omitempty"`
+	Table     string `json:"table,omitempty"` // the table a trigger is on
 }
 
 // Compression names the codec of the parts' buffers and the level it ran at.

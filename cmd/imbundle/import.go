@@ -35,6 +35,7 @@ func newImportCmd() *cobra.Command {
 		dryRun                         bool
 		sig                            signatureCheck
 		dec                            decryptFlags
+		rb                             rollbackFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -97,6 +98,9 @@ take), then stops. It writes nothing, not even a reject file, and exits
 					return scheme.Usagef("--ns-from and --ns-to go together")
 				}
 				rename[nsFrom] = nsTo
+			}
+			if err := rb.check(targets); err != nil {
+				return err
 			}
 			targets = append([]string(nil), targets...)
 			if err := withPasswords(targets); err != nil {
@@ -177,7 +181,8 @@ take), then stops. It writes nothing, not even a reject file, and exits
 				prog := startProgress("import", engines[i:i+1], "compressed", log)
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
-					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun}
+					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun,
+					BeforeWrite: rb.hook(cmd.OutOrStdout(), args[0], target, engines[i].Name, m, jobs, log)}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				rep.Progress(prog)
@@ -212,6 +217,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	sig.flags(f)
 	dec.add(f)
+	rb.add(f)
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")
