@@ -17,6 +17,7 @@ import (
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/report"
+	"github.com/imbundle/imbundle/rollback"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -310,6 +311,15 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	if err != nil {
 		return fmt.Errorf("reading the finally documents from %s: %w", exporter.Redact(c.url), err)
 	}
+	rb := r.Manifest().Rollback
+	if rb != nil {
+		// A rollback bundle also says what must not be there.
+		left, err := rollback.Leftovers(ctx, rb, c.url, log)
+		if err != nil {
+			return fmt.Errorf("looking up on %s what the import created: %w", exporter.Redact(c.url), err)
+		}
+		schemaDiffs = append(schemaDiffs, left...)
+	}
 	if !c.asJSON {
 		for _, d := range schemaDiffs {
 			fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
@@ -331,7 +341,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 		}
 		json.NewEncoder(out).Encode(map[string]any{"bundle": file, "id": r.ID(), "against": exporter.Redact(c.url), "datasets": list, "schema_differences": schemaDiffs, "ok": mismatches == 0 && readErrs == 0 && len(schemaDiffs) == 0})
 	}
-	if len(results) == 0 {
+	if len(results) == 0 && rb == nil {
 		return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", c.engine))
 	}
 	if readErrs > 0 {
