@@ -88,6 +88,9 @@ func (c Capture) Write(ctx context.Context, plan *importer.Plan) (*Result, error
 		}
 	}
 	m := w.Manifest()
+	if err := objectsBesideTables(m); err != nil {
+		return nil, err
+	}
 	m.Rollback = &spec.Rollback{Of: plan.BundleID, Target: redacted, Engine: c.Engine, Absent: absent(m, want)}
 	if c.Engine == "mysql" {
 		if err := c.absentDatabases(ctx, m, want); err != nil {
@@ -129,6 +132,11 @@ func (c Capture) selection(want []spec.RollbackObject) (*exporter.Filter, map[st
 		return nil, map[string]string{"db": strings.Join(dbs, ",")}, nil
 	}
 	f := &exporter.Filter{Absent: true}
+	var params map[string]string
+	if c.Engine == "mysql" {
+		// Relations are for checks of a site; a rollback restores rows.
+		params = map[string]string{"discover-relations": "false"}
+	}
 	for _, o := range want {
 		if o.Kind == KindTable || o.Kind == KindCollection || c.Engine == "mongodb" && o.Kind == spec.ObjectView {
 			f.Include = append(f.Include, pattern(o.Namespace, o.Name))
@@ -138,7 +146,7 @@ func (c Capture) selection(want []spec.RollbackObject) (*exporter.Filter, map[st
 		// Nothing to read: a filter that matches no name.
 		f.Include = []string{pattern("imbundle rollback", "nothing")}
 	}
-	return f, nil, nil
+	return f, params, nil
 }
 
 // absent is want less what the export found: the datasets, and the
@@ -270,4 +278,26 @@ func carried(m *spec.Manifest, name string) {
 		}
 	}
 	m.Uncarried = out
+}
+
+// objectsBesideTables refuses a MySQL view or routine whose prior
+// definition the rollback bundle holds in a database where it holds no
+// table: the importer restores objects only beside a table it loads
+// (importer/mysql planObjects), so a rollback would leave it out.
+func objectsBesideTables(m *spec.Manifest) error {
+	if len(m.Datasets) == 0 && len(m.Objects) > 0 {
+		// A rollback imports nothing: the objects would not be restored.
+		o := m.Objects[0]
+		return refuse("the import replaces %s %s, and no table, collection or Redis database it writes to holds data yet, so a rollback could not restore it", o.Kind, strings.TrimPrefix(o.Namespace+"."+o.Name, "."))
+	}
+	dbs := map[string]bool{}
+	for _, ds := range m.Datasets {
+		dbs[ds.Namespace] = true
+	}
+	for _, o := range m.Objects {
+		if m.Sources[0].Engine == "mysql" && o.Kind != spec.ObjectTrigger && !dbs[o.Namespace] {
+			return refuse("the import replaces %s %s.%s in a database where it replaces no existing table, and a rollback could not recreate it", o.Kind, o.Namespace, o.Name)
+		}
+	}
+	return nil
 }

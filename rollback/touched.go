@@ -1,6 +1,6 @@
 // Package rollback writes, before an import's first write, a bundle of the
 // prior state of everything the import will overwrite or delete, and puts
-// a target back from such a bundle (SPEC.md §9.6).
+// a target back from such a bundle (SPEC.md §13).
 package rollback
 
 import (
@@ -64,7 +64,10 @@ func touched(engine string, plan *importer.Plan) ([]spec.RollbackObject, error) 
 		ns, ok := renames[o.Namespace]
 		switch {
 		case engine == "redis":
-			return nil, refuse("the bundle holds Redis function libraries (%s), which a rollback does not restore", o.Name)
+			// Server-wide: every export of the server carries the prior
+			// ones; a library the import creates is deleted by a rollback.
+			add(spec.RollbackObject{Kind: o.Kind, Name: o.Name})
+			continue
 		case o.Kind == spec.ObjectUser:
 			return nil, refuse("the bundle holds MySQL accounts (%s), which a rollback does not remove", o.Name)
 		case !ok || o.Kind == spec.ObjectTrigger && !tables[o.Namespace+"."+o.Table]:

@@ -26,7 +26,7 @@ type Manifest struct {
 	// absent in bundles before format 2.2, which were written at zstd's
 	// default level.
 	Compression *Compression `json:"compression,omitempty"`
-	// Rollback is set in a rollback bundle (SPEC.md §9.6): the prior state
+	// Rollback is set in a rollback bundle (SPEC.md §13): the prior state
 	// of what an import changed, written before its first write.
 	Rollback *Rollback `json:"rollback,omitempty"`
 }

@@ -59,7 +59,13 @@ bundle, plans each dataset (as plan does), connects to every target and
 runs the checks an import runs before it writes (--mode fail on a
 non-empty table, collection or key, triggers, objects the target cannot
 take), then stops. It writes nothing, not even a reject file, and exits
-0 or with the code the import would have exited with at that point.` + paramsHelp(importer.Engines()),
+0 or with the code the import would have exited with at that point.
+
+--mode replace and --mode append first write a rollback bundle of the
+target's prior state of everything the import changes (FILE.rollback-H.imb
+beside the bundle, or --rollback-out FILE; --no-rollback for none), named
+in the output, complete before the first write; a re-run of the same
+import keeps the one its first run wrote. imbundle rollback restores it.` + paramsHelp(importer.Engines()),
 		Example: `  imbundle import site.imb --target mysql://root@127.0.0.1:3306/openim
   imbundle import site.imb --target mysql://root@db2:3306/ --dry-run
   imbundle import site.imb --target mongodb://127.0.0.1:27017/openim --profile openim-v3.4-mysql-to-mongo

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
-// Rollback bundles (SPEC.md §9.6) against the real servers: an import with
+// Rollback bundles (SPEC.md §13) against the real servers: an import with
 // --mode replace or append writes the target's prior state first; rollback
 // puts it back, which an independent read of the target and verify of the
 // rollback bundle both confirm.
@@ -244,6 +245,36 @@ func TestRollbackRedis(t *testing.T) {
 			os.Remove(rb)
 		})
 	}
+	// A function library the import creates is deleted by the rollback
+	// (libraries are server-wide: the source's is removed first).
+	t.Run("function library", func(t *testing.T) {
+		const lib = "#!lua name=rbtestlib\nredis.register_function('rbtest_f', function() return 1 end)"
+		if err := src.FunctionLoadReplace(ctx, lib).Err(); err != nil {
+			t.Fatal(err)
+		}
+		lp := filepath.Join(t.TempDir(), "lib.imb")
+		if out, err := runCLI(t, "-q", "export", "--source", redisURL(srcDB), "-o", lp); err != nil {
+			t.Fatalf("export: %v\n%s", err, out)
+		}
+		if err := src.FunctionDelete(ctx, "rbtestlib").Err(); err != nil {
+			t.Fatal(err)
+		}
+		dst := testenv.Redis(t, dstDB)
+		dst.FlushDB(ctx)
+		dst.Set(ctx, "b", "old", 0)
+		before := redisState(t, dstDB)
+		rb, _ := importWithRollback(t, lp, "--target", redisURL(dstDB), "--mode", "replace")
+		if libs, _ := dst.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: "rbtestlib"}).Result(); len(libs) != 1 {
+			t.Fatalf("the import did not load the library: %v", libs)
+		}
+		rollbackAndVerify(t, rb, redisURL(dstDB))
+		if libs, _ := dst.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: "rbtestlib"}).Result(); len(libs) != 0 {
+			t.Errorf("the library the import created is left: %v", libs)
+		}
+		if got := redisState(t, dstDB); got != before {
+			t.Errorf("after rollback:\n%s\nwant:\n%s", got, before)
+		}
+	})
 	t.Run("empty database", func(t *testing.T) {
 		dst := testenv.Redis(t, emptyDB)
 		dst.FlushDB(ctx)

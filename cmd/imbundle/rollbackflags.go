@@ -19,7 +19,7 @@ import (
 )
 
 // rollbackFlags are import's --rollback-out and --no-rollback (SPEC.md
-// §9.6): the rollback bundle an import writes before its first write.
+// §13): the rollback bundle an import writes before its first write.
 type rollbackFlags struct {
 	out string
 	off bool
