@@ -65,11 +65,19 @@ func (c Capture) Write(ctx context.Context, plan *importer.Plan) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	filter, params, err := c.selection(want)
+	missing, err := c.missingDatabases(ctx, want)
 	if err != nil {
 		return nil, err
 	}
-	src, err := exporter.Open(ctx, c.Target, exporter.Options{Filter: filter, Params: params, Log: c.Log, Jobs: c.Jobs})
+	filter, params, err := c.selection(want, missing)
+	if err != nil {
+		return nil, err
+	}
+	srcURL, err := c.sourceURL()
+	if err != nil {
+		return nil, err
+	}
+	src, err := exporter.Open(ctx, srcURL, exporter.Options{Filter: filter, Params: params, Log: c.Log, Jobs: c.Jobs})
 	if err != nil {
 		return nil, err
 	}
@@ -92,11 +100,10 @@ func (c Capture) Write(ctx context.Context, plan *importer.Plan) (*Result, error
 		return nil, err
 	}
 	m.Rollback = &spec.Rollback{Of: plan.BundleID, Target: redacted, Engine: c.Engine, Absent: absent(m, want)}
-	if c.Engine == "mysql" {
-		if err := c.absentDatabases(ctx, m, want); err != nil {
-			return nil, err
-		}
+	for db := range missing {
+		m.Rollback.Absent = append(m.Rollback.Absent, spec.RollbackObject{Kind: KindDatabase, Namespace: db})
 	}
+	slices.SortFunc(m.Rollback.Absent, func(a, b spec.RollbackObject) int { return strings.Compare(key(a), key(b)) })
 	w.AddNote(fmt.Sprintf("rollback bundle: the prior state of %s before the import of bundle %s", redacted, plan.BundleID))
 	if err := w.Close(); err != nil {
 		return nil, err
@@ -123,7 +130,7 @@ func manifestOf(path string) (*spec.Manifest, error) {
 
 // selection is the export filter (MySQL, MongoDB) or --db (Redis) that
 // reads exactly the objects in want.
-func (c Capture) selection(want []spec.RollbackObject) (*exporter.Filter, map[string]string, error) {
+func (c Capture) selection(want []spec.RollbackObject, missing map[string]bool) (*exporter.Filter, map[string]string, error) {
 	if c.Engine == "redis" {
 		var dbs []string
 		for _, o := range want {
@@ -138,13 +145,17 @@ func (c Capture) selection(want []spec.RollbackObject) (*exporter.Filter, map[st
 		params = map[string]string{"discover-relations": "false"}
 	}
 	for _, o := range want {
+		if missing[o.Namespace] {
+			continue // the MySQL exporter refuses a database that does not exist
+		}
 		if o.Kind == KindTable || o.Kind == KindCollection || c.Engine == "mongodb" && o.Kind == spec.ObjectView {
 			f.Include = append(f.Include, pattern(o.Namespace, o.Name))
 		}
 	}
 	if len(f.Include) == 0 {
-		// Nothing to read: a filter that matches no name.
-		f.Include = []string{pattern("imbundle rollback", "nothing")}
+		// Nothing to read: a table no server has, in the database every
+		// MySQL server has.
+		f.Include = []string{pattern("mysql", "imbundle rollback: nothing")}
 	}
 	return f, params, nil
 }
@@ -218,26 +229,32 @@ func (c Capture) addRoutines(ctx context.Context, w *bundle.Writer, want []spec.
 	})
 }
 
-// absentDatabases adds the MySQL databases that do not exist yet to
-// m.Rollback.Absent: a rollback drops them once their tables are gone.
-func (c Capture) absentDatabases(ctx context.Context, m *spec.Manifest, want []spec.RollbackObject) error {
-	dbs := map[string]bool{}
-	for _, o := range want {
-		dbs[o.Namespace] = true
+// missingDatabases are the MySQL databases of want that do not exist:
+// everything in them is absent, and a rollback drops them once empty.
+func (c Capture) missingDatabases(ctx context.Context, want []spec.RollbackObject) (map[string]bool, error) {
+	missing := map[string]bool{}
+	if c.Engine != "mysql" {
+		return missing, nil
 	}
-	return c.withMySQL(ctx, func(conn *sql.Conn) error {
-		for db := range dbs {
+	err := c.withMySQL(ctx, func(conn *sql.Conn) error {
+		for _, o := range want {
+			if _, seen := missing[o.Namespace]; seen {
+				continue
+			}
 			var n int
-			if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", db).Scan(&n); err != nil {
+			if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", o.Namespace).Scan(&n); err != nil {
 				return fmt.Errorf("rollback capture: %w", err)
 			}
-			if n == 0 {
-				m.Rollback.Absent = append(m.Rollback.Absent, spec.RollbackObject{Kind: KindDatabase, Namespace: db})
-			}
+			missing[o.Namespace] = n == 0
 		}
-		slices.SortFunc(m.Rollback.Absent, func(a, b spec.RollbackObject) int { return strings.Compare(key(a), key(b)) })
 		return nil
 	})
+	for db, m := range missing {
+		if !m {
+			delete(missing, db)
+		}
+	}
+	return missing, err
 }
 
 func (c Capture) withMySQL(ctx context.Context, fn func(*sql.Conn) error) error {
@@ -300,4 +317,22 @@ func objectsBesideTables(m *spec.Manifest) error {
 		}
 	}
 	return nil
+}
+
+func (c Capture) sourceURL() (string, error) { return SourceURL(c.Target, c.Engine) }
+
+// SourceURL is the URL a rollback bundle's target is read from (capture,
+// verify): target, without the database for MySQL, whose exporter cannot
+// connect to a database the import is about to create or the rollback
+// dropped; the rollback bundle names each table with its database.
+func SourceURL(target, engine string) (string, error) {
+	if engine != "mysql" {
+		return target, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", fmt.Errorf("target %s: not a URL", scheme.Redact(target))
+	}
+	u.Path, u.RawPath = "/", ""
+	return u.String(), nil
 }

@@ -14,8 +14,15 @@ import (
 // rollback drops, for verify --against of a rollback bundle. MySQL views
 // and routines, and Redis databases, are not looked up.
 func Leftovers(ctx context.Context, rb *spec.Rollback, target string, log *slog.Logger) ([]string, error) {
+	missing, err := Capture{Target: target, Engine: rb.Engine}.missingDatabases(ctx, rb.Absent)
+	if err != nil {
+		return nil, err
+	}
 	f := &exporter.Filter{Absent: true}
 	for _, o := range rb.Absent {
+		if missing[o.Namespace] {
+			continue // gone with its database
+		}
 		if o.Kind == KindTable || o.Kind == KindCollection || rb.Engine == "mongodb" && o.Kind == spec.ObjectView {
 			f.Include = append(f.Include, pattern(o.Namespace, o.Name))
 		}
@@ -23,7 +30,11 @@ func Leftovers(ctx context.Context, rb *spec.Rollback, target string, log *slog.
 	if len(f.Include) == 0 {
 		return nil, nil
 	}
-	src, err := exporter.Open(ctx, target, exporter.Options{Filter: f, Log: log})
+	u, err := SourceURL(target, rb.Engine)
+	if err != nil {
+		return nil, err
+	}
+	src, err := exporter.Open(ctx, u, exporter.Options{Filter: f, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -382,3 +382,25 @@ func TestRollbackMongo(t *testing.T) {
 		}
 	})
 }
+
+// An import into a database that does not exist yet: the rollback drops
+// what it created, the database too, and verify of the rollback bundle
+// (which holds no dataset) is green.
+func TestRollbackMySQLNewDatabase(t *testing.T) {
+	srcURL, bundlePath := rollbackMySQLSource(t)
+	_, admin := testenv.MySQLDatabase(t, "rb_adm")
+	name := testenv.Name("rb_new")
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS `" + name + "`") })
+	target := srcURL[:strings.LastIndexByte(srcURL, '/')+1] + name
+	rb, _ := importWithRollback(t, bundlePath, "--target", target, "--mode", "replace", "--map", dbName(srcURL)+"="+name)
+	exists := func() bool {
+		return len(queryStrings(t, admin, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '"+name+"'")) == 1
+	}
+	if !exists() {
+		t.Fatal("the import created no database")
+	}
+	rollbackAndVerify(t, rb, target)
+	if exists() {
+		t.Error("the database the import created is left")
+	}
+}

@@ -258,7 +258,16 @@ type againstCheck struct {
 func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, file string) error {
 	out := cmd.OutOrStdout()
 	log := logger()
-	src, err := exporter.Open(ctx, c.url, exporter.Options{Params: c.params, Log: log})
+	srcURL := c.url
+	if rb := r.Manifest().Rollback; rb != nil {
+		// The database the import created is gone after a rollback.
+		u, err := rollback.SourceURL(c.url, rb.Engine)
+		if err != nil {
+			return err
+		}
+		srcURL = u
+	}
+	src, err := exporter.Open(ctx, srcURL, exporter.Options{Params: c.params, Log: log})
 	if err != nil {
 		return err
 	}
