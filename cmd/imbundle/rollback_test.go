@@ -404,3 +404,37 @@ func TestRollbackMySQLNewDatabase(t *testing.T) {
 		t.Error("the database the import created is left")
 	}
 }
+
+// An import that stops part-way (here: more records refused than
+// --max-rejects allows) and is run again (a resume) keeps the rollback bundle of its
+// first run, which still restores the state from before either.
+func TestRollbackAfterStoppedImport(t *testing.T) {
+	srcURL, bundlePath := rollbackMySQLSource(t)
+	dstURL, dst := testenv.MySQLDatabase(t, "rb_dst")
+	mustExecAll(t, dst,
+		"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), KEY k_name (name))",
+		"INSERT INTO users VALUES (3, 'taken'), (9, 'z')")
+	before := mysqlState(t, dst, dbName(dstURL))
+	args := []string{"-q", "import", bundlePath, "--target", dstURL, "--mode", "append", "--max-rejects", "0", "--map", dbName(srcURL) + "=" + dbName(dstURL)}
+	out, err := runCLI(t, args...)
+	if err == nil {
+		t.Fatalf("import with a refused row and --max-rejects 0 succeeded:\n%s", out)
+	}
+	m := rollbackWrote.FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "rollback bundle: wrote") {
+		t.Fatalf("the stopped import named no rollback bundle it wrote:\n%s", out)
+	}
+	rb := m[1]
+	if mysqlState(t, dst, dbName(dstURL)) == before {
+		t.Fatal("the stopped import wrote nothing")
+	}
+	// The rerun resumes (the parts the first run finished count as
+	// loaded), and must not capture the half-imported state.
+	if out, err := runCLI(t, args...); !strings.Contains(out, "rollback bundle: kept "+rb) {
+		t.Fatalf("the second run did not keep %s (err %v):\n%s", rb, err, out)
+	}
+	rollbackAndVerify(t, rb, dstURL)
+	if got := mysqlState(t, dst, dbName(dstURL)); got != before {
+		t.Errorf("after rollback:\n%s\nwant:\n%s", got, before)
+	}
+}
