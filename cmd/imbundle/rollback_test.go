@@ -275,6 +275,25 @@ func TestRollbackRedis(t *testing.T) {
 			t.Errorf("after rollback:\n%s\nwant:\n%s", got, before)
 		}
 	})
+	// Across engines: MySQL tables converted to Redis hashes (§11.7).
+	t.Run("from mysql", func(t *testing.T) {
+		_, myBundle := exportedMySQL(t, "rb_src", []string{
+			"CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20))",
+			"INSERT INTO users VALUES (1, 'a'), (2, 'b')",
+		})
+		dst := testenv.Redis(t, dstDB)
+		dst.FlushDB(ctx)
+		dst.Set(ctx, "keepme", "1", 0)
+		before := redisState(t, dstDB)
+		rb, _ := importWithRollback(t, myBundle, "--target", redisURL(dstDB), "--mode", "replace")
+		if redisState(t, dstDB) == before {
+			t.Fatal("the import changed nothing")
+		}
+		rollbackAndVerify(t, rb, redisURL(dstDB))
+		if got := redisState(t, dstDB); got != before {
+			t.Errorf("after rollback:\n%s\nwant:\n%s", got, before)
+		}
+	})
 	t.Run("empty database", func(t *testing.T) {
 		dst := testenv.Redis(t, emptyDB)
 		dst.FlushDB(ctx)
