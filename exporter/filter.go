@@ -30,6 +30,9 @@ type Filter struct {
 	// Shards are the export's shard rules: a pattern naming a logical
 	// dataset (t_messages) selects each of its members.
 	Shards Shards
+	// Absent allows patterns that match nothing: a rollback capture names
+	// the objects an import will write, some of which do not exist yet.
+	Absent bool
 
 	mu   sync.Mutex
 	used map[string]bool // patterns and --where keys that matched
@@ -224,7 +227,7 @@ func (f *Filter) mark(k string) {
 // that selected no dataset of any source, nil if each matched one.
 // --exclude patterns that exclude nothing are fine.
 func (f *Filter) Unmatched() error {
-	if f == nil {
+	if f == nil || f.Absent {
 		return nil
 	}
 	f.mu.Lock()

@@ -167,6 +167,11 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		}
 		opts.Progress.Expect(it.Dataset.Name, it.Dataset.Rows, b)
 	}
+	if opts.BeforeWrite != nil && !opts.DryRun {
+		if err := opts.BeforeWrite(ctx, plan); err != nil {
+			return nil, err
+		}
+	}
 	opts.Progress.SetStage(progress.StagePreparing)
 	if err := t.Prepare(ctx, plan); err != nil {
 		return nil, err

@@ -179,6 +179,11 @@ type Options struct {
 	// plans, connects, runs the target's checks) and writes nothing:
 	// Import returns the report of what it would load, nothing written.
 	DryRun bool
+	// BeforeWrite runs once the bundle is verified and planned, before
+	// Prepare makes the first change to the target (not in a dry run): a
+	// rollback capture (package rollback). Its error stops the import with
+	// nothing written.
+	BeforeWrite func(ctx context.Context, p *Plan) error
 }
 
 // Param returns an engine-specific setting.

@@ -29,6 +29,9 @@ type Manifest struct {
 	// Volumes is set in the index of a bundle split into volumes (format
 	// 2.4, SPEC.md §2.6): the parts are in the volume files it lists.
 	Volumes *VolumeSet `json:"volumes,omitempty"`
+	// Rollback is set in a rollback bundle (SPEC.md §13): the prior state
+	// of what an import changed, written before its first write.
+	Rollback *Rollback `json:"rollback,omitempty"`
 }
 
 // VolumeSet lists the volume files of a bundle split into volumes.
@@ -47,6 +50,27 @@ type Volume struct {
 	File   string `json:"file"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+}
+
+// Rollback says what a rollback bundle undoes: the import of bundle Of into
+// Target. Its datasets and objects are the target's prior content of what
+// the import overwrote; Absent are the objects that did not exist before
+// the import, which a rollback drops.
+type Rollback struct {
+	Of     string           `json:"of"`     // the imported bundle's id
+	Target string           `json:"target"` // the target URL, password redacted
+	Engine string           `json:"engine"` // the target's engine
+	Absent []RollbackObject `json:"absent,omitempty"`
+}
+
+// RollbackObject names one target object: Kind is "table", "collection",
+// "database" (a Redis logical database) or an Object kind (view, trigger,
+// procedure, function, event, sequence).
+type RollbackObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name,omitempty"`
+	Table     string `json:"table,omitempty"` // the table a trigger is on
 }
 
 // Compression names the codec of the parts' buffers and the level it ran at.

@@ -34,11 +34,13 @@ const exitCodesHelp = `Every command exits with one of these codes:
   5        bad input: the file is damaged, truncated or not a bundle, a
            mapping file (--map FILE.yaml) does not parse or has a check
            that cannot run on the rows (a column they lack), or (--pubkey)
-           its signature is missing or not good; nothing was written
+           its signature is missing or not good, rollback of a bundle that
+           is not a rollback bundle; nothing was written
   6        the target refused the import before anything was written:
            --mode fail on a non-empty table, collection or key, triggers,
            objects it cannot take, a conversion that is not exact, no
-           dataset it takes
+           dataset it takes, a prior state no rollback bundle can hold;
+           rollback into another target than its rollback bundle names
   130, 143 interrupted by SIGINT (Ctrl-C) or SIGTERM: stopped cleanly; the
            message says how to resume
 

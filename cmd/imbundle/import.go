@@ -35,6 +35,7 @@ func newImportCmd() *cobra.Command {
 		dryRun                         bool
 		sig                            signatureCheck
 		dec                            decryptFlags
+		rb                             rollbackFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE --target URL [--target URL...]",
@@ -58,7 +59,13 @@ bundle, plans each dataset (as plan does), connects to every target and
 runs the checks an import runs before it writes (--mode fail on a
 non-empty table, collection or key, triggers, objects the target cannot
 take), then stops. It writes nothing, not even a reject file, and exits
-0 or with the code the import would have exited with at that point.` + paramsHelp(importer.Engines()),
+0 or with the code the import would have exited with at that point.
+
+--mode replace and --mode append first write a rollback bundle of the
+target's prior state of everything the import changes (FILE.rollback-H.imb
+beside the bundle, or --rollback-out FILE; --no-rollback for none), named
+in the output, complete before the first write; a re-run of the same
+import keeps the one its first run wrote. imbundle rollback restores it.` + paramsHelp(importer.Engines()),
 		Example: `  imbundle import site.imb --target mysql://root@127.0.0.1:3306/openim
   imbundle import site.imb --target mysql://root@db2:3306/ --dry-run
   imbundle import site.imb --target mongodb://127.0.0.1:27017/openim --profile openim-v3.4-mysql-to-mongo
@@ -97,6 +104,9 @@ take), then stops. It writes nothing, not even a reject file, and exits
 					return scheme.Usagef("--ns-from and --ns-to go together")
 				}
 				rename[nsFrom] = nsTo
+			}
+			if err := rb.check(targets); err != nil {
+				return err
 			}
 			targets = append([]string(nil), targets...)
 			if err := withPasswords(targets); err != nil {
@@ -177,7 +187,8 @@ take), then stops. It writes nothing, not even a reject file, and exits
 				prog := startProgress("import", engines[i:i+1], "compressed", log)
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
-					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun}
+					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun,
+					BeforeWrite: rb.hook(cmd.OutOrStdout(), args[0], target, engines[i].Name, m, jobs, log)}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				rep.Progress(prog)
@@ -212,6 +223,7 @@ take), then stops. It writes nothing, not even a reject file, and exits
 	f.StringVar(&mode, "mode", "fail", "fail (refuse non-empty targets), append, or replace")
 	sig.flags(f)
 	dec.add(f)
+	rb.add(f)
 	f.IntVarP(&jobs, "jobs", "j", 2, "parts loaded in parallel")
 	f.StringArrayVar(&maps, "map", nil, "rename a namespace (database) OLD=NEW (repeatable), or a mapping file FILE.yaml (SPEC.md §11.6)")
 	f.StringArrayVar(&dbMaps, "db-map", nil, "Redis: remap a logical database, e.g. 0:3 (repeatable)")

@@ -18,6 +18,7 @@ import (
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/report"
+	"github.com/imbundle/imbundle/rollback"
 	"github.com/imbundle/imbundle/verify"
 )
 
@@ -261,7 +262,16 @@ type againstCheck struct {
 func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, file string) error {
 	out := cmd.OutOrStdout()
 	log := logger()
-	src, err := exporter.Open(ctx, c.url, exporter.Options{Params: c.params, Log: log})
+	srcURL := c.url
+	if rb := r.Manifest().Rollback; rb != nil {
+		// The database the import created is gone after a rollback.
+		u, err := rollback.SourceURL(c.url, rb.Engine)
+		if err != nil {
+			return err
+		}
+		srcURL = u
+	}
+	src, err := exporter.Open(ctx, srcURL, exporter.Options{Params: c.params, Log: log})
 	if err != nil {
 		return err
 	}
@@ -314,6 +324,15 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	if err != nil {
 		return fmt.Errorf("reading the finally documents from %s: %w", exporter.Redact(c.url), err)
 	}
+	rb := r.Manifest().Rollback
+	if rb != nil {
+		// A rollback bundle also says what must not be there.
+		left, err := rollback.Leftovers(ctx, rb, c.url, log)
+		if err != nil {
+			return fmt.Errorf("looking up on %s what the import created: %w", exporter.Redact(c.url), err)
+		}
+		schemaDiffs = append(schemaDiffs, left...)
+	}
 	if !c.asJSON {
 		for _, d := range schemaDiffs {
 			fmt.Fprintf(out, "MISMATCH schema: %s\n", d)
@@ -335,7 +354,7 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 		}
 		json.NewEncoder(out).Encode(map[string]any{"bundle": file, "id": r.ID(), "against": exporter.Redact(c.url), "datasets": list, "schema_differences": schemaDiffs, "ok": mismatches == 0 && readErrs == 0 && len(schemaDiffs) == 0})
 	}
-	if len(results) == 0 {
+	if len(results) == 0 && rb == nil {
 		return withCode(exitMismatch, fmt.Errorf("no dataset of the bundle comes from a %s source; nothing compared", c.engine))
 	}
 	if readErrs > 0 {
