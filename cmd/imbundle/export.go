@@ -223,7 +223,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Restart:     restart,
 				EncryptTo:   recipients,
 				VolumeBytes: volumeBytes,
-				Logical:     len(filter.Shards) > 0,
+				Logical:     len(shards) > 0,
 			})
 			if err != nil {
 				return resumeRefused(err)
