@@ -79,7 +79,7 @@ func (w *Writer) keepLocked(names map[string]bool) error {
 // to back, renamed for their new dataset indexes, truncates the file after
 // them, rewrites the journal to match and positions the writer at the end.
 func (w *Writer) compactLocked(kept []journalDataset) error {
-	marker := markerEntry()
+	marker := markerEntry(w.manifest.Version)
 	type move struct {
 		from, to zipEntry
 		ds, part int
@@ -96,7 +96,7 @@ func (w *Writer) compactLocked(kept []journalDataset) error {
 	sort.Slice(moves, func(a, b int) bool { return moves[a].from.offset < moves[b].from.offset })
 	// The marker is written again: a run killed before it was synced left
 	// whatever it left.
-	mb := append(marker.localHeader(w.zw.t), markerContent(spec.FormatVersion)...)
+	mb := append(marker.localHeader(w.zw.t), markerContent(w.manifest.Version)...)
 	if _, err := w.f.WriteAt(mb, 0); err != nil {
 		return err
 	}
@@ -180,15 +180,15 @@ func copyWithin(f *os.File, dst, src, n uint64, buf []byte) error {
 	return nil
 }
 
-func markerEntry() zipEntry {
-	body := []byte(markerContent(spec.FormatVersion))
+func markerEntry(version string) zipEntry {
+	body := []byte(markerContent(version))
 	return zipEntry{name: MarkerEntry, offset: 0, size: uint64(len(body)), crc: crc32.ChecksumIEEE(body)}
 }
 
 // checkCandidates keeps the journal's datasets whose every entry lies in
 // f, after the marker and apart from every other, with the canonical
 // local header and data of the SHA-256 the manifest entry records.
-func checkCandidates(f *os.File, t dosTime, ds []journalDataset) (ok []journalDataset, notes []string, err error) {
+func checkCandidates(f *os.File, t dosTime, version string, ds []journalDataset) (ok []journalDataset, notes []string, err error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
@@ -197,8 +197,8 @@ func checkCandidates(f *os.File, t dosTime, ds []journalDataset) (ok []journalDa
 		return nil, nil, nil // killed before a dataset finished: nothing to check
 	}
 	size := uint64(st.Size())
-	marker := markerEntry()
-	want := append(marker.localHeader(t), markerContent(spec.FormatVersion)...)
+	marker := markerEntry(version)
+	want := append(marker.localHeader(t), markerContent(version)...)
 	got := make([]byte, len(want))
 	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, want) {
 		return nil, []string{"the partial file does not start with a bundle's marker entry: starting over"}, nil

@@ -200,14 +200,6 @@ func (v *openedVolume) check(set, version string, t dosTime) ([]zipEntry, error)
 	if len(entries) < 2 || entries[0].name != MarkerEntry || entries[1].name != VolumeEntry {
 		return fail(fmt.Errorf("its first two entries are not %s and %s: not a volume", MarkerEntry, VolumeEntry))
 	}
-	// readZipDir checked every header against the first's time; that
-	// time must be the bundle's (§2.3), so that no byte of a volume is
-	// left unchecked.
-	lh := entries[0].localHeader(t)
-	got := make([]byte, len(lh))
-	if _, err := v.f.ReadAt(got, 0); err != nil || firstDiff(got, lh) >= 0 {
-		return fail(fmt.Errorf("its entries' time is not the manifest's created_at (%s)", localField(max(firstDiff(got, lh), 0))))
-	}
 	small := func(e zipEntry, limit uint64) ([]byte, error) {
 		return readEntry(v.f, e, limit)
 	}
@@ -233,6 +225,16 @@ func (v *openedVolume) check(set, version string, t dosTime) ([]zipEntry, error)
 		return nil, fmt.Errorf("%s is volume %d of this set, not volume %d: volume files were renamed or put in the wrong order", v.where(), h.Volume, v.Number)
 	case size != v.Bytes:
 		return nil, fmt.Errorf("%s is %d bytes, the index says %d: damaged", v.where(), size, v.Bytes)
+	}
+	// Checked after the set and number, which say more of a volume of
+	// another export (whose time differs too).
+	// readZipDir checked every header against the first's time; that
+	// time must be the bundle's (§2.3), so that no byte of a volume is
+	// left unchecked.
+	lh := entries[0].localHeader(t)
+	got := make([]byte, len(lh))
+	if _, err := v.f.ReadAt(got, 0); err != nil || firstDiff(got, lh) >= 0 {
+		return fail(fmt.Errorf("its entries' time is not the manifest's created_at (%s)", localField(max(firstDiff(got, lh), 0))))
 	}
 	for _, e := range entries[2:] {
 		if _, _, ok := parsePartPath(e.name); !ok {

@@ -183,7 +183,7 @@ func Create(path string, opts Options) (*Writer, error) {
 		}
 	}
 	if opts.Command != "" {
-		w.header = journalHeader{Journal: journalVersion, Command: opts.Command, CreatedAt: w.manifest.CreatedAt, Format: spec.FormatVersion}
+		w.header = journalHeader{Journal: journalVersion, Command: opts.Command, CreatedAt: w.manifest.CreatedAt, Format: version}
 		if w.journal, err = createJournal(JournalPath(path), w.header); err != nil {
 			w.Abort()
 			return nil, err
@@ -220,12 +220,12 @@ func (w *Writer) resume() (bool, error) {
 	if h.Command != w.opts.Command {
 		return false, &CommandMismatchError{Path: w.path, Had: h.Command, Want: w.opts.Command}
 	}
-	if h.Format != spec.FormatVersion {
-		w.resumeNotes = append(w.resumeNotes, fmt.Sprintf("the partial file is of bundle format %s, this imbundle writes %s: starting over", h.Format, spec.FormatVersion))
+	if h.Format != w.manifest.Version {
+		w.resumeNotes = append(w.resumeNotes, fmt.Sprintf("the partial file is of bundle format %s, this export writes %s: starting over", h.Format, w.manifest.Version))
 		return false, nil
 	}
 	t := toDOSTime(h.CreatedAt)
-	ok, notes, err := checkCandidates(w.f, t, ds)
+	ok, notes, err := checkCandidates(w.f, t, w.manifest.Version, ds)
 	if err != nil {
 		return false, fmt.Errorf("resume export: read %s: %w", w.tmp, err)
 	}
