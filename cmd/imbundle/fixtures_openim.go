@@ -26,12 +26,13 @@ func newFixturesOpenIMSiteCmd() *cobra.Command {
 		myURL, mongoURL, redisURL string
 		scale                     int
 		dirty                     float64
+		badUTF8                   bool
 		seed                      int64
 		replace                   bool
 		method                    string
 	)
 	cmd := &cobra.Command{
-		Use:   "openim-v3.4 --mysql URL --mongo URL --redis URL [--scale N] [--dirty SHARE] [--seed S]",
+		Use:   "openim-v3.4 --mysql URL --mongo URL --redis URL [--scale N] [--dirty SHARE] [--bad-utf8] [--seed S]",
 		Short: "Create one OpenIM v3.4 site across MySQL, MongoDB (msg) and Redis (seqs), with a chosen share of planted dirty records",
 		Long: `Fill the three stores of an OpenIM 3.4 site with one consistent world
 (the same users, groups, conversations and seqs in each): the MySQL tables,
@@ -46,7 +47,9 @@ the highest stored seq, HAS_READ_SEQ above MAX_SEQ, groups without owner
 and with two, one-way friendships. The JSON summary on stdout lists every
 planted record with the openim-v3.4 check that must find it (and the
 number of violations each check must report): verify FILE --profile
-openim-v3.4 reports exactly these.
+openim-v3.4 reports exactly these. With --bad-utf8, also HAS_READ_SEQ keys
+whose user ID is not UTF-8 (Redis key names are bytes): no check finds
+them, and an import with openim-v3.8 refuses each into its reject file.
 
 A MySQL database or MongoDB database that holds tables or collections, or a
 Redis database that holds keys, is refused unless --replace (which empties
@@ -125,7 +128,7 @@ each first).`,
 					return fmt.Errorf("FLUSHDB: %v %v", err, v.Err())
 				}
 			}
-			site, err := fixtures.LoadOpenIMSite(ctx, db, mdb, rc, w, dirty, fixtures.MySQLLoadOptions{Method: method})
+			site, err := fixtures.LoadOpenIMSite(ctx, db, mdb, rc, w, dirty, fixtures.SiteOptions{MySQL: fixtures.MySQLLoadOptions{Method: method}, BadUTF8: badUTF8})
 			if err != nil {
 				return fmt.Errorf("loading the OpenIM 3.4 site: %w", err)
 			}
@@ -143,6 +146,7 @@ each first).`,
 	f.StringVar(&redisURL, "redis", "", "redis://[user:pass@]host:port/N: the Redis database of the seqs")
 	f.IntVar(&scale, "scale", 10, "N x (100 users, 10 groups, 2000 messages)")
 	f.Float64Var(&dirty, "dirty", 0, "share (0 to 1) of each kind of record made dirty; 0 plants none")
+	f.BoolVar(&badUTF8, "bad-utf8", false, "with --dirty: also plant HAS_READ_SEQ keys whose user ID is not UTF-8 (no check finds them; openim-v3.8's import refuses each, named in its reject file)")
 	f.Int64Var(&seed, "seed", 1, "random seed: the same seed and scale give the same site")
 	f.BoolVar(&replace, "replace", false, "empty the three stores first (DROP DATABASE, drop the MongoDB database, FLUSHDB)")
 	f.StringVar(&method, "method", "", "MySQL load method: load-data or insert (default: load-data, insert if the server refuses LOCAL INFILE)")

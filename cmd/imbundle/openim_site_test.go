@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -103,12 +104,12 @@ func checkPlanted(t *testing.T, path string, site fixtures.OpenIMSite) {
 // the dirty records the fixture planted (exit 3 with --strict), and none
 // for a clean site.
 func TestOpenIMSiteChecks(t *testing.T) {
-	s := newOpenIMSite(t, "oimsite", "0.01")
+	s := newOpenIMSite(t, "oimsite", "0.01", "--bad-utf8")
 	kinds := map[string]int{}
 	for _, p := range s.site.Planted {
 		kinds[p.Kind]++
 	}
-	for _, k := range []string{"orphan-sender", "max-seq-below-messages", "read-seq-above-max-seq", "group-without-owner", "group-with-two-owners", "one-way-friendship"} {
+	for _, k := range []string{"orphan-sender", "max-seq-below-messages", "read-seq-above-max-seq", "group-without-owner", "group-with-two-owners", "one-way-friendship", "bad-utf8-user-id"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s planted: %v", k, kinds)
 		}
@@ -157,6 +158,7 @@ func TestOpenIMSiteChecks(t *testing.T) {
 	if out, err := runCLI(t, "verify", path, "--profile", "openim-v3.4", "--strict"); exitCodeOf(err) != 3 {
 		t.Errorf("verify --profile --strict on a dirty site: exit %d, want 3\n%s", exitCodeOf(err), out)
 	}
+	checkBadUTF8Refused(t, path, s.site)
 
 	clean := newOpenIMSite(t, "oimclean", "0")
 	if len(clean.site.Planted) != 0 {
@@ -166,6 +168,47 @@ func TestOpenIMSiteChecks(t *testing.T) {
 	checkPlanted(t, path, clean.site)
 	if out, err := runCLI(t, "verify", path, "--profile", "openim-v3.4", "--strict"); err != nil {
 		t.Errorf("verify --profile --strict on a clean site: %v\n%s", err, out)
+	}
+}
+
+// checkBadUTF8Refused: the seq keys of the site into openim-v3.8's
+// seq_user, whose user IDs are BSON strings (UTF-8 text): each planted key
+// whose user ID is not UTF-8 is refused, named in the reject file with
+// the reason, and nothing else is (exit 4, no version markers).
+func checkBadUTF8Refused(t *testing.T, path string, site fixtures.OpenIMSite) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, p := range site.Planted {
+		if p.Kind == "bad-utf8-user-id" {
+			k, err := strconv.Unquote(p.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[hex.EncodeToString([]byte(k))] = true
+		}
+	}
+	mURL, _ := testenv.MongoDatabase(t, "oimutf8")
+	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
+	ks := fmt.Sprintf("redis.db%d", rcOpenIMSite)
+	out, err := runCLI(t, "import", path, "--target", mURL, "--profile", "openim-v3.8", "--datasets", ks, "--rejects", rejects)
+	if exitCodeOf(err) != exitRejects || !strings.Contains(out, "finally documents were not written") {
+		t.Fatalf("import of the seq keys: exit %d (%v), want %d\n%s", exitCodeOf(err), err, exitRejects, out)
+	}
+	data, _ := os.ReadFile(rejects)
+	got := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rj struct {
+			Reason string            `json:"reason"`
+			Values map[string]string `json:"values"`
+		}
+		if err := json.Unmarshal([]byte(l), &rj); err != nil || !strings.Contains(rj.Reason, "capture {user_id} is not UTF-8 text") {
+			t.Errorf("reject %s: %v, want a user_id that is not UTF-8", l, err)
+			continue
+		}
+		got[strings.TrimPrefix(rj.Values["key"], "0x")] = true
+	}
+	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rejected keys %v, want the %d planted %v", got, len(want), want)
 	}
 }
 
