@@ -290,7 +290,13 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 	case errors.Is(err, importer.ErrTooManyRejects):
 		return fmt.Errorf("import stopped: %w\nthe refused records are in %s with their reasons; fix their cause (or raise --max-rejects) and run the same command again to resume", err, opts.Rejects.Path())
 	}
-	return fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine, err)
+	err = fmt.Errorf("target %s (%s): %w", scheme.Redact(target), engine, err)
+	if exitCode(err) == exitError {
+		// The unexpected, mid-import most often: a lost connection, a
+		// server that restarted, a full disk on the target.
+		err = fmt.Errorf("%w\n%s, once the cause is fixed (the target reachable)", err, resume)
+	}
+	return err
 }
 
 // routeDatasets sends each selected dataset to one of several targets: the
