@@ -237,10 +237,7 @@ func TestExportCancelledLeavesNothing(t *testing.T) {
 // to resume, leave nothing. Then a killed run's leftovers are removed by
 // the next run, which succeeds.
 func TestExportSignalsToTheBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	url := bigDatabase(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "big.imb")
@@ -290,48 +287,29 @@ func TestExportSignalsToTheBinary(t *testing.T) {
 // SIGINT during an import: exit 130, the parts committed so far stay, and
 // the same command again resumes and ends equal to the bundle.
 func TestImportSIGINTThenResume(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	src := bigDatabase(t)
-	path := filepath.Join(t.TempDir(), "big.imb")
-	if b, err := exec.Command(bin, "export", "-q", "--source", src, "-o", path, "--part-size", "8").CombinedOutput(); err != nil {
-		t.Fatalf("export: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
+	path := bigBundle(t, bin)
 	verifyInterrupted(t, bin, path)
-	target, db := testenv.MySQLDatabase(t, "clisig")
-	args := []string{"import", "-q", path, "--target", target, "-j", "1"}
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	ri := startImport(t, bin, path, "clisig")
 	// Interrupt once a part is committed, and before the last one is.
-	dbName := target[strings.LastIndex(target, "/")+1:]
-	for loaded := 0; loaded == 0; {
-		// The import's resume state lives in the imbundle schema while it runs.
-		db.QueryRow("SELECT COUNT(*) FROM imbundle.progress WHERE db = ? AND `rows` > 0", dbName).Scan(&loaded)
+	for !ri.committed() {
 		select {
-		case <-exited:
-			t.Fatalf("the import ended before it could be interrupted:\n%s", stderr.String())
+		case <-ri.exited:
+			t.Fatalf("the import ended before it could be interrupted:\n%s", ri.stderr.String())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	cmd.Process.Signal(syscall.SIGINT)
-	<-exited
-	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), "interrupted by SIGINT") || !strings.Contains(stderr.String(), "run the same command again to resume") {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	ri.cmd.Process.Signal(syscall.SIGINT)
+	<-ri.exited
+	if code := ri.cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(ri.stderr.String(), "interrupted by SIGINT") || !strings.Contains(ri.stderr.String(), "run the same command again to resume") {
+		t.Fatalf("exit %d; stderr:\n%s", code, ri.stderr.String())
 	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
+	out, err := exec.Command(bin, ri.args...).CombinedOutput()
 	if err != nil || !regexpResumed.Match(out) {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
 	t.Logf("resumed:\n%s", out)
-	if out, err := exec.Command(bin, "verify", path, "--against", target).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "verify", path, "--against", ri.target).CombinedOutput(); err != nil {
 		t.Fatalf("verify after resume: %v\n%s", err, out)
 	}
 }

@@ -52,10 +52,7 @@ func exportKills(t *testing.T) (kills, seed int) {
 }
 
 func TestExportResumesAfterSIGKILL(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	kills, seed := exportKills(t)
 	t.Run("mysql", func(t *testing.T) {
 		exportKillRounds(t, bin, []string{"--source", resumeMySQLSource(t)}, kills, seed, true)
@@ -330,10 +327,7 @@ func killWhenJournaled(t *testing.T, bin, out string, args ...string) {
 // fresh export of the changed source. Another command is refused with
 // exit 2 and the way out, which --restart takes.
 func TestExportResumeAfterTheSourceChanged(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	url, db := testenv.MySQLDatabase(t, "clichg")
 	for _, tbl := range []string{"a", "b", "c"} {
 		mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v TEXT)")
@@ -437,10 +431,7 @@ func TestExportFullDiskLeavesNothing(t *testing.T) {
 // fails (exit 1), says what it kept and how to resume, and the same
 // command again ends with the bundle an uninterrupted export writes.
 func TestExportResumesAfterALostConnection(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	url := resumeMySQLSource(t)
 	_, admin := testenv.MySQLDatabase(t, "clilost") // a connection of our own to kill from
 	name := testDBName(url)
@@ -467,22 +458,7 @@ func TestExportResumesAfterALostConnection(t *testing.T) {
 	killed := 0
 	for killed == 0 {
 		if b, _ := os.ReadFile(bundle.JournalPath(out)); bytes.Count(b, []byte("\n")) >= 2 {
-			rows, err := admin.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for rows.Next() {
-				var id string
-				rows.Scan(&id)
-				ids = append(ids, id)
-			}
-			rows.Close()
-			for _, id := range ids {
-				if _, err := admin.Exec("KILL CONNECTION " + id); err == nil {
-					killed++
-				}
-			}
+			killed += killConnectionsTo(t, admin, name)
 		}
 		select {
 		case <-exited:

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +17,7 @@ import (
 // member changed since the killed run makes its logical dataset export
 // again. --tables naming a logical dataset selects its members.
 func TestLogicalDatasetResumeAndFilter(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	url, db := testenv.MySQLDatabase(t, "clilog")
 	for _, fam := range []string{"sa", "sb", "sc"} {
 		for n := 0; n < 3; n++ {

@@ -46,10 +46,7 @@ func TestPasswordNeverShown(t *testing.T) {
 	}
 	t.Cleanup(func() { src.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
 
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtCLI(t)
 	secrets := t.TempDir()
 	pf := filepath.Join(secrets, "pass")
 	os.WriteFile(pf, []byte("# imbundle test\nmysql:"+strings.ReplaceAll(host, ":", ":")+":*:"+user+":"+pw+"\n"), 0o600)

@@ -72,7 +72,7 @@ func (f *rollbackFlags) hook(out io.Writer, bundle, target, engine string, mode 
 		c := rollback.Capture{Target: target, Engine: engine, Out: path, Jobs: jobs, Log: log, Tool: spec.Tool{Name: "imbundle", Version: toolVersion()}}
 		res, err := c.Write(ctx, p)
 		if err != nil {
-			return fmt.Errorf("rollback bundle %s: %w", path, err)
+			return fmt.Errorf("rollback bundle %s: %w\nnothing was written to the target; give the rollback bundle a writable place with --rollback-out FILE (the bundle's own directory may be read-only media), or import without one with --no-rollback", path, err)
 		}
 		if res.Kept {
 			fmt.Fprintf(out, "rollback bundle: kept %s, written by an earlier run of this import before its first write\n", res.Path)

@@ -17,10 +17,7 @@ import (
 // standard input, the spool files are gone afterwards, and --sign with
 // -o - is refused.
 func TestBundleThroughAPipe(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "imbundle")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := builtCLI(t)
 	srcURL, src := testenv.MySQLDatabase(t, "pipe_src")
 	for _, q := range []string{"CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(8))", "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, NULL)"} {
 		if _, err := src.Exec(q); err != nil {
