@@ -42,6 +42,12 @@ func PartPath(ds, p int) string {
 	return fmt.Sprintf("%s%05d/%06d.arrow", dataDir, ds, p)
 }
 
+// DeletedPartPath is the entry name of part p of the deleted keys of the
+// dataset at index ds (a delta bundle, SPEC.md §14): data/DDDDD/dPPPPP.arrow.
+func DeletedPartPath(ds, p int) string {
+	return fmt.Sprintf("%s%05d/d%05d.arrow", dataDir, ds, p)
+}
+
 // checkEntryName refuses names that could escape an extraction directory or
 // be read differently by another unzip (absolute paths, "..", backslashes,
 // drive letters, NUL, non-canonical forms), then any name that is not one of
@@ -72,20 +78,31 @@ func checkEntryName(name string) error {
 		return nil
 	}
 	if _, _, ok := parsePartPath(name); !ok {
-		return fmt.Errorf("entry %q is not a bundle entry name (imbundle, key.age, volume.json, data/DDDDD/PPPPPP.arrow, manifest.json, manifest.sha256)", name)
+		return fmt.Errorf("entry %q is not a bundle entry name (imbundle, key.age, volume.json, data/DDDDD/PPPPPP.arrow, data/DDDDD/dPPPPP.arrow, manifest.json, manifest.sha256)", name)
 	}
 	return nil
 }
 
-// parsePartPath splits data/DDDDD/PPPPPP.arrow into its two indexes.
+// parsePartPath splits data/DDDDD/PPPPPP.arrow (or a deleted-keys part's
+// data/DDDDD/dPPPPP.arrow) into its two indexes.
 func parsePartPath(name string) (ds, part int, ok bool) {
+	ds, part, _, ok = parseEntryPart(name)
+	return ds, part, ok
+}
+
+// parseEntryPart is parsePartPath, saying which of the two forms it is.
+func parseEntryPart(name string) (ds, part int, deleted, ok bool) {
 	const n = len("data/00000/000000.arrow")
 	if len(name) != n || !strings.HasPrefix(name, dataDir) || name[10] != '/' || !strings.HasSuffix(name, ".arrow") {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	ds, ok1 := digits(name[5:10])
-	part, ok2 := digits(name[11:17])
-	return ds, part, ok1 && ok2
+	num := name[11:17]
+	if num[0] == 'd' {
+		deleted, num = true, num[1:]
+	}
+	part, ok2 := digits(num)
+	return ds, part, deleted, ok1 && ok2
 }
 
 func digits(s string) (int, bool) {

@@ -43,37 +43,18 @@ func (r *Reader) checkManifest() error {
 		if err := checkColumnList(ds); err != nil {
 			return fmt.Errorf("manifest: dataset %q: %w", ds.Name, err)
 		}
-		var rows int64
-		last := -1
-		for pi, p := range ds.Parts {
-			if want := PartPath(di, pi); p.Path != want {
-				return fmt.Errorf("manifest: dataset %q part %d is %q, expected %q", ds.Name, pi, p.Path, want)
+		rows, err := r.checkParts(ds, ds.Parts, func(pi int) string { return PartPath(di, pi) }, position, claimed)
+		if err != nil {
+			return err
+		}
+		if del := spec.DeletedDataset(ds); del != nil {
+			n, err := r.checkParts(del, del.Parts, func(pi int) string { return DeletedPartPath(di, pi) }, position, claimed)
+			if err != nil {
+				return err
 			}
-			e, ok := r.entries[p.Path]
-			if !ok {
-				return fmt.Errorf("dataset %q part %d: entry %q is missing from the container", ds.Name, pi, p.Path)
+			if n != del.Rows || del.Digest.Rows != del.Rows {
+				return fmt.Errorf("dataset %q: deleted-key parts hold %d rows, the manifest says %d (digest %d)", ds.Name, n, del.Rows, del.Digest.Rows)
 			}
-			claimed[p.Path] = true
-			if position[p.Path] < last {
-				return fmt.Errorf("dataset %q part %d: entry %q comes before the dataset's previous part in the container", ds.Name, pi, p.Path)
-			}
-			last = position[p.Path]
-			if p.Bytes < 0 || uint64(p.Bytes) != e.size {
-				return fmt.Errorf("dataset %q part %d: entry %q holds %d bytes but the manifest says %d", ds.Name, pi, p.Path, e.size, p.Bytes)
-			}
-			if !hex64.MatchString(p.SHA256) {
-				return fmt.Errorf("dataset %q part %d: sha256 %q is not 64 lowercase hex digits", ds.Name, pi, p.SHA256)
-			}
-			if p.Rows < 1 {
-				return fmt.Errorf("dataset %q part %d: entry %q declares %d rows; a part holds at least one", ds.Name, pi, p.Path, p.Rows)
-			}
-			if kr := p.KeyRange; kr != nil && (len(kr.First) != len(ds.PrimaryKey) || len(kr.Last) != len(ds.PrimaryKey)) {
-				return fmt.Errorf("dataset %q part %d: key range does not have one value per primary key column", ds.Name, pi)
-			}
-			if rows+p.Rows < rows {
-				return fmt.Errorf("dataset %q: row counts overflow", ds.Name)
-			}
-			rows += p.Rows
 		}
 		if rows != ds.Rows {
 			return fmt.Errorf("dataset %q: parts hold %d rows but the dataset says %d", ds.Name, rows, ds.Rows)
@@ -117,4 +98,43 @@ func checkColumnList(ds *spec.Dataset) error {
 		}
 	}
 	return nil
+}
+
+// checkParts checks a dataset's parts (or its deleted keys') against the
+// container: canonical names (pathOf), order, sizes, checksums' form, row
+// counts; it returns the rows they hold.
+func (r *Reader) checkParts(ds *spec.Dataset, parts []spec.Part, pathOf func(int) string, position map[string]int, claimed map[string]bool) (int64, error) {
+	var rows int64
+	last := -1
+	for pi, p := range parts {
+		if want := pathOf(pi); p.Path != want {
+			return 0, fmt.Errorf("manifest: dataset %q part %d is %q, expected %q", ds.Name, pi, p.Path, want)
+		}
+		e, ok := r.entries[p.Path]
+		if !ok {
+			return 0, fmt.Errorf("dataset %q part %d: entry %q is missing from the container", ds.Name, pi, p.Path)
+		}
+		claimed[p.Path] = true
+		if position[p.Path] < last {
+			return 0, fmt.Errorf("dataset %q part %d: entry %q comes before the dataset's previous part in the container", ds.Name, pi, p.Path)
+		}
+		last = position[p.Path]
+		if p.Bytes < 0 || uint64(p.Bytes) != e.size {
+			return 0, fmt.Errorf("dataset %q part %d: entry %q holds %d bytes but the manifest says %d", ds.Name, pi, p.Path, e.size, p.Bytes)
+		}
+		if !hex64.MatchString(p.SHA256) {
+			return 0, fmt.Errorf("dataset %q part %d: sha256 %q is not 64 lowercase hex digits", ds.Name, pi, p.SHA256)
+		}
+		if p.Rows < 1 {
+			return 0, fmt.Errorf("dataset %q part %d: entry %q declares %d rows; a part holds at least one", ds.Name, pi, p.Path, p.Rows)
+		}
+		if kr := p.KeyRange; kr != nil && (len(kr.First) != len(ds.PrimaryKey) || len(kr.Last) != len(ds.PrimaryKey)) {
+			return 0, fmt.Errorf("dataset %q part %d: key range does not have one value per primary key column", ds.Name, pi)
+		}
+		if rows+p.Rows < rows {
+			return 0, fmt.Errorf("dataset %q: row counts overflow", ds.Name)
+		}
+		rows += p.Rows
+	}
+	return rows, nil
 }

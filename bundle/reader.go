@@ -177,6 +177,9 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 	if err := checkMembers(version, m); err != nil {
 		return r, err
 	}
+	if err := checkDelta(version, m); err != nil {
+		return r, corruptf("%v", err)
+	}
 	if m.Volumes != nil {
 		if err := r.openVolumes(opts.Volumes, opts.index); err != nil {
 			return r, err

@@ -183,11 +183,11 @@ func TestOpenRejectsMaliciousBundles(t *testing.T) {
 		}, "bytes after the JSON object", false},
 		{"manifest not JSON", func() []byte { return encodeContainer(t, withManifestBytes(base, []byte("rows: 3000\n"))) }, "entry manifest.json: not a manifest JSON object", false},
 		{"marker of another format", func() []byte { return encodeContainer(t, setMarker(base, "application/epub+zip")) }, "not an imbundle file", false},
-		{"marker says major 4", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/4.0\n")) }, "bundle format version 4.0 is not supported by this reader, which reads formats 1.x to 3.x (and writes 2.2); use an imbundle release that reads format 4.x", true},
+		{"marker says major 5", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/5.0\n")) }, "bundle format version 5.0 is not supported by this reader, which reads formats 1.x to 4.x (and writes 2.2); use an imbundle release that reads format 5.x", true},
 		{"marker says major 0", func() []byte { return encodeContainer(t, setMarker(base, "imbundle/0.9\n")) }, "bundle format version 0.9 is not supported by this reader", true},
-		{"manifest says major 4", func() []byte {
-			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "4.1" }))
-		}, "entry manifest.json: bundle format version 4.1 is not supported by this reader, which reads formats 1.x to 3.x", true},
+		{"manifest says major 5", func() []byte {
+			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "5.1" }))
+		}, "entry manifest.json: bundle format version 5.1 is not supported by this reader, which reads formats 1.x to 4.x", true},
 		{"marker and manifest disagree", func() []byte {
 			return encodeContainer(t, withManifest(t, base, func(m *spec.Manifest) { m.Version = "1.3" }))
 		}, "entry manifest.json says format 1.3 but entry imbundle says " + spec.FormatVersion, false},
@@ -384,12 +384,12 @@ func TestOpenPartRejectsSchemaLies(t *testing.T) {
 // version error must come first, whatever else the file holds.
 func TestVersionErrorComesFirst(t *testing.T) {
 	base := entriesOf(t, writeTestBundle(t, 100, 16<<10))
-	e := append([]rawEntry{{MarkerEntry, []byte("imbundle/4.1\n")}, {"signature.ed25519", []byte("sig")}}, base[1:]...)
+	e := append([]rawEntry{{MarkerEntry, []byte("imbundle/5.1\n")}, {"signature.ed25519", []byte("sig")}}, base[1:]...)
 	file := encodeContainer(t, e)
-	file = append(file, "trailing bytes a 4.x reader might allow"...)
+	file = append(file, "trailing bytes a 5.x reader might allow"...)
 	_, err := openBytes(file)
 	var ve *VersionError
-	if !errors.As(err, &ve) || ve.Found != "4.1" || !strings.Contains(err.Error(), "use an imbundle release that reads format 4.x") {
+	if !errors.As(err, &ve) || ve.Found != "5.1" || !strings.Contains(err.Error(), "use an imbundle release that reads format 5.x") {
 		t.Fatalf("Open: %v", err)
 	}
 }

@@ -64,9 +64,16 @@ func VerifyAll(ctx context.Context, r *Reader, parts []spec.Part, jobs int, repo
 
 // checkPartAt runs CheckPart on the part of the manifest at p's path.
 func (r *Reader) checkPartAt(p spec.Part) error {
-	di, pi, ok := parsePartPath(p.Path)
-	if !ok || di >= len(r.manifest.Datasets) || pi >= len(r.manifest.Datasets[di].Parts) || r.manifest.Datasets[di].Parts[pi].Path != p.Path {
+	di, pi, deleted, ok := parseEntryPart(p.Path)
+	if !ok || di >= len(r.manifest.Datasets) {
 		return corruptf("entry %q is not a part of this bundle's manifest", p.Path)
 	}
-	return r.CheckPart(&r.manifest.Datasets[di], pi)
+	ds := &r.manifest.Datasets[di]
+	if deleted {
+		ds = spec.DeletedDataset(ds)
+	}
+	if ds == nil || pi >= len(ds.Parts) || ds.Parts[pi].Path != p.Path {
+		return corruptf("entry %q is not a part of this bundle's manifest", p.Path)
+	}
+	return r.CheckPart(ds, pi)
 }

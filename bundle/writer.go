@@ -60,6 +60,10 @@ type Options struct {
 	// LogicalVersion, which readers of format 2 refuse (they would load a
 	// logical dataset as one table of its name).
 	Logical bool
+	// Delta makes the bundle a delta of the bundle it names (SPEC.md
+	// §14), format DeltaVersion: every dataset then records its
+	// DatasetDelta (DatasetWriter.SetDelta). A delta keeps no journal.
+	Delta *spec.Delta
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -141,6 +145,10 @@ func Create(path string, opts Options) (*Writer, error) {
 	if opts.Logical {
 		version = LogicalVersion
 	}
+	if opts.Delta != nil {
+		version, opts.Command = DeltaVersion, ""
+		w.opts.Command = ""
+	}
 	w.manifest = spec.Manifest{
 		Format:      spec.FormatName,
 		Version:     version,
@@ -149,6 +157,7 @@ func Create(path string, opts Options) (*Writer, error) {
 		Sources:     []spec.Source{},
 		Datasets:    []spec.Dataset{},
 		Compression: opts.Compression.record(),
+		Delta:       opts.Delta,
 	}
 	if opts.VolumeBytes > 0 {
 		removeStaleVolumes(path)
@@ -367,6 +376,10 @@ func (w *Writer) Close() error {
 		w.abortLocked()
 		return fmt.Errorf("%w: create the bundle with Options.Logical", err)
 	}
+	if err := checkDelta(w.manifest.Version, &w.manifest); err != nil {
+		w.abortLocked()
+		return err
+	}
 	if w.vols != nil {
 		set, err := w.vols.close()
 		if err != nil {
@@ -541,6 +554,9 @@ type DatasetWriter struct {
 	rows    int64
 	cur     *partFile
 	closed  bool
+	// deletedOf is set on the writer of a dataset's deleted keys
+	// (CreateDeleted): its parts are that dataset's Delta.Deleted.
+	deletedOf *DatasetWriter
 }
 
 type partFile struct {
@@ -626,10 +642,17 @@ func (d *DatasetWriter) Close() error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	ds := &d.w.manifest.Datasets[d.idx]
+	d.w.open--
+	if d.deletedOf != nil {
+		if ds.Delta == nil {
+			ds.Delta = &spec.DatasetDelta{}
+		}
+		ds.Delta.Deleted = &spec.DeletedKeys{Columns: ColumnsOf(d.schema), Rows: d.rows, Parts: d.parts, Digest: d.digest.Spec()}
+		return nil
+	}
 	ds.Parts = d.parts
 	ds.Rows = d.rows
 	ds.Digest = d.digest.Spec()
-	d.w.open--
 	if d.w.journal != nil && d.w.err == nil {
 		if err := d.w.journalLocked(d); err != nil {
 			d.w.err = fmt.Errorf("dataset %q: %w", d.name, err)
@@ -637,6 +660,43 @@ func (d *DatasetWriter) Close() error {
 		}
 	}
 	return nil
+}
+
+// CreateDeleted starts the deleted keys of d's dataset in a delta bundle
+// (SPEC.md §14): rows of schema, the dataset's key columns, one per entity
+// the delta removes or rewrites. Close it before d.
+func (d *DatasetWriter) CreateDeleted(schema *arrow.Schema) (*DatasetWriter, error) {
+	w := d.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.opts.Delta == nil {
+		return nil, fmt.Errorf("dataset %q: deleted keys belong in a delta bundle (Options.Delta)", d.name)
+	}
+	if err := checkSchema(schema); err != nil {
+		return nil, fmt.Errorf("dataset %q deleted keys: %w", d.name, err)
+	}
+	names := make([]string, schema.NumFields())
+	for i, f := range schema.Fields() {
+		names[i] = f.Name
+	}
+	keys, err := keyColumns(schema, names)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %q deleted keys: %w", d.name, err)
+	}
+	w.open++
+	return &DatasetWriter{w: w, idx: d.idx, name: d.name + "#deleted", schema: schema, keys: keys, deletedOf: d}, nil
+}
+
+// SetDelta records what a delta bundle does to the dataset; Deleted is
+// filled in by the CreateDeleted writer's Close.
+func (d *DatasetWriter) SetDelta(dd spec.DatasetDelta) {
+	d.w.mu.Lock()
+	defer d.w.mu.Unlock()
+	ds := &d.w.manifest.Datasets[d.idx]
+	if ds.Delta != nil {
+		dd.Deleted = ds.Delta.Deleted
+	}
+	ds.Delta = &dd
 }
 
 // SetResumeCheck records what the exporter read of the dataset's source
@@ -746,6 +806,9 @@ func (d *DatasetWriter) finishPart() error {
 		return d.w.fail(fmt.Errorf("dataset %q: a dataset holds at most %d parts; raise Options.PartBytes", d.name, maxParts))
 	}
 	name := PartPath(d.idx, len(d.parts))
+	if d.deletedOf != nil {
+		name = DeletedPartPath(d.idx, len(d.parts))
+	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	if d.w.err != nil {

@@ -32,6 +32,9 @@ type Manifest struct {
 	// Rollback is set in a rollback bundle (SPEC.md §13): the prior state
 	// of what an import changed, written before its first write.
 	Rollback *Rollback `json:"rollback,omitempty"`
+	// Delta is set in a delta bundle (format 4.0, SPEC.md §14): what
+	// changed since its parent bundle.
+	Delta *Delta `json:"delta,omitempty"`
 }
 
 // VolumeSet lists the volume files of a bundle split into volumes.
@@ -185,6 +188,8 @@ type Dataset struct {
 	// t_messages_0..35) as one dataset (SPEC.md §3, "Logical datasets").
 	// Empty for a dataset read from one object.
 	Members []Member `json:"members,omitempty"`
+	// Delta is set on every dataset of a delta bundle (SPEC.md §14).
+	Delta *DatasetDelta `json:"delta,omitempty"`
 }
 
 // Member is one table of a logical dataset: its name, its own DDL (for a

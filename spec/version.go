@@ -16,8 +16,9 @@ const (
 	// NewestMajor is the newest major this code reads: format 3 is a
 	// bundle that holds logical datasets (bundle.LogicalVersion), written
 	// only by an export that reads shards as one dataset; every other
-	// bundle is still written as FormatMajor.FormatMinor.
-	NewestMajor = 3
+	// bundle is still written as FormatMajor.FormatMinor. Format 4 is a
+	// delta bundle (bundle.DeltaVersion, SPEC.md §14).
+	NewestMajor = 4
 	// DigestAlgorithm names the content digest of SPEC.md §6.
 	DigestAlgorithm = "sha256-sum256-v1"
 )

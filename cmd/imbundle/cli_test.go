@@ -169,11 +169,11 @@ func TestVerifyTruncatedAndMissingFiles(t *testing.T) {
 func TestVerifyNewerMajorVersion(t *testing.T) {
 	path := cliBundle(t)
 	newer, _ := os.ReadFile(path)
-	bundletest.ReplaceEntry(t, newer, bundle.MarkerEntry, []byte("imbundle/4.0\n"))
-	p := filepath.Join(t.TempDir(), "v4.imb")
+	bundletest.ReplaceEntry(t, newer, bundle.MarkerEntry, []byte("imbundle/5.0\n"))
+	p := filepath.Join(t.TempDir(), "v5.imb")
 	os.WriteFile(p, newer, 0o644)
 	_, err := runCLI(t, "inspect", p)
-	if exitCodeOf(err) != exitError || !strings.Contains(err.Error(), "format version 4.0") || !strings.Contains(err.Error(), "reads formats 1.x to 3.x") || !strings.Contains(err.Error(), "use an imbundle release that reads format 4.x") {
+	if exitCodeOf(err) != exitError || !strings.Contains(err.Error(), "format version 5.0") || !strings.Contains(err.Error(), "reads formats 1.x to 4.x") || !strings.Contains(err.Error(), "use an imbundle release that reads format 5.x") {
 		t.Fatalf("exit %d: %v", exitCodeOf(err), err)
 	}
 }
