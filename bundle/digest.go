@@ -38,6 +38,17 @@ func (d *Digest) AddRecord(rec arrow.RecordBatch) {
 	}
 }
 
+// EachRowHash calls fn with the row hash of every row of rec, in order
+// (a delta compares rows by them, SPEC.md §14.2). The hash is only valid
+// during the call.
+func (d *Digest) EachRowHash(rec arrow.RecordBatch, fn func(i int, h *[32]byte)) {
+	cols := digestColumns(rec.Schema())
+	for i := 0; i < int(rec.NumRows()); i++ {
+		h := d.rowHash(rec, cols, i)
+		fn(i, &h)
+	}
+}
+
 // RowHash returns the SHA-256 of row i's canonical encoding.
 func (d *Digest) RowHash(rec arrow.RecordBatch, i int) [32]byte {
 	return d.rowHash(rec, digestColumns(rec.Schema()), i)

@@ -47,6 +47,24 @@ func ExportResumable(ctx context.Context, sources []Source, w *bundle.Writer, jo
 // ExportLogical is ExportResumable reading the tables shards match as
 // logical datasets (logical.go).
 func ExportLogical(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, shards Shards, log *slog.Logger, prog *progress.Counter) error {
+	return ExportThrough(ctx, sources, w, jobs, f, shards, nil, log, prog)
+}
+
+// Sink takes a dataset's record batches in place of its bundle dataset
+// writer, and writes into that writer when it is closed: a delta's
+// comparison with the parent bundle (package delta, SPEC.md §14).
+type Sink interface {
+	Write(arrow.RecordBatch) error
+	Close() error
+}
+
+// SinkFunc starts the Sink of a dataset (as described, with its schema)
+// writing into dw.
+type SinkFunc func(ds *spec.Dataset, schema *arrow.Schema, dw *bundle.DatasetWriter) (Sink, error)
+
+// ExportThrough is ExportLogical with every dataset's batches going
+// through the sink sinkFor starts (nil: straight into the bundle).
+func ExportThrough(ctx context.Context, sources []Source, w *bundle.Writer, jobs int, f *Filter, shards Shards, sinkFor SinkFunc, log *slog.Logger, prog *progress.Counter) error {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -131,7 +149,7 @@ func ExportLogical(ctx context.Context, sources []Source, w *bundle.Writer, jobs
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := exportDataset(ctx, j.src, j.ds, w, prog); err != nil {
+				if err := exportDataset(ctx, j.src, j.ds, w, sinkFor, prog); err != nil {
 					once.Do(func() { ferr = err; cancel() })
 				}
 			}
@@ -163,12 +181,18 @@ type SchemaKeysReporter interface {
 	SchemaKeys(ds *spec.Dataset) map[string]string
 }
 
-func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, prog *progress.Counter) error {
+func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, sinkFor SinkFunc, prog *progress.Counter) error {
 	name := d.Spec.Name
 	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
 		return err
+	}
+	var sink Sink = plainSink{dw}
+	if sinkFor != nil {
+		if sink, err = sinkFor(&d.Spec, d.Schema, dw); err != nil {
+			return &DatasetError{Dataset: name, Err: err}
+		}
 	}
 	// The source reads the next batch while the writer digests and
 	// compresses this one: one batch waits between them. A write error
@@ -181,7 +205,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 		var werr error
 		for rec := range recs {
 			if werr == nil {
-				if werr = dw.Write(rec); werr != nil {
+				if werr = sink.Write(rec); werr != nil {
 					cancel(werr)
 				}
 				prog.SetCompressed(name, dw.CompressedBytes())
@@ -213,6 +237,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 	if werr := <-written; werr != nil {
 		err = werr // the cause; the source saw only the cancellation
 	}
+	if cerr := sink.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		var ee *DatasetError
 		if errors.As(err, &ee) {
@@ -237,6 +264,12 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 	prog.Done(name)
 	return nil
 }
+
+// plainSink writes batches straight into the bundle.
+type plainSink struct{ dw *bundle.DatasetWriter }
+
+func (p plainSink) Write(rec arrow.RecordBatch) error { return p.dw.Write(rec) }
+func (p plainSink) Close() error                      { return nil }
 
 // DatasetError names the dataset an export or verify failed on.
 type DatasetError struct {

@@ -30,12 +30,21 @@ type PartResult struct {
 // decoded in parallel too and their digests summed per dataset.
 func Offline(ctx context.Context, r *bundle.Reader, jobs int, deep bool, report func(PartResult)) error {
 	m := r.Manifest()
+	// A delta's deleted keys are parts too (SPEC.md §14.1), checked and
+	// digested as a dataset of their own.
+	all := make([]*spec.Dataset, 0, len(m.Datasets))
+	for di := range m.Datasets {
+		all = append(all, &m.Datasets[di])
+		if del := spec.DeletedDataset(&m.Datasets[di]); del != nil {
+			all = append(all, del)
+		}
+	}
 	var parts []spec.Part
 	type where struct {
 		ds, part int
 	}
 	at := map[string]where{}
-	for di, ds := range m.Datasets {
+	for di, ds := range all {
 		for i, p := range ds.Parts {
 			parts = append(parts, p)
 			at[p.Path] = where{di, i}
@@ -44,7 +53,7 @@ func Offline(ctx context.Context, r *bundle.Reader, jobs int, deep bool, report 
 	err := bundle.VerifyAll(ctx, r, parts, jobs, func(c bundle.PartCheck) {
 		if report != nil {
 			w := at[c.Part.Path]
-			report(PartResult{Dataset: m.Datasets[w.ds].Name, Index: w.part, Part: c.Part, Err: c.Err})
+			report(PartResult{Dataset: all[w.ds].Name, Index: w.part, Part: c.Part, Err: c.Err})
 		}
 	})
 	if err != nil || !deep {
@@ -65,7 +74,7 @@ func Offline(ctx context.Context, r *bundle.Reader, jobs int, deep bool, report 
 			for i := range ch {
 				if errs[i] = ctx.Err(); errs[i] == nil {
 					w := at[parts[i].Path]
-					errs[i] = digestPart(r, &m.Datasets[w.ds], w.part, &digests[i])
+					errs[i] = digestPart(r, all[w.ds], w.part, &digests[i])
 				}
 			}
 		}()
@@ -79,8 +88,7 @@ func Offline(ctx context.Context, r *bundle.Reader, jobs int, deep bool, report 
 		return err
 	}
 	k := 0
-	for di := range m.Datasets {
-		ds := &m.Datasets[di]
+	for _, ds := range all {
 		var total bundle.Digest
 		for range ds.Parts {
 			total.Merge(&digests[k])

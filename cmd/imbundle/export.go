@@ -13,6 +13,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/delta"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
@@ -40,6 +41,9 @@ func newExportCmd() *cobra.Command {
 		signKey          string
 		enc              encryptFlags
 		volumeSize       string
+		since            []string
+		sinceDec         decryptFlags
+		sortMemory       int
 	)
 	cmd := &cobra.Command{
 		Use:   "export --source URL [--source URL...] -o FILE",
@@ -212,6 +216,15 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				}
 				srcs = append(srcs, s)
 			}
+			var chain *delta.Chain
+			if len(since) > 0 {
+				c, closeChain, err := sinceChain(ctx, since, sinceDec, jobs)
+				if err != nil {
+					return err
+				}
+				defer closeChain()
+				chain = c
+			}
 			command := exportCommand{Sources: append([]string(nil), sources...), Params: perSource, Tables: objects, Exclude: excludes,
 				Where: wheres, AllDBs: allDatabases, PartMiB: partMiB, Compression: compression, Relations: relationFlags, Profile: profile, Map: mapFile, AllowEmpty: allowEmpty}
 			w, err := bundle.Create(out, bundle.Options{
@@ -224,6 +237,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				EncryptTo:   recipients,
 				VolumeBytes: volumeBytes,
 				Logical:     len(shards) > 0,
+				Delta:       nextDelta(chain),
 			})
 			if err != nil {
 				return resumeRefused(err)
@@ -232,7 +246,11 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			// partial file, its journal and the staging files (Abort after
 			// Close or Suspend does nothing).
 			defer w.Abort()
-			if err := exporter.ExportLogical(ctx, srcs, w, jobs, filter, shards, log, prog); err != nil {
+			var sink exporter.SinkFunc
+			if chain != nil {
+				sink = deltaSink(chain, out, tempDir, sortMemory)
+			}
+			if err := exporter.ExportThrough(ctx, srcs, w, jobs, filter, shards, sink, log, prog); err != nil {
 				var mm *exporter.MemberMismatchError
 				if errors.As(err, &mm) {
 					return withCode(exitBadInput, err)
@@ -259,6 +277,13 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				return err
 			}
 			w.AddRelations(append(rels, declared...)...)
+			if chain != nil {
+				names := map[string]bool{}
+				for _, ds := range w.Manifest().Datasets {
+					names[ds.Name] = true
+				}
+				w.Manifest().Delta.Dropped = chain.Dropped(names)
+			}
 			if err := w.Close(); err != nil {
 				if errors.Is(err, syscall.ENOSPC) {
 					err = fmt.Errorf("%w\nthe export removed its partial files; free space for the bundle, or write -o elsewhere", err)
@@ -299,6 +324,9 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			rep.Manifest(name, m, w.ID(), size)
 			fmt.Fprintf(said, "wrote %s: %d datasets, %d rows, %s%s%s\n", name, len(m.Datasets), rows, progress.HumanBytes(size), volumesNote(len(vols)), sigNote)
+			if m.Delta != nil {
+				fmt.Fprintf(said, "  %s\n", deltaSummary(m))
+			}
 			for _, ds := range m.Datasets {
 				if ds.Skipped > 0 {
 					fmt.Fprintf(said, "  %s: %d records skipped (unsupported), listed in the manifest counters\n", ds.Name, ds.Skipped)
@@ -332,6 +360,9 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	f.StringVar(&profile, "profile", "", "a shipped profile whose relations to record in the manifest and whose shards to read as logical datasets (imbundle profiles; openim-v3.4 for an OpenIM 3.4 site, wildfirechat for a WildfireChat one)")
 	f.StringVar(&mapFile, "map", "", "a mapping file (.yaml) whose relations to record, as --profile")
 	addReportFlag(cmd)
+	f.StringArrayVar(&since, "since", nil, "write a delta bundle of what changed since this bundle (repeatable: the full bundle and every delta after it, SPEC.md §14)")
+	f.IntVar(&sortMemory, "sort-memory", 32, "with --since: MiB each sort of entity keys holds in memory before it spills to --temp-dir")
+	f.StringArrayVar(&sinceDec.identities, "since-identity", nil, "with --since: age identity file to decrypt encrypted --since bundles (repeatable)")
 	f.StringArrayVar(&relationFlags, "relation", nil, "a relation to record, DATASET(col,...)->DATASET(col,...) with the bundle's dataset names, also between sources; a collection's columns are (dotted) document fields (repeatable; verify --relations checks them)")
 	return cmd
 }

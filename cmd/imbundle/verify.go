@@ -41,12 +41,13 @@ func newVerifyCmd() *cobra.Command {
 		dec        decryptFlags
 	)
 	cmd := &cobra.Command{
-		Use: "verify FILE [--against URL]",
+		Use: "verify FILE [DELTA...] [--against URL]",
 		Example: `  imbundle verify site.imb                       # offline: every part's SHA-256
   imbundle verify site.imb --deep                # and every row's content digest
   imbundle verify site.imb --profile openim-v3.4 # and the site's relations and invariants
   imbundle verify site.imb --against mysql://root@new-db:3306/openIM_v3
-  imbundle verify site.imb --against mongodb://new-db:27017/openim_v38 --profile openim-v3.8`,
+  imbundle verify site.imb --against mongodb://new-db:27017/openim_v38 --profile openim-v3.8
+  imbundle verify base.imb delta1.imb delta2.imb --against mysql://root@new-db:3306/openIM_v3`,
 		Short: "Prove a bundle whole (offline), or a database equal to it",
 		Long: `Without --against: check the container, the manifest and every part's SHA-256,
 with no database (--deep also decodes every row and recomputes the content
@@ -54,8 +55,14 @@ digests). With --against URL: read each dataset back from the database and
 compare row counts and content digests, naming the first differing keys.
 Offline with --profile NAME or --map FILE.yaml: also evaluate the mapping's
 checks (data invariants, SPEC.md §11.6) over the bundle's rows and report
-their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines()),
-		Args: cobra.ExactArgs(1),
+their violations (exit 3 for any with --strict).
+
+Given a full bundle and the delta bundles after it (export --since), verify
+checks each, then the chain: each delta's parent is the bundle before it,
+and each dataset's state digest follows from its parent's, what the delta
+removes and what it adds. --against then compares the database with the
+last bundle's state: what the sources held at the last delta.` + paramsHelp(exporter.Engines()),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := checkPositive("--sort-memory", sortMemory); err != nil {
 				return err
@@ -68,6 +75,17 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 			const resume = "nothing was concluded; run the same command again"
 			out := cmd.OutOrStdout()
 			start := time.Now()
+			if len(args) > 1 {
+				last, closeChain, err := verifyChain(ctx, out, args, dec, jobs, deep)
+				if err != nil {
+					return err
+				}
+				defer closeChain()
+				if len(against) == 0 {
+					return nil
+				}
+				return verifyAgainst(ctx, cmd, last, args[len(args)-1], against, maps, dbMaps, params, datasets, profile, sortMemory, spill, asJSON, strict, jobs, nil, in)
+			}
 			r, err := dec.open(args[0])
 			if err != nil {
 				if id := encryptedID(args[0], dec); id != "" && sig.pubkey != "" {
@@ -155,73 +173,7 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 				return nil
 			}
 
-			// Two flags on one slice would not add up: pflag's first value
-			// of a flag replaces the slice, so --db-map 0:3 --map m.yaml
-			// lost the 0:3.
-			renames, mapping, err := splitMaps(append(append([]string(nil), maps...), dbMaps...), profile)
-			if err != nil {
-				return err
-			}
-			rename, err := parseMap(renames)
-			if err != nil {
-				return err
-			}
-			p, err := parseMap(params)
-			if err != nil {
-				return err
-			}
-			against = append([]string(nil), against...)
-			if err := withPasswords(against); err != nil {
-				return err
-			}
-			engines := make([]scheme.Engine, len(against))
-			for i, a := range against {
-				if engines[i], err = exporter.EngineOf(a); err != nil {
-					return err
-				}
-			}
-			perAgainst, err := engineParams(engines, p, nil)
-			if err != nil {
-				return err
-			}
-			if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
-				if ctx.Err() != nil {
-					return in.result(err, resume)
-				}
-				return withCode(exitBadInput, fmt.Errorf("not comparing with the database: %w", offlineFailure(args[0], 0, err)))
-			}
-			prog.SetStage(progress.StageReading)
-			routes := [][]string{splitList(datasets)}
-			if len(against) > 1 {
-				if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
-					return err
-				}
-			}
-			// Each database is compared; a read failure (exit 1) outranks a
-			// difference (exit 3), and the first one's code is the exit code.
-			var failed, differ []error
-			for i, a := range against {
-				spill.Memory = int64(sortMemory) << 20
-				c := againstCheck{prog: prog, url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, strict: strict, spill: spill}
-				err := c.run(ctx, cmd, r, args[0])
-				switch {
-				case err == nil:
-				case ctx.Err() != nil:
-					return in.result(err, resume)
-				case exitCode(err) == exitMismatch:
-					differ = append(differ, err)
-				default:
-					failed = append(failed, err)
-				}
-			}
-			if len(failed) > 0 {
-				err := errors.Join(failed...)
-				if len(differ) > 0 {
-					err = fmt.Errorf("%w\n%v", err, errors.Join(differ...))
-				}
-				return err
-			}
-			return errors.Join(differ...)
+			return verifyAgainst(ctx, cmd, r, args[0], against, maps, dbMaps, params, datasets, profile, sortMemory, spill, asJSON, strict, jobs, prog, in)
 		},
 	}
 	f := cmd.Flags()
@@ -504,4 +456,82 @@ func verifyEncryptedSignature(out io.Writer, sig signatureCheck, id, path string
 	}
 	fmt.Fprintf(out, "OK: the signature of bundle %s is good; the bundle is encrypted and its parts were not checked (pass --identity to check every part)\n", id)
 	return nil
+}
+
+// verifyAgainst compares the databases against with bundle r (file): the
+// datasets' digests, or a delta's state digests (SPEC.md §14.4).
+func verifyAgainst(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, file string, against, maps, dbMaps, params, datasets []string, profile string, sortMemory int, spill convert.Spill, asJSON, strict bool, jobs int, prog *progress.Counter, in *interrupt) error {
+	const resume = "nothing was concluded; run the same command again"
+	if prog == nil {
+		prog = startProgress("verify", bundleEngines(r), "", logger())
+		defer prog.Stop()
+		expectParts(prog, r)
+	}
+	// Two flags on one slice would not add up: pflag's first value
+	// of a flag replaces the slice, so --db-map 0:3 --map m.yaml
+	// lost the 0:3.
+	renames, mapping, err := splitMaps(append(append([]string(nil), maps...), dbMaps...), profile)
+	if err != nil {
+		return err
+	}
+	rename, err := parseMap(renames)
+	if err != nil {
+		return err
+	}
+	p, err := parseMap(params)
+	if err != nil {
+		return err
+	}
+	against = append([]string(nil), against...)
+	if err := withPasswords(against); err != nil {
+		return err
+	}
+	engines := make([]scheme.Engine, len(against))
+	for i, a := range against {
+		if engines[i], err = exporter.EngineOf(a); err != nil {
+			return err
+		}
+	}
+	perAgainst, err := engineParams(engines, p, nil)
+	if err != nil {
+		return err
+	}
+	if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
+		if ctx.Err() != nil {
+			return in.result(err, resume)
+		}
+		return withCode(exitBadInput, fmt.Errorf("not comparing with the database: %w", offlineFailure(file, 0, err)))
+	}
+	prog.SetStage(progress.StageReading)
+	routes := [][]string{splitList(datasets)}
+	if len(against) > 1 {
+		if routes, err = routeDatasets(r, engines, splitList(datasets), mapping); err != nil {
+			return err
+		}
+	}
+	// Each database is compared; a read failure (exit 1) outranks a
+	// difference (exit 3), and the first one's code is the exit code.
+	var failed, differ []error
+	for i, a := range against {
+		spill.Memory = int64(sortMemory) << 20
+		c := againstCheck{prog: prog, url: a, engine: engines[i].Name, params: perAgainst[i], rename: rename, mapping: mapping, datasets: routes[i], asJSON: asJSON, strict: strict, spill: spill}
+		err := c.run(ctx, cmd, r, file)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return in.result(err, resume)
+		case exitCode(err) == exitMismatch:
+			differ = append(differ, err)
+		default:
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		err := errors.Join(failed...)
+		if len(differ) > 0 {
+			err = fmt.Errorf("%w\n%v", err, errors.Join(differ...))
+		}
+		return err
+	}
+	return errors.Join(differ...)
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/delta"
+	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/spec"
+	"github.com/imbundle/imbundle/verify"
+)
+
+// sinceChain opens the bundles export --since names (the full bundle and
+// the deltas after it), checks every part's SHA-256, and orders them into
+// their chain: a delta is computed against the state they hold, so a
+// damaged or incomplete chain is refused before a source is read.
+func sinceChain(ctx context.Context, paths []string, dec decryptFlags, jobs int) (*delta.Chain, func(), error) {
+	var rs []*bundle.Reader
+	closeAll := func() {
+		for _, r := range rs {
+			r.Close()
+		}
+	}
+	for _, p := range paths {
+		r, err := dec.open(p)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("--since %s: %w", p, err)
+		}
+		rs = append(rs, r)
+		if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
+			closeAll()
+			return nil, nil, withCode(exitBadInput, fmt.Errorf("--since %s: %w; nothing was read or written (copy the bundle again, or take a full export)", p, err))
+		}
+	}
+	c, err := delta.Order(rs, paths)
+	if err != nil {
+		closeAll()
+		return nil, nil, withCode(exitUsage, fmt.Errorf("--since: %w", err))
+	}
+	return c, closeAll, nil
+}
+
+// deltaSink compares each dataset with its state in the chain, spooling
+// and sorting beside the output (or in --temp-dir).
+func deltaSink(c *delta.Chain, out, tempDir string, sortMiB int) exporter.SinkFunc {
+	dir := tempDir
+	if dir == "" {
+		dir = filepath.Dir(out)
+	}
+	return func(ds *spec.Dataset, schema *arrow.Schema, dw *bundle.DatasetWriter) (exporter.Sink, error) {
+		return c.Dataset(ds, schema, dw, delta.Options{TempDir: dir, SortMemory: int64(sortMiB) << 20})
+	}
+}
+
+// deltaSummary is the line export prints of a delta.
+func deltaSummary(m *spec.Manifest) string {
+	var changed, whole, same int
+	var keys int64
+	for _, ds := range m.Datasets {
+		switch ds.Delta.Change {
+		case spec.ChangeRows:
+			changed++
+		case spec.ChangeWhole:
+			whole++
+		default:
+			same++
+		}
+		if ds.Delta.Deleted != nil {
+			keys += ds.Delta.Deleted.Rows
+		}
+	}
+	return fmt.Sprintf("delta %d of base %.16s…: %d datasets changed by key (%d keys removed or rewritten), %d carried whole, %d unchanged, %d dropped",
+		m.Delta.Depth, m.Delta.Base, changed, keys, whole, same, len(m.Delta.Dropped))
+}
+
+// nextDelta is the delta member of an export --since chain (nil without).
+func nextDelta(c *delta.Chain) *spec.Delta {
+	if c == nil {
+		return nil
+	}
+	return c.Next()
+}
