@@ -136,6 +136,9 @@ func TestDeltaExportMySQL(t *testing.T) {
 	if len(m.Delta.Dropped) != 1 || m.Delta.Dropped[0].Object != "gone" || m.Delta.Depth != 1 {
 		t.Errorf("delta member %+v: want depth 1 and table gone dropped", m.Delta)
 	}
+	if out, err := runCLI(t, "inspect", d1); err != nil || !strings.Contains(out, "delta 1 of base") || !strings.Contains(out, "dropped: "+db0(url)+".gone") {
+		t.Errorf("inspect of a delta: %v\n%s", err, out)
+	}
 	if t1 := ds[db0(url)+".t"]; t1.Rows != 1002 {
 		t.Errorf("t: the delta carries %d rows, want the 1,002 changed and new ones", t1.Rows)
 	}

@@ -121,6 +121,7 @@ func newInspectCmd() *cobra.Command {
 				}
 			}
 			printMembers(out, m)
+			printDelta(out, m)
 			if len(m.Relations) > 0 {
 				fmt.Fprintln(out, "\nrelations:")
 				for _, rel := range m.Relations {
