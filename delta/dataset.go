@@ -81,7 +81,9 @@ func (c *Chain) Dataset(ds *spec.Dataset, schema *arrow.Schema, dw *bundle.Datas
 		return nil, fmt.Errorf("dataset %q: delta spool: %w", ds.Name, err)
 	}
 	w.spool = f
-	if w.spoolW, err = ipc.NewFileWriter(f, ipc.WithSchema(schema)); err != nil {
+	// LZ4: the spool holds every row of the dataset, on disk only until
+	// Close; ZSTD would cost more CPU than the bytes it saves here.
+	if w.spoolW, err = ipc.NewFileWriter(f, ipc.WithSchema(schema), ipc.WithLZ4()); err != nil {
 		w.cleanup()
 		return nil, fmt.Errorf("dataset %q: delta spool: %w", ds.Name, err)
 	}
