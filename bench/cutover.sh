@@ -46,7 +46,7 @@ live() {
 				FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT $((i * 37 % 500)), 200;
 			UPDATE chat_logs SET status = status + 1 WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT 100;
 			DELETE FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY send_time LIMIT 20;
-			UPDATE users SET nickname = CONCAT('nick-$i') ORDER BY user_id LIMIT 1;" || true
+			UPDATE users SET name = CONCAT('nick-$i') ORDER BY user_id LIMIT 1;" || true
 		sleep 0.5
 	done
 }
