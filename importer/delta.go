@@ -31,6 +31,10 @@ type Applied interface {
 	// RecordApplied records p's bundle (with p.Lineage) as the last one
 	// applied to each of p.Namespaces.
 	RecordApplied(ctx context.Context, p *Plan) error
+	// ForgetApplied removes the record of p.Namespaces: an import that
+	// puts back a prior state (a rollback, Options.ForgetApplied) leaves
+	// the target holding no bundle it could name.
+	ForgetApplied(ctx context.Context, p *Plan) error
 }
 
 // KeyDeleter is implemented by targets that remove entities by key, for
@@ -238,10 +242,17 @@ func namesOf(items []*Item) []string {
 	return out
 }
 
-// recordApplied writes the last-applied record of a completed import.
-func recordApplied(ctx context.Context, t Target, plan *Plan) error {
+// recordApplied writes the last-applied record of a completed import,
+// or for a rollback's removes it.
+func recordApplied(ctx context.Context, t Target, plan *Plan, forget bool) error {
 	a, ok := t.(Applied)
 	if !ok || len(plan.Namespaces) == 0 {
+		return nil
+	}
+	if forget {
+		if err := a.ForgetApplied(ctx, plan); err != nil {
+			return fmt.Errorf("the prior state is restored, and removing the target's record of the bundle last applied failed: %w; run the same command again", err)
+		}
 		return nil
 	}
 	if err := a.RecordApplied(ctx, plan); err != nil {

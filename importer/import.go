@@ -308,7 +308,7 @@ feed:
 	if err := dropDatasets(ctx, t, plan); err != nil {
 		return rep, err
 	}
-	if err := recordApplied(ctx, t, plan); err != nil {
+	if err := recordApplied(ctx, t, plan, opts.ForgetApplied); err != nil {
 		return rep, err
 	}
 	for _, it := range plan.Items {

@@ -219,6 +219,12 @@ type Options struct {
 	// applied (import --force): without it, a target whose last applied
 	// bundle is not the delta's parent refuses it (delta.go).
 	Force bool
+	// ForgetApplied: the import puts back a prior state (package
+	// rollback), so it removes the target's last-applied record of its
+	// namespaces instead of recording its own bundle: a delta of the
+	// chain is then refused without --force, and the rolled-back delta
+	// applies again.
+	ForgetApplied bool
 }
 
 // Param returns an engine-specific setting.

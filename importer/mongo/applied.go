@@ -59,3 +59,14 @@ func (t *target) RecordApplied(ctx context.Context, p *importer.Plan) error {
 	}
 	return nil
 }
+
+// ForgetApplied deletes the record of p's namespaces (importer.Applied).
+func (t *target) ForgetApplied(ctx context.Context, p *importer.Plan) error {
+	if len(p.Namespaces) == 0 {
+		return nil
+	}
+	if _, err := t.applied().DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: p.Namespaces}}}}); err != nil {
+		return mongotype.Step(t.redacted, "clear "+t.marks.coll.Database().Name()+"."+appliedCollection, err)
+	}
+	return nil
+}

@@ -89,3 +89,26 @@ func (t *Target) RecordApplied(ctx context.Context, p *importer.Plan) error {
 	}
 	return nil
 }
+
+// ForgetApplied deletes the record of p's namespaces (importer.Applied).
+func (t *Target) ForgetApplied(ctx context.Context, p *importer.Plan) error {
+	if len(p.Namespaces) == 0 {
+		return nil
+	}
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return mysqltype.StepError(t.cfg, t.url, "connect", err)
+	}
+	defer conn.Close()
+	if ok, err := t.stateExists(ctx, conn, appliedTable); err != nil || !ok {
+		return err
+	}
+	args := make([]any, len(p.Namespaces))
+	for i, ns := range p.Namespaces {
+		args[i] = ns
+	}
+	if _, err := conn.ExecContext(ctx, "DELETE FROM "+t.stateTable(appliedTable)+" WHERE db IN (?"+strings.Repeat(", ?", len(args)-1)+")", args...); err != nil {
+		return fmt.Errorf("%s: clear %s: %w", t.url, t.stateTable(appliedTable), err)
+	}
+	return nil
+}

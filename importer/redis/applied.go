@@ -61,3 +61,22 @@ func (t *Target) RecordApplied(ctx context.Context, p *importer.Plan) error {
 	}
 	return nil
 }
+
+// ForgetApplied deletes each namespace's imbundle:applied hash
+// (importer.Applied).
+func (t *Target) ForgetApplied(ctx context.Context, p *importer.Plan) error {
+	for _, ns := range p.Namespaces {
+		db, err := strconv.Atoi(ns)
+		if err != nil {
+			return fmt.Errorf("target database %q is not a number", ns)
+		}
+		pl, err := t.pool(ctx, db)
+		if err != nil {
+			return err
+		}
+		if _, err := pl.conns[0].Do(ctx, "DEL", redistype.AppliedKey); err != nil {
+			return fmt.Errorf("db %d: delete %s: %w", db, redistype.AppliedKey, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/bundletest"
+	"github.com/imbundle/imbundle/internal/testenv"
+	"github.com/imbundle/imbundle/spec"
+)
+
+// Delta bundles applied to MySQL through the CLI (SPEC.md §14.3): the
+// base exported and imported, the source changed and exported again, a
+// delta between the two made by hand (bundletest.WriteDelta). The target
+// after the delta equals the changed source (verify --against the changed
+// full bundle and the delta itself); a second run changes nothing; a
+// target that does not hold the parent refuses it (exit 6, nothing
+// written) unless --force; a run that finds an earlier run's committed
+// parts starts over; the rollback bundle puts the base back.
+func TestMySQLDeltaImport(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "cli_delta_src")
+	exec := func(db *sql.DB, qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	exec(src,
+		"CREATE TABLE pairs (a INT, b VARCHAR(10), val VARCHAR(20), PRIMARY KEY (a, b)) ENGINE=InnoDB",
+		"CREATE TABLE logs (msg VARCHAR(20)) ENGINE=InnoDB", // no primary key: carried whole
+		"CREATE TABLE stay (id INT PRIMARY KEY, v INT) ENGINE=InnoDB",
+		"CREATE TABLE gone (id INT PRIMARY KEY) ENGINE=InnoDB",
+		"INSERT INTO pairs VALUES (1, 'x', 'one'), (1, 'y', 'two'), (2, 'x', 'three'), (3, 'it''s', 'quote')",
+		"INSERT INTO logs VALUES ('a'), ('b')",
+		"INSERT INTO stay VALUES (1, 1), (2, 2)",
+		"INSERT INTO gone VALUES (1)",
+	)
+	dir := t.TempDir()
+	base, state, delta := filepath.Join(dir, "base.imb"), filepath.Join(dir, "state.imb"), filepath.Join(dir, "delta.imb")
+	export := func(path string) {
+		t.Helper()
+		if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path, "--param", "lock-wait=2"); err != nil {
+			t.Fatalf("export: %v\n%s", err, out)
+		}
+	}
+	export(base)
+	exec(src,
+		"UPDATE pairs SET val = 'TWO' WHERE a = 1 AND b = 'y'",
+		"DELETE FROM pairs WHERE a = 3",
+		"INSERT INTO pairs VALUES (4, 'z', 'four')",
+		"INSERT INTO logs VALUES ('c')",
+		"DROP TABLE gone",
+	)
+	export(state)
+	sums := bundletest.WriteDelta(t, delta, base, state)
+	for name, want := range map[string]string{"pairs": spec.ChangeRows, "logs": spec.ChangeWhole, "stay": spec.ChangeNone} {
+		var got string
+		for n, d := range sums {
+			if strings.HasSuffix(n, "."+name) {
+				got = d.Change
+			}
+		}
+		if got != want {
+			t.Fatalf("hand-made delta: dataset %s is %q, want %q (%v)", name, got, want, sums)
+		}
+	}
+	baseID, deltaID := bundleID(t, base), bundleID(t, delta)
+
+	stateSchema := testenv.Name("cli_delta_state")
+	param := []string{"--param", "state-schema=" + stateSchema}
+	dstURL, dst := testenv.MySQLDatabase(t, "cli_delta_dst")
+	dstName := dstURL[strings.LastIndex(dstURL, "/")+1:]
+	t.Cleanup(func() { dst.Exec("DROP DATABASE IF EXISTS `" + stateSchema + "`") })
+	imp := func(args ...string) (string, error) {
+		return runCLI(t, append(append([]string{"-q", "import"}, args...), param...)...)
+	}
+	if out, err := imp(base, "--target", dstURL); err != nil {
+		t.Fatalf("import of the base: %v\n%s", err, out)
+	}
+	applied := func() string {
+		t.Helper()
+		var id, b string
+		var depth int
+		if err := dst.QueryRow("SELECT bundle_id, base_id, depth FROM `"+stateSchema+"`.applied WHERE db = ?", dstName).Scan(&id, &b, &depth); err != nil {
+			t.Fatalf("last-applied record of %s: %v", dstName, err)
+		}
+		if b != baseID {
+			t.Errorf("last-applied base %s, want %s", b, baseID)
+		}
+		return id + " " + string(rune('0'+depth))
+	}
+	if got := applied(); got != baseID+" 0" {
+		t.Fatalf("after the base: last applied %q, want the base at depth 0", got)
+	}
+	afterBase := mysqlState(t, dst, dstName)
+
+	out, err := imp(delta, "--target", dstURL)
+	if err != nil {
+		t.Fatalf("import of the delta: %v\n%s", err, out)
+	}
+	rb := rollbackWrote.FindStringSubmatch(out)
+	if rb == nil {
+		t.Fatalf("the delta import named no rollback bundle:\n%s", out)
+	}
+	if got := applied(); got != deltaID+" 1" {
+		t.Errorf("after the delta: last applied %q, want the delta at depth 1", got)
+	}
+	checkDeltaTarget := func(what string) {
+		t.Helper()
+		for _, b := range []string{state, delta} {
+			if out, err := runCLI(t, "verify", b, "--against", dstURL); err != nil {
+				t.Errorf("%s: verify %s --against the target: %v\n%s", what, filepath.Base(b), err, out)
+			}
+		}
+		if got := queryStrings(t, dst, "SELECT CONCAT(a, ':', b, '=', val) FROM pairs ORDER BY a, b"); strings.Join(got, ",") != "1:x=one,1:y=TWO,2:x=three,4:z=four" {
+			t.Errorf("%s: pairs holds %v", what, got)
+		}
+		if got := queryStrings(t, dst, "SELECT msg FROM logs ORDER BY msg"); strings.Join(got, ",") != "a,b,c" {
+			t.Errorf("%s: logs holds %v", what, got)
+		}
+		if got := queryStrings(t, dst, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'gone'"); len(got) != 0 {
+			t.Errorf("%s: the dropped table is still there", what)
+		}
+	}
+	checkDeltaTarget("after the delta")
+	afterDelta := mysqlState(t, dst, dstName)
+
+	// Twice: nothing written.
+	out, err = imp(delta, "--target", dstURL)
+	if err != nil || !strings.Contains(out, "already applied") {
+		t.Errorf("the delta again: %v\n%s", err, out)
+	}
+	if got := mysqlState(t, dst, dstName); got != afterDelta {
+		t.Errorf("the delta applied again changed the target:\n%s\nwant\n%s", got, afterDelta)
+	}
+
+	// A re-run after a kill: the record still names the parent, and an
+	// earlier run committed parts of the delta (progress rows). The
+	// re-run deletes the entities again and loads every part again.
+	exec(dst, "UPDATE `"+stateSchema+"`.applied SET bundle_id = '"+baseID+"', depth = 0")
+	exec(dst, "CREATE TABLE IF NOT EXISTS `"+stateSchema+"`.progress (bundle_id CHAR(64) CHARACTER SET ascii NOT NULL, db VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, tbl VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, part INT NOT NULL, dataset VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `rows` BIGINT NOT NULL, rejected BIGINT NOT NULL DEFAULT 0, loaded_at DATETIME(6) NOT NULL, PRIMARY KEY (bundle_id, db, tbl, part)) ENGINE=InnoDB",
+		"INSERT INTO `"+stateSchema+"`.progress VALUES ('"+deltaID+"', '"+dstName+"', 'pairs', 0, 'x', 2, 0, NOW(6))")
+	if out, err := imp(delta, "--target", dstURL); err != nil {
+		t.Fatalf("re-run of the delta: %v\n%s", err, out)
+	}
+	checkDeltaTarget("after a re-run")
+
+	// A target that last applied another bundle (the changed full one,
+	// then drifted in a row the delta rewrites) refuses the delta, writing
+	// nothing; --force applies it.
+	otherURL, other := testenv.MySQLDatabase(t, "cli_delta_other")
+	otherName := otherURL[strings.LastIndex(otherURL, "/")+1:]
+	if out, err := imp(state, "--target", otherURL); err != nil {
+		t.Fatalf("import of the changed full bundle: %v\n%s", err, out)
+	}
+	exec(other, "UPDATE pairs SET val = 'drift' WHERE a = 1 AND b = 'y'")
+	before := mysqlState(t, other, otherName)
+	out, err = imp(delta, "--target", otherURL)
+	if code := exitCodeOf(err); code != exitRefused {
+		t.Fatalf("a delta onto a target that does not hold its parent: exit %d (%v), want %d\n%s", code, err, exitRefused, out)
+	}
+	if msg := err.Error(); !strings.Contains(msg, deltaID[:16]) || !strings.Contains(msg, baseID[:16]) || !strings.Contains(msg, "--force") {
+		t.Errorf("the refusal names neither both bundles nor --force: %v", err)
+	}
+	if got := mysqlState(t, other, otherName); got != before {
+		t.Errorf("the refused delta changed the target")
+	}
+	if out, err := imp(delta, "--target", otherURL, "--force", "--no-rollback"); err != nil {
+		t.Fatalf("--force: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", state, "--against", otherURL); err != nil {
+		t.Errorf("verify after --force: %v\n%s", err, out)
+	}
+
+	// The rollback bundle of the first delta run puts the base back, the
+	// dropped table included.
+	if out, err := runCLI(t, "-q", "rollback", rb[1], "--target", dstURL); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if got := mysqlState(t, dst, dstName); got != afterBase {
+		t.Errorf("after the rollback:\n%s\nwant the base's state\n%s", got, afterBase)
+	}
+}
+
+// bundleID is the id of the bundle at path.
+func bundleID(t *testing.T, path string) string {
+	t.Helper()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return r.ID()
+}
