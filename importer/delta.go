@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/mongotype"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -86,6 +87,12 @@ func droppedItems(t Target, m *spec.Manifest, opts Options) ([]*Item, error) {
 	var out []*Item
 	for _, d := range m.Delta.Dropped {
 		ds := &spec.Dataset{Name: d.Name, Kind: d.Kind, Namespace: d.Namespace, Object: d.Object}
+		if d.Kind == spec.KindCollection {
+			// The layout every collection dataset has: what a MongoDB
+			// target accepts (the manifest keeps no columns of a dropped
+			// dataset).
+			ds.Columns = bundle.ColumnsOf(mongotype.Schema())
+		}
 		src := &spec.Source{Engine: engineOfKind[d.Kind]}
 		if d.Kind == spec.KindKeyspace {
 			opts.Log.Info("a Redis database the delta's source no longer selects: its keys are left alone", "dataset", d.Name)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/internal/bundletest"
@@ -299,6 +302,113 @@ func TestRedisDeltaImport(t *testing.T) {
 		t.Fatalf("--force: %v\n%s", err, out)
 	}
 	if out, err := runCLI(t, "verify", state, "--against", redisURL(otherDB)); err != nil {
+		t.Errorf("verify after --force: %v\n%s", err, out)
+	}
+}
+
+// TestMongoDeltaImport: a delta of a MongoDB database through the CLI:
+// documents changed, deleted (a string _id) and added by _id, an
+// unchanged collection left alone, a dropped one dropped.
+func TestMongoDeltaImport(t *testing.T) {
+	ctx := context.Background()
+	srcURL, src := testenv.MongoDatabase(t, "clideltasrc")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	users := src.Collection("users")
+	_, err := users.InsertMany(ctx, []any{bson.D{{Key: "_id", Value: 1}, {Key: "n", Value: "a"}}, bson.D{{Key: "_id", Value: 2}, {Key: "n", Value: "b"}}, bson.D{{Key: "_id", Value: "s"}, {Key: "n", Value: "c"}}})
+	must(err)
+	_, err = src.Collection("stay").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}})
+	must(err)
+	_, err = src.Collection("gone").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}})
+	must(err)
+	dir := t.TempDir()
+	base, state, delta := filepath.Join(dir, "base.imb"), filepath.Join(dir, "state.imb"), filepath.Join(dir, "delta.imb")
+	export := func(path string) {
+		t.Helper()
+		if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", path); err != nil {
+			t.Fatalf("export: %v\n%s", err, out)
+		}
+	}
+	export(base)
+	_, err = users.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: "A"}}}})
+	must(err)
+	_, err = users.DeleteOne(ctx, bson.D{{Key: "_id", Value: "s"}})
+	must(err)
+	_, err = users.InsertOne(ctx, bson.D{{Key: "_id", Value: 3}, {Key: "n", Value: "d"}})
+	must(err)
+	must(src.Collection("gone").Drop(ctx))
+	export(state)
+	sums := bundletest.WriteDelta(t, delta, base, state)
+	for n, d := range sums {
+		want := spec.ChangeNone
+		if strings.HasSuffix(n, ".users") {
+			want = spec.ChangeRows
+		}
+		if d.Change != want {
+			t.Fatalf("hand-made delta: %s is %+v, want %s", n, d, want)
+		}
+	}
+	deltaID := bundleID(t, delta)
+	dstURL, dst := testenv.MongoDatabase(t, "clideltadst")
+	imp := func(args ...string) (string, error) { return runCLI(t, append([]string{"-q", "import"}, args...)...) }
+	if out, err := imp(base, "--target", dstURL); err != nil {
+		t.Fatalf("import of the base: %v\n%s", err, out)
+	}
+	if out, err := imp(delta, "--target", dstURL); err != nil {
+		t.Fatalf("import of the delta: %v\n%s", err, out)
+	}
+	for _, b := range []string{state, delta} {
+		if out, err := runCLI(t, "verify", b, "--against", dstURL); err != nil {
+			t.Errorf("verify %s --against the target: %v\n%s", filepath.Base(b), err, out)
+		}
+	}
+	var got []string
+	for _, d := range testenv.RawDocs(t, dst.Collection("users")) {
+		got = append(got, d.Lookup("_id").String()+"="+d.Lookup("n").StringValue())
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != `{"$numberInt":"1"}=A,{"$numberInt":"2"}=b,{"$numberInt":"3"}=d` {
+		t.Errorf("users after the delta: %v", got)
+	}
+	if names, _ := dst.ListCollectionNames(ctx, bson.D{{Key: "name", Value: "gone"}}); len(names) != 0 {
+		t.Errorf("the dropped collection is still there")
+	}
+	var rec struct {
+		BundleID string `bson:"bundle_id"`
+		Depth    int    `bson:"depth"`
+	}
+	if err := dst.Client().Database("imbundle").Collection("applied").FindOne(ctx, bson.D{{Key: "_id", Value: dst.Name()}}).Decode(&rec); err != nil || rec.BundleID != deltaID || rec.Depth != 1 {
+		t.Errorf("last-applied record of %s: %+v (%v), want the delta at depth 1", dst.Name(), rec, err)
+	}
+	after := mongoState(t, dst)
+	out, err := imp(delta, "--target", dstURL)
+	if err != nil || !strings.Contains(out, "already applied") {
+		t.Errorf("the delta again: %v\n%s", err, out)
+	}
+	if got := mongoState(t, dst); got != after {
+		t.Errorf("the delta applied again changed the target")
+	}
+
+	otherURL, other := testenv.MongoDatabase(t, "clideltaother")
+	if out, err := imp(state, "--target", otherURL); err != nil {
+		t.Fatalf("import of the changed full bundle: %v\n%s", err, out)
+	}
+	before := mongoState(t, other)
+	out, err = imp(delta, "--target", otherURL)
+	if code := exitCodeOf(err); code != exitRefused {
+		t.Fatalf("a delta onto a target that does not hold its parent: exit %d (%v), want %d\n%s", code, err, exitRefused, out)
+	}
+	if got := mongoState(t, other); got != before {
+		t.Errorf("the refused delta changed the target")
+	}
+	if out, err := imp(delta, "--target", otherURL, "--force", "--no-rollback"); err != nil {
+		t.Fatalf("--force: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", state, "--against", otherURL); err != nil {
 		t.Errorf("verify after --force: %v\n%s", err, out)
 	}
 }
