@@ -132,12 +132,29 @@ func namespacesOf(items ...[]*Item) []string {
 	return out
 }
 
+// notWhole are the items of a delta that build on the parent's content:
+// changed by rows, or unchanged.
+func notWhole(items []*Item) []*Item {
+	var out []*Item
+	for _, it := range items {
+		if it.Dataset.Delta != nil && it.Dataset.Delta.Change != spec.ChangeWhole {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // checkParent refuses a delta whose parent is not what the target last
-// applied (unless opts.Force), and reports a delta applied already to
-// every namespace (true: nothing to do). A namespace that holds the delta
-// itself beside others that hold its parent is an earlier run stopped
-// before it recorded them all: applying it again ends the same.
-func checkParent(ctx context.Context, t Target, plan *Plan, opts Options) (bool, error) {
+// applied to the namespaces of checked (unless opts.Force), and reports a
+// delta applied already to every namespace (true: nothing to do). Only the
+// namespaces where the delta builds on the parent's content are checked
+// (datasets changed by rows or unchanged, dropped ones): a namespace all
+// of whose datasets the delta carries whole (a database the parent did not
+// select) needs nothing of the parent, and has no record yet. A namespace
+// that holds the delta itself beside others that hold its parent is an
+// earlier run stopped before it recorded them all: applying it again ends
+// the same.
+func checkParent(ctx context.Context, t Target, plan *Plan, checked []string, opts Options) (bool, error) {
 	d := plan.Manifest.Delta
 	a, ok := t.(Applied)
 	if !ok {
@@ -150,15 +167,16 @@ func checkParent(ctx context.Context, t Target, plan *Plan, opts Options) (bool,
 	var wrong []string
 	done := len(plan.Namespaces) > 0
 	for _, ns := range plan.Namespaces {
-		switch id := last[ns]; id {
-		case plan.BundleID:
-		case d.Parent:
-			done = false
-		case "":
-			done = false
+		id := last[ns]
+		if id == plan.BundleID {
+			continue
+		}
+		done = false
+		switch {
+		case id == d.Parent || !slices.Contains(checked, ns):
+		case id == "":
 			wrong = append(wrong, fmt.Sprintf("%s has no bundle recorded", ns))
 		default:
-			done = false
 			wrong = append(wrong, fmt.Sprintf("%s last applied bundle %s", ns, short(id)))
 		}
 	}

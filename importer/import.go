@@ -152,10 +152,11 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 			return nil, err
 		}
 		plan.Namespaces = namespacesOf(plan.Items, plan.Dropped)
+		checked := namespacesOf(notWhole(plan.Items), plan.Dropped)
 		if err := deltaItems(plan, rep); err != nil {
 			return nil, err
 		}
-		done, err := checkParent(ctx, t, plan, opts)
+		done, err := checkParent(ctx, t, plan, checked, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/bundle"
@@ -410,5 +411,64 @@ func TestMongoDeltaImport(t *testing.T) {
 	}
 	if out, err := runCLI(t, "verify", state, "--against", otherURL); err != nil {
 		t.Errorf("verify after --force: %v\n%s", err, out)
+	}
+}
+
+// TestRedisDeltaNewDatabase: a database the parent did not select is
+// carried whole: the target database needs no last-applied record, and
+// ends holding exactly the source's keys (a stale key there is deleted,
+// which --mode replace alone would keep).
+func TestRedisDeltaNewDatabase(t *testing.T) {
+	ctx := context.Background()
+	const oldDB, newDB, oldDst, newDst = 7, 6, 8, 5
+	server := "redis://" + testenv.RedisAddr()
+	clients := map[int]*redis.Client{}
+	for _, db := range []int{oldDB, newDB, oldDst, newDst} {
+		clients[db] = testenv.Redis(t, db)
+		if err := clients[db].FlushDB(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(clients[oldDB].Set(ctx, "a", "1", 0).Err())
+	must(clients[oldDB].Set(ctx, "b", "2", 0).Err())
+	dir := t.TempDir()
+	base, state, delta := filepath.Join(dir, "base.imb"), filepath.Join(dir, "state.imb"), filepath.Join(dir, "delta.imb")
+	if out, err := runCLI(t, "-q", "export", "--source", server, "--param", "db=7", "-o", base); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	must(clients[oldDB].Set(ctx, "b", "two", 0).Err())
+	must(clients[newDB].HSet(ctx, "h", "f", "v").Err())
+	if out, err := runCLI(t, "-q", "export", "--source", server, "--param", "db=6,7", "-o", state); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	sums := bundletest.WriteDelta(t, delta, base, state)
+	if sums["redis.db6"].Change != spec.ChangeWhole || sums["redis.db7"].Change != spec.ChangeRows {
+		t.Fatalf("hand-made delta: %v, want db6 whole and db7 rows", sums)
+	}
+	maps := []string{"--db-map", "7:8", "--db-map", "6:5"}
+	if out, err := runCLI(t, append([]string{"-q", "import", base, "--target", server}, maps...)...); err != nil {
+		t.Fatalf("import of the base: %v\n%s", err, out)
+	}
+	must(clients[newDst].Set(ctx, "stale", "not the source's", 0).Err())
+	if out, err := runCLI(t, append([]string{"-q", "import", delta, "--target", server, "--no-rollback"}, maps...)...); err != nil {
+		t.Fatalf("import of the delta: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, append([]string{"verify", state, "--against", server}, maps...)...); err != nil {
+		t.Errorf("verify --against the target: %v\n%s", err, out)
+	}
+	if n, _ := clients[newDst].Exists(ctx, "stale").Result(); n != 0 {
+		t.Errorf("the stale key of the database the delta carries whole is still there")
+	}
+	deltaID := bundleID(t, delta)
+	for _, db := range []int{oldDst, newDst} {
+		if id, _ := clients[db].HGet(ctx, "imbundle:applied", "bundle_id").Result(); id != deltaID {
+			t.Errorf("db %d: imbundle:applied names %q, want the delta", db, id)
+		}
 	}
 }
