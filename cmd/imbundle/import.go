@@ -271,13 +271,13 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 			err = cerr
 		}
 	}
-	if rep != nil && opts.DryRun && err == nil {
-		printDryRun(cmd, rep, target)
-		return nil
-	}
 	if rep != nil && rep.AlreadyApplied {
 		fmt.Fprintf(cmd.OutOrStdout(), "already applied: %s last applied delta bundle %s; nothing was written\n", scheme.Redact(target), rep.BundleID)
 		status.earlier = true
+		return nil
+	}
+	if rep != nil && opts.DryRun && err == nil {
+		printDryRun(cmd, rep, target)
 		return nil
 	}
 	if rep != nil {
