@@ -412,6 +412,16 @@ func TestMongoDeltaImport(t *testing.T) {
 	if out, err := runCLI(t, "verify", state, "--against", otherURL); err != nil {
 		t.Errorf("verify after --force: %v\n%s", err, out)
 	}
+
+	// A delta converted into another engine is refused: exit 6.
+	mysqlURL, mysqlDB := testenv.MySQLDatabase(t, "cli_delta_conv")
+	out, err = imp(delta, "--target", mysqlURL, "--force")
+	if code := exitCodeOf(err); code != exitRefused || !strings.Contains(err.Error(), "delta") {
+		t.Errorf("a delta converted into MySQL: exit %d (%v), want %d\n%s", code, err, exitRefused, out)
+	}
+	if tables := queryStrings(t, mysqlDB, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"); len(tables) != 0 {
+		t.Errorf("the refused conversion created %v", tables)
+	}
 }
 
 // TestRedisDeltaNewDatabase: a database the parent did not select is
