@@ -54,12 +54,15 @@ type KeyDeleter interface {
 func deltaItems(plan *Plan, rep *Report) error {
 	var conv []string
 	for _, it := range plan.Items {
-		if it.Conversion != nil {
+		// A conversion, and a logical dataset read as its member tables
+		// or routed into tables (both are conversions, convert.go): the
+		// deleted keys name the bundle's entities, not the target's rows.
+		if it.Conversion != nil || it.Dataset.Delta == nil {
 			conv = append(conv, it.Stored().Name)
 		}
 	}
 	if len(conv) > 0 {
-		return Refused(fmt.Errorf("bundle %s is a delta, applied to a target of its own engine only: dataset(s) %s would be converted; nothing was written. Convert the chain's full bundle and take a new full export of the target side instead", short(plan.BundleID), strings.Join(conv, ", ")))
+		return Refused(fmt.Errorf("bundle %s is a delta, applied as it is to a target of its own engine only: dataset(s) %s would be converted, or split into member tables; nothing was written. Import the chain's full bundles into such a target instead", short(plan.BundleID), strings.Join(conv, ", ")))
 	}
 	plan.Mode = ModeReplace // schema objects: the delta carries their current definitions
 	kept := plan.Items[:0]
