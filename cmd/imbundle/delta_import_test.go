@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -105,7 +106,36 @@ func TestMySQLDeltaImport(t *testing.T) {
 	}
 	afterBase := mysqlState(t, dst, dstName)
 
-	out, err := imp(delta, "--target", dstURL)
+	// Deleted keys are parts like any other: one damaged (its bytes
+	// changed, the ZIP's CRC fixed) stops the import before its first
+	// write (exit 5).
+	damaged := filepath.Join(dir, "damaged.imb")
+	raw, err := os.ReadFile(delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpart := ""
+	for _, ds := range manifestOf(t, delta).Datasets {
+		if ds.Delta.Deleted != nil {
+			dpart = ds.Delta.Deleted.Parts[0].Path
+		}
+	}
+	off, n := bundletest.EntryAt(t, raw, dpart)
+	body := append([]byte(nil), raw[off:off+n]...)
+	body[n/2] ^= 0xff
+	bundletest.ReplaceEntry(t, raw, dpart, body)
+	if err := os.WriteFile(damaged, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := imp(damaged, "--target", dstURL, "--no-rollback")
+	if code := exitCodeOf(err); code != exitBadInput {
+		t.Errorf("a delta with a damaged deleted-keys part: exit %d (%v), want %d\n%s", code, err, exitBadInput, out)
+	}
+	if got := mysqlState(t, dst, dstName); got != afterBase {
+		t.Errorf("the damaged delta changed the target")
+	}
+
+	out, err = imp(delta, "--target", dstURL)
 	if err != nil {
 		t.Fatalf("import of the delta: %v\n%s", err, out)
 	}
@@ -191,6 +221,17 @@ func TestMySQLDeltaImport(t *testing.T) {
 	if got := mysqlState(t, dst, dstName); got != afterBase {
 		t.Errorf("after the rollback:\n%s\nwant the base's state\n%s", got, afterBase)
 	}
+}
+
+// manifestOf is the manifest of the bundle at path.
+func manifestOf(t *testing.T, path string) *spec.Manifest {
+	t.Helper()
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return r.Manifest()
 }
 
 // bundleID is the id of the bundle at path.
