@@ -212,6 +212,17 @@ func TestMySQLDeltaImport(t *testing.T) {
 	if out, err := runCLI(t, "verify", state, "--against", otherURL); err != nil {
 		t.Errorf("verify after --force: %v\n%s", err, out)
 	}
+	// verify of the delta against a target that drifted: the digests
+	// differ, and no row of the delta (which is not the table's content)
+	// is named as a difference.
+	exec(other, "UPDATE pairs SET val = 'drift' WHERE a = 2")
+	out, err = runCLI(t, "verify", delta, "--against", otherURL)
+	if code := exitCodeOf(err); code != exitMismatch || !strings.Contains(out, "MISMATCH") {
+		t.Errorf("verify of the delta against a drifted target: exit %d (%v), want %d\n%s", code, err, exitMismatch, out)
+	}
+	if strings.Contains(out, "at row") {
+		t.Errorf("verify of the delta named rows of the delta as differences:\n%s", out)
+	}
 
 	// The rollback bundle of the first delta run puts the base back, the
 	// dropped table included.
