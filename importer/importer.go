@@ -1,6 +1,9 @@
 // Package importer replays a bundle's datasets into a live database. Engines
 // register an Opener by URL scheme; the mysql, mongo and redis subpackages do
-// so in init.
+// so in init. Besides Target, a target may implement optional interfaces:
+// Pinger, Retrier, Uniter, Dropper, DocumentWriter, and for delta bundles
+// (delta.go) Applied, the last-applied record, and KeyDeleter, which
+// removes entities by key.
 package importer
 
 import (
