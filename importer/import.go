@@ -21,6 +21,10 @@ type Report struct {
 	BundleID string
 	Datasets []DatasetReport
 	Left     []string // datasets of the bundle this target does not take
+	// Of a delta bundle (delta.go): the datasets it leaves as they are,
+	// and whether the target held the delta already (nothing written).
+	Unchanged      []string
+	AlreadyApplied bool
 }
 
 // DatasetReport counts one dataset's import.
@@ -33,6 +37,7 @@ type DatasetReport struct {
 	Filtered     int64 // rows a mapping's filter left out
 	Expired      int64
 	PartsResumed int
+	Deleted      int64 // entities a delta's deleted keys removed first
 }
 
 // Import verifies every part of the bundle, then loads the datasets t
@@ -141,6 +146,25 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 	if plan.Items, err = place(t, plan.Items); err != nil {
 		return nil, err
 	}
+	plan.Namespaces = namespacesOf(plan.Items)
+	if m.Delta != nil {
+		if plan.Dropped, err = droppedItems(t, m, opts); err != nil {
+			return nil, err
+		}
+		plan.Namespaces = namespacesOf(plan.Items, plan.Dropped)
+		checked := namespacesOf(notWhole(plan.Items), plan.Dropped)
+		if err := deltaItems(plan, rep); err != nil {
+			return nil, err
+		}
+		done, err := checkParent(ctx, t, plan, checked, opts)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			rep.AlreadyApplied = true
+			return rep, nil
+		}
+	}
 	if err := intoExisting(ctx, plan, opts.Existing); err != nil {
 		return nil, err
 	}
@@ -148,7 +172,7 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		return nil, err
 	}
 	setSpill(plan.Items, opts)
-	if len(plan.Items) == 0 && len(rep.Left) > 0 {
+	if len(plan.Items) == 0 && len(rep.Left) > 0 && len(plan.Namespaces) == 0 {
 		return nil, noneTaken(m, rep.Left)
 	}
 
@@ -185,6 +209,10 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		return rep, nil
 	}
 
+	if err := deleteEntities(ctx, r, t, plan, reports); err != nil {
+		rep.Datasets = reports
+		return rep, err
+	}
 	opts.Progress.SetStage(progress.StageWriting)
 	partsLeft := make([]int, len(plan.Items))
 	for i, it := range plan.Items {
@@ -276,6 +304,12 @@ feed:
 	// table the longest stage, shown as such.
 	opts.Progress.SetStage(progress.StageIndexes)
 	if err := t.Finish(ctx, plan); err != nil {
+		return rep, err
+	}
+	if err := dropDatasets(ctx, t, plan); err != nil {
+		return rep, err
+	}
+	if err := recordApplied(ctx, t, plan, opts.ForgetApplied); err != nil {
 		return rep, err
 	}
 	for _, it := range plan.Items {

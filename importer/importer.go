@@ -1,6 +1,9 @@
 // Package importer replays a bundle's datasets into a live database. Engines
 // register an Opener by URL scheme; the mysql, mongo and redis subpackages do
-// so in init.
+// so in init. Besides Target, a target may implement optional interfaces:
+// Pinger, Retrier, Uniter, Dropper, DocumentWriter, and for delta bundles
+// (delta.go) Applied, the last-applied record, and KeyDeleter, which
+// removes entities by key.
 package importer
 
 import (
@@ -102,6 +105,33 @@ type Plan struct {
 	// DryRun (import --dry-run): Prepare runs every check it runs before
 	// its first write, then returns without writing anything.
 	DryRun bool
+	// Namespaces are the target namespaces the import's last-applied
+	// record covers (Applied): those of its items and, for a delta, of its
+	// unchanged and dropped datasets too (delta.go).
+	Namespaces []string
+	// Dropped are the datasets a delta bundle's parent held and it does
+	// not, placed on the target: dropped after the load (delta.go), and
+	// captured by a rollback bundle before it.
+	Dropped []*Item
+}
+
+// ModeOf is the mode it is loaded in: its own (a delta import's, delta.go)
+// or the plan's.
+func (p *Plan) ModeOf(it *Item) Mode {
+	if it.Mode != "" {
+		return it.Mode
+	}
+	return p.Mode
+}
+
+// Lineage is what the last-applied record says of the plan's bundle: the
+// chain's base and the bundle's depth in it; a full bundle is its own base,
+// at depth 0 (SPEC.md §14.3).
+func (p *Plan) Lineage() (base string, depth int) {
+	if d := p.Manifest.Delta; d != nil {
+		return d.Base, d.Depth
+	}
+	return p.BundleID, 0
 }
 
 // PartRecords is a RecordSource that must be closed.
@@ -119,6 +149,10 @@ type Item struct {
 	Source    *spec.Source
 	Namespace string // target database (or Redis db number), after mapping
 	Object    string // target table or collection
+	// Mode, when set, is the item's mode instead of the plan's (ModeOf):
+	// a delta import replaces the datasets it carries whole and appends
+	// to those whose entities it deleted first (delta.go).
+	Mode Mode
 	// Conversion is set when the dataset comes from another engine
 	// (package convert); Original is then the bundle's own dataset.
 	Conversion *convert.Conversion
@@ -184,6 +218,16 @@ type Options struct {
 	// rollback capture (package rollback). Its error stops the import with
 	// nothing written.
 	BeforeWrite func(ctx context.Context, p *Plan) error
+	// Force applies a delta bundle whatever bundle the target last
+	// applied (import --force): without it, a target whose last applied
+	// bundle is not the delta's parent refuses it (delta.go).
+	Force bool
+	// ForgetApplied: the import puts back a prior state (package
+	// rollback), so it removes the target's last-applied record of its
+	// namespaces instead of recording its own bundle: a delta of the
+	// chain is then refused without --force, and the rolled-back delta
+	// applies again.
+	ForgetApplied bool
 }
 
 // Param returns an engine-specific setting.

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/spec"
 )
 
 // VerifyParts is the pre-flight of an import, run before the target is
@@ -17,17 +18,23 @@ import (
 // the manifest (bundle.VerifyAll: schema, rows per batch, compression,
 // buffer sizes), jobs at a time, then that every batch can be decoded
 // within the reader's memory limit (bundle.OpenPart). No value is decoded.
+// A delta's deleted keys (SPEC.md §14.1) are parts like any other.
 func VerifyParts(ctx context.Context, r *bundle.Reader, items []*Item, opts Options) error {
 	if err := bundle.VerifyAll(ctx, r, inputParts(items), opts.Jobs, nil); err != nil {
 		return err
 	}
 	for _, it := range items {
-		for i := range it.Stored().Parts {
-			pr, err := r.OpenPart(it.Stored(), i)
-			if err != nil {
-				return err
+		for _, ds := range []*spec.Dataset{it.Stored(), spec.DeletedDataset(it.Stored())} {
+			if ds == nil {
+				continue
 			}
-			pr.Close()
+			for i := range ds.Parts {
+				pr, err := r.OpenPart(ds, i)
+				if err != nil {
+					return err
+				}
+				pr.Close()
+			}
 		}
 	}
 	return nil

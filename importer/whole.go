@@ -68,6 +68,9 @@ func inputParts(items []*Item) []spec.Part {
 	var parts []spec.Part
 	for _, it := range items {
 		parts = append(parts, it.Stored().Parts...)
+		if dd := spec.DeletedDataset(it.Stored()); dd != nil {
+			parts = append(parts, dd.Parts...)
+		}
 		if it.Conversion != nil {
 			for _, ds := range it.Conversion.Inputs {
 				parts = append(parts, ds.Parts...)

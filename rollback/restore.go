@@ -36,6 +36,7 @@ func Restore(ctx context.Context, r *bundle.Reader, target string, opts importer
 	}
 	opts.Mode = importer.ModeReplace
 	opts.BeforeWrite = nil
+	opts.ForgetApplied = true
 	t, err := importer.Open(ctx, target, opts)
 	if err != nil {
 		return nil, err

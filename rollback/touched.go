@@ -53,6 +53,16 @@ func touched(engine string, plan *importer.Plan) ([]spec.RollbackObject, error) 
 			return nil, refuse("a %s target has no rollback capture", engine)
 		}
 	}
+	// The tables and collections a delta drops (importer/delta.go) are
+	// captured whole, as those it loads.
+	for _, it := range plan.Dropped {
+		switch engine {
+		case "mysql":
+			add(spec.RollbackObject{Kind: KindTable, Namespace: it.Namespace, Name: it.Object})
+		case "mongodb":
+			add(spec.RollbackObject{Kind: KindCollection, Namespace: it.Namespace, Name: it.Object})
+		}
+	}
 	engines := map[string]string{}
 	for _, s := range plan.Manifest.Sources {
 		engines[s.ID] = s.Engine

@@ -310,7 +310,10 @@ func Schema(ctx context.Context, r *bundle.Reader, src exporter.Source, o Agains
 // the target; they are counted, and the import's reject file names them.
 func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *spec.Dataset, sel selection, maxDiffs int) DatasetResult {
 	mapped := sel.Dataset
-	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, BundleRows: orig.Rows, BundleSum: orig.Digest.Sum}
+	// A delta's dataset is compared with its state (SPEC.md §14.4): what
+	// the source held at the delta's export, not the delta's own rows.
+	state := spec.StateDigest(orig)
+	res := DatasetResult{Dataset: orig.Name, Target: mapped.Namespace + "." + mapped.Object, BundleRows: state.Rows, BundleSum: state.Sum}
 	if strings.HasPrefix(mapped.Name, orig.Name+"/") {
 		res.Dataset = mapped.Name // one output of several (convert.Split)
 	}
@@ -321,7 +324,7 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		res.Target += fmt.Sprintf(" (%d member tables)", n)
 	}
 	bundleRows := func(fn func(arrow.RecordBatch) error) error { return r.EachRecord(orig, fn) }
-	known := orig.Digest.Algorithm == spec.DigestAlgorithm
+	known := state.Algorithm == spec.DigestAlgorithm
 	keyed := orig // the dataset whose key names the bundle's rows
 	if sel.conv != nil {
 		res.Conversion, keyed, known = sel.conv.Rule, mapped, true
@@ -354,6 +357,11 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		}
 		return res
 	}
+	if partial(orig) && sel.conv == nil {
+		// The bundle's rows are what changed, not the state: no row of
+		// them locates a difference. The digests and counts say it.
+		return res
+	}
 	if df, ok := src.(exporter.Differ); ok {
 		res.Differences, res.Err = df.Diff(ctx, mapped, bundleRows, maxDiffs)
 		return res
@@ -362,4 +370,10 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		res.Differences, res.Err = walkDiff(ctx, src, keyed, mapped, bundleRows, maxDiffs)
 	}
 	return res
+}
+
+// partial reports a dataset of a delta bundle whose rows are not its
+// whole content (SPEC.md §14.1: changed by rows, or unchanged).
+func partial(ds *spec.Dataset) bool {
+	return ds.Delta != nil && ds.Delta.Change != spec.ChangeWhole
 }

@@ -33,6 +33,7 @@ func newImportCmd() *cobra.Command {
 		sortMemory                     int
 		withoutObjects                 bool
 		dryRun                         bool
+		force                          bool
 		sig                            signatureCheck
 		dec                            decryptFlags
 		rb                             rollbackFlags
@@ -65,7 +66,17 @@ take), then stops. It writes nothing, not even a reject file, and exits
 target's prior state of everything the import changes (FILE.rollback-H.imb
 beside the bundle, or --rollback-out FILE; --no-rollback for none), named
 in the output, complete before the first write; a re-run of the same
-import keeps the one its first run wrote. imbundle rollback restores it.` + paramsHelp(importer.Engines()),
+import keeps the one its first run wrote. imbundle rollback restores it.
+
+A delta bundle (export --since, SPEC.md §14) is applied on top of its
+parent: the target must have last applied the parent (every import records
+the bundle it applied, per database), else it is refused (exit 6) unless
+--force. Its datasets carried whole replace the target's, those changed
+by rows lose the entities the delta names and take its rows, the
+unchanged ones are left alone, the dropped ones are dropped; --mode does
+not apply, and a rollback bundle is written as for --mode replace. A
+delta the target holds already is reported and nothing is written; an
+interrupted one is run again from its start.` + paramsHelp(importer.Engines()),
 		Example: `  imbundle import site.imb --target mysql://root@127.0.0.1:3306/openim
   imbundle import site.imb --target mysql://root@db2:3306/ --dry-run
   imbundle import site.imb --target mongodb://127.0.0.1:27017/openim --profile openim-v3.4-mysql-to-mongo
@@ -188,7 +199,8 @@ import keeps the one its first run wrote. imbundle rollback restores it.` + para
 				shapes := &targetShapes{url: target, log: log}
 				opts := importer.Options{Mode: m, Jobs: jobs, Params: perTarget[i], Map: rename, Mapping: mapping, Datasets: routes[i], Log: log, Progress: prog, Rejects: rejects, Existing: shapes,
 					TempDir: tempDir, SortMemory: int64(sortMemory) << 20, WithoutObjects: withoutObjects, DryRun: dryRun,
-					BeforeWrite: rb.hook(cmd.OutOrStdout(), args[0], target, engines[i].Name, m, jobs, log)}
+					Force:       force,
+					BeforeWrite: rb.hook(cmd.OutOrStdout(), args[0], target, engines[i].Name, m, r.Manifest().Delta != nil, jobs, log)}
 				err := importInto(ctx, cmd, r, target, engines[i].Name, opts, in, &status)
 				prog.Stop()
 				rep.Progress(prog)
@@ -239,6 +251,7 @@ import keeps the one its first run wrote. imbundle rollback restores it.` + para
 	f.StringVar(&tempDir, "temp-dir", "", "directory for the sorted runs of a conversion that merges Redis keys by key (default: the system's temp directory)")
 	f.BoolVar(&withoutObjects, "without-objects", false, "import the data of sources converted to another engine without their schema objects (views, triggers, routines, function libraries), which no conversion carries; without it they stop the import")
 	f.BoolVar(&dryRun, "dry-run", false, "verify, plan, connect and check the targets as an import does, then stop before the first write")
+	f.BoolVar(&force, "force", false, "apply a delta bundle even though the target's last applied bundle is not the delta's parent")
 	addReportFlag(cmd)
 	f.IntVar(&sortMemory, "sort-memory", 32, "MiB of records such a conversion sorts in memory before it writes a sorted run to --temp-dir")
 	return cmd
@@ -257,6 +270,11 @@ func importInto(ctx context.Context, cmd *cobra.Command, r *bundle.Reader, targe
 		if cerr := opts.Rejects.Close(); cerr != nil {
 			err = cerr
 		}
+	}
+	if rep != nil && rep.AlreadyApplied {
+		fmt.Fprintf(cmd.OutOrStdout(), "already applied: %s last applied delta bundle %s; nothing was written\n", scheme.Redact(target), rep.BundleID)
+		status.earlier = true
+		return nil
 	}
 	if rep != nil && opts.DryRun && err == nil {
 		printDryRun(cmd, rep, target)
@@ -395,6 +413,7 @@ func printImportReport(cmd *cobra.Command, rep *importer.Report, rejects *import
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.Dataset, d.Target, d.Rows, d.Written, d.Rejected, d.Filtered, d.Expired, d.PartsResumed)
 	}
 	tw.Flush()
+	printDeltaReport(out, rep)
 	if len(rep.Left) > 0 {
 		fmt.Fprintf(out, "not loaded here (another engine's datasets: import them with a target of that engine, or name them with --datasets to convert them for this one): %s\n", strings.Join(rep.Left, ", "))
 	}

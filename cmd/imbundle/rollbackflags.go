@@ -41,16 +41,17 @@ func (f *rollbackFlags) check(targets []string) error {
 }
 
 // path is the rollback bundle of importing bundle into target, "" for
-// none: --rollback-out, else by default for modes replace and append a
+// none: --rollback-out, else by default for modes replace and append and
+// for a delta bundle (whatever --mode says: it replaces and appends) a
 // name beside the bundle that the same bundle and target always give, so
 // that a resumed import finds the one its first run wrote.
-func (f *rollbackFlags) path(bundle, target string, mode importer.Mode) string {
+func (f *rollbackFlags) path(bundle, target string, mode importer.Mode, delta bool) string {
 	switch {
 	case f.off:
 		return ""
 	case f.out != "":
 		return f.out
-	case mode != importer.ModeReplace && mode != importer.ModeAppend:
+	case mode != importer.ModeReplace && mode != importer.ModeAppend && !delta:
 		return ""
 	}
 	base := strings.TrimSuffix(bundle, ".imb")
@@ -63,8 +64,8 @@ func (f *rollbackFlags) path(bundle, target string, mode importer.Mode) string {
 
 // hook is the import's BeforeWrite that writes the rollback bundle, and
 // says so on out; nil without one.
-func (f *rollbackFlags) hook(out io.Writer, bundle, target, engine string, mode importer.Mode, jobs int, log *slog.Logger) func(context.Context, *importer.Plan) error {
-	path := f.path(bundle, target, mode)
+func (f *rollbackFlags) hook(out io.Writer, bundle, target, engine string, mode importer.Mode, delta bool, jobs int, log *slog.Logger) func(context.Context, *importer.Plan) error {
+	path := f.path(bundle, target, mode, delta)
 	if path == "" {
 		return nil
 	}

@@ -65,6 +65,9 @@ func (s *Source) scan(ctx context.Context, c *resp.Conn, db int, cnt *counters, 
 			if len(s.prefix) > 0 && !bytes.HasPrefix(k.Str, s.prefix) || !sel.has(k.Str) {
 				continue
 			}
+			if string(k.Str) == redistype.AppliedKey {
+				continue // imbundle's last-applied record, not the user's data (SPEC.md §14.3)
+			}
 			page = append(page, k.Str)
 		}
 		if typ != "" && !serverType {

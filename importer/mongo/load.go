@@ -52,7 +52,7 @@ const (
 func (t *target) LoadPart(ctx context.Context, p *importer.Plan, it *importer.Item, part int, recs importer.RecordSource) (importer.PartResult, error) {
 	st := t.item(it)
 	mode := insertAll
-	if p.Mode == importer.ModeAppend {
+	if p.ModeOf(it) == importer.ModeAppend {
 		mode = replaceExisting
 	}
 	if st.markers {

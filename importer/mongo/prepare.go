@@ -50,7 +50,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		if err != nil {
 			return fmt.Errorf("dataset %q: %w", it.Dataset.Name, err)
 		}
-		t.state[it] = &itemState{coll: t.collection(it), info: info, markers: p.Mode != importer.ModeAppend}
+		t.state[it] = &itemState{coll: t.collection(it), info: info, markers: p.ModeOf(it) != importer.ModeAppend}
 	}
 
 	views, busyViews, err := t.planViews(ctx, p)
@@ -67,7 +67,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 		checked := map[*mongo.Collection]bool{}
 		for _, it := range p.Items {
 			st := t.state[it]
-			if checked[st.coll] {
+			if checked[st.coll] || p.ModeOf(it) != importer.ModeFail {
 				continue // a union's collection, checked once (importer.Item.United)
 			}
 			checked[st.coll] = true
@@ -104,7 +104,7 @@ func (t *target) Prepare(ctx context.Context, p *importer.Plan) error {
 	for _, it := range p.Items {
 		st := t.state[it]
 		db := st.coll.Database()
-		if p.Mode == importer.ModeReplace && !dropped[[2]string{it.Namespace, it.Object}] {
+		if p.ModeOf(it) == importer.ModeReplace && !dropped[[2]string{it.Namespace, it.Object}] {
 			dropped[[2]string{it.Namespace, it.Object}] = true // a union's collection is dropped once
 			if err := st.coll.Drop(ctx); err != nil {
 				return mongotype.Step(t.redacted, "drop "+it.Namespace+"."+it.Object, err)

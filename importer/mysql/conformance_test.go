@@ -283,7 +283,8 @@ func residueMySQL(t *testing.T, u string) []string {
 	for _, tb := range queryStrings(t, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE 'imbundle%'", name) {
 		left = append(left, name+"."+tb)
 	}
-	for _, tb := range queryStrings(t, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'imbundle'") {
+	// The last-applied record outlives the import (SPEC.md §14.3).
+	for _, tb := range queryStrings(t, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'imbundle' AND TABLE_NAME <> 'applied'") {
 		cols := queryStrings(t, conn, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'imbundle' AND TABLE_NAME = ? AND DATA_TYPE IN ('char','varchar','text','tinytext','mediumtext','longtext','binary','varbinary','blob')", tb)
 		if len(cols) == 0 {
 			continue

@@ -199,3 +199,9 @@ func tablesOf(t testing.TB, db *sql.DB) []string {
 func schemaExists(t testing.TB, db *sql.DB, name string) bool {
 	return count(t, db, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) > 0
 }
+
+// resumeStateLeft reports whether the state schema name holds anything
+// but the last-applied record (SPEC.md §14.3), which outlives an import.
+func resumeStateLeft(t testing.TB, db *sql.DB, name string) bool {
+	return count(t, db, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME <> 'applied'", name) > 0
+}

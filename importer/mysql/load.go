@@ -85,7 +85,7 @@ func (t *Target) loadPart(ctx context.Context, p *importer.Plan, it *importer.It
 	}
 	// Uniqueness is only worth checking when rows join existing ones; the
 	// bundle's own rows satisfied the source's unique keys.
-	if p.Mode != importer.ModeAppend {
+	if p.ModeOf(it) != importer.ModeAppend {
 		if _, err := tx.ExecContext(ctx, "SET SESSION unique_checks = 0"); err != nil {
 			return res, err
 		}

@@ -57,7 +57,7 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 	for _, it := range p.Items {
 		_, ok := tables[it.Namespace][it.Object]
 		exists[it] = ok
-		if !ok || p.Mode != importer.ModeFail {
+		if !ok || p.ModeOf(it) != importer.ModeFail {
 			continue
 		}
 		var one int
@@ -124,17 +124,21 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 		return err
 	}
 
-	if p.Mode == importer.ModeReplace {
-		// Every table starts over: no part of any earlier run counts.
-		if err := t.forgetTables(ctx, conn, p.Items); err != nil {
-			return err
+	var replaced []*importer.Item
+	for _, it := range p.Items {
+		if p.ModeOf(it) == importer.ModeReplace {
+			replaced = append(replaced, it)
 		}
+	}
+	// Every replaced table starts over: no part of any earlier run counts.
+	if err := t.forgetTables(ctx, conn, replaced); err != nil {
+		return err
 	}
 	allowNoPrimaryKey(ctx, conn)
 	var created []*importer.Item
 	var sess sessionState
 	for _, it := range p.Items {
-		if p.Mode == importer.ModeReplace && exists[it] {
+		if p.ModeOf(it) == importer.ModeReplace && exists[it] {
 			// One at a time: concurrent DROPs conflict on InnoDB's
 			// statistics tables (error 1205, seen in TestModes).
 			if err := t.session(ctx, conn, it, &sess); err != nil {

@@ -110,7 +110,7 @@ func TestTargetTriggers(t *testing.T) {
 	if after := triggerDefs(t, dst); after != before {
 		t.Errorf("triggers after the import:\n%s\nwant\n%s", after, before)
 	}
-	if schemaExists(t, dst, state) {
+	if resumeStateLeft(t, dst, state) {
 		t.Errorf("state schema %s left after the import", state)
 	}
 
@@ -134,7 +134,7 @@ func TestTargetTriggers(t *testing.T) {
 	if after := triggerDefs(t, dst); after != before {
 		t.Errorf("triggers after the resumed import:\n%s\nwant\n%s", after, before)
 	}
-	if schemaExists(t, dst, state) {
+	if resumeStateLeft(t, dst, state) {
 		t.Errorf("state schema %s left after the resumed import", state)
 	}
 }

@@ -272,6 +272,9 @@ func (l *loader) dispatch() {
 	}
 }
 
+// mode is the item's mode (a delta import's items have their own).
+func (l *loader) mode() importer.Mode { return l.st.plan.ModeOf(l.it) }
+
 // start begins the run of a key at row i.
 func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 	r := &run{key: bytes.Clone(rows.Key(i)), typ: rows.Type(i), exp: rows.ExpireAt(i), next: rows.Seq(i)}
@@ -290,7 +293,7 @@ func (l *loader) start(rows *redistype.Rows, i int, rowNum int64) *run {
 			r.skip, r.expired = true, true
 		}
 	}
-	appendMode := l.t.mode == importer.ModeAppend
+	appendMode := l.mode() == importer.ModeAppend
 	if r.expired && r.next == 0 && !appendMode && !l.fresh {
 		// A resumed or replace-mode run: an earlier, interrupted run may
 		// have left this key cut off. It has expired since: the bundle
@@ -456,7 +459,7 @@ func (l *loader) finish(r *run, rows *redistype.Rows, i int, rowNum int64, res *
 	switch {
 	case r.exp != redistype.NoExpiry:
 		l.ttl(r)
-	case l.t.mode == importer.ModeAppend && r.typ != redistype.String:
+	case l.mode() == importer.ModeAppend && r.typ != redistype.String:
 		// The bundle's key has no TTL; a merged target key loses its own.
 		l.control("PERSIST", r.key)
 	}

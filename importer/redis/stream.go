@@ -78,7 +78,7 @@ func sameEntry(ctx context.Context, c *resp.Conn, m *cmdMeta) (bool, error) {
 // MKSTREAM and a temporary group.
 func (l *loader) streamLastID(r *run, lastID string, empty bool) {
 	key := string(r.key)
-	appendMode := l.t.mode == importer.ModeAppend
+	appendMode := l.mode() == importer.ModeAppend
 	l.op(func(ctx context.Context, c *resp.Conn) error {
 		do := func(args ...string) (resp.Value, error) {
 			v, err := c.Do(ctx, args...)

@@ -244,6 +244,9 @@ func markerKey(bundleID string) string {
 // earlier run of this same bundle left its marker), then marks each target
 // database and sets up the part gates.
 func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
+	// The plan's mode wins over the one opened with: a delta import
+	// (importer/delta.go) replaces its schema objects whatever --mode said.
+	t.mode = p.Mode
 	if err := t.checkStateWithKeyspace(p.Items); err != nil {
 		return err
 	}
@@ -277,6 +280,7 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		t.hint = readHashHint(ctx, pl.conns[0])
 	}
 	marker := markerKey(p.BundleID)
+	whole := wholeDBs(p)
 	for _, db := range order {
 		pl, err := t.pool(ctx, db)
 		if err != nil {
@@ -299,6 +303,11 @@ func (t *Target) Prepare(ctx context.Context, p *importer.Plan) error {
 		}
 		if p.DryRun {
 			continue // checked; the marker would be the first write
+		}
+		if whole[strconv.Itoa(db)] {
+			if err := t.emptyForWhole(ctx, c, db); err != nil {
+				return err
+			}
 		}
 		v, err = c.Do(ctx, "HSET", marker, "bundle", p.BundleID, "mode", string(t.mode), "started", t.now().UTC().Format(time.RFC3339Nano))
 		if err == nil {

@@ -40,7 +40,7 @@ func TestURLDatabaseIsWhereDataGoes(t *testing.T) {
 	// An explicit --db-map still wins over the URL's database.
 	_, other := redistest.Redis(t, 11)
 	redistest.MustImport(t, path, target, importer.Options{Map: map[string]string{"9": "11"}})
-	if n := redistest.Do(t, other, "DBSIZE").Int; n != 7 {
+	if n := redistest.UserKeys(t, other); n != 7 {
 		t.Fatalf("--db-map 9:11 with a URL naming db 10: db 11 holds %d keys, want 7", n)
 	}
 }

@@ -59,7 +59,8 @@ type Harness struct {
 	// Residue lists what imbundle left in or about the database at url:
 	// its tables, collections or keys in the user's database, and its
 	// resume state elsewhere that names this database. After a finished
-	// import it must be empty.
+	// import it must be empty; the last-applied record (SPEC.md §14.3),
+	// which outlives every import, is no residue.
 	Residue func(t *testing.T, url string) []string
 
 	// AddForeign writes into target (empty or absent) one record that the

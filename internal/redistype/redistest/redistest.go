@@ -21,6 +21,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/redistype/resp"
 	"github.com/imbundle/imbundle/internal/testenv"
 	"github.com/imbundle/imbundle/spec"
@@ -306,4 +307,11 @@ func RequireMatchOf(t testing.TB, path, target string, dbMap map[string]string, 
 				target, d.Dataset, d.Target, d.BundleRows, d.BundleSum, d.TargetRows, d.TargetSum, d.Err, d.Differences)
 		}
 	}
+}
+
+// UserKeys is DBSIZE less imbundle's last-applied record (SPEC.md §14.3),
+// which every finished import leaves in the databases it wrote.
+func UserKeys(t testing.TB, c *resp.Conn) int64 {
+	t.Helper()
+	return Do(t, c, "DBSIZE").Int - Do(t, c, "EXISTS", redistype.AppliedKey).Int
 }
