@@ -98,7 +98,7 @@ out=bench/results/cutover-$(date +%F).md
 	done
 	echo
 	echo '```'
-	"$IMB" inspect "$WORK/d2.imb" | sed -n '/^delta/,$p'
+	"$IMB" inspect "$WORK/d2.imb" | sed -n '/^delta/,/^$/p'
 	echo '```'
 } >"$out"
 log "wrote $out"

@@ -234,17 +234,6 @@ func TestMySQLDeltaImport(t *testing.T) {
 	}
 }
 
-// manifestOf is the manifest of the bundle at path.
-func manifestOf(t *testing.T, path string) *spec.Manifest {
-	t.Helper()
-	r, err := bundle.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	return r.Manifest()
-}
-
 // bundleID is the id of the bundle at path.
 func bundleID(t *testing.T, path string) string {
 	t.Helper()
