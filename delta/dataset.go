@@ -50,6 +50,9 @@ type Writer struct {
 	cur     *extsort.Sorter
 	kbuf    []byte
 	vbuf    []byte
+	// streams: a Redis database holding a stream goes whole (see
+	// holdsStreams).
+	streams streams
 }
 
 // Dataset starts the comparison of dataset ds (as the source describes it,
@@ -59,7 +62,7 @@ func (c *Chain) Dataset(ds *spec.Dataset, schema *arrow.Schema, dw *bundle.Datas
 	if opts.SortMemory <= 0 {
 		opts.SortMemory = DefaultSortMemory
 	}
-	w := &Writer{chain: c, ds: ds, schema: schema, dw: dw, opts: opts, ttl: ttlColumns(ds, schema)}
+	w := &Writer{chain: c, ds: ds, schema: schema, dw: dw, opts: opts, ttl: ttlColumns(ds, schema), streams: streamsOf(ds, schema)}
 	w.seg = c.find(ds.Name)
 	switch {
 	case w.seg == nil:
@@ -125,6 +128,7 @@ func (w *Writer) Write(rec arrow.RecordBatch) error {
 	}
 	b := w.batches
 	w.batches++
+	w.streams.see(rec)
 	var err error
 	w.digest.EachRowHash(rec, func(i int, h *[32]byte) {
 		w.state.addRow(h[:])
@@ -167,6 +171,8 @@ func (w *Writer) Close() error {
 	}
 	switch {
 	case w.whole != "":
+		dd.Change = spec.ChangeWhole
+	case w.streams.held:
 		dd.Change = spec.ChangeWhole
 	case w.key == nil && sameDigest(prior.digest(), dd.State):
 		dd.Change = spec.ChangeNone

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/imbundle/imbundle/internal/testenv"
@@ -243,4 +244,48 @@ func bundleDigests(t *testing.T, path string) map[string]string {
 		out[ds.Object] = fmt.Sprintf("%s/%d", ds.Digest.Sum, ds.Rows)
 	}
 	return out
+}
+
+// A Redis database holding a stream goes whole in a delta (its consumer
+// groups travel apart from its entries, SPEC.md §14.2): after new entries
+// and a group's reads, the target holds the source's entries and groups.
+func TestDeltaRedisStreams(t *testing.T) {
+	ctx := context.Background()
+	s, d := testenv.Redis(t, 10), testenv.Redis(t, 9)
+	s.FlushDB(ctx)
+	d.FlushDB(ctx)
+	t.Cleanup(func() { s.FlushDB(context.Background()); d.FlushDB(context.Background()) })
+	for i := 0; i < 5; i++ {
+		s.XAdd(ctx, &redis.XAddArgs{Stream: "ev", Values: []string{"n", fmt.Sprint(i)}})
+	}
+	s.XGroupCreate(ctx, "ev", "g", "0")
+	s.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"ev", ">"}, Count: 2})
+	s.Set(ctx, "plain", "v", 0)
+	addr := "redis://" + testenv.RedisAddr()
+	dir := t.TempDir()
+	base := exportTo(t, dir, "base.imb", "--source", addr, "--db", "10")
+	if out, err := runCLI(t, "import", "-q", base, "--target", addr+"/9"); err != nil {
+		t.Fatalf("import base: %v\n%s", err, out)
+	}
+	s.XAdd(ctx, &redis.XAddArgs{Stream: "ev", Values: []string{"n", "new"}})
+	s.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c2", Streams: []string{"ev", ">"}, Count: 1})
+	d1 := exportTo(t, dir, "d1.imb", "--source", addr, "--db", "10", "--since", base)
+	for _, ds := range manifestOf(t, d1).Datasets {
+		if ds.Delta.Change != "whole" {
+			t.Errorf("%s: change %s, want whole (the database holds a stream)", ds.Name, ds.Delta.Change)
+		}
+	}
+	if out, err := runCLI(t, "import", "-q", d1, "--target", addr+"/9"); err != nil {
+		t.Fatalf("import d1: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", base, d1, "--against", addr+"/9"); err != nil {
+		t.Fatalf("verify --against: %v\n%s", err, out)
+	}
+	want, got := s.XInfoGroups(ctx, "ev").Val(), d.XInfoGroups(ctx, "ev").Val()
+	if len(got) != 1 || got[0].LastDeliveredID != want[0].LastDeliveredID || got[0].Pending != want[0].Pending || got[0].Consumers != want[0].Consumers {
+		t.Errorf("the target's groups %+v, the source's %+v", got, want)
+	}
+	if n := d.XLen(ctx, "ev").Val(); n != 6 {
+		t.Errorf("the target's stream holds %d entries, want 6", n)
+	}
 }
