@@ -31,6 +31,7 @@ func (w *Writer) continueLocked(c continuedDataset, ds spec.Dataset, schema *arr
 	if err != nil {
 		return nil, fmt.Errorf("dataset %q: kept parts: %w", ds.Name, err)
 	}
+	def := definitionOf(kept)
 	delete(w.continued, ds.Name)
 	ds.Columns = kept.Columns
 	ds.Parts = kept.Parts
@@ -43,6 +44,7 @@ func (w *Writer) continueLocked(c continuedDataset, ds spec.Dataset, schema *arr
 		parts:   append([]spec.Part(nil), kept.Parts...),
 		entries: append([]journalEntry(nil), c.entries...),
 		rows:    kept.Rows,
+		partDef: &def,
 	}, nil
 }
 

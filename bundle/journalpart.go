@@ -137,8 +137,12 @@ func (w *Writer) journalPartLocked(d *DatasetWriter, part spec.Part, digest spec
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync bundle: %w", err)
 	}
+	def := definitionOf(w.manifest.Datasets[d.idx])
+	if d.partDef != nil {
+		def = *d.partDef
+	}
 	l := journalPart{
-		PartOf: definitionOf(w.manifest.Datasets[d.idx]),
+		PartOf: def,
 		Check:  d.partCheck,
 		Index:  len(d.parts) - 1,
 		Part:   part,

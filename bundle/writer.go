@@ -566,8 +566,11 @@ type DatasetWriter struct {
 	entries []journalEntry // where the parts lie, for the journal
 	check   string
 	// partCheck is set by JournalParts: each finished part then gets a
-	// journal line with this source check.
+	// journal line with this source check. partDef, of a continued
+	// dataset, is the definition its kept part lines record: its later
+	// ones record the same, so that they read as one dataset's.
 	partCheck string
+	partDef   *spec.Dataset
 	rows      int64
 	cur       *partFile
 	closed    bool
