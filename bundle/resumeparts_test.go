@@ -180,3 +180,24 @@ func TestJournalPartLinesOutOfOrder(t *testing.T) {
 		t.Fatalf("candidates %d, notes %q", len(w.Candidates()), notes)
 	}
 }
+
+// A journal of version 1 (before part lines) is still resumed: its
+// finished datasets are offered.
+func TestJournalVersion1IsResumed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.imb")
+	writeInterleaved(t, resumeWriter(t, path, resumeCommand), nil, 2)
+	b, err := os.ReadFile(JournalPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := strings.Replace(string(b), `{"imbundle_export_journal":2,`, `{"imbundle_export_journal":1,`, 1)
+	if v1 == string(b) {
+		t.Fatal("the journal's header is not version 2")
+	}
+	os.WriteFile(JournalPath(path), []byte(v1), 0o644)
+	w := resumeWriter(t, path, resumeCommand)
+	defer w.Abort()
+	if c := w.Candidates(); len(c) != 2 {
+		t.Fatalf("%d candidates from a version 1 journal (notes %v)", len(c), w.ResumeNotes())
+	}
+}
