@@ -243,3 +243,22 @@ func appendBytes(b, v []byte) []byte {
 	b = binary.AppendUvarint(append(b, 1), uint64(len(v)))
 	return append(b, v...)
 }
+
+// digestFromSpec is the Digest a manifest records (the zero Digest for
+// an empty spec.Digest), to go on adding rows to: a resumed export
+// continues a dataset from its kept parts' digests.
+func digestFromSpec(s spec.Digest) (Digest, error) {
+	var d Digest
+	if s == (spec.Digest{}) {
+		return d, nil
+	}
+	b, err := hex.DecodeString(s.Sum)
+	if s.Algorithm != spec.DigestAlgorithm || err != nil || len(b) != 32 || s.Rows < 0 {
+		return d, fmt.Errorf("digest %s:%s of %d rows is not one this imbundle writes", s.Algorithm, s.Sum, s.Rows)
+	}
+	for limb := 0; limb < 4; limb++ {
+		d.sum[limb] = binary.BigEndian.Uint64(b[limb*8:])
+	}
+	d.rows = s.Rows
+	return d, nil
+}

@@ -15,11 +15,12 @@ import (
 // An export that journals (Options.Command set) keeps, beside
 // "<path>.partial", the journal "<path>.partial-journal": JSON lines, a
 // header naming the export, then one line per finished dataset with its
-// manifest entry and where its parts lie in the partial file (SPEC.md
-// §2.5). A dataset's line is written only once its parts are synced, so
-// every line names bytes that survive a SIGKILL or a power loss. A run of
-// the same command finds the journal, checks each listed part against the
-// partial file and keeps what checks out.
+// manifest entry and where its parts lie in the partial file, and one line
+// per finished part of a dataset not yet finished (journalpart.go; SPEC.md
+// §2.5). A line is written only once its parts are synced, so every line
+// names bytes that survive a SIGKILL or a power loss. A run of the same
+// command finds the journal, checks each listed part against the partial
+// file and keeps what checks out.
 
 // JournalPath is the journal of the bundle being written at path.
 func JournalPath(path string) string { return path + ".partial-journal" }
@@ -32,7 +33,9 @@ type journalHeader struct {
 	Format    string    `json:"format_version"`
 }
 
-const journalVersion = 1
+// journalVersion is the version this imbundle writes: 2 added part lines.
+// It reads 1 too (a journal without part lines).
+const journalVersion = 2
 
 // journalDataset is one finished dataset: its manifest entry, the state
 // of its source the exporter recorded (Check), and its entries.
@@ -40,6 +43,12 @@ type journalDataset struct {
 	Dataset spec.Dataset   `json:"dataset"`
 	Check   string         `json:"check,omitempty"`
 	Entries []journalEntry `json:"entries"`
+
+	// partial: the dataset was not finished; Dataset holds its
+	// finished parts (and their rows and digest) and partDigests each
+	// part's digest, from its part lines (journalpart.go).
+	partial     bool
+	partDigests []spec.Digest
 }
 
 type journalEntry struct {
@@ -83,11 +92,22 @@ func readJournal(path string) (*journalHeader, []journalDataset, error) {
 	if err := decodeJournalLine(lines[0], &h); err != nil {
 		return nil, nil, fmt.Errorf("%s:1: header: %w", path, err)
 	}
-	if h.Journal != journalVersion {
+	if h.Journal != journalVersion && h.Journal != 1 {
 		return nil, nil, fmt.Errorf("%s:1: journal version %d, this imbundle writes %d", path, h.Journal, journalVersion)
 	}
 	var ds []journalDataset
+	parts := newPartialDatasets()
 	for i, l := range lines[1:] {
+		if isPartLine(l) {
+			var p journalPart
+			if err := decodeJournalLine(l, &p); err != nil {
+				return nil, nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
+			}
+			if err := parts.add(p); err != nil {
+				return nil, nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
+			}
+			continue
+		}
 		var d journalDataset
 		if err := decodeJournalLine(l, &d); err != nil {
 			return nil, nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
@@ -95,9 +115,10 @@ func readJournal(path string) (*journalHeader, []journalDataset, error) {
 		if len(d.Entries) != len(d.Dataset.Parts) {
 			return nil, nil, fmt.Errorf("%s:%d: dataset %q lists %d parts and %d entries", path, i+2, d.Dataset.Name, len(d.Dataset.Parts), len(d.Entries))
 		}
+		parts.finished(d.Dataset.Name) // its line supersedes its part lines
 		ds = append(ds, d)
 	}
-	return &h, ds, nil
+	return &h, append(ds, parts.datasets()...), nil
 }
 
 func decodeJournalLine(b []byte, v any) error {

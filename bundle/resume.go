@@ -17,24 +17,31 @@ import (
 // the journal lists against the partial file and offers those that check
 // out as Candidates; the exporter decides which of them still hold for its
 // source and calls Keep; Keep moves the kept parts together at the start
-// of the file (renumbered as datasets 0..k-1) and the export goes on after
-// them. Parts of datasets that were not kept, or not finished, are
-// overwritten: a bundle has no bytes that belong to no entry.
+// of the file (renumbered as datasets 0..k-1, the finished ones first) and
+// the export goes on after them. A kept partial dataset (its part lines,
+// journalpart.go) is continued: CreateDataset of its name starts with its
+// kept parts. Parts of datasets that were not kept are overwritten: a
+// bundle has no bytes that belong to no entry.
 
-// Candidate is a dataset a killed export finished, offered for keeping.
+// Candidate is a dataset a killed export finished, or the finished parts
+// of one it was still reading (Partial), offered for keeping.
 type Candidate struct {
-	Dataset spec.Dataset // its manifest entry
-	Check   string       // what the exporter recorded of its source (DatasetWriter.SetResumeCheck)
+	// Dataset is its manifest entry; of a partial one, with the parts
+	// finished and their rows and digest.
+	Dataset spec.Dataset
+	Check   string // what the exporter recorded of its source (DatasetWriter.SetResumeCheck, JournalParts)
+	Partial bool
 }
 
-// Candidates lists the datasets a resumed export may keep, in the order
-// they finished; none for a fresh export or after Keep.
+// Candidates lists the datasets a resumed export may keep, the finished
+// ones in the order they finished, then the partial ones; none for a
+// fresh export or after Keep.
 func (w *Writer) Candidates() []Candidate {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []Candidate
 	for _, d := range w.pending {
-		out = append(out, Candidate{Dataset: d.Dataset, Check: d.Check})
+		out = append(out, Candidate{Dataset: d.Dataset, Check: d.Check, Partial: d.partial})
 	}
 	return out
 }
@@ -49,7 +56,9 @@ func (w *Writer) ResumeNotes() []string {
 
 // Keep keeps the candidates named and drops the others. It must come
 // before the first CreateDataset of a resumed export (which otherwise
-// keeps none).
+// keeps none). A kept partial dataset must then be created (CreateDataset
+// of its name, the same schema) and is continued after its kept parts;
+// Close fails while one was not.
 func (w *Writer) Keep(names map[string]bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -61,12 +70,19 @@ func (w *Writer) keepLocked(names map[string]bool) error {
 		return nil
 	}
 	w.resuming = false
-	var kept []journalDataset
+	// Finished datasets first: the partial ones are completed later, so
+	// their indexes (and part names) follow.
+	var kept, partial []journalDataset
 	for _, d := range w.pending {
-		if names[d.Dataset.Name] {
+		switch {
+		case !names[d.Dataset.Name]:
+		case d.partial:
+			partial = append(partial, d)
+		default:
 			kept = append(kept, d)
 		}
 	}
+	kept = append(kept, partial...)
 	w.pending = nil
 	if err := w.compactLocked(kept); err != nil {
 		w.err = fmt.Errorf("resume export: %w", err)
@@ -141,7 +157,17 @@ func (w *Writer) compactLocked(kept []journalDataset) error {
 		return err
 	}
 	for _, d := range kept {
-		if err := j.append(d); err != nil {
+		var err error
+		if d.partial {
+			for _, l := range d.partLines() {
+				if err = j.append(l); err != nil {
+					break
+				}
+			}
+		} else {
+			err = j.append(d)
+		}
+		if err != nil {
 			j.close()
 			os.Remove(tmp)
 			return err
@@ -161,6 +187,14 @@ func (w *Writer) compactLocked(kept []journalDataset) error {
 	for _, d := range kept {
 		w.manifest.Datasets = append(w.manifest.Datasets, d.Dataset)
 		w.journaled++
+		if d.partial {
+			// Open until CreateDataset continues it and Close finishes it.
+			w.open++
+			if w.continued == nil {
+				w.continued = map[string]continuedDataset{}
+			}
+			w.continued[d.Dataset.Name] = continuedDataset{idx: len(w.manifest.Datasets) - 1, entries: d.Entries}
+		}
 	}
 	return nil
 }

@@ -99,6 +99,16 @@ type Writer struct {
 	resuming    bool             // Keep has yet to run
 	pending     []journalDataset // candidates until Keep
 	resumeNotes []string
+	// continued are the kept partial datasets CreateDataset has yet to
+	// continue, by name.
+	continued map[string]continuedDataset
+}
+
+// continuedDataset is a kept partial dataset: its index in the manifest
+// (whose entry holds its kept parts) and where those parts lie.
+type continuedDataset struct {
+	idx     int
+	entries []journalEntry
 }
 
 // Create starts a bundle at path.
@@ -240,6 +250,7 @@ func (w *Writer) resume() (bool, error) {
 	}
 	w.resumeNotes = append(w.resumeNotes, notes...)
 	w.header = *h
+	w.header.Journal = journalVersion // the rewritten journal may hold part lines
 	w.manifest.CreatedAt = h.CreatedAt
 	w.zw = &zipWriter{t: t}
 	w.resuming = true
@@ -308,6 +319,9 @@ func (w *Writer) CreateDataset(ds spec.Dataset, schema *arrow.Schema) (*DatasetW
 	}
 	if ds.Name == "" {
 		return nil, errors.New("dataset has an empty name")
+	}
+	if c, ok := w.continued[ds.Name]; ok {
+		return w.continueLocked(c, ds, schema)
 	}
 	for _, o := range w.manifest.Datasets {
 		if o.Name == ds.Name {
@@ -551,9 +565,15 @@ type DatasetWriter struct {
 	parts   []spec.Part
 	entries []journalEntry // where the parts lie, for the journal
 	check   string
-	rows    int64
-	cur     *partFile
-	closed  bool
+	// partCheck is set by JournalParts: each finished part then gets a
+	// journal line with this source check. partDef, of a continued
+	// dataset, is the definition its kept part lines record: its later
+	// ones record the same, so that they read as one dataset's.
+	partCheck string
+	partDef   *spec.Dataset
+	rows      int64
+	cur       *partFile
+	closed    bool
 	// deletedOf is set on the writer of a dataset's deleted keys
 	// (CreateDeleted): its parts are that dataset's Delta.Deleted.
 	deletedOf *DatasetWriter
@@ -837,6 +857,13 @@ func (d *DatasetWriter) finishPart() error {
 	d.parts = append(d.parts, part)
 	d.rows += p.rows
 	d.digest.Merge(&p.digest)
+	// The last part is journaled with the dataset's line (Close).
+	if d.partCheck != "" && !d.closed && d.w.journal != nil && d.w.vols == nil && d.deletedOf == nil && part.KeyRange != nil {
+		if err := d.w.journalPartLocked(d, part, p.digest.Spec()); err != nil {
+			d.w.err = fmt.Errorf("dataset %q: %w", d.name, err)
+			return d.w.err
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,11 @@ func ExportSelected(ctx context.Context, sources []Source, w *bundle.Writer, job
 type job struct {
 	src Source
 	ds  Dataset
+	// after, of a dataset continued from a killed run's parts
+	// (keepFinished): the last kept key, to read after; keptRows, the
+	// rows of those parts.
+	after    []string
+	keptRows int64
 }
 
 // ExportResumable is ExportSelected into a writer that may resume a killed
@@ -116,7 +121,7 @@ func ExportThrough(ctx context.Context, sources []Source, w *bundle.Writer, jobs
 				rename[old] = d.Spec.Name
 			}
 			names[d.Spec.Name] = true
-			work = append(work, job{src, d})
+			work = append(work, job{src: src, ds: d})
 		}
 		for _, r := range desc.Relations {
 			if n, ok := rename[r.From.Dataset]; ok {
@@ -149,7 +154,7 @@ func ExportThrough(ctx context.Context, sources []Source, w *bundle.Writer, jobs
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := exportDataset(ctx, j.src, j.ds, w, sinkFor, prog); err != nil {
+				if err := exportDataset(ctx, j, w, sinkFor, log, prog); err != nil {
 					once.Do(func() { ferr = err; cancel() })
 				}
 			}
@@ -181,7 +186,8 @@ type SchemaKeysReporter interface {
 	SchemaKeys(ds *spec.Dataset) map[string]string
 }
 
-func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, sinkFor SinkFunc, prog *progress.Counter) error {
+func exportDataset(ctx context.Context, j job, w *bundle.Writer, sinkFor SinkFunc, log *slog.Logger, prog *progress.Counter) error {
+	src, d := j.src, j.ds
 	name := d.Spec.Name
 	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
@@ -214,21 +220,32 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 		}
 		written <- werr
 	}()
-	check, err := readChecked(ctx, src, &d.Spec, func() error {
-		return ReadDataset(ctx, src, &d.Spec, func(rec arrow.RecordBatch) error {
-			if !rec.Schema().Equal(d.Schema) {
-				return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
-			}
-			rec.Retain()
-			select {
-			case recs <- rec:
-				prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
-				return nil
-			case <-ctx.Done():
-				rec.Release()
-				return context.Cause(ctx)
-			}
-		}, func(i int, n int64) { d.Spec.Members[i].Rows = n })
+	var readRows int64
+	emit := func(rec arrow.RecordBatch) error {
+		if !rec.Schema().Equal(d.Schema) {
+			return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
+		}
+		rec.Retain()
+		select {
+		case recs <- rec:
+			readRows += rec.NumRows()
+			prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return context.Cause(ctx)
+		}
+	}
+	journalParts := func(check string) {
+		if check != "" && continuable(j) == "" {
+			dw.JournalParts(check)
+		}
+	}
+	check, err := readChecked(ctx, src, &d.Spec, journalParts, func() error {
+		if j.after != nil {
+			return src.(ResumeReader).ReadAfter(ctx, &d.Spec, j.after, emit)
+		}
+		return ReadDataset(ctx, src, &d.Spec, emit, func(i int, n int64) { d.Spec.Members[i].Rows = n })
 	})
 	close(recs)
 	// Read to the end: what is left is compressing the batches queued
@@ -262,6 +279,9 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 	}
 	prog.SetCompressed(name, dw.CompressedBytes())
 	prog.Done(name)
+	if j.after != nil {
+		log.Info("resume: finished a dataset continued after the parts a killed run kept", "dataset", name, "kept_rows", j.keptRows, "read_rows", readRows)
+	}
 	return nil
 }
 

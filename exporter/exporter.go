@@ -1,6 +1,13 @@
 // Package exporter turns live databases into datasets of Arrow record
 // batches. Engines register a Opener by URL scheme, as database/sql drivers
 // register by name; the mysql, mongo and redis subpackages do so in init.
+//
+// Beyond Source, an engine's source may implement optional interfaces the
+// export asks for: Locator, Differ, SideChecker, SchemaDiffer (verify
+// --against), CounterReporter, SchemaKeysReporter, and for a resumed
+// export (resume.go) ResumeChecker, SnapshotChecker and ResumeReader,
+// which lets it keep the finished parts of a dataset a killed run was
+// still reading and read only the rows after them.
 package exporter
 
 import (

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/spec"
@@ -27,7 +30,10 @@ type ResumeChecker interface {
 // work left. A candidate is kept when this run describes a dataset of the
 // same name, source, kind, place, key and columns, and the source's
 // ResumeCheck equals the one recorded; every other one is logged with the
-// reason and exported again.
+// reason and exported again. A partial candidate (the finished parts of a
+// dataset the killed run was reading) is kept on the same conditions and
+// when the source can continue the dataset (continuable); its job then
+// reads after the last kept key. One that is not is read from its start.
 func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.Logger) ([]job, error) {
 	for _, n := range w.ResumeNotes() {
 		log.Warn("resume: " + n)
@@ -41,6 +47,7 @@ func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.L
 		byName[j.ds.Spec.Name] = i
 	}
 	keep := map[string]bool{}
+	continued := 0
 	for _, c := range cands {
 		i, ok := byName[c.Dataset.Name]
 		if !ok {
@@ -48,6 +55,29 @@ func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.L
 			continue
 		}
 		reason := stillHolds(ctx, work[i], &c)
+		if c.Partial {
+			if reason == "" {
+				reason = continuable(work[i])
+			}
+			if reason == "" && c.Dataset.Parts[len(c.Dataset.Parts)-1].KeyRange == nil {
+				reason = "its last kept part records no key range"
+			}
+			if reason == "" {
+				last := c.Dataset.Parts[len(c.Dataset.Parts)-1].KeyRange.Last
+				reason = work[i].src.(ResumeReader).CanReadAfter(&work[i].ds.Spec, last)
+			}
+			if reason != "" {
+				log.Warn("resume: reading the dataset again from its start, its parts the killed run finished dropped: "+reason, "dataset", c.Dataset.Name, "parts", len(c.Dataset.Parts))
+				continue
+			}
+			last := c.Dataset.Parts[len(c.Dataset.Parts)-1].KeyRange.Last
+			work[i].after, work[i].keptRows = last, c.Dataset.Rows
+			continued++
+			keep[c.Dataset.Name] = true
+			log.Info(fmt.Sprintf("resume: kept %d parts of dataset %s, reading after key %s", len(c.Dataset.Parts), c.Dataset.Name, strings.Join(last, ", ")),
+				"dataset", c.Dataset.Name, "parts", len(c.Dataset.Parts), "rows", c.Dataset.Rows, "after", last)
+			continue
+		}
 		if reason != "" {
 			log.Warn("resume: exporting the dataset again: "+reason, "dataset", c.Dataset.Name)
 			continue
@@ -59,12 +89,46 @@ func keepFinished(ctx context.Context, w *bundle.Writer, work []job, log *slog.L
 	}
 	var left []job
 	for _, j := range work {
-		if !keep[j.ds.Spec.Name] {
+		if !keep[j.ds.Spec.Name] || j.after != nil {
 			left = append(left, j)
 		}
 	}
-	log.Info("resume: kept the datasets a killed run of this export finished", "kept", len(keep), "to_export", len(left))
+	log.Info("resume: kept the datasets a killed run of this export finished", "kept", len(keep)-continued, "continued", continued, "to_export", len(left))
 	return left, nil
+}
+
+// ResumeReader is implemented by sources that can continue a keyed
+// dataset after a key, in the export's snapshot: a resumed export keeps
+// the parts a killed run finished of a dataset it was still reading and
+// reads only the rows after them (SPEC.md §2.5). Only a ResumeChecker
+// whose check reads the export's snapshot (SnapshotChecker) is asked.
+type ResumeReader interface {
+	// CanReadAfter says why ReadAfter cannot continue ds after the key
+	// after ("" if it can): a key column of a type whose key_range text
+	// (bundle.KeyString) it cannot bind back exactly, a value it cannot
+	// parse, a dataset read otherwise than in key order. after nil asks
+	// about the dataset alone.
+	CanReadAfter(ds *spec.Dataset, after []string) string
+	// ReadAfter is Read of ds's rows whose key is greater than after
+	// (the key's values as bundle.KeyString renders them), in key order.
+	ReadAfter(ctx context.Context, ds *spec.Dataset, after []string, emit func(arrow.RecordBatch) error) error
+}
+
+// continuable says why job j's dataset cannot be continued after a key
+// (ResumeReader), or "": then its finished parts are journaled as it is
+// read, and kept by a resumed export.
+func continuable(j job) string {
+	rr, ok := j.src.(ResumeReader)
+	sc, _ := j.src.(SnapshotChecker)
+	switch {
+	case !ok || sc == nil || !sc.ChecksInSnapshot():
+		return "this engine cannot continue a dataset after a key in a snapshot"
+	case len(j.ds.Spec.PrimaryKey) == 0:
+		return "it has no primary key"
+	case len(j.ds.Spec.Members) > 0:
+		return "it is a logical dataset (its member tables are read one after another)"
+	}
+	return rr.CanReadAfter(&j.ds.Spec, nil)
 }
 
 // stillHolds says why candidate c cannot be kept for job j, or "".
@@ -124,27 +188,34 @@ type SnapshotChecker interface {
 }
 
 // readChecked runs read and returns the ResumeCheck of src on ds to
-// record: taken before and after the read (after only, for a source that
-// reads in a snapshot), "" (never kept) for a dataset that changed while
-// it was read or whose check failed: the check only serves a resume, so
-// its failure costs that, never the export.
-func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() error) (string, error) {
+// record: taken before and after the read (before only, for a source that
+// reads in a snapshot: it is then known while the dataset is read, for
+// its part lines, inSnapshot), "" (never kept) for a dataset that changed
+// while it was read or whose check failed: the check only serves a
+// resume, so its failure costs that, never the export.
+func readChecked(ctx context.Context, src Source, ds *spec.Dataset, inSnapshot func(check string), read func() error) (string, error) {
 	rc, ok := src.(ResumeChecker)
 	if !ok {
 		return "", read()
 	}
 	sc, _ := src.(SnapshotChecker)
-	inSnapshot := sc != nil && sc.ChecksInSnapshot()
-	var before string
-	var berr error
-	if !inSnapshot {
-		before, berr = memberCheck(ctx, rc, ds)
+	if sc != nil && sc.ChecksInSnapshot() {
+		check, err := memberCheck(ctx, rc, ds)
+		if err != nil {
+			check = ""
+		}
+		inSnapshot(check)
+		if err := read(); err != nil {
+			return "", err
+		}
+		return check, nil
 	}
+	before, berr := memberCheck(ctx, rc, ds)
 	if err := read(); err != nil {
 		return "", err
 	}
 	after, err := memberCheck(ctx, rc, ds)
-	if err != nil || berr != nil || (!inSnapshot && before != after) {
+	if err != nil || berr != nil || before != after {
 		return "", nil
 	}
 	return after, nil

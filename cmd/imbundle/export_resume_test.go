@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,15 +56,21 @@ func TestExportResumesAfterSIGKILL(t *testing.T) {
 	bin := builtCLI(t)
 	kills, seed := exportKills(t)
 	t.Run("mysql", func(t *testing.T) {
-		exportKillRounds(t, bin, []string{"--source", resumeMySQLSource(t)}, kills, seed, true)
+		url, db := resumeMySQLFixture(t)
+		// A table of several 8 MiB record batches, so of several parts
+		// that finish before it does: a kill while it is read leaves
+		// parts a re-run keeps.
+		mustExec(t, db, "CREATE TABLE long_t (id INT PRIMARY KEY, v TEXT)")
+		mustExec(t, db, "INSERT INTO long_t SELECT seq, CONCAT(MD5(seq), SHA1(seq), MD5(seq), SHA1(seq)) FROM seq_1_to_150000")
+		exportKillRounds(t, bin, []string{"--source", url}, kills, seed, true, true)
 	})
 	t.Run("mongodb", func(t *testing.T) {
-		exportKillRounds(t, bin, []string{"--source", resumeMongoSource(t)}, kills, seed, true)
+		exportKillRounds(t, bin, []string{"--source", resumeMongoSource(t)}, kills, seed, true, false)
 	})
 	t.Run("redis", func(t *testing.T) {
 		// Redis cannot tell whether a database changed (no snapshot, no
 		// cheap summary): every resume exports each database again.
-		exportKillRounds(t, bin, append([]string{"--source", "redis://" + testenv.RedisAddr()}, resumeRedisSource(t)...), kills, seed, false)
+		exportKillRounds(t, bin, append([]string{"--source", "redis://" + testenv.RedisAddr()}, resumeRedisSource(t)...), kills, seed, false, false)
 	})
 }
 
@@ -71,6 +78,11 @@ func TestExportResumesAfterSIGKILL(t *testing.T) {
 // parts each), one with a composite key, and one without a primary key
 // holding duplicate rows.
 func resumeMySQLSource(t *testing.T) string {
+	url, _ := resumeMySQLFixture(t)
+	return url
+}
+
+func resumeMySQLFixture(t *testing.T) (string, *sql.DB) {
 	url, db := testenv.MySQLDatabase(t, "clires")
 	for i := 1; i <= 4; i++ {
 		tbl := "t" + strconv.Itoa(i)
@@ -82,7 +94,7 @@ func resumeMySQLSource(t *testing.T) string {
 	mustExec(t, db, "CREATE TABLE nopk (a INT, v VARCHAR(64))")
 	mustExec(t, db, "INSERT INTO nopk SELECT seq MOD 500, MD5(seq MOD 500) FROM seq_1_to_30000")
 	mustExec(t, db, "INSERT INTO nopk VALUES (NULL, NULL), (NULL, NULL), (1, NULL)")
-	return url
+	return url, db
 }
 
 // resumeMongoSource: four collections of 1,000 documents (FerretDB reads
@@ -200,7 +212,9 @@ func runExport(t *testing.T, bin string, delay time.Duration, args ...string) ex
 	return r
 }
 
-func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int, keeps bool) {
+// keeps: the engine can keep finished datasets; continues: it can keep the
+// finished parts of a dataset the killed run was reading (MySQL).
+func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int, keeps, continues bool) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "site.imb")
 	args := append([]string{"export", "-o", out, "--part-size", "1", "-j", "2", "-q", "--log-level", "info", "--log-format", "json"}, source...)
@@ -221,7 +235,7 @@ func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int
 	}
 	os.Remove(out)
 	rng := rand.New(rand.NewSource(int64(seed)))
-	interrupted, resumedWithKept := 0, 0
+	interrupted, resumedWithKept, resumedWithParts := 0, 0, 0
 	for i := 1; i <= kills; i++ {
 		delays := []time.Duration{time.Duration(rng.Int63n(int64(span)) + 1)}
 		if i%2 == 0 {
@@ -258,6 +272,9 @@ func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int
 		if keptDatasets(r.stderr) > 0 {
 			resumedWithKept++
 		}
+		if len(keptParts(r.stderr)) > 0 {
+			resumedWithParts++
+		}
 		got := bundleSummary(t, out)
 		for name, w := range want {
 			if got[name] != w {
@@ -273,13 +290,64 @@ func exportKillRounds(t *testing.T, bin string, source []string, kills, seed int
 		}
 		os.Remove(out)
 	}
-	t.Logf("%d rounds, %d SIGKILLs interrupted an export (of about %s); %d re-runs kept finished datasets", kills, interrupted, span, resumedWithKept)
+	t.Logf("%d rounds, %d SIGKILLs interrupted an export (of about %s); %d re-runs kept finished datasets, %d kept parts of unfinished ones", kills, interrupted, span, resumedWithKept, resumedWithParts)
 	if keeps && kills >= 10 && resumedWithKept == 0 {
 		t.Errorf("no re-run kept a dataset: the harness never exercised a resume")
 	}
 	if !keeps && resumedWithKept > 0 {
 		t.Errorf("%d re-runs kept datasets of an engine that cannot tell whether they changed", resumedWithKept)
 	}
+	if continues && kills >= 10 && resumedWithParts == 0 {
+		t.Errorf("no re-run kept parts of an unfinished dataset: the harness never exercised a resume by part")
+	}
+	if !continues && resumedWithParts > 0 {
+		t.Errorf("%d re-runs kept parts of an unfinished dataset of an engine that cannot continue one", resumedWithParts)
+	}
+}
+
+// keptParts is, by dataset, how many parts of an unfinished dataset a
+// resumed export's log says it kept ("resume: kept N parts of dataset
+// X, reading after key K").
+func keptParts(stderr string) map[string]int {
+	out := map[string]int{}
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.Contains(l, `"msg":"resume: kept `) || !strings.Contains(l, " parts of dataset ") {
+			continue
+		}
+		var rec struct {
+			Dataset string
+			Parts   int
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err == nil {
+			out[rec.Dataset] = rec.Parts
+		}
+	}
+	return out
+}
+
+// journalLines counts the journal's dataset lines and, by the object
+// named, its part lines (of datasets not yet finished).
+func journalLines(out string) (datasets int, parts map[string]int) {
+	parts = map[string]int{}
+	b, _ := os.ReadFile(bundle.JournalPath(out))
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 2 {
+		return 0, parts
+	}
+	for _, l := range lines[1 : len(lines)-1] { // the header; a line cut short
+		var rec struct {
+			PartOf *struct{ Object string } `json:"part_of"`
+		}
+		if json.Unmarshal([]byte(l), &rec) != nil {
+			continue
+		}
+		if rec.PartOf != nil {
+			parts[rec.PartOf.Object]++
+		} else {
+			datasets++
+		}
+	}
+	return datasets, parts
 }
 
 // keptDatasets is how many datasets a resumed export's log says it kept.
@@ -309,7 +377,7 @@ func killWhenJournaled(t *testing.T, bin, out string, args ...string) {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	for {
-		if b, _ := os.ReadFile(bundle.JournalPath(out)); bytes.Count(b, []byte("\n")) >= 2 {
+		if n, _ := journalLines(out); n >= 1 {
 			cmd.Process.Kill()
 			<-exited
 			return
@@ -457,7 +525,7 @@ func TestExportResumesAfterALostConnection(t *testing.T) {
 	go func() { cmd.Wait(); close(exited) }()
 	killed := 0
 	for killed == 0 {
-		if b, _ := os.ReadFile(bundle.JournalPath(out)); bytes.Count(b, []byte("\n")) >= 2 {
+		if n, _ := journalLines(out); n >= 1 {
 			killed += killConnectionsTo(t, admin, name)
 		}
 		select {

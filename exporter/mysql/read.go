@@ -76,7 +76,7 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 		}
 		t.where = ds.Filter // the bundle's filter: verify reads what export read
 	}
-	return s.stream(ctx, conn, t, emit)
+	return s.stream(ctx, conn, t, nil, emit)
 }
 
 // selectQuery selects every column (invisible ones included, by name) in
@@ -85,8 +85,9 @@ func (s *Source) Read(ctx context.Context, ds *spec.Dataset, emit func(arrow.Rec
 //
 // The server sends a stored FLOAT -0 as +0 (in both protocols), so each
 // FLOAT/DOUBLE column gets a trailing flag column that is 1 for -0; floats
-// lists those columns' indexes, in flag order.
-func selectQuery(t *table) (q string, floats []int) {
+// lists those columns' indexes, in flag order. after, if set, reads only
+// the rows after a key (readafter.go).
+func selectQuery(t *table, after *keyBound) (q string, floats []int) {
 	cols := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		cols[i] = mysqltype.QuoteIdent(c.Name)
@@ -104,14 +105,18 @@ func selectQuery(t *table) (q string, floats []int) {
 		for i, k := range t.pk {
 			keys[i] = mysqltype.QuoteIdent(k)
 		}
-		q += " FORCE INDEX (PRIMARY)" + t.whereClause() + " ORDER BY " + strings.Join(keys, ", ")
+		where := t.whereClause()
+		if after != nil {
+			where = t.whereAnd(after.cond)
+		}
+		q += " FORCE INDEX (PRIMARY)" + where + " ORDER BY " + strings.Join(keys, ", ")
 	} else {
 		q += t.whereClause()
 	}
 	return q, floats
 }
 
-func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func(arrow.RecordBatch) error) error {
+func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, after *keyBound, emit func(arrow.RecordBatch) error) error {
 	dec, err := mysqltype.NewDecoder(t.cols, t.schema, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
@@ -139,7 +144,7 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 		}
 		// A prepared statement makes the server answer in the binary
 		// protocol: FLOAT and DOUBLE arrive as their exact bits.
-		query, floats := selectQuery(t)
+		query, floats := selectQuery(t, after)
 		st, err := pc.PrepareContext(qctx, query)
 		if err != nil {
 			return err
@@ -149,7 +154,11 @@ func (s *Source) stream(ctx context.Context, conn *sql.Conn, t *table, emit func
 		if !ok {
 			return fmt.Errorf("driver statement %T cannot query", st)
 		}
-		rows, err := sq.QueryContext(qctx, nil)
+		var args []driver.NamedValue
+		if after != nil {
+			args = after.args
+		}
+		rows, err := sq.QueryContext(qctx, args)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,14 @@ func (t *table) whereClause() string {
 	return " WHERE (" + t.where + ")"
 }
 
+// whereAnd is the filter's WHERE clause with cond ANDed to it.
+func (t *table) whereAnd(cond string) string {
+	if t.where == "" {
+		return " WHERE " + cond
+	}
+	return " WHERE (" + t.where + ") AND " + cond
+}
+
 // checkWhere runs the table's filter on no rows, so that a typo in it, or a
 // column it names that the table lacks, stops the export before any part is
 // written, naming the table and the filter.
