@@ -5,7 +5,8 @@
 // user types, asserting the project's rules for every engine alike: the
 // three import modes, resume after a failure and after SIGKILL, rejects, a
 // corrupt bundle writing nothing, verify --against, a clean target, the
-// same bundle twice, and timeouts on a silent server. Engines differ only in
+// same bundle twice, timeouts on a silent server, and a delta bundle
+// (export --since) applied to a target holding its base. Engines differ only in
 // what the Harness says about their databases.
 //
 // Conversions between engines need two engines at once, so their part of

@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		s.sub(t, "Timeout/"+cmd, func(t *testing.T) { s.testTimeout(t, cmd) })
 	}
 	s.sub(t, "Secrets", s.testSecrets)
+	s.sub(t, "Delta", s.testDelta)
 
 	var stale []string
 	for name := range h.Known {
@@ -105,19 +106,7 @@ func (s *suite) importArgs(target, rejects string, extra ...string) []string {
 	return append(args, extra...)
 }
 
-func (s *suite) mapArgs(target string) []string {
-	var args []string
-	m := s.h.Map(s.source, target)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		args = append(args, "--map", k+"="+m[k])
-	}
-	return args
-}
+func (s *suite) mapArgs(target string) []string { return renameArgs(s.h.Map(s.source, target)) }
 
 // requireNoRejects fails t if an import reported or wrote rejects.
 func requireNoRejects(t *testing.T, r Result, rejects string) {
