@@ -160,8 +160,14 @@ func TestDeltaExportMySQL(t *testing.T) {
 	if out, err := runCLI(t, "verify", base, d2); exitCodeOf(err) != exitBadInput || !strings.Contains(out+errString(err), "not among the bundles given") {
 		t.Fatalf("verify of a chain missing its middle: exit %d %v\n%s", exitCodeOf(err), err, out)
 	}
+	// Another selection than the parent's: refused, since what it left
+	// out would be dropped from the target.
+	out, err := runCLI(t, "export", "-q", "-o", filepath.Join(dir, "narrow.imb"), "--source", url, "--since", base, "--since", d1, "--since", d2, "--tables", "t")
+	if exitCodeOf(err) != exitUsage || !strings.Contains(errString(err), "a delta selects what its parent did") {
+		t.Fatalf("export --since with another --tables: exit %d %v\n%s", exitCodeOf(err), err, out)
+	}
 	// --since without the base: refused before the source is read.
-	out, err := runCLI(t, "export", "-q", "-o", filepath.Join(dir, "bad.imb"), "--source", url, "--since", d1)
+	out, err = runCLI(t, "export", "-q", "-o", filepath.Join(dir, "bad.imb"), "--source", url, "--since", d1)
 	if exitCodeOf(err) != exitUsage || !strings.Contains(errString(err), "no full bundle") {
 		t.Fatalf("export --since a delta alone: exit %d %v\n%s", exitCodeOf(err), err, out)
 	}

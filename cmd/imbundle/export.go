@@ -223,6 +223,9 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 					return err
 				}
 				defer closeChain()
+				if err := sameSelection(c, engines, filter); err != nil {
+					return err
+				}
 				chain = c
 			}
 			command := exportCommand{Sources: append([]string(nil), sources...), Params: perSource, Tables: objects, Exclude: excludes,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/delta"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -84,4 +86,27 @@ func nextDelta(c *delta.Chain) *spec.Delta {
 		return nil
 	}
 	return c.Next()
+}
+
+// sameSelection refuses a delta export that selects other than its parent
+// did: a dataset the parent holds and this export does not select would be
+// listed as dropped, and an import of the delta would drop it from the
+// target. The sources must be as many, of the same engines, in the same
+// order, with the same filters (--tables, --exclude, --where,
+// --all-databases).
+func sameSelection(c *delta.Chain, engines []scheme.Engine, f *exporter.Filter) error {
+	parent := c.Last().Manifest()
+	if len(parent.Sources) != len(engines) {
+		return scheme.Usagef("--since: the chain's last bundle (%s) was exported from %d source(s), this export names %d: a delta reads the sources its parent read, in the same order", c.Names[len(c.Names)-1], len(parent.Sources), len(engines))
+	}
+	want, _ := json.Marshal(f.Record())
+	for i, s := range parent.Sources {
+		if s.Engine != engines[i].Name {
+			return scheme.Usagef("--since: source %d is %s here and %s in %s: a delta reads the sources its parent read, in the same order", i+1, engines[i].Name, s.Engine, c.Names[len(c.Names)-1])
+		}
+		if had, _ := json.Marshal(s.Filter); string(had) != string(want) {
+			return scheme.Usagef("--since: %s selected %s, this export selects %s: a delta selects what its parent did (else the datasets left out would be dropped from the target); give the same --tables, --exclude, --where and --all-databases", c.Names[len(c.Names)-1], string(had), string(want))
+		}
+	}
+	return nil
 }
