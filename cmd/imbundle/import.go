@@ -170,7 +170,7 @@ import keeps the one its first run wrote. imbundle rollback restores it.` + para
 				}
 			}
 			if rejectsPath == "" {
-				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z"))
+				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(localBase(args[0]), ".imb"), time.Now().UTC().Format("20060102T150405Z"))
 			}
 			rejects := importer.NewRejects(rejectsPath)
 			rejects.SetMax(maxRejects)

@@ -53,7 +53,7 @@ func (f *rollbackFlags) path(bundle, target string, mode importer.Mode) string {
 	case mode != importer.ModeReplace && mode != importer.ModeAppend:
 		return ""
 	}
-	base := strings.TrimSuffix(bundle, ".imb")
+	base := strings.TrimSuffix(localBase(bundle), ".imb")
 	if bundle == "-" {
 		base = "stdin"
 	}
