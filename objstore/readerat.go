@@ -11,10 +11,12 @@ import (
 
 // object reads one object with ranged GETs: a reader of a bundle fetches
 // the container's end records, directory and manifest, and only the parts
-// it reads. Small reads go through a few cached blocks (the zip structures
-// are read in many small pieces near each other); a read that continues
-// where a block ended fetches twice as much next time, up to maxBlock, so
-// a part read from start to end costs a few large GETs, not one per read.
+// it reads. Each fetch is at least minBlock, kept in a few cached blocks
+// (the zip structures are read in small pieces near each other, and a
+// small minimum keeps a local header's fetch from pulling in its part);
+// a read that continues where a block ended fetches twice as much next
+// time, up to maxBlock, so a part read from start to end costs a few large
+// GETs, not one per read.
 // Safe for concurrent use (a bundle's parts are read in parallel).
 type object struct {
 	c    *Client
@@ -32,7 +34,7 @@ type block struct {
 }
 
 const (
-	minBlock  = 64 << 10
+	minBlock  = 1 << 10
 	maxBlock  = 8 << 20
 	maxBlocks = 8
 )
@@ -92,12 +94,18 @@ func (o *object) blockAt(off int64, want int) (*block, error) {
 	}
 	o.mu.Unlock()
 	size = max(size, int64(want))
-	size = min(size, o.size-off)
-	data, err := o.get(off, size)
+	// Near the end, fetch the last size bytes: the end records are read
+	// first, then the directory just before them.
+	start := off
+	if start+size > o.size {
+		start = max(0, o.size-size)
+	}
+	size = min(size, o.size-start)
+	data, err := o.get(start, size)
 	if err != nil {
 		return nil, err
 	}
-	b := &block{off: off, data: data}
+	b := &block{off: start, data: data}
 	o.mu.Lock()
 	o.blocks = append(o.blocks, b)
 	if len(o.blocks) > maxBlocks {
