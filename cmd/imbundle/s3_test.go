@@ -272,7 +272,7 @@ func TestS3ExportFailureLeavesNoIndex(t *testing.T) {
 	// there (an export of 64K volumes puts many before its index).
 	bin := builtCLI(t)
 	killed := "s3://" + bucket + "/killed/site.imb"
-	cmd := exec.Command(bin, "-q", "export", "--source", srcURL, "-o", killed, "--volume-size", "64K", "--part-size", "1", "--jobs", "1")
+	cmd := exec.Command(bin, "-q", "export", "--source", srcURL, "-o", killed, "--volume-size", "64K", "--part-size", "1", "--jobs", "1", "--temp-dir", t.TempDir())
 	cmd.Env = os.Environ()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
