@@ -166,6 +166,17 @@ func TestS3Bundle(t *testing.T) {
 		t.Fatalf("verify --against the imported copy: %v\n%s", err, out)
 	}
 
+	if out, err := runCLI(t, "plan", url, "--target", dstURL); err != nil {
+		t.Fatalf("plan from s3: %v\n%s", err, out)
+	}
+	rows := filepath.Join(t.TempDir(), "users.jsonl")
+	if out, err := runCLI(t, "-q", "extract", url, "--dataset", srcURL[strings.LastIndex(srcURL, "/")+1:]+".users", "-o", rows); err != nil {
+		t.Fatalf("extract from s3: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(rows); err != nil || strings.Count(string(b), "\n") != 300 {
+		t.Fatalf("extract from s3: %d lines (%v), want the fixture's 300 users", strings.Count(string(b), "\n"), err)
+	}
+
 	// s3 -> one local file: same content, one file, verifies.
 	single := filepath.Join(t.TempDir(), "site.imb")
 	if out, err := runCLI(t, "copy", url, single); err != nil || !strings.Contains(out, "every part read back and checked") {

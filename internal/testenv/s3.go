@@ -110,7 +110,7 @@ func StartVersityGW(logw io.Writer) (*S3Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "imbundle-s3-*")
+	dir, err := os.MkdirTemp("", "imbundle-versitygw-*")
 	if err != nil {
 		return nil, err
 	}
