@@ -81,9 +81,10 @@ func objectsIn(t *testing.T, c *minio.Client, bucket, prefix string) []string {
 // A MySQL fixture exported to s3:// as volumes verifies in place; inspect
 // reads the index and the volumes' directories with a few ranged GETs and
 // no part; import from s3:// ends identical to the source (verify
-// --against); copy to one local file gives the same datasets, digests and
-// part SHA-256s and verifies; copy back to s3:// under another name does
-// too; a second export to the same name is refused.
+// --against); plan and extract read it; copy to one local file gives the
+// same datasets, digests and part SHA-256s and verifies; so do copies to
+// local volumes and back, and back to s3:// under another name; a second
+// export or copy to the same name is refused.
 func TestS3Bundle(t *testing.T) {
 	log := s3Log()
 	bucket := testenv.S3Bucket(t, "imb")
@@ -189,6 +190,18 @@ func TestS3Bundle(t *testing.T) {
 		t.Fatalf("verify the local copy: %v\n%s", err, out)
 	}
 	sameContent(t, url, single)
+
+	// local -> local volumes and back to one file: the same content.
+	split := filepath.Join(t.TempDir(), "split.imb")
+	if out, err := runCLI(t, "copy", single, split, "--volume-size", "64K"); err != nil || !strings.Contains(out, "volumes beside it") {
+		t.Fatalf("copy to local volumes: %v\n%s", err, out)
+	}
+	sameContent(t, single, split)
+	rejoined := filepath.Join(t.TempDir(), "rejoined.imb")
+	if out, err := runCLI(t, "copy", split, rejoined); err != nil {
+		t.Fatalf("copy local volumes to one file: %v\n%s", err, out)
+	}
+	sameContent(t, split, rejoined)
 
 	// local -> s3 under another name, as volumes of the default size.
 	back := "s3://" + bucket + "/again/site-2.imb"
