@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,8 +74,13 @@ func runCopy(ctx context.Context, out io.Writer, src, dst string, o copyOptions)
 	if src == "-" || dst == "-" {
 		return scheme.Usagef("copy reads and writes bundles by path or s3:// URL, not standard input or output")
 	}
-	r, err := openBundle(src)
+	r, err := openLocation(src, bundle.ReadOptions{})
+	var ee *bundle.EncryptedError
+	if errors.As(err, &ee) {
+		return scheme.Usagef("%s is encrypted, and copy does not repack an encrypted bundle yet (its parts are sealed to a key in its index): copy its index and volume files or objects as they are", src)
+	}
 	if err != nil {
+		_, err = openBundle(src) // the same error, explained
 		return err
 	}
 	defer r.Close()

@@ -325,3 +325,41 @@ func TestS3ExportFailureLeavesNoIndex(t *testing.T) {
 		t.Fatalf("export over a killed export's volumes: exit %d: %v\n%s", exitCodeOf(err), err, out)
 	}
 }
+
+// An encrypted export to s3:// shows only its summary to inspect without
+// an identity, verifies with one, and copy refuses it (its parts are
+// sealed to a key in its index) without leaving anything at DST.
+func TestS3Encrypted(t *testing.T) {
+	bucket := testenv.S3Bucket(t, "imbenc")
+	mc := testenv.S3(t).Client(t)
+	srcURL, src := testenv.MySQLDatabase(t, "s3_enc")
+	for _, q := range []string{
+		"CREATE TABLE secret_users (id BIGINT PRIMARY KEY, name VARCHAR(64))",
+		"INSERT INTO secret_users VALUES (1, 'ann-the-secret'), (2, 'bob'), (3, 'cy')",
+	} {
+		if _, err := src.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice, aliceR := identityFile(t, t.TempDir(), "alice.txt")
+	url := "s3://" + bucket + "/enc/site.imb"
+	if out, err := runCLI(t, "-q", "export", "--source", srcURL, "-o", url, "--param", "lock-wait=2", "--encrypt-to", aliceR); err != nil {
+		t.Fatalf("encrypted export to s3: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "inspect", url)
+	if err != nil || strings.Contains(out, "secret_users") || !strings.Contains(strings.ToLower(out), "encrypted") {
+		t.Fatalf("inspect without an identity: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "verify", url, "--identity", alice); err != nil || !strings.Contains(out, "OK: bundle") {
+		t.Fatalf("verify with the identity: %v\n%s", err, out)
+	}
+	dst := "s3://" + bucket + "/enc2/site.imb"
+	out, err = runCLI(t, "copy", url, dst)
+	if err == nil || !strings.Contains(fmt.Sprint(err), "encrypted") {
+		t.Fatalf("copy of an encrypted bundle: %v\n%s", err, out)
+	}
+	t.Logf("copy of an encrypted bundle: %v", err)
+	if keys := objectsIn(t, mc, bucket, "enc2/"); len(keys) != 0 {
+		t.Fatalf("a refused copy left %v", keys)
+	}
+}
