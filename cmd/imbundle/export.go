@@ -90,7 +90,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			var s3out *s3Output
 			if objstore.IsURL(out) {
 				if signKey != "" {
-					return scheme.Usagef("--sign writes FILE.minisig beside the bundle: export to a local FILE to sign it, then imbundle copy it to %s", out)
+					return scheme.Usagef("--sign writes FILE.minisig beside the bundle, which an export to %s does not do yet: export to a local FILE to sign it (a copy to s3:// changes the bundle id the signature covers)", out)
 				}
 				o, err := newS3Output(cmd.Context(), out, tempDir)
 				if err != nil {
