@@ -68,7 +68,14 @@ journal or the logs.
 FILE.001, FILE.002, ... of at most that size beside it (a part larger
 than a volume gets one of its own); every command that reads a bundle
 takes FILE and finds the volumes. A volume export keeps no journal: a
-killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+killed one starts over.
+
+-o s3://BUCKET/PREFIX/NAME writes the bundle to S3-compatible storage as
+volumes (256M unless --volume-size), each staged in --temp-dir and
+uploaded as soon as it is complete, and the index last: without its
+index there is no bundle. Credentials, region and endpoint come from the
+AWS environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+AWS_ENDPOINT_URL, or ~/.aws/credentials and AWS_PROFILE).` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
   imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
       --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
