@@ -89,7 +89,9 @@ type ReadOptions struct {
 	// Volumes is where the volumes of a bundle split into volumes are
 	// (SPEC.md §2.6); OpenWith's default is the index's directory.
 	Volumes VolumeStore
-	index   string // the index's file name, for finding extra volumes
+	// Index is the index's file name, for finding extra volumes in
+	// Volumes; OpenWith sets it from the path.
+	Index string
 }
 
 // encryptBytes encrypts body to recipients as one age file.

@@ -55,7 +55,7 @@ func OpenWith(path string, opts ReadOptions) (*Reader, error) {
 	if opts.Volumes == nil {
 		opts.Volumes = DirVolumes(filepath.Dir(path))
 	}
-	opts.index = filepath.Base(path)
+	opts.Index = filepath.Base(path)
 	r, err := NewReaderWith(f, st.Size(), opts)
 	if err != nil {
 		f.Close()
@@ -144,7 +144,7 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 					ee.Summary.ID = r.id
 				}
 				if maj, minor, _ := splitVersion(version); maj > 2 || maj == 2 && minor >= 4 {
-					summariseVolumes(&ee.Summary, opts.Volumes, opts.index, version)
+					summariseVolumes(&ee.Summary, opts.Volumes, opts.Index, version)
 				}
 			}
 			return nil, err
@@ -181,7 +181,7 @@ func newReader(ra io.ReaderAt, size int64, opts ReadOptions) (*Reader, error) {
 		return r, corruptf("%v", err)
 	}
 	if m.Volumes != nil {
-		if err := r.openVolumes(opts.Volumes, opts.index); err != nil {
+		if err := r.openVolumes(opts.Volumes, opts.Index); err != nil {
 			return r, err
 		}
 	}

@@ -69,7 +69,7 @@ func openVolumeIndex(t testing.TB, manifest, v1, v2 []byte) (*Reader, error) {
 		{ManifestSumEntry, []byte(hex.EncodeToString(sum[:]) + "\n")},
 	})
 	store := memVolumes{"t.imb.001": v1, "t.imb.002": v2}
-	return NewReaderWith(bytes.NewReader(index), int64(len(index)), ReadOptions{Volumes: store, index: "t.imb"})
+	return NewReaderWith(bytes.NewReader(index), int64(len(index)), ReadOptions{Volumes: store, Index: "t.imb"})
 }
 
 // FuzzVolumeIndex feeds an arbitrary manifest (its volume table is what

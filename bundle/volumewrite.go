@@ -38,6 +38,10 @@ type volumeWriter struct {
 	// abort.
 	written []string
 	notes   []string
+	// sink, if set, receives each finished volume instead of publish's
+	// rename (Options.VolumeSink); put are the names it holds, for abort.
+	sink VolumeSink
+	put  []string
 }
 
 func newVolumeWriter(path, version string, t dosTime, limit int64) (*volumeWriter, error) {
@@ -106,11 +110,18 @@ func (v *volumeWriter) finish() error {
 	if err := v.zw.close(); err != nil {
 		return fmt.Errorf("finish volume %d: %w", n, err)
 	}
-	if err := v.f.Sync(); err != nil {
+	if v.sink != nil {
+		if err := v.putVolume(n); err != nil {
+			return err
+		}
+	} else if err := v.f.Sync(); err != nil {
 		return fmt.Errorf("sync volume %d: %w", n, err)
 	}
 	if err := v.f.Close(); err != nil {
 		return fmt.Errorf("close volume %d: %w", n, err)
+	}
+	if v.sink != nil { // staged only: the sink has it now
+		os.Remove(v.written[len(v.written)-1])
 	}
 	v.done = append(v.done, spec.Volume{Number: n, File: VolumeName(v.index, n), Bytes: int64(v.zw.n), SHA256: hex.EncodeToString(v.sum.Sum(nil))})
 	v.f, v.zw = nil, nil
@@ -131,6 +142,9 @@ func (v *volumeWriter) close() (*spec.VolumeSet, error) {
 // that the index, renamed after it, never names a volume a power loss
 // could take back.
 func (v *volumeWriter) publish() error {
+	if v.sink != nil {
+		return nil // each volume was put when finished
+	}
 	for i, d := range v.done {
 		final := filepath.Join(v.dir, d.File)
 		if err := os.Rename(PartialPath(final), final); err != nil {
@@ -159,6 +173,10 @@ func (v *volumeWriter) abort() {
 		os.Remove(p)
 	}
 	v.written = nil
+	if v.sink != nil && len(v.put) > 0 {
+		v.sink.Remove(v.put)
+		v.put = nil
+	}
 }
 
 // removeStaleVolumes removes the volume partial files (NAME.NNN.partial) a

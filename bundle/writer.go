@@ -64,6 +64,15 @@ type Options struct {
 	// §14), format DeltaVersion: every dataset then records its
 	// DatasetDelta (DatasetWriter.SetDelta). A delta keeps no journal.
 	Delta *spec.Delta
+	// VolumeSink, with VolumeBytes, publishes the volumes and the index
+	// elsewhere (an object store) instead of renaming them into place
+	// beside path: each volume as soon as it is finished, the index
+	// last. path and its volumes are then only staged locally, one volume
+	// at a time, each removed once put.
+	VolumeSink VolumeSink
+	// format, if set, is the bundle's format version instead of the one
+	// the options imply (Repack keeps the source's).
+	format string
 }
 
 // Writer writes a bundle in one streaming pass. Parts are staged, in memory
@@ -159,6 +168,13 @@ func Create(path string, opts Options) (*Writer, error) {
 		version, opts.Command = DeltaVersion, ""
 		w.opts.Command = ""
 	}
+	if opts.format != "" {
+		version = opts.format
+	}
+	if opts.VolumeSink != nil && opts.VolumeBytes <= 0 {
+		w.Abort()
+		return nil, errors.New("create bundle: a volume sink needs a volume size (Options.VolumeBytes)")
+	}
 	w.manifest = spec.Manifest{
 		Format:      spec.FormatName,
 		Version:     version,
@@ -175,6 +191,7 @@ func Create(path string, opts Options) (*Writer, error) {
 			w.Abort()
 			return nil, err
 		}
+		w.vols.sink = opts.VolumeSink
 	}
 	if opts.Command != "" && !opts.Restart {
 		resumed, err := w.resume()
@@ -436,6 +453,9 @@ func (w *Writer) Close() error {
 			w.abortLocked()
 			return err
 		}
+	}
+	if w.vols != nil && w.vols.sink != nil {
+		return w.putIndexLocked()
 	}
 	// Rename before closing: the lock goes with the file, and another
 	// export of this path must not take "<path>.partial" in between.

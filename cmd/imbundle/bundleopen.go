@@ -28,7 +28,7 @@ func openBundleWith(path string, ids []age.Identity) (*bundle.Reader, error) {
 		defer os.Remove(spool) // the reader keeps the file open
 		path = spool
 	}
-	r, err := bundle.OpenWith(path, bundle.ReadOptions{Identities: ids})
+	r, err := openLocation(path, bundle.ReadOptions{Identities: ids})
 	if err == nil {
 		return r, nil
 	}

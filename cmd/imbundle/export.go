@@ -16,6 +16,7 @@ import (
 	"github.com/imbundle/imbundle/delta"
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
+	"github.com/imbundle/imbundle/objstore"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/report"
 	"github.com/imbundle/imbundle/spec"
@@ -67,7 +68,14 @@ journal or the logs.
 FILE.001, FILE.002, ... of at most that size beside it (a part larger
 than a volume gets one of its own); every command that reads a bundle
 takes FILE and finds the volumes. A volume export keeps no journal: a
-killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
+killed one starts over.
+
+-o s3://BUCKET/PREFIX/NAME writes the bundle to S3-compatible storage as
+volumes (256M unless --volume-size), each staged in --temp-dir and
+uploaded as soon as it is complete, and the index last: without its
+index there is no bundle. Credentials, region and endpoint come from the
+AWS environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+AWS_ENDPOINT_URL, or ~/.aws/credentials and AWS_PROFILE).` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 		Example: `  imbundle export --source mysql://root@127.0.0.1:3306/openim -o site.imb
   imbundle export --source mysql://root@127.0.0.1:3306/wfchat --tables 't_messages_*' \
       --where 't_messages_*:_dt >= 1735689600000' -o messages-2025.imb
@@ -84,7 +92,24 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			if err := checkPositive("--part-size", partMiB); err != nil {
 				return err
 			}
+			// An s3:// bundle is staged locally and put volume by volume
+			// (s3.go); from here on out is the index's staging path.
+			var s3out *s3Output
+			if objstore.IsURL(out) {
+				if signKey != "" {
+					return scheme.Usagef("--sign writes FILE.minisig beside the bundle, which an export to %s does not do yet: export to a local FILE to sign it (a copy to s3:// changes the bundle id the signature covers)", out)
+				}
+				o, err := newS3Output(cmd.Context(), out, tempDir)
+				if err != nil {
+					return err
+				}
+				defer o.cleanup()
+				s3out, out = o, o.local
+			}
 			var volumeBytes int64
+			if s3out != nil {
+				volumeBytes = s3VolumeBytes
+			}
 			if volumeSize != "" {
 				n, err := parseByteSize("--volume-size", volumeSize)
 				if err != nil {
@@ -230,6 +255,10 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			command := exportCommand{Sources: append([]string(nil), sources...), Params: perSource, Tables: objects, Exclude: excludes,
 				Where: wheres, AllDBs: allDatabases, PartMiB: partMiB, Compression: compression, Relations: relationFlags, Profile: profile, Map: mapFile, AllowEmpty: allowEmpty}
+			var volumeSink bundle.VolumeSink
+			if s3out != nil {
+				volumeSink = s3out.sink(ctx)
+			}
 			w, err := bundle.Create(out, bundle.Options{
 				PartBytes:   int64(partMiB) << 20,
 				Compression: level,
@@ -239,6 +268,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 				Restart:     restart,
 				EncryptTo:   recipients,
 				VolumeBytes: volumeBytes,
+				VolumeSink:  volumeSink,
 				Logical:     len(shards) > 0,
 				Delta:       nextDelta(chain),
 			})
@@ -319,6 +349,9 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 			}
 			size := bundleBytes(out, vols)
 			said, name := cmd.OutOrStdout(), out
+			if s3out != nil { // the volumes are objects now: their sizes are the manifest's
+				name, size = s3out.loc.String(), s3Bytes(m)
+			}
 			if toStdout { // the bundle is the output; what is said goes to stderr
 				said, name = cmd.ErrOrStderr(), "standard output"
 				if err := copyOut(cmd.OutOrStdout(), out); err != nil {
@@ -340,7 +373,7 @@ killed one starts over.` + exporter.FilterHelp + paramsHelp(exporter.Engines()),
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&sources, "source", nil, "source URL (repeatable): mysql://user:pass@host:port/db, mongodb://host:port/db, redis://host:port[/db]")
-	f.StringVarP(&out, "output", "o", "", "bundle file to write; - writes it to standard output once complete (spooled in --temp-dir)")
+	f.StringVarP(&out, "output", "o", "", "bundle file to write; - writes it to standard output once complete (spooled in --temp-dir); s3://BUCKET/PREFIX/NAME puts it in object storage as volumes (default 256M each) and the index last")
 	enc.add(f)
 	f.StringVar(&volumeSize, "volume-size", "", "split the bundle into volumes of at most this size (4G, 512M, 100K, bytes) beside FILE, which becomes their index; a part never spans volumes")
 	f.StringVar(&signKey, "sign", "", "sign the bundle with this secret key (imbundle keygen) into FILE.minisig beside it")

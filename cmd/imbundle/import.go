@@ -181,7 +181,7 @@ interrupted one is run again from its start.` + paramsHelp(importer.Engines()),
 				}
 			}
 			if rejectsPath == "" {
-				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z"))
+				rejectsPath = fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(localBase(args[0]), ".imb"), time.Now().UTC().Format("20060102T150405Z"))
 			}
 			rejects := importer.NewRejects(rejectsPath)
 			rejects.SetMax(maxRejects)

@@ -39,7 +39,7 @@ func newInspectCmd() *cobra.Command {
 				}
 				defer os.Remove(path)
 			}
-			r, err := bundle.OpenWith(path, bundle.ReadOptions{Identities: ids})
+			r, err := openLocation(path, bundle.ReadOptions{Identities: ids})
 			var ee *bundle.EncryptedError
 			if errors.As(err, &ee) && ee.Err == nil {
 				// No identity: what the container shows, and nothing else.

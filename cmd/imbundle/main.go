@@ -65,7 +65,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().BoolVarP(&globals.quiet, "quiet", "q", false, "no progress output, and no log records below error unless --log-level says otherwise")
 	root.PersistentFlags().StringVar(&globals.passfile, "passfile", "", "pass file of database passwords, scheme:host:port:database:user:password per line (* matches any; mode 0600), for URLs that hold none (default $IMBUNDLE_PASSFILE)")
 	root.PersistentFlags().StringVar(&globals.config, "config", "", "config file of flag values (default $IMBUNDLE_CONFIG, else the user config dir's imbundle/config.yaml if it exists); flags win over IMBUNDLE_<FLAG> variables, which win over the file")
-	root.AddCommand(newExportCmd(), newImportCmd(), newRollbackCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newExtractCmd(), newPlanCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd(), newExitCodesTopic())
+	root.AddCommand(newExportCmd(), newImportCmd(), newRollbackCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newExtractCmd(), newPlanCmd(), newCopyCmd(), newProfilesCmd(), newVersionCmd(), newFixturesCmd(), newExitCodesTopic())
 	// Every mistake in the command line exits 2 (README.md, "Exit codes"):
 	// an unknown flag or a bad value, wrong arguments, an unknown command.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -51,7 +51,7 @@ state.`,
 			if err != nil {
 				return err
 			}
-			r, err := bundle.Open(args[0])
+			r, err := openLocation(args[0], bundle.ReadOptions{})
 			if err != nil {
 				return withCode(exitBadInput, fmt.Errorf("%s: %w\nnothing was written to the target", args[0], err))
 			}
@@ -62,7 +62,7 @@ state.`,
 			rep := report.From(ctx)
 			rep.Manifest(args[0], r.Manifest(), r.ID(), r.Size())
 			rep.Target(scheme.Redact(targets[0]))
-			rejects := importer.NewRejects(fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(args[0], ".imb"), time.Now().UTC().Format("20060102T150405Z")))
+			rejects := importer.NewRejects(fmt.Sprintf("%s.rejects-%s.jsonl", strings.TrimSuffix(localBase(args[0]), ".imb"), time.Now().UTC().Format("20060102T150405Z")))
 			defer rejects.Close()
 			defer rep.RejectFile(rejects)
 			prog := startProgress("rollback", []scheme.Engine{e}, "compressed", log)

@@ -54,7 +54,7 @@ func (f *rollbackFlags) path(bundle, target string, mode importer.Mode, delta bo
 	case mode != importer.ModeReplace && mode != importer.ModeAppend && !delta:
 		return ""
 	}
-	base := strings.TrimSuffix(bundle, ".imb")
+	base := strings.TrimSuffix(localBase(bundle), ".imb")
 	if bundle == "-" {
 		base = "stdin"
 	}

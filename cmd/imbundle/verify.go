@@ -440,7 +440,7 @@ func encryptedID(path string, dec decryptFlags) string {
 		return ""
 	}
 	var ee *bundle.EncryptedError
-	if _, err := bundle.OpenWith(path, bundle.ReadOptions{}); errors.As(err, &ee) && ee.Err == nil {
+	if _, err := openLocation(path, bundle.ReadOptions{}); errors.As(err, &ee) && ee.Err == nil {
 		return ee.Summary.ID
 	}
 	return ""

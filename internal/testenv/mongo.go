@@ -3,14 +3,10 @@ package testenv
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -198,92 +194,10 @@ func pingMongo(uri string, wait time.Duration) error {
 }
 
 // FerretDBBinary returns the path of a tools/ferretdb binary built from the
-// current sources. Builds are cached in the user cache directory under a
-// hash of the tool's go.mod, go.sum and main.go and the Go version, so each
-// machine builds it once (the first build fetches FerretDB's modules from the
-// Go module proxy and takes a minute or two); concurrent test binaries
-// share one build through a lock file.
+// current sources (toolBinary: built once per machine, cached by content;
+// the first build fetches FerretDB's modules and takes a minute or two).
 func FerretDBBinary() (string, error) {
-	src, err := ferretDBSource()
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	for _, name := range []string{"go.mod", "go.sum", "main.go"} {
-		b, err := os.ReadFile(filepath.Join(src, name))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", name, len(b))
-		h.Write(b)
-	}
-	gover, err := exec.Command("go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "", fmt.Errorf("go toolchain needed to build tools/ferretdb: %w", err)
-	}
-	h.Write(gover)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "imbundle")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ferretdb-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil // another test binary built it while we waited
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	cmd := exec.Command("go", "build", "-o", tmp, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("build tools/ferretdb: %v\n%s", err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
-// ferretDBSource finds tools/ferretdb from this file's location (tests run
-// in the source tree), or from the working directory upwards.
-func ferretDBSource() (string, error) {
-	var starts []string
-	if _, file, _, ok := runtime.Caller(0); ok {
-		starts = append(starts, filepath.Dir(file))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	for _, d := range starts {
-		for {
-			p := filepath.Join(d, "tools", "ferretdb")
-			if _, err := os.Stat(filepath.Join(p, "main.go")); err == nil {
-				return p, nil
-			}
-			up := filepath.Dir(d)
-			if up == d {
-				break
-			}
-			d = up
-		}
-	}
-	return "", errors.New("tools/ferretdb not found above this package or the working directory")
+	return toolBinary("ferretdb", ".", "go.mod", "go.sum", "main.go")
 }
 
 // RawDocs reads a collection sorted by _id, each document as the bytes the
