@@ -234,15 +234,17 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 			tg := target(t)
 			expect := maps.Clone(want)
 			var extra []string
+			var occupied map[string]string
+			rollback := filepath.Join(t.TempDir(), "rollback.imb")
 			mode := "fail"
 			if replace {
 				mode = "replace"
 				bystanders := tg.occupy()
-				occupied := tg.state()
+				occupied = tg.state()
 				for _, b := range bystanders {
 					expect[b] = occupied[b]
 				}
-				extra = []string{"--mode", "replace", "--rollback-out", filepath.Join(t.TempDir(), "rollback.imb")}
+				extra = []string{"--mode", "replace", "--rollback-out", rollback}
 			}
 			args := argsFor(tg, extra...)
 			var log []string
@@ -284,6 +286,17 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 			}
 			if u := tg.unfinished(); u != "" {
 				t.Errorf("%s: a finished import left its resume state: %s", round, u)
+			}
+			if replace {
+				// The rollback bundle a resumed replace keeps must be of
+				// the target before the first run, not of what the killed
+				// run had half replaced.
+				if out, err := exec.Command(bin, "rollback", "-q", rollback, "--target", tg.url).CombinedOutput(); err != nil {
+					t.Fatalf("%s: rollback: %v\n%s", round, err, out)
+				}
+				if d := diffStates(tg.state(), occupied); d != "" {
+					t.Errorf("%s: rolled back, the target differs from its state before the import: %s", round, d)
+				}
 			}
 		})
 		if !ok {
