@@ -54,6 +54,9 @@ type plannedObject struct {
 	grants []string // a user's GRANTs, database renamed, IDENTIFIED dropped
 	drop   bool     // --mode replace and the target has one: drop it first
 	skip   bool     // the target has an identical one already
+	// earlier: the target's identical one was created by an earlier,
+	// interrupted run of this same import (it loaded parts into po.ns).
+	earlier bool
 }
 
 // grantIdentified matches the IDENTIFIED clause MariaDB's SHOW GRANTS adds
@@ -188,6 +191,7 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 		}
 		name := po.obj.Kind + " " + po.ns + "." + po.obj.Name
 		same := sameObject(po, cur, mode, me)
+		po.earlier = same && t.resumed(ctx, conn, p, po.ns)
 		switch p.Mode {
 		case importer.ModeReplace:
 			po.drop = true
@@ -197,7 +201,7 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 			}
 			po.skip = true
 		default:
-			if same && t.resumed(ctx, conn, p, po.ns) {
+			if po.earlier {
 				po.skip = true
 				continue
 			}

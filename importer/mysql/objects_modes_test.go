@@ -3,8 +3,10 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
@@ -370,4 +372,56 @@ func TestTriggerOrder(t *testing.T) {
 		t.Errorf("the imported row holds %q (%v), want the source's abc (a trigger fired on it?)", s, err)
 	}
 	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+}
+
+// TestTriggerResume: an import stopped after it created the bundle's
+// triggers (in Finish, after every row, before its state is dropped: a
+// SIGKILL there, here its context cancelled once the trigger exists,
+// while the events after it are being created) is resumed by the same
+// import: the trigger on the target table is its own, identical to the
+// bundle's, not the target's to refuse. Before, the re-run exited 6
+// naming it, in --mode fail and replace alike (found by the import fault
+// harness on sakila: TestImportResumesAfterSIGKILL's replace round 4,
+// seed 1).
+func TestTriggerResume(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "trres_src")
+	exec(t, src, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	exec(t, src, "INSERT INTO t VALUES (1, 10), (2, 20)")
+	exec(t, src, "CREATE TRIGGER bump BEFORE INSERT ON t FOR EACH ROW SET NEW.v = NEW.v + 1")
+	for i := 0; i < 150; i++ {
+		// Created after the triggers: the time to stop the import in.
+		exec(t, src, fmt.Sprintf("CREATE EVENT e%03d ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01' DISABLE DO SELECT 1", i))
+	}
+	path := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
+	for _, mode := range []importer.Mode{importer.ModeFail, importer.ModeReplace} {
+		dstURL, dst := testenv.MySQLDatabase(t, "trres_dst")
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			defer cancel()
+			for ctx.Err() == nil {
+				var n int
+				dst.QueryRow("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()").Scan(&n)
+				if n > 0 {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		run := importBundle(t, ctx, path, dstURL, mode, nil, nil)
+		cancel()
+		if run.err == nil {
+			t.Fatalf("--mode %s: the import ended before it could be stopped after its trigger", mode)
+		}
+		var events int64
+		if events = count(t, dst, "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"); events == 150 {
+			t.Fatalf("--mode %s: stopped only after its last event (%v): nothing to test", mode, run.err)
+		}
+		if run = importBundle(t, context.Background(), path, dstURL, mode, nil, nil); run.err != nil {
+			t.Fatalf("--mode %s: the same import run again, after one stopped with its trigger and %d of 150 events created: %v", mode, events, run.err)
+		}
+		if n := count(t, dst, "SELECT SUM(v) FROM t"); n != 30 {
+			t.Errorf("--mode %s: SUM(v) = %d after the re-run, want 30: the trigger rewrote loaded rows", mode, n)
+		}
+		compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+	}
 }
