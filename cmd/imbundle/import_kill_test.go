@@ -224,6 +224,12 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 	t.Logf("an uninterrupted import takes %s", span)
 	rng := rand.New(rand.NewSource(int64(seed)))
 	var interrupted, unfinishedSeen, resumed, already int
+	// Where the rounds' time goes, for whoever has to keep CI fast.
+	var inKilled, inReruns, inVerify, inChecks time.Duration
+	timed := func(d *time.Duration) func() {
+		start := time.Now()
+		return func() { *d += time.Since(start) }
+	}
 	for i := 1; i <= kills; i++ {
 		replace := i%4 == 0
 		delays := []time.Duration{time.Duration(rng.Int63n(int64(span)) + 1)}
@@ -256,6 +262,7 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 					}
 				}
 				r = runExport(t, bin, d, args...)
+				inKilled += r.took
 				log = append(log, fmt.Sprintf("SIGKILL at %s: killed %v, exit %d", d, r.killed, r.code))
 				if !r.killed {
 					break // it ended first: it must have ended right
@@ -267,6 +274,7 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 					unfinishedSeen++
 				}
 				r = runExport(t, bin, 0, args...)
+				inReruns += r.took
 			}
 			round := fmt.Sprintf("round %d (seed %d, --mode %s; %s)", i, seed, mode, strings.Join(log, "; "))
 			if r.code != 0 {
@@ -278,10 +286,15 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 			if strings.Contains(r.stdout+r.stderr, "already imported") {
 				already++
 			}
+			done := timed(&inVerify)
 			if err := verifyAgainst(t, tg); err != nil {
 				t.Errorf("%s: verify --against: %v", round, err)
 			}
-			if d := diffStates(tg.state(), expect); d != "" {
+			done()
+			done = timed(&inChecks)
+			got := tg.state()
+			done()
+			if d := diffStates(got, expect); d != "" {
 				t.Errorf("%s: the target differs from an uninterrupted import's: %s\n%s%s", round, d, r.stdout, r.stderr)
 			}
 			if u := tg.unfinished(); u != "" {
@@ -305,6 +318,7 @@ func importKillRounds(t *testing.T, bin, path string, target func(*testing.T) ki
 	}
 	t.Logf("%d rounds, %d SIGKILLs interrupted an import (of about %s); %d re-runs started on an unfinished import, %d resumed committed parts, %d found the bundle already imported",
 		kills, interrupted, span, unfinishedSeen, resumed, already)
+	t.Logf("time in killed runs %s, in re-runs %s, in verify --against %s, in reading the targets %s", inKilled.Round(time.Millisecond), inReruns.Round(time.Millisecond), inVerify.Round(time.Millisecond), inChecks.Round(time.Millisecond))
 	if kills >= 10 && resumes && resumed == 0 {
 		t.Errorf("no re-run resumed a committed part: the harness never exercised a resume")
 	}
