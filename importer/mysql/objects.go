@@ -201,7 +201,11 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 			}
 			po.skip = true
 		default:
-			if po.earlier {
+			if po.earlier || po.obj.Kind == spec.ObjectSequence && same && sameSequenceValue(po.obj, cur) {
+				// A sequence is created by Prepare, before any part is
+				// committed: a run stopped in between left it with no
+				// progress row. At the bundle's value it is what this
+				// import would create, as an empty table is.
 				po.skip = true
 				continue
 			}
@@ -218,6 +222,16 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 }
 
 func objectKey(kind, name string) string { return kind + "/" + name }
+
+// sameSequenceValue reports whether the target's sequence cur holds the
+// value the import would set the bundle's o to (createSequences).
+func sameSequenceValue(o, cur spec.Object) bool {
+	next, cycles := o.Options[mysqltype.OptNextValue], o.Options[mysqltype.OptCycleCount]
+	if cycles == "" {
+		cycles = "0"
+	}
+	return next != "" && cur.Options[mysqltype.OptNextValue] == next && cur.Options[mysqltype.OptCycleCount] == cycles
+}
 
 // sameObject reports whether the target's object cur is the one po would
 // create: the same definition apart from the DEFINER clause and qualifiers
