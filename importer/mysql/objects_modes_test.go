@@ -433,8 +433,9 @@ func TestTriggerResume(t *testing.T) {
 // takes as it takes an empty table: nothing would change by creating it
 // again. Before, every re-run was refused, 'the target already has schema
 // object(s) sequence …' (found by the import fault harness on sakila,
-// round 1, seed 1: SIGKILL at 733ms). A sequence of the same definition
-// whose value moved on is still refused.
+// round 1, seed 1: SIGKILL at 733ms; round 2: at 138ms, before SETVAL).
+// An unused one at its start value is set to the bundle's value; one of
+// the same definition whose value moved on is still refused.
 func TestSequenceResume(t *testing.T) {
 	ctx := context.Background()
 	srcURL, src := testenv.MySQLDatabase(t, "seqres_src")
@@ -461,6 +462,14 @@ func TestSequenceResume(t *testing.T) {
 		t.Fatalf("the same import after one stopped once it created the sequence: %v", run.err)
 	}
 	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+
+	// Stopped between CREATE SEQUENCE and SETVAL: unused, at its start.
+	unsetURL, unset := testenv.MySQLDatabase(t, "seqres_unset")
+	exec(t, unset, seq.Definition)
+	if run := importBundle(t, ctx, path, unsetURL, importer.ModeFail, nil, nil); run.err != nil {
+		t.Fatalf("the same import after one stopped before it set the sequence's value: %v", run.err)
+	}
+	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, unset, dbName(unsetURL)), dbName(srcURL), dbName(unsetURL))
 
 	usedURL, used := testenv.MySQLDatabase(t, "seqres_used")
 	exec(t, used, seq.Definition)
