@@ -48,7 +48,24 @@ func TestImportResumesAfterSIGKILL(t *testing.T) {
 	}
 	t.Run("mysql", func(t *testing.T) {
 		path := export(t, "--source", resumeMySQLSource(t))
-		importKillRounds(t, bin, path, mysqlKillTarget, kills, seed, true)
+		importKillRounds(t, bin, path, mysqlKillTarget(
+			"CREATE TABLE t1 (id INT PRIMARY KEY, v TEXT)",
+			"INSERT INTO t1 SELECT seq, 'older' FROM seq_1_to_30000",
+			"CREATE TABLE nopk (a INT, v VARCHAR(64))",
+			"INSERT INTO nopk VALUES (1, 'older'), (1, 'older'), (NULL, NULL)"), kills, seed, true)
+	})
+	t.Run("mysql-objects", func(t *testing.T) {
+		// Sakila's schema: foreign keys, triggers, views, routines, events
+		// and a sequence, created by Finish after the rows; a quarter of
+		// the rounds (at least 4: one with --mode replace) keep CI short.
+		url, _ := testenv.MySQLDatabase(t, "clisak")
+		if out, err := exec.Command(bin, "fixtures", "sakila", "--target", url, "--rentals", "4000").CombinedOutput(); err != nil {
+			t.Fatalf("fixtures sakila: %v\n%s", err, out)
+		}
+		path := export(t, "--source", url)
+		importKillRounds(t, bin, path, mysqlKillTarget(
+			"CREATE TABLE language (language_id TINYINT UNSIGNED PRIMARY KEY, name CHAR(20))",
+			"INSERT INTO language VALUES (1, 'older'), (200, 'older')"), max(4, kills/4), seed, true)
 	})
 	t.Run("mongodb", func(t *testing.T) {
 		path := export(t, "--source", mongoKillSource(t))
@@ -96,23 +113,25 @@ type killTarget struct {
 	occupy func() []string
 }
 
-func mysqlKillTarget(t *testing.T) killTarget {
-	url, db := testenv.MySQLDatabase(t, "clikill")
-	name := testDBName(url)
-	return killTarget{
-		url:        url,
-		state:      func() map[string]string { return mysqlTableStates(t, db, name) },
-		unfinished: func() string { return mysqlUnfinished(t, db, name) },
-		occupy: func() []string {
-			mustExecAll(t, db,
-				"CREATE TABLE t1 (id INT PRIMARY KEY, v TEXT)",
-				"INSERT INTO t1 SELECT seq, 'older' FROM seq_1_to_30000",
-				"CREATE TABLE nopk (a INT, v VARCHAR(64))",
-				"INSERT INTO nopk VALUES (1, 'older'), (1, 'older'), (NULL, NULL)",
-				"CREATE TABLE bystander (id INT PRIMARY KEY, v TEXT)",
-				"INSERT INTO bystander VALUES (1, 'kept'), (2, 'kept')")
-			return []string{"bystander"}
-		},
+// mysqlKillTarget makes fresh MySQL targets whose occupy runs conflicting
+// (statements that fill tables of the bundle's names with other rows) and
+// adds a bystander table.
+func mysqlKillTarget(conflicting ...string) func(*testing.T) killTarget {
+	return func(t *testing.T) killTarget {
+		url, db := testenv.MySQLDatabase(t, "clikill")
+		name := testDBName(url)
+		return killTarget{
+			url:        url,
+			state:      func() map[string]string { return mysqlTableStates(t, db, name) },
+			unfinished: func() string { return mysqlUnfinished(t, db, name) },
+			occupy: func() []string {
+				mustExecAll(t, db, conflicting...)
+				mustExecAll(t, db,
+					"CREATE TABLE bystander (id INT PRIMARY KEY, v TEXT)",
+					"INSERT INTO bystander VALUES (1, 'kept'), (2, 'kept')")
+				return []string{"bystander"}
+			},
+		}
 	}
 }
 
