@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -178,7 +179,8 @@ func redisKeyStates(t *testing.T, addr string, dbs []int) map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, db := range dbs {
-		c := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+		// Big keys and a busy machine: generous waits, no threshold.
+		c := redis.NewClient(&redis.Options{Addr: addr, DB: db, ReadTimeout: time.Minute})
 		keys, err := c.Keys(ctx, "*").Result()
 		if err != nil {
 			c.Close()
@@ -190,7 +192,10 @@ func redisKeyStates(t *testing.T, addr string, dbs []int) map[string]string {
 			sum hash.Hash
 		}
 		groups := map[string]*group{}
-		values := redisValues(t, c, keys)
+		var values []string
+		for i := 0; i < len(keys); i += 1000 {
+			values = append(values, redisValues(t, c, keys[i:min(i+1000, len(keys))])...)
+		}
 		for i, k := range keys {
 			prefix, _, _ := strings.Cut(k, ":")
 			name := fmt.Sprintf("db %d %s", db, prefix)
@@ -211,8 +216,8 @@ func redisKeyStates(t *testing.T, addr string, dbs []int) map[string]string {
 }
 
 // redisValues is each key's type, content (in an order-free form) and
-// whether it has a TTL, read in pipelines: one round trip per key would
-// make the check slower than the import it checks.
+// whether it has a TTL, read in two pipelines: one round trip per key
+// would make the check slower than the import it checks.
 func redisValues(t *testing.T, c *redis.Client, keys []string) []string {
 	t.Helper()
 	ctx := context.Background()
