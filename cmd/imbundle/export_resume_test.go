@@ -34,22 +34,30 @@ import (
 // IMBUNDLE_TEST_KILL_SEED (default 1): a failing round can be run again.
 
 func exportKills(t *testing.T) (kills, seed int) {
+	return killRounds(t, "IMBUNDLE_TEST_EXPORT_KILLS"), envCount(t, "IMBUNDLE_TEST_KILL_SEED", 1)
+}
+
+// killRounds is how many rounds a kill harness runs: the count in the
+// environment variable name, else 20 under CI=true and 5 elsewhere.
+func killRounds(t *testing.T, name string) int {
 	def := 5
 	if os.Getenv("CI") == "true" {
 		def = 20
 	}
-	get := func(name string, def int) int {
-		v := os.Getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			t.Fatalf("%s=%q: want a number", name, v)
-		}
-		return n
+	return envCount(t, name, def)
+}
+
+// envCount is the number in the environment variable name, else def.
+func envCount(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return get("IMBUNDLE_TEST_EXPORT_KILLS", def), get("IMBUNDLE_TEST_KILL_SEED", 1)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a number", name, v)
+	}
+	return n
 }
 
 func TestExportResumesAfterSIGKILL(t *testing.T) {
@@ -162,19 +170,19 @@ func bundleSummary(t *testing.T, path string) map[string]string {
 }
 
 type exportRun struct {
-	code   int
-	killed bool
-	stderr string
-	took   time.Duration
+	code           int
+	killed         bool
+	stdout, stderr string
+	took           time.Duration
 }
 
-// runExport runs bin with args, SIGKILLed after delay if it is still
-// running then (0: never).
+// runExport runs bin with args (an export, or an import: any command),
+// SIGKILLed after delay if it is still running then (0: never).
 func runExport(t *testing.T, bin string, delay time.Duration, args ...string) exportRun {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -199,7 +207,7 @@ func runExport(t *testing.T, bin string, delay time.Duration, args ...string) ex
 		<-done
 		t.Fatalf("imbundle %s: still running after 2 minutes\n%s", strings.Join(args, " "), stderr.String())
 	}
-	r.took, r.stderr = time.Since(start), stderr.String()
+	r.took, r.stdout, r.stderr = time.Since(start), stdout.String(), stderr.String()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()

@@ -14,8 +14,9 @@ import (
 // this server with the DDL the bundle captured (exporter.SchemaDiffer): the
 // SHOW CREATE TABLE texts must be equal, line by line, so that columns and
 // their types, indexes and their order, foreign keys, the AUTO_INCREMENT
-// counter and the table options all count. Only a database name a foreign
-// key qualifies its referenced table with is mapped back to the bundle's.
+// counter and the table options all count. Database qualifiers (a foreign
+// key's referenced table, a DEFAULT nextval() of a sequence) are mapped
+// back to the bundle's names, as the import renamed them.
 // Each drifted table gives one line naming what differs; a missing table is
 // a drift too.
 func (s *Source) DiffSchema(ctx context.Context, m *spec.Manifest, ds []*spec.Dataset) ([]string, error) {
@@ -51,9 +52,10 @@ func (s *Source) DiffSchema(ctx context.Context, m *spec.Manifest, ds []*spec.Da
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.url, err)
 		}
-		for here, bundle := range back {
-			got = strings.ReplaceAll(got, "REFERENCES "+mysqltype.QuoteIdent(here)+".", "REFERENCES "+mysqltype.QuoteIdent(bundle)+".")
-		}
+		// The import renamed every database qualifier of the DDL by the
+		// same rule (a foreign key's referenced table, a sequence's
+		// nextval() in a DEFAULT): map them back to the bundle's names.
+		got = mysqltype.RenameSchemas(got, back)
 		if diff := ddlDiff(d.DDL, got); diff != "" {
 			out = append(out, fmt.Sprintf("table %s.%s: %s", db, d.Object, diff))
 		}

@@ -54,6 +54,12 @@ type plannedObject struct {
 	grants []string // a user's GRANTs, database renamed, IDENTIFIED dropped
 	drop   bool     // --mode replace and the target has one: drop it first
 	skip   bool     // the target has an identical one already
+	// setOnly: the target has an identical sequence, unused: Prepare sets
+	// its value and does not create it.
+	setOnly bool
+	// earlier: the target's identical one was created by an earlier,
+	// interrupted run of this same import (it loaded parts into po.ns).
+	earlier bool
 }
 
 // grantIdentified matches the IDENTIFIED clause MariaDB's SHOW GRANTS adds
@@ -188,6 +194,7 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 		}
 		name := po.obj.Kind + " " + po.ns + "." + po.obj.Name
 		same := sameObject(po, cur, mode, me)
+		po.earlier = same && t.resumed(ctx, conn, p, po.ns)
 		switch p.Mode {
 		case importer.ModeReplace:
 			po.drop = true
@@ -197,8 +204,19 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 			}
 			po.skip = true
 		default:
-			if same && t.resumed(ctx, conn, p, po.ns) {
+			if po.earlier || po.obj.Kind == spec.ObjectSequence && same && sameSequenceValue(po.obj, cur) {
+				// A sequence is created by Prepare, before any part is
+				// committed: a run stopped in between left it with no
+				// progress row. At the bundle's value it is what this
+				// import would create, as an empty table is.
 				po.skip = true
+				continue
+			}
+			if po.obj.Kind == spec.ObjectSequence && same && unusedSequence(cur) {
+				// Never used, at its start value (a run stopped between
+				// CREATE SEQUENCE and SETVAL, or one created as an empty
+				// table is): it is set to the bundle's value.
+				po.setOnly = true
 				continue
 			}
 			exists = append(exists, name)
@@ -214,6 +232,26 @@ func (t *Target) checkExisting(ctx context.Context, conn *sql.Conn, p *importer.
 }
 
 func objectKey(kind, name string) string { return kind + "/" + name }
+
+// sequenceStart is the start value in SHOW CREATE SEQUENCE's text.
+var sequenceStart = regexp.MustCompile(`(?i)\bstart with (-?[0-9]+)\b`)
+
+// unusedSequence reports whether the target's sequence cur is at its start
+// value and never cycled: no NEXTVAL or SETVAL has moved it.
+func unusedSequence(cur spec.Object) bool {
+	m := sequenceStart.FindStringSubmatch(cur.Definition)
+	return m != nil && cur.Options[mysqltype.OptNextValue] == m[1] && cur.Options[mysqltype.OptCycleCount] == "0"
+}
+
+// sameSequenceValue reports whether the target's sequence cur holds the
+// value the import would set the bundle's o to (createSequences).
+func sameSequenceValue(o, cur spec.Object) bool {
+	next, cycles := o.Options[mysqltype.OptNextValue], o.Options[mysqltype.OptCycleCount]
+	if cycles == "" {
+		cycles = "0"
+	}
+	return next != "" && cur.Options[mysqltype.OptNextValue] == next && cur.Options[mysqltype.OptCycleCount] == cycles
+}
 
 // sameObject reports whether the target's object cur is the one po would
 // create: the same definition apart from the DEFINER clause and qualifiers
@@ -283,8 +321,10 @@ func (t *Target) createSequences(ctx context.Context, conn *sql.Conn) error {
 		if po.obj.Kind != spec.ObjectSequence || po.skip {
 			continue
 		}
-		if err := t.createObject(ctx, conn, po); err != nil {
-			return err
+		if !po.setOnly {
+			if err := t.createObject(ctx, conn, po); err != nil {
+				return err
+			}
 		}
 		next, cycles := po.obj.Options[mysqltype.OptNextValue], po.obj.Options[mysqltype.OptCycleCount]
 		if next == "" {

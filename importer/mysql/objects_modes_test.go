@@ -3,8 +3,10 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/exporter"
@@ -370,4 +372,111 @@ func TestTriggerOrder(t *testing.T) {
 		t.Errorf("the imported row holds %q (%v), want the source's abc (a trigger fired on it?)", s, err)
 	}
 	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+}
+
+// TestTriggerResume: an import stopped after it created the bundle's
+// triggers (in Finish, after every row, before its state is dropped: a
+// SIGKILL there, here its context cancelled once the trigger exists,
+// while the events after it are being created) is resumed by the same
+// import: the trigger on the target table is its own, identical to the
+// bundle's, not the target's to refuse. Before, the re-run exited 6
+// naming it, in --mode fail and replace alike (found by the import fault
+// harness on sakila: TestImportResumesAfterSIGKILL's replace round 4,
+// seed 1).
+func TestTriggerResume(t *testing.T) {
+	srcURL, src := testenv.MySQLDatabase(t, "trres_src")
+	exec(t, src, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	exec(t, src, "INSERT INTO t VALUES (1, 10), (2, 20)")
+	exec(t, src, "CREATE TRIGGER bump BEFORE INSERT ON t FOR EACH ROW SET NEW.v = NEW.v + 1")
+	for i := 0; i < 150; i++ {
+		// Created after the triggers: the time to stop the import in.
+		exec(t, src, fmt.Sprintf("CREATE EVENT e%03d ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01' DISABLE DO SELECT 1", i))
+	}
+	path := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
+	for _, mode := range []importer.Mode{importer.ModeFail, importer.ModeReplace} {
+		dstURL, dst := testenv.MySQLDatabase(t, "trres_dst")
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			defer cancel()
+			for ctx.Err() == nil {
+				var n int
+				dst.QueryRow("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()").Scan(&n)
+				if n > 0 {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		run := importBundle(t, ctx, path, dstURL, mode, nil, nil)
+		cancel()
+		if run.err == nil {
+			t.Fatalf("--mode %s: the import ended before it could be stopped after its trigger", mode)
+		}
+		var events int64
+		if events = count(t, dst, "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()"); events == 150 {
+			t.Fatalf("--mode %s: stopped only after its last event (%v): nothing to test", mode, run.err)
+		}
+		if run = importBundle(t, context.Background(), path, dstURL, mode, nil, nil); run.err != nil {
+			t.Fatalf("--mode %s: the same import run again, after one stopped with its trigger and %d of 150 events created: %v", mode, events, run.err)
+		}
+		if n := count(t, dst, "SELECT SUM(v) FROM t"); n != 30 {
+			t.Errorf("--mode %s: SUM(v) = %d after the re-run, want 30: the trigger rewrote loaded rows", mode, n)
+		}
+		compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+	}
+}
+
+// TestSequenceResume: an import stopped after Prepare created the
+// bundle's sequence (set to its exported value) and before a part was
+// committed leaves no progress row; the same import in --mode fail then
+// finds a sequence identical to the bundle's, value included, which it
+// takes as it takes an empty table: nothing would change by creating it
+// again. Before, every re-run was refused, 'the target already has schema
+// object(s) sequence …' (found by the import fault harness on sakila,
+// round 1, seed 1: SIGKILL at 733ms; round 2: at 138ms, before SETVAL).
+// An unused one at its start value is set to the bundle's value; one of
+// the same definition whose value moved on is still refused.
+func TestSequenceResume(t *testing.T) {
+	ctx := context.Background()
+	srcURL, src := testenv.MySQLDatabase(t, "seqres_src")
+	exec(t, src, "CREATE SEQUENCE s START WITH 100")
+	exec(t, src, "CREATE TABLE t (id BIGINT NOT NULL DEFAULT nextval(s) PRIMARY KEY, v INT)")
+	exec(t, src, "INSERT INTO t (v) VALUES (1), (2)")
+	path := exportBundle(t, srcURL, exporter.Options{}, bundle.Options{})
+	r, err := bundle.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq spec.Object
+	for _, o := range r.Manifest().Objects {
+		if o.Kind == spec.ObjectSequence {
+			seq = o
+		}
+	}
+	r.Close()
+	dstURL, dst := testenv.MySQLDatabase(t, "seqres_dst")
+	// What the stopped run left: the sequence, at the exported value.
+	exec(t, dst, seq.Definition)
+	exec(t, dst, "SELECT SETVAL(s, "+seq.Options[mysqltype.OptNextValue]+", 0)")
+	if run := importBundle(t, ctx, path, dstURL, importer.ModeFail, nil, nil); run.err != nil {
+		t.Fatalf("the same import after one stopped once it created the sequence: %v", run.err)
+	}
+	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, dst, dbName(dstURL)), dbName(srcURL), dbName(dstURL))
+
+	// Stopped between CREATE SEQUENCE and SETVAL: unused, at its start.
+	unsetURL, unset := testenv.MySQLDatabase(t, "seqres_unset")
+	exec(t, unset, seq.Definition)
+	if run := importBundle(t, ctx, path, unsetURL, importer.ModeFail, nil, nil); run.err != nil {
+		t.Fatalf("the same import after one stopped before it set the sequence's value: %v", run.err)
+	}
+	compareObjects(t, listObjects(t, src, dbName(srcURL)), listObjects(t, unset, dbName(unsetURL)), dbName(srcURL), dbName(unsetURL))
+
+	usedURL, used := testenv.MySQLDatabase(t, "seqres_used")
+	exec(t, used, seq.Definition)
+	exec(t, used, "SELECT SETVAL(s, "+seq.Options[mysqltype.OptNextValue]+", 0)")
+	exec(t, used, "SELECT NEXTVAL(s)")
+	run := importBundle(t, ctx, path, usedURL, importer.ModeFail, nil, nil)
+	if run.err == nil || !strings.Contains(run.err.Error(), "sequence "+dbName(usedURL)+".s") {
+		t.Fatalf("import onto a used sequence of the same definition: %v, want it refused by name", run.err)
+	}
 }

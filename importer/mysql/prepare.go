@@ -81,21 +81,22 @@ func (t *Target) prepare(ctx context.Context, p *importer.Plan) error {
 	if len(refused) > 0 {
 		return &importer.NonEmptyError{Kind: "table", Objects: refused}
 	}
+	// Objects (views, routines, ...) are checked before anything is
+	// written too: a missing DEFINER or a refused object stops here.
+	if err := t.planObjects(ctx, conn, p); err != nil {
+		return err
+	}
 	trigs, err := t.targetTriggers(ctx, conn, p, exists)
 	if err != nil {
 		return err
 	}
+	trigs = t.notCreatedByEarlierRun(trigs)
 	if len(trigs) > 0 && !t.suspendTriggers {
 		names := make([]string, len(trigs))
 		for i, tr := range trigs {
 			names[i] = tr.db + "." + tr.table + "." + tr.name
 		}
 		return importer.Refused(fmt.Errorf("target table(s) have triggers, which would change the imported rows: %s; nothing was written. Drop them, or import with --param triggers=suspend to drop them for the load and recreate them afterwards", strings.Join(names, ", ")))
-	}
-	// Objects (views, routines, ...) are checked before anything is
-	// written too: a missing DEFINER or a refused object stops here.
-	if err := t.planObjects(ctx, conn, p); err != nil {
-		return err
 	}
 	if p.DryRun {
 		return nil // every check above passed; what follows writes

@@ -9,6 +9,7 @@ import (
 
 	"github.com/imbundle/imbundle/importer"
 	"github.com/imbundle/imbundle/internal/mysqltype"
+	"github.com/imbundle/imbundle/spec"
 )
 
 // A trigger on a target table fires for every row the import writes and
@@ -67,6 +68,28 @@ func (t *Target) targetTriggers(ctx context.Context, conn *sql.Conn, p *importer
 		}
 	}
 	return out, nil
+}
+
+// notCreatedByEarlierRun leaves out of trigs the bundle's own triggers,
+// identical to its definitions, that an earlier, interrupted run of this
+// import created (planObjects marks them): that run's Finish creates them
+// only after every part is loaded, so a resumed --mode fail or append run
+// loads nothing they could fire on, and --mode replace drops them with
+// their tables. They are not the target's triggers to refuse or suspend.
+func (t *Target) notCreatedByEarlierRun(trigs []trigger) []trigger {
+	earlier := map[[3]string]bool{}
+	for _, po := range t.objects {
+		if po.obj.Kind == spec.ObjectTrigger && po.earlier {
+			earlier[[3]string{po.ns, po.obj.Table, po.obj.Name}] = true
+		}
+	}
+	out := trigs[:0:0]
+	for _, tr := range trigs {
+		if !earlier[[3]string{tr.db, tr.table, tr.name}] {
+			out = append(out, tr)
+		}
+	}
+	return out
 }
 
 // charsetName guards the names interpolated into SET NAMES.
