@@ -406,7 +406,9 @@ func (w *Writer) copySpans(emit *extsort.Sorter) error {
 		if src.NumRows() > 0 {
 			bytesN += bundle.RecordBytes(src) * (end - i) / src.NumRows()
 		}
-		if bytesN >= bundle.DefaultBatchBytes || len(held) > 16 {
+		// Few spool batches stay decoded at once: with changes spread thin,
+		// each gives a few rows, and every one held is a whole batch.
+		if bytesN >= bundle.DefaultBatchBytes || len(held) > 4 {
 			if err := flush(); err != nil {
 				return err
 			}
