@@ -13,7 +13,6 @@ import (
 	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/spec"
-	"github.com/imbundle/imbundle/verify"
 )
 
 // sinceChain opens the bundles export --since names (the full bundle and
@@ -21,25 +20,13 @@ import (
 // their chain: a delta is computed against the state they hold, so a
 // damaged or incomplete chain is refused before a source is read.
 func sinceChain(ctx context.Context, paths []string, dec decryptFlags, jobs int) (*delta.Chain, func(), error) {
-	var rs []*bundle.Reader
-	closeAll := func() {
-		for _, r := range rs {
-			r.Close()
-		}
+	rs, closeAll, err := openChainBundles(ctx, paths, dec, jobs, false, func(p string, err error) error {
+		return withCode(exitBadInput, fmt.Errorf("--since %s: %w; nothing was read or written (copy the bundle again, or take a full export)", p, err))
+	}, nil)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, p := range paths {
-		r, err := dec.open(p)
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("--since %s: %w", p, err)
-		}
-		rs = append(rs, r)
-		if err := verify.Offline(ctx, r, jobs, false, nil); err != nil {
-			closeAll()
-			return nil, nil, withCode(exitBadInput, fmt.Errorf("--since %s: %w; nothing was read or written (copy the bundle again, or take a full export)", p, err))
-		}
-	}
-	c, err := delta.Order(rs, paths)
+	c, err := orderChain(rs, paths)
 	if err != nil {
 		closeAll()
 		return nil, nil, withCode(exitUsage, fmt.Errorf("--since: %w", err))

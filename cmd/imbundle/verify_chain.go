@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/imbundle/imbundle/bundle"
-	"github.com/imbundle/imbundle/delta"
-	"github.com/imbundle/imbundle/verify"
 )
 
 // verifyChain checks a chain of bundles (verify BASE DELTA...; SPEC.md
@@ -16,26 +14,13 @@ import (
 // arithmetic of every delta. It returns the chain's last bundle, which
 // --against compares a target with, and a function that closes them all.
 func verifyChain(ctx context.Context, out io.Writer, paths []string, dec decryptFlags, jobs int, deep bool) (*bundle.Reader, func(), error) {
-	var rs []*bundle.Reader
-	closeAll := func() {
-		for _, r := range rs {
-			r.Close()
-		}
+	rs, closeAll, err := openChainBundles(ctx, paths, dec, jobs, deep, func(p string, err error) error {
+		return withCode(exitBadInput, offlineFailure(p, 0, err))
+	}, func(p string, r *bundle.Reader) { fmt.Fprintf(out, "%s: whole (bundle %s)\n", p, r.ID()) })
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, p := range paths {
-		r, err := dec.open(p)
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		rs = append(rs, r)
-		if err := verify.Offline(ctx, r, jobs, deep, nil); err != nil {
-			closeAll()
-			return nil, nil, withCode(exitBadInput, offlineFailure(p, 0, err))
-		}
-		fmt.Fprintf(out, "%s: whole (bundle %s)\n", p, r.ID())
-	}
-	c, err := delta.Order(rs, paths)
+	c, err := orderChain(rs, paths)
 	if err != nil {
 		closeAll()
 		return nil, nil, withCode(exitBadInput, fmt.Errorf("not a chain: %w", err))
