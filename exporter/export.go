@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -165,6 +166,10 @@ type SchemaKeysReporter interface {
 
 func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer, prog *progress.Counter) error {
 	name := d.Spec.Name
+	// Progress counts the dataset's records (a Redis database's keys),
+	// not its bundle rows.
+	count := records.Of(&d.Spec)
+	prog.Records(name, count.Unit)
 	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
@@ -198,7 +203,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 			rec.Retain()
 			select {
 			case recs <- rec:
-				prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
+				prog.AddTo(name, count.Count(rec), bundle.RecordBytes(rec))
 				return nil
 			case <-ctx.Done():
 				rec.Release()

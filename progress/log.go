@@ -66,8 +66,8 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 		return
 	}
 	for _, b := range s.Running {
-		a := []any{"dataset", b.Name, "stage", b.Stage, s.Unit, b.Done, "total_" + s.Unit, b.Total, "total_estimate", b.Estimate,
-			s.Unit + "_per_s", int64(b.RowsPerSec)}
+		a := []any{"dataset", b.Name, "stage", b.Stage, b.Unit, b.Done, "total_" + b.Unit, b.Total, "total_estimate", b.Estimate,
+			b.Unit + "_per_s", int64(b.RowsPerSec)}
 		if s.BytesKind != "" {
 			a = append(a, "bytes_"+s.BytesKind, b.Bytes)
 		}

@@ -91,7 +91,7 @@ func (v *ttyView) update(s Snapshot) {
 					s := v.snap()
 					for _, b := range s.Running {
 						if b.Name == name {
-							return b.Text(s.Unit, s.BytesKind)
+							return b.Text(b.Unit, s.BytesKind)
 						}
 					}
 					return ""
