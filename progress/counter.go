@@ -18,6 +18,7 @@ const (
 	StageWriting   = "writing"
 	StageVerifying = "verifying"
 	StageIndexes   = "building indexes"
+	StageChecking  = "checking" // verify's relation and invariant checks
 	StagePreparing = "preparing"
 	StageDone      = "done"
 )
@@ -45,6 +46,9 @@ type Counter struct {
 
 	mu    sync.Mutex
 	stage string
+	// more: datasets not yet told are to come (MoreToCome), so the
+	// run's total is an estimate.
+	more  bool
 	tasks map[string]*task
 	order []string // first seen first
 	rows  int64    // done, over every task
@@ -57,12 +61,15 @@ type Counter struct {
 	lastSample  time.Time
 
 	view     view
+	stopped  bool // Stop was called: the view drew its last
 	stopOnce sync.Once
 }
 
 // view draws a Counter: a terminal's bars or log records.
 type view interface {
 	stop(final Snapshot)
+	// staged is told the run's new stage, as it changes.
+	staged(s Snapshot)
 }
 
 type task struct {
@@ -233,13 +240,30 @@ func (c *Counter) SetStage(stage string) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	changed := c.stage != stage && !c.stopped
 	c.stage = stage
 	for _, t := range c.tasks {
 		if t.started && !t.done {
 			t.stage = stage
 		}
 	}
+	c.mu.Unlock()
+	if changed && c.view != nil {
+		c.view.staged(c.Snapshot())
+	}
+}
+
+// MoreToCome says whether datasets not yet told (Expect, AddTo, ...) are
+// to come: the run's total is then marked as an estimate, not a count.
+// Verify's checks say so until the last, each check telling the datasets
+// it reads as it begins.
+func (c *Counter) MoreToCome(more bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.more = more
+	c.mu.Unlock()
 }
 
 // StageOf says what one dataset is doing; it starts the dataset's clock.
@@ -350,6 +374,7 @@ func (c *Counter) Stop() {
 	}
 	c.stopOnce.Do(func() {
 		c.mu.Lock()
+		c.stopped = true
 		now := c.clock()
 		if last := c.samples[len(c.samples)-1]; last.Rows != c.rows || last.Bytes != c.bytes || len(c.samples) == 1 {
 			c.samples = append(c.samples, Sample{At: now, Rows: c.rows, Bytes: c.bytes})

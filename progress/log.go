@@ -32,6 +32,10 @@ func startLog(c *Counter, log *slog.Logger, interval time.Duration) *logView {
 	return v
 }
 
+// staged writes a record as the run enters a stage, not up to an interval
+// later: a stage of a few seconds (building indexes, checking) shows.
+func (v *logView) staged(s Snapshot) { LogSnapshot(v.log, s, false) }
+
 func (v *logView) stop(final Snapshot) {
 	close(v.quit)
 	<-v.done

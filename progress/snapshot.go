@@ -84,7 +84,7 @@ func (c *Counter) Snapshot() Snapshot {
 	}
 	// Every dataset done ends the run but for a stage after them (the
 	// import's index builds).
-	if s.Datasets > 0 && s.Done == s.Datasets && (c.stage == "" || c.stage == StageReading || c.stage == StageVerifying) {
+	if s.Datasets > 0 && s.Done == s.Datasets && (c.stage == "" || c.stage == StageReading || c.stage == StageVerifying || c.stage == StageChecking) {
 		s.Stage = StageDone
 	}
 	// The run's rate is over the time datasets were being worked on: not
@@ -115,8 +115,9 @@ func (c *Counter) Snapshot() Snapshot {
 	s.Total = bar("", s.Stage, c.rows, c.bytes, el)
 	s.Total.Unit = s.Unit
 	s.Total.Compressed = c.compressed
+	s.Total.Estimate = c.more
 	if known {
-		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate, grew
+		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate || c.more, grew
 		if grew {
 			s.Total.EstimateOf = estOf
 		}

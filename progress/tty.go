@@ -119,6 +119,9 @@ func setBar(bar *mpb.Bar, b Bar) {
 	bar.SetCurrent(b.Done)
 }
 
+// staged: the bars show the stage at their next redraw.
+func (v *ttyView) staged(Snapshot) {}
+
 func (v *ttyView) stop(final Snapshot) {
 	close(v.quit)
 	<-v.done

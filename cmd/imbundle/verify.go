@@ -141,6 +141,11 @@ their violations (exit 3 for any with --strict).` + paramsHelp(exporter.Engines(
 						fmt.Fprintf(out, "%-60s %6d rows %10s  %s\n", fmt.Sprintf("%s #%d (%s)", pr.Dataset, pr.Index, pr.Part.Path), pr.Part.Rows, progress.HumanBytes(pr.Part.Bytes), status)
 					}
 				})
+				for _, ds := range r.Manifest().Datasets {
+					if len(ds.Parts) == 0 {
+						prog.Done(ds.Name) // no part to check: done
+					}
+				}
 				prog.Stop()
 				el := time.Since(start)
 				if asJSON {
