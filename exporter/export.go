@@ -195,11 +195,13 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 		}
 		written <- werr
 	}()
-	check, err := readChecked(ctx, src, &d.Spec, func() error {
-		return ReadDataset(ctx, src, &d.Spec, func(rec arrow.RecordBatch) error {
+	check, err := readChecked(ctx, src, &d.Spec, func() (int64, error) {
+		var rows int64
+		err := ReadDataset(ctx, src, &d.Spec, func(rec arrow.RecordBatch) error {
 			if !rec.Schema().Equal(d.Schema) {
 				return fmt.Errorf("dataset %q: source emitted schema %s, described %s", d.Spec.Name, rec.Schema(), d.Schema)
 			}
+			rows += rec.NumRows()
 			rec.Retain()
 			select {
 			case recs <- rec:
@@ -210,6 +212,7 @@ func exportDataset(ctx context.Context, src Source, d Dataset, w *bundle.Writer,
 				return context.Cause(ctx)
 			}
 		}, func(i int, n int64) { d.Spec.Members[i].Rows = n })
+		return rows, err
 	})
 	close(recs)
 	// Read to the end: what is left is compressing the batches queued

@@ -199,13 +199,13 @@ func ReadDataset(ctx context.Context, src Source, ds *spec.Dataset, emit func(ar
 
 // memberCheck is the ResumeCheck of a logical dataset: its members',
 // joined; "" when one cannot tell.
-func memberCheck(ctx context.Context, rc ResumeChecker, ds *spec.Dataset) (string, error) {
+func memberCheck(ctx context.Context, check func(context.Context, *spec.Dataset) (string, error), ds *spec.Dataset) (string, error) {
 	if len(ds.Members) == 0 {
-		return rc.ResumeCheck(ctx, ds)
+		return check(ctx, ds)
 	}
 	var parts []string
 	for _, md := range MemberDatasets(ds) {
-		c, err := rc.ResumeCheck(ctx, &md)
+		c, err := check(ctx, &md)
 		if err != nil || c == "" {
 			return "", err
 		}

@@ -84,7 +84,7 @@ func stillHolds(ctx context.Context, j job, c *bundle.Candidate) string {
 	if !ok {
 		return "this engine cannot tell whether it changed since the killed run"
 	}
-	check, err := memberCheck(ctx, rc, &j.ds.Spec)
+	check, err := memberCheck(ctx, rc.ResumeCheck, &j.ds.Spec)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("its source check failed: %v", err)
@@ -123,27 +123,50 @@ type SnapshotChecker interface {
 	ChecksInSnapshot() bool
 }
 
+// ReadChecker is implemented by SnapshotCheckers whose check counts the
+// rows of the snapshot: asked right after Read, given ds.Rows = the rows
+// Read gave in that snapshot (each member's for a logical dataset), it
+// takes them for the count instead of counting again. MySQL's COUNT(*)
+// is a scan of the whole table on the server, as long as a third of the
+// read itself (bench/results/bigtable-2026-12-01.md).
+type ReadChecker interface {
+	ResumeCheckRead(ctx context.Context, ds *spec.Dataset) (string, error)
+}
+
 // readChecked runs read and returns the ResumeCheck of src on ds to
 // record: taken before and after the read (after only, for a source that
 // reads in a snapshot), "" (never kept) for a dataset that changed while
 // it was read or whose check failed: the check only serves a resume, so
 // its failure costs that, never the export.
-func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() error) (string, error) {
+//
+// read returns the rows it read: a source that checks in its snapshot
+// and implements ReadChecker is given them.
+func readChecked(ctx context.Context, src Source, ds *spec.Dataset, read func() (int64, error)) (string, error) {
 	rc, ok := src.(ResumeChecker)
 	if !ok {
-		return "", read()
+		_, err := read()
+		return "", err
 	}
 	sc, _ := src.(SnapshotChecker)
 	inSnapshot := sc != nil && sc.ChecksInSnapshot()
 	var before string
 	var berr error
 	if !inSnapshot {
-		before, berr = memberCheck(ctx, rc, ds)
+		before, berr = memberCheck(ctx, rc.ResumeCheck, ds)
 	}
-	if err := read(); err != nil {
+	rows, err := read()
+	if err != nil {
 		return "", err
 	}
-	after, err := memberCheck(ctx, rc, ds)
+	check := rc.ResumeCheck
+	counted := ds
+	if rd, ok := src.(ReadChecker); ok && inSnapshot {
+		// The members' rows are in ds.Members already (ReadDataset).
+		check, counted = rd.ResumeCheckRead, new(spec.Dataset)
+		*counted = *ds
+		counted.Rows = rows
+	}
+	after, err := memberCheck(ctx, check, counted)
 	if err != nil || berr != nil || (!inSnapshot && before != after) {
 		return "", nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/imbundle/imbundle/internal/mysqltype"
@@ -20,6 +21,22 @@ import (
 // two runs, its count and largest key unchanged, is kept as it was
 // (SPEC.md §2.5). Outside an export's snapshot it cannot tell: "".
 func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, error) {
+	return s.resumeCheck(ctx, ds, -1)
+}
+
+// ResumeCheckRead is ResumeCheck right after Read, in its snapshot, of
+// the ds.Rows rows Read gave (exporter.ReadChecker): a keyed table's
+// count is then those rows, not a COUNT(*), which scans the whole table on
+// the server a second time (a third of the read's time for a table of
+// 400000 rows). In the same snapshot, under the same WHERE, the two are
+// the same number; the check is the same text.
+func (s *Source) ResumeCheckRead(ctx context.Context, ds *spec.Dataset) (string, error) {
+	return s.resumeCheck(ctx, ds, ds.Rows)
+}
+
+// resumeCheck is ResumeCheck; read >= 0 is the rows Read gave in this
+// snapshot, counted then.
+func (s *Source) resumeCheck(ctx context.Context, ds *spec.Dataset, read int64) (string, error) {
 	db := s.database(ds)
 	s.mu.Lock()
 	snap := s.snap
@@ -50,9 +67,11 @@ func (s *Source) ResumeCheck(ctx context.Context, ds *spec.Dataset) (string, err
 		}
 		return "rows=" + n + " crc32sum=" + sum, nil
 	}
-	var n string
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*)"+from+t.whereClause()).Scan(&n); err != nil {
-		return "", fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+	n := strconv.FormatInt(read, 10)
+	if read < 0 {
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*)"+from+t.whereClause()).Scan(&n); err != nil {
+			return "", fmt.Errorf("table %s.%s: %w", t.db, t.name, err)
+		}
 	}
 	keys := make([]string, len(t.pk))
 	desc := make([]string, len(t.pk))
