@@ -360,12 +360,16 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 }
 
 // itemRecords is how an item's progress counts: the bundle dataset's
-// records (a Redis database's keys), or, for a conversion, the rows read
-// from the bundle, in the run's unit, as before: the target's records are
-// the converted ones, which the rows read do not count.
+// records (a Redis database's keys), or, for a conversion, the bundle
+// rows read, named as the bundle's (not the target's: a MySQL table
+// converted into Redis keys is counted in the table's rows).
 func itemRecords(it *Item) records.Counting {
 	if it.Conversion != nil {
-		return records.Counting{Count: records.Rows, PerRow: true}
+		unit := "rows" // a keyspace's rows, not its keys
+		if c := records.Of(it.Stored()); c.PerRow {
+			unit = c.Unit // a table's rows, a collection's documents
+		}
+		return records.Counting{Unit: unit, Count: records.Rows, PerRow: true}
 	}
 	return records.Of(it.Dataset)
 }

@@ -33,8 +33,13 @@ func startLog(c *Counter, log *slog.Logger, interval time.Duration) *logView {
 }
 
 // staged writes a record as the run enters a stage, not up to an interval
-// later: a stage of a few seconds (building indexes, checking) shows.
-func (v *logView) staged(s Snapshot) { LogSnapshot(v.log, s, false) }
+// later: a stage of a few seconds (building indexes, checking) shows. The
+// run entering done is left to the final record, which Stop writes next.
+func (v *logView) staged(s Snapshot) {
+	if s.Stage != StageDone {
+		LogSnapshot(v.log, s, false)
+	}
+}
 
 func (v *logView) stop(final Snapshot) {
 	close(v.quit)

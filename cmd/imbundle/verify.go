@@ -285,11 +285,23 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	}
 	defer src.Close()
 	mismatches, readErrs := 0, 0
+	bundleRecords := map[string]int64{}
+	for i := range r.Manifest().Datasets {
+		ds := &r.Manifest().Datasets[i]
+		bundleRecords[ds.Name], _ = records.Total(ds)
+	}
 	ao := verify.AgainstOptions{
 		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets, Spill: c.spill,
 		OnStart: func(ds string) { c.prog.StageOf(ds, progress.StageReading) },
 		OnDataset: func(d verify.DatasetResult) {
-			c.prog.AddTo(d.Dataset, d.TargetRecords, 0)
+			n := d.TargetRecords
+			if d.Conversion != "" {
+				// The target holds the records converted, in its
+				// engine's unit; the bar counts the bundle dataset's
+				// (expectParts), all of which were read.
+				n = bundleRecords[d.Dataset]
+			}
+			c.prog.AddTo(d.Dataset, n, 0)
 			c.prog.Done(d.Dataset)
 			report.From(ctx).Compared(exporter.Redact(c.url), d)
 			switch {
