@@ -11,7 +11,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/imbundle/imbundle/exporter"
 	"github.com/imbundle/imbundle/internal/testenv"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/report"
 )
 
@@ -86,7 +88,24 @@ func TestRedisProgressCountsKeys(t *testing.T) {
 		}
 	}
 
-	text, err := stderrOf(t, "--log-format", "json", "export", "--source", fmt.Sprintf("redis://%s/%d", addr, srcDB), "-o", path, "--report", rep)
+	// The export's bar counts towards DBSIZE from the start: the source
+	// tells it when it describes the database.
+	prog := progress.New(progress.Options{Label: "export", Unit: "keys"})
+	src0, err := exporter.Open(ctx, fmt.Sprintf("redis://%s/%d", addr, srcDB), exporter.Options{Progress: prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src0.Describe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src0.Close()
+	prog.StageOf(fmt.Sprintf("redis.db%d", srcDB), progress.StageReading)
+	if s := prog.Snapshot(); len(s.Running) != 1 || s.Running[0].Total != keys || s.Running[0].Estimate || s.Running[0].Unit != "keys" {
+		t.Errorf("described, the export's bar is %+v, want a total of %d keys, exact", s.Running, keys)
+	}
+
+	html := filepath.Join(dir, "export.html")
+	text, err := stderrOf(t, "--log-format", "json", "export", "--source", fmt.Sprintf("redis://%s/%d", addr, srcDB), "-o", path, "--report", rep, "--report", html)
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, text)
 	}
@@ -117,6 +136,13 @@ func TestRedisProgressCountsKeys(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d keys (%d rows)", keys, 11000+keys); !strings.Contains(r.Verdict, want) {
 		t.Errorf("report verdict %q does not say %q", r.Verdict, want)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`<td class="n">%d keys<br>`, keys); !strings.Contains(string(page), want) || !strings.Contains(string(page), `id="total-records">1004<`) {
+		t.Errorf("the HTML report does not count the dataset's keys (%s, total-records)", want)
 	}
 
 	text, err = stderrOf(t, "--log-format", "json", "import", path, "--target", "redis://"+addr, "--db-map", fmt.Sprintf("%d:%d", srcDB, dstDB))
