@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/imbundle/imbundle/bundle"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -189,6 +190,10 @@ type SchemaKeysReporter interface {
 func exportDataset(ctx context.Context, j job, w *bundle.Writer, sinkFor SinkFunc, log *slog.Logger, prog *progress.Counter) error {
 	src, d := j.src, j.ds
 	name := d.Spec.Name
+	// Progress counts the dataset's records (a Redis database's keys),
+	// not its bundle rows.
+	count := records.Of(&d.Spec)
+	prog.Records(name, count.Unit)
 	prog.StageOf(name, progress.StageReading)
 	dw, err := w.CreateDataset(d.Spec, d.Schema)
 	if err != nil {
@@ -229,7 +234,7 @@ func exportDataset(ctx context.Context, j job, w *bundle.Writer, sinkFor SinkFun
 		select {
 		case recs <- rec:
 			readRows += rec.NumRows()
-			prog.AddTo(name, rec.NumRows(), bundle.RecordBytes(rec))
+			prog.AddTo(name, count.Count(rec), bundle.RecordBytes(rec))
 			return nil
 		case <-ctx.Done():
 			rec.Release()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
@@ -189,7 +190,13 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 		for _, p := range it.Dataset.Parts {
 			b += p.Bytes
 		}
-		opts.Progress.Expect(it.Dataset.Name, it.Dataset.Rows, b)
+		cnt := itemRecords(it)
+		opts.Progress.Records(it.Dataset.Name, cnt.Unit)
+		if cnt.PerRow {
+			opts.Progress.Expect(it.Dataset.Name, it.Dataset.Rows, b)
+		} else if n, ok := records.Total(it.Stored()); ok {
+			opts.Progress.Expect(it.Dataset.Name, n, b)
+		} // else an older bundle's keyspace, whose keys it does not record: no total
 	}
 	if opts.BeforeWrite != nil && !opts.DryRun {
 		if err := opts.BeforeWrite(ctx, plan); err != nil {
@@ -242,9 +249,10 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				// whole part at a time (a part of a big table is 64 MiB).
 				var shown int64
 				name := j.item.Dataset.Name
-				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part, func(rows int64) {
-					shown += rows
-					opts.Progress.AddTo(name, rows, 0)
+				cnt := itemRecords(j.item)
+				res, d, err := loadPart(ctx, r, t, plan, j.item, j.part, cnt.Count, func(n int64) {
+					shown += n
+					opts.Progress.AddTo(name, n, 0)
 				})
 				if err != nil {
 					once.Do(func() {
@@ -269,7 +277,13 @@ func Import(ctx context.Context, r *bundle.Reader, t Target, opts Options) (*Rep
 				partsLeft[j.idx]--
 				last := partsLeft[j.idx] == 0
 				rmu.Unlock()
-				opts.Progress.AddTo(name, j.item.Dataset.Parts[j.part].Rows-shown, j.item.Dataset.Parts[j.part].Bytes)
+				// Rows a target left unread (a part resumed) are counted
+				// now; a keyspace's keys were all read, by the digest.
+				rest := int64(0)
+				if cnt.PerRow {
+					rest = j.item.Dataset.Parts[j.part].Rows - shown
+				}
+				opts.Progress.AddTo(name, rest, j.item.Dataset.Parts[j.part].Bytes)
 				if last {
 					// Its indexes are built by Finish, shown as the
 					// run's stage.
@@ -329,11 +343,11 @@ const maxAttempts = 5
 // loadPart loads one part, again after a transient error where the
 // target says so; read is told the rows of each batch read from the part
 // (less those of an attempt that is then made again), for the progress.
-func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, read func(rows int64)) (PartResult, *bundle.Digest, error) {
+func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, count func(arrow.RecordBatch) int64, read func(n int64)) (PartResult, *bundle.Digest, error) {
 	rt, _ := t.(Retrier)
 	for attempt := 1; ; attempt++ {
 		var n int64
-		res, d, err := loadPartOnce(ctx, r, t, plan, it, part, func(rows int64) { n += rows; read(rows) })
+		res, d, err := loadPartOnce(ctx, r, t, plan, it, part, count, func(k int64) { n += k; read(k) })
 		if err == nil || rt == nil || !rt.Retryable(err) || attempt == maxAttempts {
 			return res, d, err
 		}
@@ -347,13 +361,13 @@ func loadPart(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *I
 	}
 }
 
-func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, read func(rows int64)) (PartResult, *bundle.Digest, error) {
+func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, it *Item, part int, count func(arrow.RecordBatch) int64, read func(n int64)) (PartResult, *bundle.Digest, error) {
 	pr, err := openInput(r, it, part)
 	if err != nil {
 		return PartResult{}, nil, err
 	}
 	defer pr.Close()
-	src := &digestingSource{recs: pr, read: read}
+	src := &digestingSource{recs: pr, count: count, read: read}
 	var recs RecordSource = src
 	var converted, filtered int64
 	if it.Conversion != nil {
@@ -377,6 +391,21 @@ func loadPartOnce(ctx context.Context, r *bundle.Reader, t Target, plan *Plan, i
 	res.Rejected += converted
 	res.Filtered = filtered
 	return res, &src.d, err
+}
+
+// itemRecords is how an item's progress counts: the bundle dataset's
+// records (a Redis database's keys), or, for a conversion, the bundle
+// rows read, named as the bundle's (not the target's: a MySQL table
+// converted into Redis keys is counted in the table's rows).
+func itemRecords(it *Item) records.Counting {
+	if it.Conversion != nil {
+		unit := "rows" // a keyspace's rows, not its keys
+		if c := records.Of(it.Stored()); c.PerRow {
+			unit = c.Unit // a table's rows, a collection's documents
+		}
+		return records.Counting{Unit: unit, Count: records.Rows, PerRow: true}
+	}
+	return records.Of(it.Dataset)
 }
 
 // Drain reads a RecordSource to the end, calling fn on each batch. It is a

@@ -55,8 +55,11 @@ type digestingSource struct {
 	recs RecordSource
 	d    bundle.Digest
 	eof  bool
-	off  bool             // another item digests these rows (Item.sharedDigest)
-	read func(rows int64) // told each batch's rows (progress); may be nil
+	off  bool // another item digests these rows (Item.sharedDigest)
+	// read is told each batch's records as count counts them
+	// (progress); may be nil.
+	read  func(n int64)
+	count func(arrow.RecordBatch) int64
 }
 
 func (s *digestingSource) Next() (arrow.RecordBatch, error) {
@@ -72,7 +75,7 @@ func (s *digestingSource) Next() (arrow.RecordBatch, error) {
 			s.d.AddRecord(rec)
 		}
 		if s.read != nil {
-			s.read(rec.NumRows())
+			s.read(s.count(rec))
 		}
 	}
 	return rec, err

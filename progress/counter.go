@@ -18,6 +18,7 @@ const (
 	StageWriting   = "writing"
 	StageVerifying = "verifying"
 	StageIndexes   = "building indexes"
+	StageChecking  = "checking" // verify's relation and invariant checks
 	StagePreparing = "preparing"
 	StageDone      = "done"
 )
@@ -25,7 +26,8 @@ const (
 // Options say what a Counter counts and how it shows it.
 type Options struct {
 	Label string // export, import, verify
-	// Unit names the records: rows, keys, documents ("rows" if empty).
+	// Unit names the records: rows, keys, documents ("rows" if empty);
+	// a dataset of other records says so with Records.
 	Unit string
 	// BytesKind says which bytes are counted: "uncompressed" (the rows
 	// in memory, as read from a database), "compressed" (the parts in
@@ -44,6 +46,9 @@ type Counter struct {
 
 	mu    sync.Mutex
 	stage string
+	// more: datasets not yet told are to come (MoreToCome), so the
+	// run's total is an estimate.
+	more  bool
 	tasks map[string]*task
 	order []string // first seen first
 	rows  int64    // done, over every task
@@ -56,20 +61,25 @@ type Counter struct {
 	lastSample  time.Time
 
 	view     view
+	stopped  bool // Stop was called: the view drew its last
 	stopOnce sync.Once
 }
 
 // view draws a Counter: a terminal's bars or log records.
 type view interface {
 	stop(final Snapshot)
+	// staged is told the run's new stage, as it changes.
+	staged(s Snapshot)
 }
 
 type task struct {
 	name        string
 	rows, bytes int64
-	compressed  int64 // export: the parts written so far, compressed
-	total       int64 // expected rows; 0 = unknown
-	exact       bool  // total is a count, not an engine's estimate
+	compressed  int64  // export: the parts written so far, compressed
+	unit        string // its records when not Options.Unit (Records)
+	total       int64  // expected records
+	known       bool   // total was told (Expect, Estimate): 0 is then a count
+	exact       bool   // total is a count, not an engine's estimate
 	totalBytes  int64
 	stage       string
 	start, last time.Time
@@ -189,7 +199,7 @@ func (c *Counter) Estimate(dataset string, rows, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.task(dataset)
-	t.total, t.totalBytes, t.exact = rows, bytes, false
+	t.total, t.totalBytes, t.exact, t.known = rows, bytes, false, true
 }
 
 // Expect records a dataset's exact rows and bytes (a bundle's counts).
@@ -200,7 +210,27 @@ func (c *Counter) Expect(dataset string, rows, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.task(dataset)
-	t.total, t.totalBytes, t.exact = rows, bytes, true
+	t.total, t.totalBytes, t.exact, t.known = rows, bytes, true, true
+}
+
+// Records names what a dataset's counts count when it is not the run's
+// unit: a Redis database's keys in an import of MySQL tables and Redis
+// databases. AddTo, Estimate and Expect then count in that unit.
+func (c *Counter) Records(dataset, unit string) {
+	if c == nil || unit == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.task(dataset).unit = unit
+}
+
+// unitOf is what t counts.
+func (c *Counter) unitOf(t *task) string {
+	if t.unit != "" {
+		return t.unit
+	}
+	return c.opts.Unit
 }
 
 // SetStage says what the whole run is doing (verifying the bundle,
@@ -210,13 +240,30 @@ func (c *Counter) SetStage(stage string) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	changed := c.stage != stage && !c.stopped
 	c.stage = stage
 	for _, t := range c.tasks {
 		if t.started && !t.done {
 			t.stage = stage
 		}
 	}
+	c.mu.Unlock()
+	if changed && c.view != nil {
+		c.view.staged(c.Snapshot())
+	}
+}
+
+// MoreToCome says whether datasets not yet told (Expect, AddTo, ...) are
+// to come: the run's total is then marked as an estimate, not a count.
+// Verify's checks say so until the last, each check telling the datasets
+// it reads as it begins.
+func (c *Counter) MoreToCome(more bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.more = more
+	c.mu.Unlock()
 }
 
 // StageOf says what one dataset is doing; it starts the dataset's clock.
@@ -282,6 +329,7 @@ func (c *Counter) Bytes() int64 {
 // Task is one dataset's counts, for the report.
 type Task struct {
 	Name    string
+	Unit    string // what Rows counts: rows, keys, documents
 	Rows    int64
 	Bytes   int64
 	Elapsed time.Duration // from its first count to its last (or Done)
@@ -301,7 +349,7 @@ func (c *Counter) Tasks() []Task {
 		if n == "" || !t.started {
 			continue
 		}
-		out = append(out, Task{Name: n, Rows: t.rows, Bytes: t.bytes, Elapsed: t.last.Sub(t.start)})
+		out = append(out, Task{Name: n, Unit: c.unitOf(t), Rows: t.rows, Bytes: t.bytes, Elapsed: t.last.Sub(t.start)})
 	}
 	return out
 }
@@ -326,6 +374,7 @@ func (c *Counter) Stop() {
 	}
 	c.stopOnce.Do(func() {
 		c.mu.Lock()
+		c.stopped = true
 		now := c.clock()
 		if last := c.samples[len(c.samples)-1]; last.Rows != c.rows || last.Bytes != c.bytes || len(c.samples) == 1 {
 			c.samples = append(c.samples, Sample{At: now, Rows: c.rows, Bytes: c.bytes})
@@ -377,5 +426,5 @@ func (c *Counter) Unite(into string, names []string) {
 	}
 	c.order = order
 	t := c.task(into)
-	t.total, t.totalBytes, t.exact = t.total+rows, t.totalBytes+bytes, false
+	t.total, t.totalBytes, t.exact, t.known = t.total+rows, t.totalBytes+bytes, false, true
 }

@@ -32,6 +32,15 @@ func startLog(c *Counter, log *slog.Logger, interval time.Duration) *logView {
 	return v
 }
 
+// staged writes a record as the run enters a stage, not up to an interval
+// later: a stage of a few seconds (building indexes, checking) shows. The
+// run entering done is left to the final record, which Stop writes next.
+func (v *logView) staged(s Snapshot) {
+	if s.Stage != StageDone {
+		LogSnapshot(v.log, s, false)
+	}
+}
+
 func (v *logView) stop(final Snapshot) {
 	close(v.quit)
 	<-v.done
@@ -66,8 +75,8 @@ func LogSnapshot(log *slog.Logger, s Snapshot, final bool) {
 		return
 	}
 	for _, b := range s.Running {
-		a := []any{"dataset", b.Name, "stage", b.Stage, s.Unit, b.Done, "total_" + s.Unit, b.Total, "total_estimate", b.Estimate,
-			s.Unit + "_per_s", int64(b.RowsPerSec)}
+		a := []any{"dataset", b.Name, "stage", b.Stage, b.Unit, b.Done, "total_" + b.Unit, b.Total, "total_estimate", b.Estimate,
+			b.Unit + "_per_s", int64(b.RowsPerSec)}
 		if s.BytesKind != "" {
 			a = append(a, "bytes_"+s.BytesKind, b.Bytes)
 		}

@@ -10,6 +10,7 @@ import (
 type Bar struct {
 	Name  string `json:"name,omitempty"` // "" for the total
 	Stage string `json:"stage"`
+	Unit  string `json:"unit"` // what Done and Total count: rows, keys, documents
 	Done  int64  `json:"done"`
 	// Total is the rows expected, 0 if unknown. An estimate the count
 	// passed is raised to the count and stays an estimate (Grew): a bar
@@ -28,7 +29,9 @@ type Bar struct {
 
 // Snapshot is the bar model at one moment.
 type Snapshot struct {
-	Label     string
+	Label string
+	// Unit is what the total counts: the datasets' unit when they agree,
+	// else "records".
 	Unit      string
 	BytesKind string
 	Stage     string
@@ -46,7 +49,7 @@ func (c *Counter) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock()
-	s := Snapshot{Label: c.opts.Label, Unit: c.opts.Unit, BytesKind: c.opts.BytesKind, Stage: c.stage}
+	s := Snapshot{Label: c.opts.Label, Unit: c.runUnit(), BytesKind: c.opts.BytesKind, Stage: c.stage}
 	if s.Stage == "" {
 		s.Stage = StageReading
 	}
@@ -62,7 +65,7 @@ func (c *Counter) Snapshot() Snapshot {
 			s.Done++
 			total += t.rows
 			known = true
-		case t.total > 0:
+		case t.known:
 			known = true
 			if t.rows > t.total {
 				total += t.rows
@@ -81,7 +84,7 @@ func (c *Counter) Snapshot() Snapshot {
 	}
 	// Every dataset done ends the run but for a stage after them (the
 	// import's index builds).
-	if s.Datasets > 0 && s.Done == s.Datasets && (c.stage == "" || c.stage == StageReading || c.stage == StageVerifying) {
+	if s.Datasets > 0 && s.Done == s.Datasets && (c.stage == "" || c.stage == StageReading || c.stage == StageVerifying || c.stage == StageChecking) {
 		s.Stage = StageDone
 	}
 	// The run's rate is over the time datasets were being worked on: not
@@ -110,9 +113,11 @@ func (c *Counter) Snapshot() Snapshot {
 	}
 	el := last.Sub(first)
 	s.Total = bar("", s.Stage, c.rows, c.bytes, el)
+	s.Total.Unit = s.Unit
 	s.Total.Compressed = c.compressed
+	s.Total.Estimate = c.more
 	if known {
-		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate, grew
+		s.Total.Total, s.Total.Estimate, s.Total.Grew = total, estimate || c.more, grew
 		if grew {
 			s.Total.EstimateOf = estOf
 		}
@@ -121,8 +126,9 @@ func (c *Counter) Snapshot() Snapshot {
 	for _, n := range c.sortedRunning() {
 		t := c.tasks[n]
 		b := bar(n, t.stage, t.rows, t.bytes, now.Sub(t.start))
+		b.Unit = c.unitOf(t)
 		b.Compressed = t.compressed
-		if t.total > 0 {
+		if t.known {
 			b.Total, b.Estimate = t.total, !t.exact
 			if t.rows > t.total {
 				b.Total, b.Grew, b.EstimateOf = t.rows, !t.exact, t.total
@@ -132,6 +138,27 @@ func (c *Counter) Snapshot() Snapshot {
 		s.Running = append(s.Running, b)
 	}
 	return s
+}
+
+// runUnit is the datasets' unit when they all count the same records
+// (the run's Options.Unit if none said otherwise), else "records".
+func (c *Counter) runUnit() string {
+	unit := ""
+	for _, n := range c.order {
+		if n == "" {
+			continue
+		}
+		switch u := c.unitOf(c.tasks[n]); {
+		case unit == "":
+			unit = u
+		case u != unit:
+			return "records"
+		}
+	}
+	if unit == "" {
+		return c.opts.Unit
+	}
+	return unit
 }
 
 func bar(name, stage string, rows, bytes int64, el time.Duration) Bar {

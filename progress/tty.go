@@ -91,7 +91,7 @@ func (v *ttyView) update(s Snapshot) {
 					s := v.snap()
 					for _, b := range s.Running {
 						if b.Name == name {
-							return b.Text(s.Unit, s.BytesKind)
+							return b.Text(b.Unit, s.BytesKind)
 						}
 					}
 					return ""
@@ -118,6 +118,9 @@ func setBar(bar *mpb.Bar, b Bar) {
 	bar.SetTotal(total, false)
 	bar.SetCurrent(b.Done)
 }
+
+// staged: the bars show the stage at their next redraw.
+func (v *ttyView) staged(Snapshot) {}
 
 func (v *ttyView) stop(final Snapshot) {
 	close(v.quit)

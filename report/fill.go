@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imbundle/imbundle/importer"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/spec"
 	"github.com/imbundle/imbundle/verify"
 )
@@ -24,6 +25,8 @@ func (r *Report) Manifest(path string, m *spec.Manifest, id string, fileBytes in
 	for _, ds := range m.Datasets {
 		d := r.dataset(ds.Name)
 		d.Kind, d.Source, d.Rows, d.Parts, d.PartBytes = ds.Kind, engine[ds.Source], ds.Rows, len(ds.Parts), 0
+		d.Unit = records.Of(&ds).Unit
+		d.Records, _ = records.Total(&ds)
 		for _, p := range ds.Parts {
 			d.PartBytes += p.Bytes
 		}
@@ -131,6 +134,14 @@ func (r *Report) Finish(err error) {
 	for _, d := range r.Datasets {
 		t.Datasets++
 		t.Rows += d.Rows
+		t.Records += d.Records
+		switch {
+		case d.Unit == "":
+		case t.Unit == "":
+			t.Unit = d.Unit
+		case t.Unit != d.Unit:
+			t.Unit = "records"
+		}
 		t.Parts += d.Parts
 		t.PartBytes += d.PartBytes
 		t.RawBytes += d.RawBytes
@@ -175,11 +186,11 @@ func (r *Report) verdict() string {
 	var s string
 	switch r.Command {
 	case "export":
-		s = fmt.Sprintf("bundle written: %d datasets, %d rows, complete", t.Datasets, t.Rows)
+		s = fmt.Sprintf("bundle written: %d datasets, %s, complete", t.Datasets, t.recordsText())
 	case "import":
 		s = fmt.Sprintf("imported %d of %d rows into %d datasets, %d rejected", t.Written, t.Rows, t.Datasets, t.Rejected)
 	default:
-		s = fmt.Sprintf("verified %d datasets, %d rows: %d bad parts, %d mismatches", t.Datasets, t.Rows, t.BadParts, t.Mismatches)
+		s = fmt.Sprintf("verified %d datasets, %s: %d bad parts, %d mismatches", t.Datasets, t.recordsText(), t.BadParts, t.Mismatches)
 		compared := 0
 		for _, d := range r.Datasets {
 			if d.Verify != nil && d.Verify.Against != "" {
@@ -199,6 +210,15 @@ func (r *Report) verdict() string {
 		s += fmt.Sprintf("; %d violations of %d checks", t.Violations, len(r.Checks))
 	}
 	return s
+}
+
+// recordsText is the bundle's records: "3040 rows", or, when they are not
+// all rows, "5003 keys (25000 rows)".
+func (t Totals) recordsText() string {
+	if t.Unit == "" || t.Unit == "rows" || t.Records == t.Rows {
+		return fmt.Sprintf("%d rows", t.Rows)
+	}
+	return fmt.Sprintf("%d %s (%d rows)", t.Records, t.Unit, t.Rows)
 }
 
 func firstLine(s string) string {

@@ -42,34 +42,41 @@ type Report struct {
 
 // Totals sum the datasets.
 type Totals struct {
-	Datasets    int   `json:"datasets"`
-	Rows        int64 `json:"rows"`                  // rows (keys, documents) in the bundle
-	FileBytes   int64 `json:"file_bytes,omitempty"`  // the bundle file's size (compressed)
-	PartBytes   int64 `json:"part_bytes"`            // the datasets' parts, compressed, as stored in the bundle
-	RawBytes    int64 `json:"raw_bytes,omitempty"`   // the rows in memory, uncompressed, as counted while reading
-	Written     int64 `json:"written,omitempty"`     // import: rows written
-	Rejected    int64 `json:"rejected,omitempty"`    // import: rows the target refused
-	Parts       int   `json:"parts"`                 // parts in the bundle
-	BadParts    int   `json:"bad_parts,omitempty"`   // verify: parts that failed their checksum
-	Mismatches  int   `json:"mismatches,omitempty"`  // verify --against: datasets that differ
-	ReadErrors  int   `json:"read_errors,omitempty"` // verify --against: datasets that could not be read
-	Orphans     int64 `json:"orphans,omitempty"`     // verify --relations
-	Violations  int64 `json:"violations,omitempty"`  // verify --profile checks
-	RowsPerSec  int64 `json:"rows_per_second"`       // over the whole run
-	BytesPerSec int64 `json:"raw_bytes_per_second"`  // uncompressed, over the whole run
+	Datasets    int    `json:"datasets"`
+	Rows        int64  `json:"rows"`                  // bundle rows (documents) in the bundle
+	Records     int64  `json:"records"`               // the datasets' records (Dataset.Records)
+	Unit        string `json:"unit"`                  // what Records counts: the datasets' unit when they agree, else "records"
+	FileBytes   int64  `json:"file_bytes,omitempty"`  // the bundle file's size (compressed)
+	PartBytes   int64  `json:"part_bytes"`            // the datasets' parts, compressed, as stored in the bundle
+	RawBytes    int64  `json:"raw_bytes,omitempty"`   // the rows in memory, uncompressed, as counted while reading
+	Written     int64  `json:"written,omitempty"`     // import: rows written
+	Rejected    int64  `json:"rejected,omitempty"`    // import: rows the target refused
+	Parts       int    `json:"parts"`                 // parts in the bundle
+	BadParts    int    `json:"bad_parts,omitempty"`   // verify: parts that failed their checksum
+	Mismatches  int    `json:"mismatches,omitempty"`  // verify --against: datasets that differ
+	ReadErrors  int    `json:"read_errors,omitempty"` // verify --against: datasets that could not be read
+	Orphans     int64  `json:"orphans,omitempty"`     // verify --relations
+	Violations  int64  `json:"violations,omitempty"`  // verify --profile checks
+	RowsPerSec  int64  `json:"rows_per_second"`       // bundle rows, over the whole run
+	BytesPerSec int64  `json:"raw_bytes_per_second"`  // uncompressed, over the whole run
 }
 
 // Dataset is one dataset of the run.
 type Dataset struct {
-	Name      string  `json:"name"`
-	Kind      string  `json:"kind"`
-	Source    string  `json:"source"` // engine
-	Rows      int64   `json:"rows"`   // in the bundle
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Source string `json:"source"` // engine
+	Rows   int64  `json:"rows"`   // in the bundle
+	// Records are what the operator counts (internal/records): a Redis
+	// database's keys (its "keys" counter; a key is many bundle rows),
+	// else its rows. 0 for a keyspace of a bundle without the counter.
+	Records   int64   `json:"records"`
+	Unit      string  `json:"unit"` // rows, keys, documents
 	Parts     int     `json:"parts"`
-	PartBytes int64   `json:"part_bytes"`          // compressed, in the bundle
-	RawBytes  int64   `json:"raw_bytes,omitempty"` // uncompressed, counted while reading or loading
-	Seconds   float64 `json:"seconds,omitempty"`   // from its first to its last batch
-	RowsPerS  int64   `json:"rows_per_second,omitempty"`
+	PartBytes int64   `json:"part_bytes"`                // compressed, in the bundle
+	RawBytes  int64   `json:"raw_bytes,omitempty"`       // uncompressed, counted while reading or loading
+	Seconds   float64 `json:"seconds,omitempty"`         // from its first to its last batch
+	RowsPerS  int64   `json:"rows_per_second,omitempty"` // records (Unit) per second, as progress counted them
 	Import    *Import `json:"import,omitempty"`
 	Verify    *Verify `json:"verify,omitempty"`
 }

@@ -11,20 +11,25 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/spec"
 )
 
 // DatasetResult compares one dataset of the bundle with the target.
 type DatasetResult struct {
-	Dataset     string
-	Target      string // namespace.object read on the target
-	BundleRows  int64
-	TargetRows  int64
-	BundleSum   string
-	TargetSum   string
-	Match       bool
-	Differences []Difference // the first few, when they can be located
-	Err         error        // the target could not be read
+	Dataset    string
+	Target     string // namespace.object read on the target
+	BundleRows int64
+	TargetRows int64
+	// TargetRecords is the target's records as the operator counts
+	// them (internal/records): its keys for a Redis database, else its
+	// rows.
+	TargetRecords int64 `json:",omitempty"`
+	BundleSum     string
+	TargetSum     string
+	Match         bool
+	Differences   []Difference // the first few, when they can be located
+	Err           error        // the target could not be read
 	// Conversion names the mapping the bundle's rows went through, when
 	// the target is of another engine; BundleRows and BundleSum are then
 	// those of the converted rows, and Rejected counts the rows the
@@ -339,8 +344,10 @@ func compare(ctx context.Context, r *bundle.Reader, src exporter.Source, orig *s
 		res.BundleRows, res.BundleSum, res.Rejected, res.Filtered = ws.Rows, ws.Sum, n.rejected, n.filtered
 	}
 	var d bundle.Digest
+	count := records.Of(mapped).Count
 	err := exporter.ReadDataset(ctx, src, mapped, conformed(mapped.Columns, func(rec arrow.RecordBatch) error {
 		d.AddRecord(rec)
+		res.TargetRecords += count(rec)
 		return nil
 	}), nil)
 	if err != nil {

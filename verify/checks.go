@@ -44,7 +44,7 @@ const firstViolations = 5
 // error is a check that cannot run as written (a column its datasets lack,
 // an expression that fails on every kind of value), at its FILE:LINE:COLUMN.
 func Checks(ctx context.Context, r *bundle.Reader, m *convert.Mapping, o RelationOptions, each func(CheckResult)) ([]CheckResult, error) {
-	return runChecks(newChecker(ctx, bundleRows{r}, o), m, each)
+	return runChecks(newChecker(ctx, withProgress(bundleRows{r}, o.Progress), o), m, each)
 }
 
 // runChecks evaluates m's checks over c's rows.
@@ -52,6 +52,7 @@ func runChecks(c *checker, m *convert.Mapping, each func(CheckResult)) ([]CheckR
 	var out []CheckResult
 	for _, ch := range m.AllChecks() {
 		res := CheckResult{Name: ch.Name, Kind: ch.Kind(), Where: ch.Where("name")}
+		checking(c.in, "check "+ch.Name)
 		var err error
 		switch res.Kind {
 		case "relation":

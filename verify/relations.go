@@ -19,6 +19,7 @@ import (
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/internal/extsort"
 	"github.com/imbundle/imbundle/internal/mongotype"
+	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/spec"
 )
 
@@ -43,6 +44,9 @@ const firstOrphans = 5
 type RelationOptions struct {
 	TempDir string
 	Memory  int64 // bytes each side's sort keeps in memory before it spills
+	// Progress, when set, counts the rows the checks read from the
+	// bundle (checkprogress.go).
+	Progress *progress.Counter
 }
 
 // Relations checks every relation of the bundle's manifest against the
@@ -66,8 +70,10 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 		engine[s.ID] = s.Engine
 	}
 	var out []RelationResult
+	in := withProgress(bundleRows{r}, o.Progress)
 	for _, rel := range m.Relations {
 		res := RelationResult{Name: rel.Name, From: endText(rel.From), To: endText(rel.To)}
+		checking(in, "relation "+res.From+" -> "+res.To)
 		from, to := byName[rel.From.Dataset], byName[rel.To.Dataset]
 		switch {
 		case from == nil:
@@ -77,11 +83,11 @@ func Relations(ctx context.Context, r *bundle.Reader, o RelationOptions, each fu
 		case len(rel.From.Columns) != len(rel.To.Columns) || len(rel.From.Columns) == 0:
 			res.Skipped = "the two ends name different numbers of columns"
 		case rel.From.Keys != "" || rel.To.Keys != "":
-			if err := keysManifestRelation(ctx, r, o, rel, &res); err != nil {
+			if err := keysManifestRelation(ctx, in, o, rel, &res); err != nil {
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
 			}
 		default:
-			if err := checkRelation(ctx, bundleRows{r}, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
+			if err := checkRelation(ctx, in, o, &res, []side{{from, engine[from.Source]}}, rel.From.Columns, []side{{to, engine[to.Source]}}, rel.To.Columns); err != nil {
 				return out, fmt.Errorf("relation %s -> %s: %w", res.From, res.To, err)
 			}
 		}
@@ -104,7 +110,7 @@ func endText(e spec.RelationEnd) string {
 // keysManifestRelation checks a manifest relation with a keys end (a Redis
 // keyspace's keys by name pattern) as the relation check of a mapping does
 // (checks.go): the same rows, the same sort and merge.
-func keysManifestRelation(ctx context.Context, r *bundle.Reader, o RelationOptions, rel spec.Relation, res *RelationResult) error {
+func keysManifestRelation(ctx context.Context, in rowsOf, o RelationOptions, rel spec.Relation, res *RelationResult) error {
 	end := func(e spec.RelationEnd) convert.CheckEndSpec {
 		return convert.CheckEndSpec{Of: globQuote(e.Dataset) + "(" + strings.Join(e.Columns, ", ") + ")", Keys: e.Keys}
 	}
@@ -114,7 +120,7 @@ func keysManifestRelation(ctx context.Context, r *bundle.Reader, o RelationOptio
 	}
 	ch := &convert.Check{Name: name, Relation: &convert.RelationCheck{From: end(rel.From), To: end(rel.To)}}
 	cr := CheckResult{}
-	c := newChecker(ctx, bundleRows{r}, o)
+	c := newChecker(ctx, in, o)
 	if err := c.relation(ch, &cr); err != nil {
 		return err
 	}

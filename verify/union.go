@@ -86,7 +86,7 @@ func compareUnion(ctx context.Context, r *bundle.Reader, src exporter.Source, me
 		return res
 	}
 	got := d.Spec()
-	res.TargetRows, res.TargetSum = got.Rows, got.Sum
+	res.TargetRows, res.TargetSum, res.TargetRecords = got.Rows, got.Sum, got.Rows
 	res.Match = got.Rows == res.BundleRows && got.Sum == res.BundleSum
 	if res.Match {
 		if sc, ok := src.(exporter.SideChecker); ok {

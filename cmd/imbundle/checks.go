@@ -41,9 +41,13 @@ func offlineChecks(maps, dbMaps, params, datasets []string, profile string) (*co
 // 3 with --strict, for scripts that must stop on dirt; a check that cannot
 // run is an error.
 func runChecks(ctx context.Context, out io.Writer, r *bundle.Reader, m *convert.Mapping, asJSON, strict bool, sp convert.Spill) error {
-	o := verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory}
+	prog := startChecking(logger())
+	defer prog.Stop()
+	o := verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory, Progress: prog}
 	return reportChecks(ctx, out, m, asJSON, strict, "", map[string]any{"id": r.ID()}, func(each func(verify.CheckResult)) ([]verify.CheckResult, error) {
-		return verify.Checks(ctx, r, m, o, each)
+		res, err := verify.Checks(ctx, r, m, o, each)
+		prog.MoreToCome(false)
+		return res, err
 	})
 }
 

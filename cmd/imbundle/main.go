@@ -184,7 +184,23 @@ func startProgress(label string, engines []scheme.Engine, bytesKind string, log 
 	if isTerminal(os.Stderr) {
 		return progress.Start(opts, stderr, true, log, 150*time.Millisecond)
 	}
-	return progress.Start(opts, os.Stderr, false, log, 10*time.Second)
+	return progress.Start(opts, os.Stderr, false, log, logInterval)
+}
+
+// logInterval is how often progress is logged when stderr is not a
+// terminal (a variable: tests shorten it to see the records of a run of
+// a second).
+var logInterval = 10 * time.Second
+
+// startChecking shows the progress of verify's offline relation and
+// invariant checks, which read whole datasets after the parts were
+// checked: a bar per dataset a check reads, counted in the bundle's rows
+// (records "checks" in the log).
+func startChecking(log *slog.Logger) *progress.Counter {
+	prog := startProgress("checks", nil, "", log)
+	prog.MoreToCome(true) // each check tells the datasets it reads as it begins
+	prog.SetStage(progress.StageChecking)
+	return prog
 }
 
 // recordsOf is what the engines call their records, when they agree.

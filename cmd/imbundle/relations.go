@@ -18,7 +18,9 @@ import (
 // reported. Orphans are findings, not failures (exit 0): IM data keeps
 // references to deleted users; a relation that cannot be read is an error.
 func checkRelations(ctx context.Context, out io.Writer, r *bundle.Reader, asJSON bool, sp convert.Spill) error {
-	results, err := verify.Relations(ctx, r, verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory}, func(rr verify.RelationResult) {
+	prog := startChecking(logger())
+	defer prog.Stop()
+	results, err := verify.Relations(ctx, r, verify.RelationOptions{TempDir: sp.Dir, Memory: sp.Memory, Progress: prog}, func(rr verify.RelationResult) {
 		if asJSON {
 			return
 		}
@@ -31,6 +33,7 @@ func checkRelations(ctx context.Context, out io.Writer, r *bundle.Reader, asJSON
 			fmt.Fprintf(out, "relation %s -> %s: %d values, %d ORPHANS, first: %s\n", rr.From, rr.To, rr.Values, rr.Orphans, strings.Join(rr.First, ", "))
 		}
 	})
+	prog.MoreToCome(false)
 	if err != nil {
 		return err
 	}

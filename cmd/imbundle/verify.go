@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/imbundle/imbundle/bundle"
 	"github.com/imbundle/imbundle/convert"
 	"github.com/imbundle/imbundle/exporter"
+	"github.com/imbundle/imbundle/internal/records"
 	"github.com/imbundle/imbundle/internal/scheme"
 	"github.com/imbundle/imbundle/progress"
 	"github.com/imbundle/imbundle/report"
@@ -139,10 +141,11 @@ last bundle's state: what the sources held at the last delta.` + paramsHelp(expo
 				bad := 0
 				var mu sync.Mutex
 				left := partsLeft(r)
+				shares := partRecords(r)
 				err := verify.Offline(ctx, r, jobs, deep, func(pr verify.PartResult) {
 					mu.Lock()
 					defer mu.Unlock()
-					prog.AddTo(pr.Dataset, pr.Part.Rows, pr.Part.Bytes)
+					prog.AddTo(pr.Dataset, shares[pr.Dataset][pr.Index], pr.Part.Bytes)
 					if left[pr.Dataset]--; left[pr.Dataset] == 0 {
 						prog.Done(pr.Dataset)
 					}
@@ -156,6 +159,11 @@ last bundle's state: what the sources held at the last delta.` + paramsHelp(expo
 						fmt.Fprintf(out, "%-60s %6d rows %10s  %s\n", fmt.Sprintf("%s #%d (%s)", pr.Dataset, pr.Index, pr.Part.Path), pr.Part.Rows, progress.HumanBytes(pr.Part.Bytes), status)
 					}
 				})
+				for _, ds := range r.Manifest().Datasets {
+					if len(ds.Parts) == 0 {
+						prog.Done(ds.Name) // no part to check: done
+					}
+				}
 				prog.Stop()
 				el := time.Since(start)
 				if asJSON {
@@ -229,11 +237,23 @@ func (c againstCheck) run(ctx context.Context, cmd *cobra.Command, r *bundle.Rea
 	}
 	defer src.Close()
 	mismatches, readErrs := 0, 0
+	bundleRecords := map[string]int64{}
+	for i := range r.Manifest().Datasets {
+		ds := &r.Manifest().Datasets[i]
+		bundleRecords[ds.Name], _ = records.Total(ds)
+	}
 	ao := verify.AgainstOptions{
 		Map: c.rename, Mapping: c.mapping, Engine: c.engine, Datasets: c.datasets, Spill: c.spill,
 		OnStart: func(ds string) { c.prog.StageOf(ds, progress.StageReading) },
 		OnDataset: func(d verify.DatasetResult) {
-			c.prog.AddTo(d.Dataset, d.TargetRows, 0)
+			n := d.TargetRecords
+			if d.Conversion != "" {
+				// The target holds the records converted, in its
+				// engine's unit; the bar counts the bundle dataset's
+				// (expectParts), all of which were read.
+				n = bundleRecords[d.Dataset]
+			}
+			c.prog.AddTo(d.Dataset, n, 0)
 			c.prog.Done(d.Dataset)
 			report.From(ctx).Compared(exporter.Redact(c.url), d)
 			switch {
@@ -408,17 +428,54 @@ func bundleEngines(r *bundle.Reader) []scheme.Engine {
 	return out
 }
 
-// expectParts tells prog each dataset's exact rows and part bytes, and
+// expectParts tells prog each dataset's exact records (a Redis
+// database's keys, else its rows; internal/records) and part bytes, and
 // that the run starts by verifying them.
 func expectParts(prog *progress.Counter, r *bundle.Reader) {
-	for _, ds := range r.Manifest().Datasets {
+	for i := range r.Manifest().Datasets {
+		ds := &r.Manifest().Datasets[i]
 		var b int64
 		for _, p := range ds.Parts {
 			b += p.Bytes
 		}
-		prog.Expect(ds.Name, ds.Rows, b)
+		prog.Records(ds.Name, records.Of(ds).Unit)
+		if n, ok := records.Total(ds); ok {
+			prog.Expect(ds.Name, n, b)
+		}
 	}
 	prog.SetStage(progress.StageVerifying)
+}
+
+// partRecords is each dataset's records per part, for the offline check,
+// which reads a part's bytes, not its rows: a part's rows for a table or
+// collection; for a Redis database, whose keys per part the manifest does
+// not record, its keys shared out by the parts' rows, so that the parts
+// add up to the dataset's keys exactly, in whatever order they are
+// checked, and the bar moves with the rows checked.
+func partRecords(r *bundle.Reader) map[string][]int64 {
+	out := map[string][]int64{}
+	for i := range r.Manifest().Datasets {
+		ds := &r.Manifest().Datasets[i]
+		shares := make([]int64, len(ds.Parts))
+		total, known := records.Total(ds)
+		var before int64 // rows of the parts before part j
+		for j, p := range ds.Parts {
+			switch {
+			case records.Of(ds).PerRow:
+				shares[j] = p.Rows
+			case known && ds.Rows > 0:
+				shares[j] = share(total, before+p.Rows, ds.Rows) - share(total, before, ds.Rows)
+			}
+			before += p.Rows
+		}
+		out[ds.Name] = shares
+	}
+	return out
+}
+
+// share is total*part/whole without overflow for any count a bundle holds.
+func share(total, part, whole int64) int64 {
+	return new(big.Int).Div(new(big.Int).Mul(big.NewInt(total), big.NewInt(part)), big.NewInt(whole)).Int64()
 }
 
 // partsLeft counts each dataset's parts, to tell when one is done.

@@ -6,7 +6,7 @@ import "github.com/imbundle/imbundle/exporter"
 // and diff.go; --db, --match, --key-prefix and --skip-unsupported set the
 // first four).
 func init() {
-	exporter.Declare(exporter.Engine{Name: "redis", Records: "rows", Schemes: []string{"redis", "rediss"}, Params: []exporter.Param{
+	exporter.Declare(exporter.Engine{Name: "redis", Records: "keys", Schemes: []string{"redis", "rediss"}, Params: []exporter.Param{
 		{Key: "db", Help: "logical databases to export, comma-separated (default: all in INFO keyspace, or the URL's)"},
 		{Key: "match", Help: "SCAN MATCH pattern"},
 		{Key: "key-prefix", Help: "export only keys with this prefix"},

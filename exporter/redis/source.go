@@ -232,6 +232,7 @@ func (s *Source) Describe(ctx context.Context) (*exporter.Description, error) {
 			}
 		}
 		d.Datasets = append(d.Datasets, exporter.Dataset{Spec: st, Schema: redistype.GroupsSchema})
+		s.expectKeys(ctx, c, db)
 	}
 	return d, nil
 }

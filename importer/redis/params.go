@@ -5,7 +5,7 @@ import "github.com/imbundle/imbundle/importer"
 // The engine's name, and its --param keys (read in target.go; --key-prefix
 // and --ttl set the first two).
 func init() {
-	importer.Declare(importer.Engine{Name: "redis", Records: "rows", Schemes: []string{"redis", "rediss"}, Params: []importer.Param{
+	importer.Declare(importer.Engine{Name: "redis", Records: "keys", Schemes: []string{"redis", "rediss"}, Params: []importer.Param{
 		{Key: "key-prefix", Help: "import only keys with this prefix"},
 		{Key: "functions", Values: []string{"true", "false"}, Help: "load the bundle's function libraries (default true; false for targets without FUNCTION)"},
 		{Key: "ttl", Values: []string{"absolute", "relative"}, Help: "absolute (default: the exported expiry time) or relative (the same remaining TTL from now)"},
