@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/imbundle/imbundle/internal/redistype"
 	"github.com/imbundle/imbundle/internal/testenv"
 )
 
@@ -90,4 +94,10 @@ func (ri *runningImport) committed() bool {
 	loaded := 0
 	ri.db.QueryRow("SELECT COUNT(*) FROM imbundle.progress WHERE db = ? AND `rows` > 0", ri.dbName).Scan(&loaded)
 	return loaded > 0
+}
+
+// userKeys is a Redis database's DBSIZE without imbundle's last-applied
+// record, which a finished import leaves by design (SPEC.md §14.3).
+func userKeys(ctx context.Context, c *redis.Client) int64 {
+	return c.DBSize(ctx).Val() - c.Exists(ctx, redistype.AppliedKey).Val()
 }

@@ -83,7 +83,7 @@ func TestEmptyTableIntoRedis(t *testing.T) {
 	}
 	keys, err := rc.Keys(ctx, "*").Result()
 	sort.Strings(keys)
-	if err != nil || strings.Join(keys, " ") != "imbundle:table:e imbundle:table:t t:1" {
+	if err != nil || strings.Join(keys, " ") != "imbundle:applied imbundle:table:e imbundle:table:t t:1" {
 		t.Errorf("keys %q (%v), want the schema keys of e and t and t's row", keys, err)
 	}
 	if out, err := runCLI(t, append([]string{"verify", path, "--against"}, target[1:]...)...); err != nil {

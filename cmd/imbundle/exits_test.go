@@ -61,7 +61,7 @@ func TestUsageMistakesExit2(t *testing.T) {
 		{[]string{"import", path, "--target", redisURL(9), "--ttl", "forever"}, `--param ttl="forever": want absolute or relative`},
 		{[]string{"import", path, "--target", redisURL(9), "--param", "load=insert"}, "--param load: unknown key for redis; valid: redis: batch, connections, elements, functions, key-prefix, ttl"},
 		{[]string{"import", path, "--target", my, "--key-prefix", "a"}, "--key-prefix does not apply to mysql"},
-		{[]string{"verify"}, "accepts 1 arg(s), received 0"},
+		{[]string{"verify"}, "requires at least 1 arg(s), only received 0"},
 		{[]string{"verify", path, "--against", redisURL(9), "--param", "readers=2"}, "--param readers: unknown key for redis; valid: redis: batch, connections, db"},
 		{[]string{"inspect", path, "--log-format", "xml"}, `--log-format "xml": want auto, text or json`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
