@@ -37,16 +37,19 @@ rm -f "$WORK"/*.imb "$WORK"/*.imb.*
 # The live site: every half second some messages arrive, some change
 # status, some are deleted, a user changes a nickname.
 live() {
-	local i=0
+	local i=0 run
+	run=$(date +%s)
 	while [ ! -e "$WORK/freeze" ]; do
 		i=$((i + 1))
-		sql imbundle_cut_src -e "
-			INSERT INTO chat_logs SELECT CONCAT('live-$i-', server_msg_id), client_msg_id, send_id, recv_id, sender_platform_id,
-				sender_nick_name, sender_face_url, session_type, msg_from, content_type, content, status, NOW(3), NOW(3), ex
-				FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT $((i * 37 % 500)), 200;
-			UPDATE chat_logs SET status = status + 1 WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT 100;
-			DELETE FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY send_time LIMIT 20;
-			UPDATE users SET name = CONCAT('nick-$i') ORDER BY user_id LIMIT 1;" || true
+		# One statement per client call: a failure of one (logged) does
+		# not skip the others. IDs carry the run's time: a second run
+		# inserts new rows, not duplicates of the first run's.
+		sql imbundle_cut_src -e "INSERT IGNORE INTO chat_logs SELECT CONCAT('live-$run-$i-', LEFT(server_msg_id, 32)), client_msg_id, send_id, recv_id, sender_platform_id,
+			sender_nick_name, sender_face_url, session_type, msg_from, content_type, content, status, NOW(3), NOW(3), ex
+			FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT $((i * 37 % 500)), 200" || log "live insert failed"
+		sql imbundle_cut_src -e "UPDATE chat_logs SET status = status + 1 WHERE server_msg_id NOT LIKE 'live-%' ORDER BY server_msg_id LIMIT 100" || log "live update failed"
+		sql imbundle_cut_src -e "DELETE FROM chat_logs WHERE server_msg_id NOT LIKE 'live-%' ORDER BY send_time LIMIT 20" || log "live delete failed"
+		sql imbundle_cut_src -e "UPDATE users SET name = CONCAT('nick-$run-$i') ORDER BY user_id LIMIT 1" || log "live user update failed"
 		sleep 0.5
 	done
 }
